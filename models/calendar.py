@@ -1,0 +1,54 @@
+"""Business days and year fractions in one place: China SSE / inter-bank calendars and Actual/365 Fixed (QuantLib)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import QuantLib as ql
+
+from models.exceptions import InputError
+from models.units import DAYS_PER_YEAR
+
+__all__ = ["business_days_after", "from_ql", "interbank_calendar", "sse_calendar", "to_ql", "year_fractions"]
+
+
+def sse_calendar() -> ql.Calendar:
+    """Shanghai Stock Exchange calendar: the trading days of the carbon exchanges (CEA trades on SEEE)."""
+    return ql.China(ql.China.SSE)
+
+
+def interbank_calendar() -> ql.Calendar:
+    """China inter-bank market calendar: payment and settlement dates of CNY cash flows."""
+    return ql.China(ql.China.IB)
+
+
+def to_ql(date: pd.Timestamp | str) -> ql.Date:
+    """Convert a timestamp (or ISO string) to a ``QuantLib.Date``."""
+    ts = pd.Timestamp(date)
+    return ql.Date(ts.day, ts.month, ts.year)
+
+
+def from_ql(date: ql.Date) -> pd.Timestamp:
+    """Convert a ``QuantLib.Date`` to a pandas timestamp."""
+    return pd.Timestamp(year=date.year(), month=date.month(), day=date.dayOfMonth())
+
+
+def business_days_after(
+    start: pd.Timestamp | str, n_days: int, calendar: ql.Calendar | None = None
+) -> pd.DatetimeIndex:
+    """The ``n_days`` business days strictly after ``start`` on ``calendar`` (default SSE)."""
+    if n_days < 0:
+        raise InputError(f"n_days={n_days} must be >= 0")
+    cal = calendar if calendar is not None else sse_calendar()
+    current = to_ql(start)
+    out: list[pd.Timestamp] = []
+    for _ in range(n_days):
+        current = cal.advance(current, 1, ql.Days)
+        out.append(from_ql(current))
+    return pd.DatetimeIndex(out, name="date")
+
+
+def year_fractions(start: pd.Timestamp | str, dates: pd.DatetimeIndex) -> np.ndarray:
+    """Actual/365 Fixed year fractions from ``start`` to each of ``dates``."""
+    days = (pd.DatetimeIndex(dates) - pd.Timestamp(start)).days.to_numpy()
+    return np.asarray(days, dtype=float) / DAYS_PER_YEAR

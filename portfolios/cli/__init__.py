@@ -1,0 +1,79 @@
+"""The ``carbonrisk`` command line.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its parser and sets
+``func(args) -> int``. Errors of ours (:class:`models.exceptions.CarbonRiskError`) become one line on stderr and
+exit code 2; warnings of ours are printed to stderr as ``carbonrisk: warning: ...`` lines. Set
+``CARBONRISK_DEBUG=1`` to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+from models.exceptions import CarbonRiskError, CarbonRiskWarning
+from portfolios import __version__
+from portfolios.cli import data_cmd, demo_cmd
+from portfolios.cli._common import OneLineParser
+
+__all__ = ["build_parser", "main"]
+
+_COMMAND_MODULES = (demo_cmd, data_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand registered."""
+    parser = OneLineParser(
+        prog="carbonrisk",
+        description="Carbon-finance and portfolio risk engine (CEA / CCER, geothermal carbon credits).",
+    )
+    parser.add_argument("--version", action="version", version=f"carbonrisk {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in _COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 success, 2 bad input, 1 internal error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    debug = os.environ.get("CARBONRISK_DEBUG", "") not in ("", "0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CarbonRiskWarning)
+        try:
+            code = int(args.func(args))
+        except CarbonRiskError as exc:
+            if debug:
+                raise
+            sys.stderr.write(f"carbonrisk {args.command}: error: {_one_line(exc)}\n")
+            return 2
+        except KeyboardInterrupt:
+            sys.stderr.write(f"carbonrisk {args.command}: interrupted; nothing was written\n")
+            return 130
+        except Exception as exc:
+            if debug:
+                raise
+            sys.stderr.write(
+                f"carbonrisk {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                "(rerun with CARBONRISK_DEBUG=1 for a traceback)\n"
+            )
+            return 1
+    for message in dict.fromkeys(_one_line(w.message) for w in caught):  # type: ignore[arg-type]
+        sys.stderr.write(f"carbonrisk: warning: {message}\n")
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

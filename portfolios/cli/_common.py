@@ -1,0 +1,54 @@
+"""Shared plumbing of the ``carbonrisk`` subcommands: parser class, console, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, NoReturn
+
+from rich.console import Console
+
+__all__ = ["OneLineParser", "add_json_flag", "console", "positive_int", "print_json"]
+
+console = Console(highlight=False, soft_wrap=True)
+"""Where human-readable output goes (stdout)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """``argparse`` parser whose usage errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """``argparse`` type: an integer > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer value: '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """``argparse`` type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer value: '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json`` (machine-readable output on stdout, nothing else there)."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout instead of tables")
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on stdout."""
+    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

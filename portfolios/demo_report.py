@@ -1,0 +1,111 @@
+"""HTML report and JSON summary of the demo pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from portfolios import __version__
+from portfolios.demo import DemoResult
+from portfolios.html import figure_tag, page, section, table_tag, warnings_block
+from portfolios.io import atomic_output_dir, write_json
+
+__all__ = ["write_demo_outputs"]
+
+
+def _fan_figure(result: DemoResult) -> str:
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    hist = result.history.prices
+    ax.plot(hist.index, hist.to_numpy(), color="#1b1b1b", lw=1.0, label="CEA close (observed)")
+    fan = result.fan
+    x = fan.index
+    ax.fill_between(x, fan["q0.05"], fan["q0.95"], color="#2b6a4f", alpha=0.18, label="5-95 %")
+    ax.fill_between(x, fan["q0.25"], fan["q0.75"], color="#2b6a4f", alpha=0.35, label="25-75 %")
+    ax.plot(x, fan["q0.50"], color="#2b6a4f", lw=1.5, label="median")
+    ax.set_ylabel("CNY/t")
+    ax.set_title(f"CEA price: history and {result.paths.n_paths:,} simulated paths ({result.fit.spec.name})")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return figure_tag(fig, "Fan chart of the simulated CEA price (5/25/50/75/95 % quantiles).", "CEA fan chart")
+
+
+def _pnl_figure(result: DemoResult) -> str:
+    prices = result.paths["CEA"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, horizon in zip(axes, (1, 10), strict=True):
+        pnl_mcny = result.holding_t * (prices[horizon] - prices[0]) / 1e6
+        ax.hist(pnl_mcny, bins=120, color="#7a9e8c")
+        for figure in result.risk:
+            if figure.horizon_days == horizon:
+                ax.axvline(-figure.var / 1e6, color="#c0392b", ls="--", lw=1)
+        ax.set_title(f"{horizon}-day P&L of the holding (million CNY); dashed: -VaR 95/99 %", fontsize=9)
+    return figure_tag(fig, "Simulated profit and loss of the holding.", "P&L histograms")
+
+
+def render_demo_html(result: DemoResult) -> str:
+    """The demo report as a self-contained HTML page."""
+    risk = result.risk_table()
+    risk["level"] = [f"{lv:.0%}" for lv in risk["level"]]
+    fit = result.fit
+    params = fit.to_frame().reset_index(names="parameter")
+    stats = pd.DataFrame(
+        {
+            "statistic": ["log-likelihood", "AIC", "BIC", "persistence alpha+beta", "observations"],
+            "value": [fit.loglikelihood, fit.aic, fit.bic, fit.persistence, float(fit.n_obs)],
+        }
+    )
+    fan = result.fan.iloc[[0, 1, 10, 21, 63, 125, len(result.fan) - 1]].copy()
+    fan.index = [str(d.date()) for d in fan.index]
+    data = result.history.summary()
+    inputs = pd.DataFrame(
+        {
+            "input": [
+                "dataset",
+                "observations",
+                "date range",
+                "last close (CNY/t)",
+                "holding (t)",
+                "paths",
+                "seed",
+            ],
+            "value": [
+                data["source"],
+                str(data["rows"]),
+                f"{data['start']} to {data['end']}",
+                f"{fit.last_price:.2f}",
+                f"{result.holding_t:,.0f}",
+                f"{result.paths.n_paths:,}",
+                str(result.seed),
+            ],
+        }
+    )
+    body = "".join(
+        [
+            section(
+                "Value at risk and expected shortfall (CNY, positive = loss)",
+                table_tag(risk, float_format=",.0f", table_id="risk"),
+            ),
+            section("Price fan", _fan_figure(result), table_tag(fan, index=True, table_id="fan")),
+            section("Profit and loss", _pnl_figure(result)),
+            section(
+                f"Model: {fit.spec.name} on daily log-returns in percent",
+                table_tag(params, float_format=".5f", table_id="params"),
+                table_tag(stats, float_format=",.4f"),
+            ),
+            section("Inputs", table_tag(inputs)),
+            section("Warnings", warnings_block(result.warnings)),
+        ]
+    )
+    meta = f"carbonrisk {__version__} - computed in {result.elapsed_s:.1f} s"
+    return page("carbonrisk demo: CEA holding risk", body, meta)
+
+
+def write_demo_outputs(result: DemoResult, out_dir: str | Path) -> Path:
+    """Write ``report.html`` and ``summary.json`` atomically into ``out_dir``; return the final directory."""
+    final = Path(out_dir).resolve()
+    with atomic_output_dir(final) as staging:
+        (staging / "report.html").write_text(render_demo_html(result), encoding="utf-8")
+        write_json(staging / "summary.json", result.to_dict())
+    return final

@@ -1,0 +1,11 @@
+"""Errors of the portfolio layer; all derive from :mod:`models.exceptions` so the CLI handles them alike."""
+
+from __future__ import annotations
+
+from models.exceptions import CarbonRiskError, InputError
+
+__all__ = ["CarbonRiskError", "InputError", "OutputError"]
+
+
+class OutputError(InputError):
+    """An output location cannot be used (for example it is an existing file)."""

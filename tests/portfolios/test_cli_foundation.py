@@ -1,0 +1,175 @@
+"""``carbonrisk demo`` and ``carbonrisk data show``: outputs, one-line errors with exit code 2, atomic writing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import portfolios.demo_report as demo_report
+from portfolios.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_writes_report_and_consistent_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "demo"
+    code, out, _ = _run(["demo", "--out", str(out_dir), "--paths", "3000", "--seed", "5"], capsys)
+    assert code == 0
+    assert "report.html" in out
+    summary = json.loads((out_dir / "summary.json").read_text())
+    risk = {(r["horizon_days"], r["level"]): r for r in summary["risk"]}
+    for (horizon, level), r in risk.items():
+        assert np.isfinite(r["var"]) and np.isfinite(r["es"])
+        assert r["var"] > 0 and r["es"] >= r["var"]
+        if level == 0.95:
+            assert risk[(horizon, 0.99)]["var"] >= r["var"] and risk[(horizon, 0.99)]["es"] >= r["es"]
+        if horizon == 1:
+            assert risk[(10, level)]["var"] >= r["var"] and risk[(10, level)]["es"] >= r["es"]
+    assert summary["simulation"]["n_paths"] == 3000 and summary["simulation"]["seed"] == 5
+    assert summary["simulation"]["start_date"] == "2024-10-31"
+    fan = summary["fan"]["quantiles"]
+    assert list(fan) == ["q0.05", "q0.25", "q0.50", "q0.75", "q0.95"]
+    assert np.all(np.diff(np.array([fan[k][-1] for k in fan])) > 0)
+    html = (out_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 2
+    assert 'id="risk"' in html and "http://" not in html and "https://" not in html
+
+
+def test_demo_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = []
+    for name in ("a", "b"):
+        assert _run(["demo", "--out", str(tmp_path / name), "--paths", "500", "--json"], capsys)[0] == 0
+        runs.append(json.loads((tmp_path / name / "summary.json").read_text())["risk"])
+    assert runs[0] == runs[1]
+
+
+def test_failed_demo_leaves_no_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(demo_report, "write_json", broken)
+    out_dir = tmp_path / "demo"
+    code, _, err = _run(["demo", "--out", str(out_dir), "--paths", "200"], capsys)
+    assert code == 1 and "disk full" in err
+    assert not out_dir.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_rerun_keeps_previous_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out_dir = tmp_path / "demo"
+    assert _run(["demo", "--out", str(out_dir), "--paths", "200"], capsys)[0] == 0
+    before = (out_dir / "summary.json").read_text()
+    monkeypatch.setattr(demo_report, "write_json", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
+    assert _run(["demo", "--out", str(out_dir), "--paths", "300"], capsys)[0] == 1
+    assert (out_dir / "summary.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_data_show_cea_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["data", "show", "cea", "--json"], capsys)
+    assert code == 0
+    payload = json.loads(out)
+    assert (payload["start"], payload["end"], payload["rows"]) == ("2021-07-16", "2024-10-31", 797)
+    assert len(payload["gaps"]) == 2
+    assert "gap(s) longer than 10 calendar days" in err
+
+
+def test_data_show_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["data", "show", "hbea"], capsys)
+    assert code == 0 and "2014-04-28 to 2025-05-06" in out
+
+
+def _edit(path: Path, row: int, column: str, value: str) -> Path:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+    return path
+
+
+BAD_FILES: list[tuple[str, Callable[[Path], Path], str]] = [
+    ("unparseable date", lambda p: _edit(p, 4, "date", "yesterday"), "unparseable dates"),
+    ("duplicate date", lambda p: _edit(p, 5, "date", "2022-01-03"), "duplicate dates"),
+    ("non-numeric", lambda p: _edit(p, 5, "close", "n.a."), "non-numeric prices"),
+    ("non-finite", lambda p: _edit(p, 5, "close", "inf"), "non-finite or missing prices"),
+    ("non-positive", lambda p: _edit(p, 5, "close", "-1"), "non-positive prices"),
+]
+
+
+@pytest.mark.parametrize(("label", "breaker", "expected"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_data_show_bad_file_one_line_exit_2(
+    label: str,
+    breaker: Callable[[Path], Path],
+    expected: str,
+    price_csv: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = breaker(price_csv())
+    code, out, err = _run(["data", "show", str(path)], capsys)
+    assert code == 2, label
+    assert out == ""
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+
+
+def test_data_show_too_short_and_unsorted(price_csv: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["data", "show", str(price_csv(n=30))], capsys)
+    assert code == 2 and "at least 60 are needed" in err and err.count("\n") == 1
+    path = price_csv()
+    pd.read_csv(path, dtype=str).iloc[::-1].to_csv(path, index=False)
+    code, out, err = _run(["data", "show", str(path), "--json"], capsys)
+    assert code == 0 and "sorted 120 rows" in err
+    assert json.loads(out)["notes"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["demo", "--paths", "0"], "argument --paths: must be > 0, got 0"),
+        (["demo", "--paths", "many"], "invalid integer value: 'many'"),
+        (["demo", "--seed", "-4"], "argument --seed: must be >= 0"),
+        (["demo", "--paths", "50"], "--paths=50 must be an integer >= 100"),
+        (["data", "show", "nope"], "unknown dataset 'nope'"),
+        (["nosuch"], "invalid choice: 'nosuch'"),
+    ],
+)
+def test_bad_arguments_one_line_exit_2(
+    argv: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*argv, "--out", str(tmp_path / "x")] if argv[0] == "demo" else argv
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse usage errors exit directly
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_console_script_help_and_error_subprocess(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("carbonrisk")
+    for argv in (["--help"], ["demo", "--help"], ["data", "show", "--help"]):
+        done = subprocess.run([str(exe), *argv], capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and "usage:" in done.stdout
+    done = subprocess.run(
+        [str(exe), "demo", "--out", str(tmp_path / "o"), "--paths", "-3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--paths" in done.stderr
+    assert not (tmp_path / "o").exists()
