@@ -44,7 +44,7 @@ def _pnl_figure(result: DemoResult) -> str:
     return figure_tag(fig, "Simulated profit and loss of the holding.", "P&L histograms")
 
 
-def render_demo_html(result: DemoResult) -> str:
+def render_demo_html(result: DemoResult, run_id: str = "") -> str:
     """The demo report as a self-contained HTML page."""
     risk = result.risk_table()
     risk["level"] = [f"{lv:.0%}" for lv in risk["level"]]
@@ -98,14 +98,14 @@ def render_demo_html(result: DemoResult) -> str:
             section("Warnings", warnings_block(result.warnings)),
         ]
     )
-    meta = f"carbonrisk {__version__} - computed in {result.elapsed_s:.1f} s"
+    meta = f"carbonrisk {__version__} - run {run_id or 'not recorded'} - computed in {result.elapsed_s:.1f} s"
     return page("carbonrisk demo: CEA holding risk", body, meta)
 
 
-def write_demo_outputs(result: DemoResult, out_dir: str | Path) -> Path:
+def write_demo_outputs(result: DemoResult, out_dir: str | Path, run_id: str = "") -> Path:
     """Write ``report.html`` and ``summary.json`` atomically into ``out_dir``; return the final directory."""
     final = Path(out_dir).resolve()
     with atomic_output_dir(final) as staging:
-        (staging / "report.html").write_text(render_demo_html(result), encoding="utf-8")
-        write_json(staging / "summary.json", result.to_dict())
+        (staging / "report.html").write_text(render_demo_html(result, run_id), encoding="utf-8")
+        write_json(staging / "summary.json", result.to_dict() | {"run_id": run_id})
     return final

@@ -26,3 +26,11 @@ def price_csv(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test records runs in its own ledger, never in the user's data directory."""
+    home = tmp_path_factory.mktemp("carbonrisk-home")
+    monkeypatch.setenv("CARBONRISK_HOME", str(home))
+    return home

@@ -10,6 +10,8 @@ from rich.table import Table
 from portfolios.cli._common import add_json_flag, console, non_negative_int, positive_int, print_json
 from portfolios.demo import DEFAULT_HOLDING_T, DEFAULT_PATHS, DEFAULT_SEED, run_demo
 from portfolios.demo_report import write_demo_outputs
+from portfolios.ledger import Ledger, new_run_id
+from portfolios.reruns import demo_metrics
 
 __all__ = ["register"]
 
@@ -60,11 +62,21 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk demo``."""
     with console.status("fitting GARCH(1,1)-t and simulating paths...") if not args.json else _null():
         result = run_demo(n_paths=args.paths, seed=args.seed, holding_t=DEFAULT_HOLDING_T)
-        out = write_demo_outputs(result, args.out)
+        run_id = new_run_id()
+        out = write_demo_outputs(result, args.out, run_id=run_id)
+        record = Ledger().record(
+            run_id=run_id,
+            kind="demo",
+            inputs={"n_paths": args.paths, "seed": args.seed, "holding_t": DEFAULT_HOLDING_T, "dataset": "cea"},
+            metrics=demo_metrics(result),
+            seed=args.seed,
+            n_paths=args.paths,
+            output_dir=out,
+        )
     for message in result.warnings:
         sys.stderr.write(f"carbonrisk: warning: {message}\n")
     if args.json:
-        print_json(result.to_dict() | {"out_dir": str(out)})
+        print_json(result.to_dict() | {"out_dir": str(out), "run_id": record.id})
         return 0
     fit = result.fit
     console.print(
@@ -92,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         + " CNY/t"
     )
     console.print(f"report: {out / 'report.html'}\nsummary: {out / 'summary.json'}  ({result.elapsed_s:.1f} s)")
+    console.print(f"run id: {record.id} (carbonrisk runs show {record.id})")
     return 0
 
 

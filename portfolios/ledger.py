@@ -1,0 +1,261 @@
+"""Run ledger: an embedded SQLite audit trail of every run, so every reported number can be reproduced.
+
+Each run stores its id, UTC time, kind (``demo``, ``report``), the inputs needed to recompute it (portfolio file
+text and path, parameters), hashes of every input file, seed, path count, package and dependency versions, and the
+summary metrics. ``rerun`` recomputes a stored run from its stored inputs and compares every metric.
+
+Location: ``$CARBONRISK_HOME/ledger.sqlite`` when ``CARBONRISK_HOME`` is set, else
+``$XDG_DATA_HOME/carbonrisk/ledger.sqlite``, else ``~/.local/share/carbonrisk/ledger.sqlite``.
+
+Concurrency: SQLite in WAL mode with a busy timeout; each record is one short ``BEGIN IMMEDIATE`` transaction, so
+concurrent processes serialise their writes instead of corrupting the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from portfolios.exceptions import InputError
+
+__all__ = [
+    "Ledger",
+    "RunRecord",
+    "compare_metrics",
+    "default_ledger_path",
+    "environment_versions",
+    "file_sha256",
+    "flatten_metrics",
+    "new_run_id",
+]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    created_utc TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    seed INTEGER,
+    n_paths INTEGER,
+    inputs_json TEXT NOT NULL,
+    input_hashes_json TEXT NOT NULL,
+    versions_json TEXT NOT NULL,
+    metrics_json TEXT NOT NULL,
+    output_dir TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created_utc);
+"""
+_DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "arch", "QuantLib", "numba", "matplotlib", "openpyxl")
+
+
+def default_ledger_path() -> Path:
+    """Ledger file location (see the module docstring)."""
+    home = os.environ.get("CARBONRISK_HOME")
+    if home:
+        return Path(home).expanduser() / "ledger.sqlite"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "carbonrisk" / "ledger.sqlite"
+
+
+def new_run_id() -> str:
+    """A new run id: UTC time to the second plus 8 random hex digits (sorts by time, unique across processes)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def environment_versions() -> dict[str, str]:
+    """carbonrisk, Python and dependency versions of this process."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in ("carbonrisk", *_DEPENDENCIES):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def flatten_metrics(payload: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts / lists of metrics to ``{"a.b[0].c": value}`` (leaves only)."""
+    flat: dict[str, Any] = {}
+    if isinstance(payload, Mapping):
+        for key, value in payload.items():
+            flat.update(flatten_metrics(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(payload, (list, tuple)):
+        for i, value in enumerate(payload):
+            flat.update(flatten_metrics(value, f"{prefix}[{i}]"))
+    else:
+        flat[prefix] = payload
+    return flat
+
+
+def compare_metrics(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Differences between two metric trees: one row per leaf that is not bit-identical (or present in one only)."""
+    a, b = flatten_metrics(old), flatten_metrics(new)
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, "<absent>"), b.get(key, "<absent>")
+        same = va == vb or (isinstance(va, float) and isinstance(vb, float) and math.isnan(va) and math.isnan(vb))
+        if not same:
+            row: dict[str, Any] = {"metric": key, "a": va, "b": vb}
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and not isinstance(va, bool):
+                row["difference"] = float(vb) - float(va)
+            rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the ledger."""
+
+    id: str
+    created_utc: str
+    kind: str
+    seed: int | None
+    n_paths: int | None
+    inputs: dict[str, Any]
+    input_hashes: dict[str, str]
+    versions: dict[str, str]
+    metrics: dict[str, Any]
+    output_dir: str | None
+
+    def to_dict(self, *, full: bool = True) -> dict[str, Any]:
+        """JSON-ready view (``full=False`` drops inputs and metrics, for listings)."""
+        base: dict[str, Any] = {
+            "id": self.id,
+            "created_utc": self.created_utc,
+            "kind": self.kind,
+            "seed": self.seed,
+            "n_paths": self.n_paths,
+            "output_dir": self.output_dir,
+        }
+        if full:
+            base |= {
+                "inputs": self.inputs,
+                "input_hashes": self.input_hashes,
+                "versions": self.versions,
+                "metrics": self.metrics,
+            }
+        return base
+
+
+Rerunner = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+"""Recomputes a run from its stored inputs and returns its metrics."""
+
+
+class Ledger:
+    """The SQLite run ledger at ``path`` (default :func:`default_ledger_path`)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_ledger_path()
+        if self.path.exists() and self.path.is_dir():
+            raise InputError(f"ledger path '{self.path}' is a directory; set CARBONRISK_HOME to a writable folder")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create ledger folder '{self.path.parent}': {exc.strerror}") from exc
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            yield conn
+        finally:
+            conn.close()
+
+    def record(
+        self,
+        *,
+        kind: str,
+        inputs: Mapping[str, Any],
+        metrics: Mapping[str, Any],
+        seed: int | None = None,
+        n_paths: int | None = None,
+        input_files: Mapping[str, str | Path] | None = None,
+        output_dir: str | Path | None = None,
+        run_id: str | None = None,
+    ) -> RunRecord:
+        """Store one run and return its record (``run_id`` defaults to a new time-ordered id)."""
+        now = datetime.now(UTC)
+        rid = run_id or new_run_id()
+        hashes = {name: file_sha256(path) for name, path in (input_files or {}).items()}
+        versions = environment_versions()
+        row = (
+            rid,
+            now.isoformat(timespec="seconds"),
+            kind,
+            seed,
+            n_paths,
+            json.dumps(inputs, sort_keys=True, allow_nan=False),
+            json.dumps(hashes, sort_keys=True),
+            json.dumps(versions, sort_keys=True),
+            json.dumps(metrics, sort_keys=True, allow_nan=False),
+            str(output_dir) if output_dir is not None else None,
+        )
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return self.get(rid)
+
+    def list(self, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first."""
+        query = "SELECT * FROM runs ORDER BY created_utc DESC, id DESC"
+        params: tuple[int, ...] = ()
+        if limit is not None:
+            query += " LIMIT ?"
+            params = (limit,)
+        with self._connect() as conn:
+            return [self._to_record(r) for r in conn.execute(query, params).fetchall()]
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run ``run_id`` (a unique prefix of the id is enough)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", (f"{run_id}%",)).fetchall()
+        if not rows:
+            raise InputError(f"run id '{run_id}' is not in the ledger {self.path}")
+        if len(rows) > 1 and rows[0][0] != run_id:
+            raise InputError(f"run id prefix '{run_id}' is ambiguous: {len(rows)} runs match")
+        return self._to_record(rows[0])
+
+    @staticmethod
+    def _to_record(row: tuple[Any, ...]) -> RunRecord:
+        return RunRecord(
+            id=row[0],
+            created_utc=row[1],
+            kind=row[2],
+            seed=row[3],
+            n_paths=row[4],
+            inputs=json.loads(row[5]),
+            input_hashes=json.loads(row[6]),
+            versions=json.loads(row[7]),
+            metrics=json.loads(row[8]),
+            output_dir=row[9],
+        )

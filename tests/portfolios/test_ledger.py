@@ -1,0 +1,105 @@
+"""Run ledger: location rules, record/list/show, rerun identity, diff, and two concurrent writer processes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portfolios.cli import main
+from portfolios.ledger import Ledger, compare_metrics, default_ledger_path, flatten_metrics
+
+
+def test_location_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CARBONRISK_HOME", str(tmp_path / "home"))
+    assert default_ledger_path() == tmp_path / "home" / "ledger.sqlite"
+    monkeypatch.delenv("CARBONRISK_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_ledger_path() == tmp_path / "xdg" / "carbonrisk" / "ledger.sqlite"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert default_ledger_path() == tmp_path / "user" / ".local" / "share" / "carbonrisk" / "ledger.sqlite"
+
+
+def test_record_list_show_and_prefix(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    data = tmp_path / "in.toml"
+    data.write_text("a = 1\n")
+    first = ledger.record(
+        kind="demo", inputs={"x": 1}, metrics={"var": 1.5}, seed=3, n_paths=10, input_files={"f": data}
+    )
+    second = ledger.record(kind="demo", inputs={"x": 2}, metrics={"var": 2.5}, seed=4, n_paths=10)
+    assert {r.id for r in ledger.list()} == {first.id, second.id}
+    assert [r.id for r in ledger.list(limit=1)] == [max((first, second), key=lambda r: (r.created_utc, r.id)).id]
+    got = ledger.get(first.id[:-2])
+    assert got.metrics == {"var": 1.5} and got.seed == 3
+    # sha256 of b"a = 1\n", computed with `printf 'a = 1\n' | sha256sum`.
+    assert got.input_hashes["f"] == "cb78bd8a17f7b751fe0d4663366dcbc257204033ef7ddd64b1f2969573b5b2e2"
+    assert got.versions["carbonrisk"] != "not installed" and "numpy" in got.versions
+    with pytest.raises(ValueError, match="is not in the ledger"):
+        ledger.get("nope")
+
+
+def test_compare_and_flatten() -> None:
+    a = {"risk": [{"var": 1.0, "es": 2.0}], "n": 3}
+    b = {"risk": [{"var": 1.0, "es": 2.5}], "n": 3, "extra": True}
+    assert flatten_metrics(a) == {"risk[0].var": 1.0, "risk[0].es": 2.0, "n": 3}
+    diffs = compare_metrics(a, b)
+    assert [d["metric"] for d in diffs] == ["extra", "risk[0].es"]
+    assert diffs[1]["difference"] == pytest.approx(0.5)
+    assert compare_metrics(a, a) == []
+
+
+def test_demo_is_recorded_and_rerun_identical(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for seed in ("1", "2"):
+        assert main(["demo", "--out", str(tmp_path / seed), "--paths", "400", "--seed", seed, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "list", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 2 and {r["seed"] for r in runs} == {1, 2}
+    assert main(["runs", "rerun", runs[0]["id"], "--json"]) == 0
+    rerun = json.loads(capsys.readouterr().out)
+    assert rerun["identical"] is True and rerun["n_metrics"] > 20 and rerun["differences"] == []
+    assert main(["runs", "diff", runs[0]["id"], runs[1]["id"], "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert diff["identical"] is False and any(d["metric"].startswith("risk[") for d in diff["differences"])
+    assert main(["runs", "show", runs[1]["id"]]) == 0
+    summary = json.loads((tmp_path / "1" / "summary.json").read_text())
+    assert summary["run_id"] in {r["id"] for r in runs}
+    assert summary["run_id"] in (tmp_path / "1" / "report.html").read_text()
+
+
+def test_unknown_run_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "show", "19990101"]) == 2
+    assert "is not in the ledger" in capsys.readouterr().err
+
+
+_WRITER = """
+import sys
+from portfolios.ledger import Ledger
+ledger = Ledger(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    ledger.record(kind="demo", inputs={"writer": sys.argv[2], "i": i}, metrics={"i": i}, seed=i, n_paths=1)
+"""
+
+
+def test_two_processes_writing_concurrently(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), name, "40"], stderr=subprocess.PIPE)
+        for name in ("a", "b")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    records = Ledger(path).list()
+    assert len(records) == 80 and len({r.id for r in records}) == 80
+    for writer in ("a", "b"):
+        assert sorted(r.inputs["i"] for r in records if r.inputs["writer"] == writer) == list(range(40))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
