@@ -1,0 +1,95 @@
+"""Portfolio metrics against closed forms and hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from portfolios.exceptions import InputError
+from portfolios.metrics import (
+    cash_flow_at_risk,
+    es_contributions,
+    exposure_profile,
+    irr,
+    mismatch_metrics,
+    npv,
+    payback_year,
+)
+
+
+def test_es_contributions_match_gaussian_closed_form() -> None:
+    # For jointly normal zero-mean losses, E[L_i | L >= VaR_c(L)] = cov(L_i, L) / sd(L) * phi(z_c) / (1 - c)
+    # (Tasche 1999; McNeil, Frey & Embrechts, Quantitative Risk Management, 2015, eq. 8.48).
+    rng = np.random.default_rng(7)
+    n, level = 400_000, 0.95
+    cov = np.array([[4.0, 1.2], [1.2, 1.0]])
+    losses = rng.multivariate_normal([0.0, 0.0], cov, size=n).T
+    frame = es_contributions({"a": losses[0], "b": losses[1]}, level)
+    sd_total = np.sqrt(cov.sum())
+    factor = stats.norm.pdf(stats.norm.ppf(level)) / (1 - level)
+    total = losses.sum(axis=0)
+    tail = total >= np.quantile(total, level)
+    for i, name in enumerate(("a", "b")):
+        expected = cov[i].sum() / sd_total * factor
+        se = losses[i][tail].std(ddof=1) / np.sqrt(tail.sum())
+        assert abs(frame.loc[name, "contribution"] - expected) < 4 * se
+    assert frame.loc[["a", "b"], "contribution"].sum() == pytest.approx(frame.loc["total", "contribution"])
+    assert frame.attrs["diversification_benefit"] > 0
+
+
+def test_npv_irr_payback_hand_computed() -> None:
+    # [-100, 110] and [-100, 0, 121] both yield 10 %; [-100, 50, 50, 50] has IRR 23.375 % (solves
+    # 50/(1+r) + 50/(1+r)^2 + 50/(1+r)^3 = 100; Brealey-Myers-Allen style textbook annuity, checked with scipy below).
+    cf = np.array([[-100.0, -100.0, -100.0], [110.0, 0.0, 50.0], [0.0, 121.0, 50.0], [0.0, 0.0, 50.0]])
+    t = np.arange(4.0)
+    rates = irr(cf, t)
+    annuity_root = float(optimize.brentq(lambda r: 50 / (1 + r) + 50 / (1 + r) ** 2 + 50 / (1 + r) ** 3 - 100, 0, 1))
+    np.testing.assert_allclose(rates, [0.10, 0.10, annuity_root], atol=1e-9)
+    np.testing.assert_allclose(npv(cf, t, 0.10)[:2], [0.0, 0.0], atol=1e-9)
+    assert npv(cf, t, 0.0)[2] == pytest.approx(50.0)
+    np.testing.assert_array_equal(payback_year(cf, [2025, 2026, 2027, 2028]), [2026, 2027, 2027])
+    assert np.isnan(payback_year(np.array([[-1.0], [0.5]]), [0, 1]))[0]
+    assert np.isnan(irr(np.array([[1.0], [1.0]]), np.arange(2.0)))[0]
+
+
+def test_cfar_and_exposure_profiles() -> None:
+    rng = np.random.default_rng(1)
+    cf = rng.normal(10.0, 2.0, size=(3, 200_000))
+    frame = cash_flow_at_risk(cf, [2025, 2026, 2027], 0.95)
+    # CFaR of a normal cash flow is sd * z_0.95 = 2 * 1.645 (within sampling error of the 5 % quantile).
+    np.testing.assert_allclose(frame["cfar"], 2.0 * stats.norm.ppf(0.95), rtol=0.02)
+    exposure = exposure_profile(rng.normal(0.0, 1.0, size=(2, 200_000)), ["d1", "d2"], 0.95)
+    # E[max(Z, 0)] = 1/sqrt(2 pi) and the 95 % quantile of max(Z, 0) is z_0.95 for a standard normal Z.
+    np.testing.assert_allclose(exposure["epe"], 1 / np.sqrt(2 * np.pi), rtol=0.01)
+    np.testing.assert_allclose(exposure["pfe_0.95"], stats.norm.ppf(0.95), rtol=0.02)
+    with pytest.raises(InputError, match="periods has 2 entries; cash_flows has 3 rows"):
+        cash_flow_at_risk(cf, [1, 2], 0.95)
+
+
+def test_mismatch_of_early_risk_late_income_project() -> None:
+    rng = np.random.default_rng(3)
+    n, years = 50_000, np.arange(2025, 2035)
+    t = (years - 2025 + 0.5).astype(float)
+    costs = np.zeros((10, n))
+    costs[0] = 100.0 + rng.normal(0, 20, n)  # drilling / capex risk in year 1 only
+    credits = np.zeros((10, n))
+    credits[3:] = 1.0
+    price = np.full(10, 30.0)
+    income = credits * price[:, None]
+    m = mismatch_metrics(years, t, income, costs, credits, price)
+    # Income is flat over rows 4-10 at times 3.5 ... 9.5 (mean 6.5 years); all downside sits in year 1 (0.5 years).
+    assert m.income_mean_time_years == pytest.approx(6.5)
+    assert m.risk_mean_time_years == pytest.approx(0.5)
+    assert m.gap_years == pytest.approx(6.0)
+    # Peak funding gap = year-1 cost: median 100, P95 = 100 + 1.645 * 20.
+    assert m.peak_funding_gap_p50_cny == pytest.approx(100.0, abs=0.5)
+    assert m.peak_funding_gap_p95_cny == pytest.approx(100 + 20 * stats.norm.ppf(0.95), abs=1.0)
+    assert m.peak_funding_gap_year_p50 == 2025
+    coverage = m.profile["coverage_probability"].to_numpy()
+    assert np.all(np.diff(coverage) >= 0) and coverage[0] == 0.0
+    # Cumulative income 30 * k after year 3 + k covers cost C ~ N(100, 20) with probability P(C <= 30 k).
+    expected_year_7 = stats.norm.cdf((30 * 4 - 100) / 20)
+    assert abs(coverage[6] - expected_year_7) < 4 * np.sqrt(expected_year_7 * (1 - expected_year_7) / n)
+    with pytest.raises(InputError, match="must have the same"):
+        mismatch_metrics(years, t, income[:, :10], costs, credits, price)
