@@ -24,6 +24,6 @@ def test_sheets_and_numeric_cells(tmp_path: Path) -> None:
     assert len(set(wb.sheetnames)) == 4
     ws = wb["risk"]
     assert [c.value for c in ws[1]] == ["level", "var_cny", "n"]
-    assert ws["B2"].value == 1.5e6 and isinstance(ws["B2"].value, float) and ws["C3"].value == 20
+    assert ws["B2"].value == 1.5e6 and ws["B2"].data_type == "n" and ws["C3"].value == 20 and ws["A2"].data_type == "n"
     ws2 = wb["cash flow at risk"]
     assert [c.value for c in ws2[1]] == ["year", "cfar"] and ws2["A2"].value == 2025 and ws2["B3"].value is None
