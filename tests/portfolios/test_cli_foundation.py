@@ -173,3 +173,14 @@ def test_console_script_help_and_error_subprocess(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--paths" in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_demo_report_renders_offline_in_headless_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.browser import external_requests, render
+
+    assert main(["demo", "--out", str(tmp_path / "d"), "--paths", "500"]) == 0
+    page = tmp_path / "d" / "report.html"
+    shown = render(page)
+    assert external_requests(shown, page) == []
+    assert shown.images_total >= 2 and shown.images_loaded == shown.images_total
+    assert shown.tables >= 4 and "Value at risk" in shown.text

@@ -1,0 +1,68 @@
+"""Render a local HTML file in headless Chromium (Debian's, driven by Playwright) and record what it requested."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the page showed and asked for."""
+
+    requests: list[str]
+    images_loaded: int
+    images_total: int
+    tables: int
+    text: str
+
+
+def chromium_path() -> str:
+    """Path of the system chromium; skip locally when absent, fail in CI (where .ci/run installs it)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def render(html_file: Path) -> Rendered:
+    """Open ``html_file`` headless; return the requests made and the images and tables rendered."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium_path()
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(html_file.resolve().as_uri(), wait_until="load")
+            loaded = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+            total = page.evaluate("document.images.length")
+            tables = page.evaluate("document.querySelectorAll('table').length")
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    return Rendered(requests, int(loaded), int(total), int(tables), text)
+
+
+def external_requests(rendered: Rendered, page: Path) -> list[str]:
+    """Requests other than the page itself and inline data: URIs."""
+    own = page.resolve().as_uri()
+    return [url for url in rendered.requests if url != own and not url.startswith("data:")]
