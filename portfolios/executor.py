@@ -1,0 +1,168 @@
+"""Run a per-block computation over all path blocks: in-process, on a local Dask cluster, or on a remote one.
+
+Work is split along the path-block convention of :mod:`models.random`: task ``k`` covers blocks
+``[k * blocks_per_task, (k + 1) * blocks_per_task)`` and draws only from those blocks' own generators. Each task
+returns a dict of arrays whose LAST axis is paths; results are concatenated in block order. The merged arrays are
+therefore bit-identical for one process, any number of workers and any ``blocks_per_task``.
+
+The default path imports nothing from Dask. ``workers=N`` starts a ``dask.distributed.LocalCluster`` of N
+single-threaded worker processes; ``scheduler="tcp://host:8786"`` connects to an existing cluster. Dask retries a
+task whose worker died (``retries``); a run that still cannot finish raises :class:`ExecutionError` and the caller
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models.exceptions import CarbonRiskError, InputError
+from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
+
+__all__ = ["BlockTask", "ExecutionError", "map_blocks"]
+
+BlockResult = Mapping[str, np.ndarray]
+
+
+class ExecutionError(CarbonRiskError, RuntimeError):
+    """A distributed run could not finish (after Dask's retries)."""
+
+
+@dataclass(frozen=True)
+class BlockTask:
+    """One unit of work: blocks ``first_block:last_block`` of a run of ``n_paths`` paths seeded by ``seed``."""
+
+    index: int
+    first_block: int
+    last_block: int
+    n_paths: int
+    seed: np.random.SeedSequence
+
+    @property
+    def start(self) -> int:
+        """First path (column) of the task."""
+        return self.first_block * BLOCK_PATHS
+
+    @property
+    def stop(self) -> int:
+        """One past the last path of the task."""
+        return min(self.last_block * BLOCK_PATHS, self.n_paths)
+
+
+def plan_tasks(n_paths: int, rng: RngLike, blocks_per_task: int = 1) -> list[BlockTask]:
+    """Cut a run into tasks of ``blocks_per_task`` blocks each."""
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths <= 0:
+        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    if blocks_per_task < 1:
+        raise InputError(f"blocks_per_task={blocks_per_task} must be >= 1")
+    seed = root_seed_sequence(rng)
+    n_blocks = -(-int(n_paths) // BLOCK_PATHS)
+    starts = range(0, n_blocks, blocks_per_task)
+    return [BlockTask(k, b, min(b + blocks_per_task, n_blocks), int(n_paths), seed) for k, b in enumerate(starts)]
+
+
+def _merge(results: list[BlockResult]) -> dict[str, np.ndarray]:
+    keys = list(results[0])
+    for r in results[1:]:
+        if list(r) != keys:
+            raise ExecutionError(f"block results disagree on their keys: {keys} vs {list(r)}")
+    return {k: np.concatenate([np.asarray(r[k]) for r in results], axis=-1) for k in keys}
+
+
+def map_blocks(
+    func: Callable[[BlockTask], BlockResult],
+    n_paths: int,
+    rng: RngLike,
+    *,
+    blocks_per_task: int = 1,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retries: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Apply ``func`` to every task of the run and merge the results along the path axis.
+
+    Parameters
+    ----------
+    func : callable
+        Module-level (picklable) function of a :class:`BlockTask` returning arrays with paths on the last axis.
+    n_paths, rng : int, seed
+        The run; see :mod:`models.random`.
+    blocks_per_task : int
+        Blocks per task (memory and scheduling granularity; does not change any number).
+    workers : int, optional
+        Start a local Dask cluster of this many worker processes.
+    scheduler : str, optional
+        Address of an existing ``dask.distributed`` scheduler.
+    retries : int
+        Dask retries of a failed task.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each task.
+    """
+    tasks = plan_tasks(n_paths, rng, blocks_per_task)
+    if workers is not None and scheduler is not None:
+        raise InputError("give either workers or scheduler, not both")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers={workers} must be >= 1")
+    if workers is None and scheduler is None:
+        results: list[BlockResult] = []
+        for task in tasks:
+            results.append(func(task))
+            if progress is not None:
+                progress(len(results), len(tasks))
+        return _merge(results)
+    return _merge(_run_dask(func, tasks, workers, scheduler, retries, progress))
+
+
+def _run_dask(
+    func: Callable[[BlockTask], BlockResult],
+    tasks: list[BlockTask],
+    workers: int | None,
+    scheduler: str | None,
+    retries: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[BlockResult]:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster: Any = None
+    try:
+        if scheduler is not None:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise ExecutionError(f"cannot reach Dask scheduler '{scheduler}': {exc}") from exc
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+            client = Client(cluster)
+        with client:
+            run_token = uuid.uuid4().hex[:12]
+            futures = [
+                client.submit(func, task, key=f"carbonrisk-{run_token}-{task.index}", retries=retries, pure=False)
+                for task in tasks
+            ]
+            order = {f.key: i for i, f in enumerate(futures)}
+            results: list[BlockResult | None] = [None] * len(futures)
+            done = 0
+            for future in as_completed(futures):
+                try:
+                    results[order[future.key]] = future.result()
+                except CarbonRiskError:
+                    raise
+                except Exception as exc:
+                    raise ExecutionError(
+                        f"task {order[future.key]} of {len(futures)} failed after {retries} retries: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                done += 1
+                if progress is not None:
+                    progress(done, len(futures))
+        return [r for r in results if r is not None]
+    finally:
+        if cluster is not None:
+            cluster.close()

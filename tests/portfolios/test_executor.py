@@ -1,0 +1,67 @@
+"""Block executor: identical merged arrays in-process, with any task size, and on a real 2-worker LocalCluster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.random import BLOCK_PATHS, iter_blocks
+from portfolios.executor import BlockTask, ExecutionError, map_blocks, plan_tasks
+
+
+def draw_block(task: BlockTask) -> dict[str, np.ndarray]:
+    """Per task: a (3, paths) array of normals and one terminal value per path."""
+    width = task.stop - task.start
+    normals = np.empty((3, width))
+    for block in iter_blocks(task.n_paths, task.seed, first_block=task.first_block, last_block=task.last_block):
+        normals[:, block.start - task.start : block.stop - task.start] = block.rng.standard_normal((3, block.size))
+    return {"normals": normals, "terminal": normals.sum(axis=0)}
+
+
+def fail_block(task: BlockTask) -> dict[str, np.ndarray]:
+    raise ValueError(f"broken task {task.index}")
+
+
+N_PATHS = 3 * BLOCK_PATHS + 123
+
+
+def test_plan_covers_all_blocks() -> None:
+    tasks = plan_tasks(N_PATHS, 1, blocks_per_task=3)
+    assert [(t.first_block, t.last_block) for t in tasks] == [(0, 3), (3, 4)]
+    assert tasks[-1].stop == N_PATHS
+
+
+def test_in_process_is_independent_of_task_size() -> None:
+    calls: list[tuple[int, int]] = []
+    one = map_blocks(draw_block, N_PATHS, 11, progress=lambda d, t: calls.append((d, t)))
+    three = map_blocks(draw_block, N_PATHS, 11, blocks_per_task=3)
+    assert one["normals"].shape == (3, N_PATHS)
+    np.testing.assert_array_equal(one["normals"], three["normals"])
+    np.testing.assert_array_equal(one["terminal"], three["terminal"])
+    assert calls[-1] == (4, 4)
+
+
+@pytest.mark.slow
+def test_local_cluster_of_two_workers_is_bit_identical() -> None:
+    pytest.importorskip("distributed")
+    serial = map_blocks(draw_block, N_PATHS, 5)
+    parallel = map_blocks(draw_block, N_PATHS, 5, workers=2, blocks_per_task=2)
+    np.testing.assert_array_equal(serial["normals"], parallel["normals"])
+    with pytest.raises(ExecutionError, match=r"failed after 0 retries: ValueError: broken task"):
+        map_blocks(fail_block, N_PATHS, 5, workers=2, retries=0)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="either workers or scheduler"):
+        map_blocks(draw_block, 10, 1, workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ValueError, match="blocks_per_task=0 must be >= 1"):
+        plan_tasks(10, 1, 0)
+
+
+@pytest.mark.slow
+def test_existing_scheduler_address_is_bit_identical() -> None:
+    distributed = pytest.importorskip("distributed")
+    serial = map_blocks(draw_block, N_PATHS, 9)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = map_blocks(draw_block, N_PATHS, 9, scheduler=cluster.scheduler_address)
+    np.testing.assert_array_equal(serial["terminal"], remote["terminal"])
