@@ -26,6 +26,7 @@ __all__ = [
     "Table1Result",
     "compute_reductions",
     "load_table1",
+    "round_sig",
     "table1",
 ]
 
@@ -47,8 +48,11 @@ PRINTED_TOTALS: dict[str, float] = {
 """Totals row of Table 1 and the 282 billion CNY/a revenue at 60 CNY/t (doc 000, Table 1 and 2.2.1)."""
 DEFAULT_PRICE_CNY_PER_T: float = 60.0
 """Carbon price used by doc 000, 2.2.1."""
-_RELATIVE_TOLERANCE_3SF: float = 0.005
-"""A printed 3-significant-figure value is consistent when it is within half a unit of its last digit (<= 0.5 %)."""
+
+
+def round_sig(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant figures (how Table 1 prints its numbers)."""
+    return float(f"{value:.{digits - 1}e}")
 
 
 def _check_fraction(name: str, value: float, *, open_low: bool) -> float:
@@ -207,8 +211,9 @@ class Table1Result:
         ``er_t_per_a``, the printed values ``printed_*`` and ``consistent`` (all three within 3 significant
         figures) plus a ``flag`` text ('' when consistent).
     totals : dict
-        Computed totals (``h_cap_tj_per_a``, ``be_t_per_a``, ``pe_t_per_a``, ``er_t_per_a``), the printed totals
-        (``printed``), the sum of the printed rows (``printed_row_sum``) and ``revenue_cny_per_a``.
+        Computed totals (``h_cap_tj_per_a``, ``be_t_per_a``, ``pe_t_per_a``, ``er_t_per_a``: sums of the computed
+        rows), ``revenue_cny_per_a``, the printed totals (``printed``), the sum of the printed rows
+        (``printed_row_sum``) and the totals recomputed the way the paper did (``from_rounded_h``).
     price_cny_per_t : float
         Price used for the revenue.
     flags : list of str
@@ -271,9 +276,7 @@ def table1(
             "printed_er_t_per_a": float(row.printed_er_t_per_a),
         }
         bad = [
-            key
-            for key in ("be", "pe", "er")
-            if abs(record[f"printed_{key}_t_per_a"] / record[f"{key}_t_per_a"] - 1.0) > _RELATIVE_TOLERANCE_3SF
+            key for key in ("be", "pe", "er") if round_sig(record[f"{key}_t_per_a"]) != record[f"printed_{key}_t_per_a"]
         ]
         record["consistent"] = not bad
         if bad:
@@ -297,10 +300,25 @@ def table1(
     totals["printed_row_sum"] = {
         key: float(rows[f"printed_{key}"].sum()) for key in ("be_t_per_a", "pe_t_per_a", "er_t_per_a")
     }
-    if abs(totals["printed_row_sum"]["be_t_per_a"] / PRINTED_TOTALS["be_t_per_a"] - 1.0) > _RELATIVE_TOLERANCE_3SF:
-        if abs(totals["be_t_per_a"] / PRINTED_TOTALS["be_t_per_a"] - 1.0) <= _RELATIVE_TOLERANCE_3SF:
+    # How the printed totals were made: the formula on the rounded total H_CAP, ER as printed BE - printed PE.
+    h_rounded = round_sig(totals["h_cap_tj_per_a"])
+    be_from_h = h_rounded * ef_t_per_tj / efficiency
+    totals["from_rounded_h"] = {
+        "h_cap_tj_per_a": h_rounded,
+        "be_t_per_a": be_from_h,
+        "pe_t_per_a": pe_share_of_be * be_from_h,
+        "er_t_per_a": round_sig(be_from_h) - round_sig(pe_share_of_be * be_from_h),
+    }
+    if round_sig(totals["printed_row_sum"]["be_t_per_a"]) != PRINTED_TOTALS["be_t_per_a"]:
+        flags.append(
+            f"printed totals (BE {PRINTED_TOTALS['be_t_per_a']:.3g}) include the consistent Songliao value: "
+            f"the printed rows sum to {totals['printed_row_sum']['be_t_per_a']:.3g} tCO2/a"
+        )
+    for key in ("be_t_per_a", "er_t_per_a"):
+        if round_sig(totals[key]) != PRINTED_TOTALS[key]:
             flags.append(
-                f"printed totals (BE {PRINTED_TOTALS['be_t_per_a']:.3g}) use the consistent row values; the printed "
-                f"rows sum to {totals['printed_row_sum']['be_t_per_a']:.3g} tCO2/a"
+                f"printed total {key.split('_')[0].upper()} {PRINTED_TOTALS[key]:.3g} is rounded arithmetic "
+                f"(BE from the rounded total H_CAP {h_rounded:.3g} TJ/a, ER = printed BE - printed PE); the sum of "
+                f"the consistent rows is {totals[key]:.3g} ({totals[key] / PRINTED_TOTALS[key] - 1.0:+.2%})"
             )
     return Table1Result(rows=rows, totals=totals, price_cny_per_t=float(price_cny_per_t), flags=flags)
