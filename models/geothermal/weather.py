@@ -116,7 +116,7 @@ def load_weather_parameters(path: str | Path | None = None) -> WeatherParameters
 
 def _deterministic_part(season: HeatingSeason, params: WeatherParameters) -> np.ndarray:
     index = season.index()
-    doy = index.dayofyear.to_numpy(dtype=float)
+    doy = index.day_of_year.to_numpy(dtype=float)
     hour = index.hour.to_numpy(dtype=float)
     seasonal = -params.seasonal_amplitude_c * np.cos(
         2 * np.pi * (doy - params.coldest_day_of_year) / DAYS_PER_TROPICAL_YEAR
