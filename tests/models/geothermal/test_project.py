@@ -1,0 +1,56 @@
+"""Project TOML files: defaults, overrides, relative paths, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from models.exceptions import InputError
+from models.geothermal.project import load_project, run_project
+from models.geothermal.weather import typical_year
+
+
+def test_default_is_the_hebei_case() -> None:
+    p = load_project(None)
+    assert p.plant.area_m2 == 2.3e6 and p.start_year == 2021 and p.life_years == 20
+    assert p.issuance.registration == pd.Timestamp("2025-01-01") and p.finance.capex_cny == 279e6
+
+
+def test_user_file_with_overrides_and_weather_csv(tmp_path: Path) -> None:
+    p = load_project(None)
+    temps = typical_year(p.plant.season) - 1.0
+    temps.rename("temperature_c").to_frame().to_csv(tmp_path / "w.csv", index=False)
+    (tmp_path / "p.toml").write_text(
+        'name = "small"\nstart_year = 2026\nlife_years = 10\nscenario = "low"\n'
+        "[plant]\narea_m2 = 1.0e6\nproduction_wells = 8\n"
+        '[weather]\ncsv = "w.csv"\n'
+        "[issuance]\ncrediting_years = 7\n",
+        encoding="utf-8",
+    )
+    user = load_project(tmp_path / "p.toml")
+    assert user.name == "small" and user.plant.area_m2 == 1.0e6 and user.issuance.crediting_years == 7
+    assert user.weather_csv == tmp_path / "w.csv"
+    result = run_project(user)
+    assert result.annual.index.tolist() == list(range(2026, 2036))
+    assert result.season.summary["heat_mwh"] == pytest.approx(1.0e6 * p.plant.specific_heat_demand_mwh_per_m2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[issuance]\ncrediting_years = 12\n", r"crediting_years=12 must be a whole number in \[7, 10\]"),
+        ("[plant]\narea_m2 = -5.0\n", r"area_m2=-5.0 must be > 0"),
+        ("[plant]\ndistribution_loss = 1.5\n", r"distribution_loss=1.5 must be in \[0, 1\)"),
+        ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
+        ('scenario = "extreme"\n', "scenario='extreme' must be one of low, mid, high"),
+        ("[risk]\nwell_failure_probability = 2.0\n", r"well_failure_probability=2.0 must be in \[0, 1\]"),
+        ("name = \n", "project file"),
+    ],
+)
+def test_bad_project_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_project(path)
