@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -264,20 +265,113 @@ def season_totals(
     temps = np.asarray(temperatures_c, dtype=float)
     if temps.ndim != 2:
         raise InputError(f"temperatures_c must be 2-D (hours, paths), got shape {temps.shape}")
-    cf = np.ones(temps.shape[1]) if capacity_factor is None else np.asarray(capacity_factor, dtype=float)
-    h = _dispatch(plant, temps, reference_degree_hours=reference_degree_hours, capacity_factor=cf)
-    parts = {k: np.asarray(h[k]).sum(axis=0) for k in ("pumping_mwh", "reinjection_mwh", "heat_pump_mwh", "aux_mwh")}
+    hours, n = temps.shape
+    if hours % HOURS_PER_DAY:
+        raise InputError(f"temperature series of {hours} hours is not a whole number of days")
+    cf = np.ones(n) if capacity_factor is None else np.asarray(capacity_factor, dtype=float)
+    ref = -1.0 if reference_degree_hours is None else float(reference_degree_hours)
+    out = _totals_kernel(
+        np.ascontiguousarray(temps.T),
+        cf,
+        plant.indoor_temperature_c,
+        plant.annual_demand_mwh,
+        ref,
+        plant.distribution_loss,
+        plant.hp_threshold_c,
+        plant.hp_heat_mw,
+        plant.stage1_capacity_mw,
+    )
+    degree_hours, demand, stage1, stage2, unmet, hp_hours = out
+    if np.any(degree_hours <= 0):
+        raise InputError("temperatures never fall below the indoor temperature: no heating load")
+    flow = plant.flow_m3_per_h * cf
+    parts = {
+        "pumping_mwh": flow * plant.production_kwh_per_m3 / KWH_PER_MWH * hours,
+        "reinjection_mwh": flow * plant.reinjection_kwh_per_m3 / KWH_PER_MWH * hours,
+        "heat_pump_mwh": hp_hours * plant.hp_electric_mw,
+        "aux_mwh": plant.aux_base_mw * hours + hp_hours * plant.aux_hp_mw,
+    }
+    keep = 1.0 - plant.distribution_loss
     return SeasonTotals(
-        heat_mwh=h["heat_mwh"].sum(axis=0),
-        demand_mwh=h["load_mwh"].sum(axis=0),
-        stage1_mwh=h["stage1_mwh"].sum(axis=0),
-        stage2_mwh=h["stage2_mwh"].sum(axis=0),
-        unmet_mwh=h["unmet_mwh"].sum(axis=0),
-        hp_hours=h["hp_on"].sum(axis=0).astype(float),
-        electricity_mwh=np.sum(list(parts.values()), axis=0),
-        degree_hours=h["degree_hours"],
+        heat_mwh=(stage1 + stage2) * keep,
+        demand_mwh=demand,
+        stage1_mwh=stage1,
+        stage2_mwh=stage2,
+        unmet_mwh=unmet * keep,
+        hp_hours=hp_hours,
+        electricity_mwh=parts["pumping_mwh"] + parts["reinjection_mwh"] + parts["heat_pump_mwh"] + parts["aux_mwh"],
+        degree_hours=degree_hours,
         **parts,
     )
+
+
+@numba.njit(cache=True, parallel=True)
+def _totals_kernel(  # pragma: no cover - compiled
+    temps: np.ndarray,
+    cf: np.ndarray,
+    indoor_c: float,
+    annual_mwh: float,
+    reference_dh: float,
+    loss: float,
+    threshold_c: float,
+    hp_heat_mw: float,
+    cap1_mw: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Same dispatch as :func:`_dispatch`, summed over the season; ``temps`` is (paths, hours), C-contiguous."""
+    n, hours = temps.shape
+    days = hours // 24
+    dh = np.zeros(n)
+    demand = np.zeros(n)
+    s1 = np.zeros(n)
+    s2 = np.zeros(n)
+    unmet = np.zeros(n)
+    hp_hours = np.zeros(n)
+    for j in numba.prange(n):
+        total_dt = 0.0
+        for t in range(hours):
+            d = indoor_c - temps[j, t]
+            if d > 0.0:
+                total_dt += d
+        dh[j] = total_dt
+        if total_dt <= 0.0:
+            continue
+        annual = annual_mwh if reference_dh < 0.0 else annual_mwh * total_dt / reference_dh
+        scale = annual / total_dt
+        cap = cap1_mw * cf[j]
+        a1 = 0.0
+        a2 = 0.0
+        au = 0.0
+        ad = 0.0
+        ah = 0.0
+        for day in range(days):
+            lo = temps[j, day * 24]
+            for h in range(1, 24):
+                v = temps[j, day * 24 + h]
+                if v < lo:
+                    lo = v
+            on = lo < threshold_c
+            if on:
+                ah += 24.0
+            for h in range(24):
+                d = indoor_c - temps[j, day * 24 + h]
+                load = d * scale if d > 0.0 else 0.0
+                gross = load / (1.0 - loss)
+                st2 = 0.0
+                if on:
+                    st2 = hp_heat_mw if hp_heat_mw < gross else gross
+                st1 = gross - st2
+                if st1 > cap:
+                    st1 = cap
+                ad += load
+                a1 += st1
+                a2 += st2
+                au += gross - st1 - st2
+        demand[j] = ad
+        s1[j] = a1
+        s2[j] = a2
+        unmet[j] = au
+        hp_hours[j] = ah
+    return dh, demand, s1, s2, unmet, hp_hours
 
 
 @dataclass(frozen=True)

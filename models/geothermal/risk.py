@@ -20,7 +20,7 @@ no overrun, availability 1, the reference season every year) and reproduces :fun
 
 Block draw order (part of the reproducibility contract): first-round well uniforms ``(P, n, W)``, re-drill
 uniforms ``(P, n, W)``, capex normals ``(P, n)``, then for each year: availability ``(P, n)``, daily weather
-shocks ``(P, D, n)``, hourly shocks ``(P, 24 D, n)`` (P projects, W the most wells, D the longest season).
+shocks ``(P, n, D)``, hourly shocks ``(P, n, 24 D)`` (P projects, W the most wells, D the longest season).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from models.exceptions import InputError
 from models.geothermal.cascade import season_totals
 from models.geothermal.issuance import IssuanceSchedule
 from models.geothermal.project import Project
-from models.geothermal.weather import HOURS_PER_DAY, _ar1, _deterministic_part
+from models.geothermal.weather import HOURS_PER_DAY, temperatures_from_shocks
 from models.random import RngLike, iter_blocks, root_seed_sequence
 
 __all__ = [
@@ -302,28 +302,27 @@ def simulate_portfolio(
             o["capex_cny"][0, cols] = p.finance.capex_cny * mult + n_fail * r.redrill_cost_cny
         for k in range(max_life):
             u_avail = g.random((n_proj, n))
-            z_day = g.standard_normal((n_proj, max_days, n))
-            z_hour = g.standard_normal((n_proj, max_days * HOURS_PER_DAY, n))
-            z_day = np.einsum("ij,jdn->idn", chol, z_day)
-            z_hour = np.einsum("ij,jdn->idn", chol, z_hour)
+            z_day = g.standard_normal((n_proj, n, max_days))
+            z_hour = g.standard_normal((n_proj, n, max_days * HOURS_PER_DAY))
+            if n_proj > 1:
+                z_day = np.einsum("ij,jnd->ind", chol, z_day)
+                z_hour = np.einsum("ij,jnd->ind", chol, z_hour)
             for i, p in enumerate(projects):
                 if k >= p.life_years:
                     continue
                 days = int(p.plant.season_days)
                 season = p.plant.season.shifted_to(int(p.years[k]))
                 if deterministic:
-                    temps = np.broadcast_to(reference_temps[i][:, None], (days * HOURS_PER_DAY, n))
+                    temps = np.broadcast_to(reference_temps[i][None, :], (n, days * HOURS_PER_DAY))
                     avail = np.ones(n)
                 else:
-                    wp = p.weather_params
-                    base = _deterministic_part(season, wp)
-                    daily = _ar1(z_day[i, :days].copy(), wp.daily_ar, wp.daily_sd_c)
-                    hourly = _ar1(z_hour[i, : days * HOURS_PER_DAY].copy(), wp.hourly_ar, wp.hourly_sd_c)
-                    temps = base[:, None] + np.repeat(daily, HOURS_PER_DAY, axis=0) + hourly
+                    temps = temperatures_from_shocks(
+                        season, p.weather_params, z_day[i, :, :days], z_hour[i, :, : days * HOURS_PER_DAY]
+                    )
                     avail = _availability(u_avail[i], p.risk.availability_mean, p.risk.availability_sd)
                 season_out = season_totals(
                     p.plant,
-                    np.asarray(temps),
+                    np.asarray(temps).T,
                     reference_degree_hours=None if deterministic else refs[i],
                     capacity_factor=cfs[i],
                 )

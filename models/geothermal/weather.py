@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from models.exceptions import InputError
 
@@ -26,6 +26,7 @@ __all__ = [
     "load_temperature_csv",
     "load_weather_parameters",
     "simulate_temperatures",
+    "temperatures_from_shocks",
     "typical_year",
 ]
 
@@ -125,11 +126,58 @@ def _deterministic_part(season: HeatingSeason, params: WeatherParameters) -> np.
     return np.asarray(params.mean_c + seasonal + diurnal, dtype=float)
 
 
-def _ar1(shocks: np.ndarray, phi: float, sd: float) -> np.ndarray:
-    """Stationary AR(1) along axis 0 from standard-normal ``shocks`` (first row = stationary start)."""
-    scaled = shocks * sd * np.sqrt(1.0 - phi**2)
-    scaled[0] = shocks[0] * sd
-    return np.asarray(lfilter([1.0], [1.0, -phi], scaled, axis=0), dtype=float)
+@numba.njit(cache=True, parallel=True)
+def _temperatures_kernel(  # pragma: no cover - compiled
+    base: np.ndarray,
+    daily_shocks: np.ndarray,
+    hourly_shocks: np.ndarray,
+    daily_ar: float,
+    daily_sd: float,
+    hourly_ar: float,
+    hourly_sd: float,
+) -> np.ndarray:
+    n, hours = hourly_shocks.shape
+    days = daily_shocks.shape[1]
+    out = np.empty((n, hours))
+    k_day = daily_sd * np.sqrt(1.0 - daily_ar**2)
+    k_hour = hourly_sd * np.sqrt(1.0 - hourly_ar**2)
+    for j in numba.prange(n):
+        a = 0.0
+        e = 0.0
+        for d in range(days):
+            a = daily_shocks[j, d] * daily_sd if d == 0 else daily_ar * a + k_day * daily_shocks[j, d]
+            for h in range(HOURS_PER_DAY):
+                t = d * HOURS_PER_DAY + h
+                e = hourly_shocks[j, t] * hourly_sd if t == 0 else hourly_ar * e + k_hour * hourly_shocks[j, t]
+                out[j, t] = base[t] + a + e
+    return out
+
+
+def temperatures_from_shocks(
+    season: HeatingSeason, params: WeatherParameters, daily_shocks: np.ndarray, hourly_shocks: np.ndarray
+) -> np.ndarray:
+    """Hourly temperatures ``(n_paths, season.hours)`` from standard-normal shocks ``(n_paths, days)`` and
+    ``(n_paths, hours)`` (the layout keeps each path's season contiguous in memory).
+
+    The AR(1) recursions start from their stationary distribution:
+    :math:`a_0 = \\sigma_d z_0`, :math:`a_d = \\phi_d a_{d-1} + \\sigma_d\\sqrt{1 - \\phi_d^2} z_d` (same hourly).
+    """
+    daily = np.ascontiguousarray(daily_shocks, dtype=float)
+    hourly = np.ascontiguousarray(hourly_shocks, dtype=float)
+    if daily.shape != (hourly.shape[0], season.days) or hourly.shape[1] != season.hours:
+        raise InputError(f"shock shapes {daily.shape} and {hourly.shape} do not match a season of {season.days} days")
+    return np.asarray(
+        _temperatures_kernel(
+            _deterministic_part(season, params),
+            daily,
+            hourly,
+            params.daily_ar,
+            params.daily_sd_c,
+            params.hourly_ar,
+            params.hourly_sd_c,
+        ),
+        dtype=float,
+    )
 
 
 def simulate_temperatures(
@@ -137,7 +185,7 @@ def simulate_temperatures(
 ) -> np.ndarray:
     """Hourly outdoor temperatures, shape ``(season.hours, n_paths)`` in C, drawn from ``rng``.
 
-    Draws, in this order, ``(season.days, n_paths)`` daily shocks then ``(season.hours, n_paths)`` hourly shocks,
+    Draws, in this order, ``(n_paths, season.days)`` daily shocks then ``(n_paths, season.hours)`` hourly shocks,
     so a block of paths consumes its generator identically whatever the other blocks do.
 
     Notes
@@ -149,10 +197,9 @@ def simulate_temperatures(
 
     with :math:`a_d` and :math:`e_{d,h}` stationary AR(1) processes (daily and hourly).
     """
-    base = _deterministic_part(season, params)
-    daily = _ar1(rng.standard_normal((season.days, n_paths)), params.daily_ar, params.daily_sd_c)
-    hourly = _ar1(rng.standard_normal((season.hours, n_paths)), params.hourly_ar, params.hourly_sd_c)
-    return np.asarray(base[:, None] + np.repeat(daily, HOURS_PER_DAY, axis=0) + hourly, dtype=float)
+    daily = rng.standard_normal((n_paths, season.days))
+    hourly = rng.standard_normal((n_paths, season.hours))
+    return temperatures_from_shocks(season, params, daily, hourly).T
 
 
 def typical_year(season: HeatingSeason, params: WeatherParameters | None = None) -> pd.Series:
