@@ -261,12 +261,21 @@ def load_project(path: str | Path | None = None) -> Project:
     return _build(raw, p.resolve().parent, defaults)
 
 
-def hebei_project(scenario: str = "mid", ef_form: str = "dynamic", *, weather_csv: str | Path | None = None) -> Project:
-    """The Hebei case of doc 001 with a carbon-price scenario, an emission-factor form and optional weather CSV."""
-    base = load_project(None)
-    return base.with_changes(
-        scenario=scenario, ef_form=ef_form, weather_csv=None if weather_csv is None else Path(weather_csv)
-    ).with_changes()  # re-validated by __post_init__
+def hebei_project(
+    scenario: str = "mid",
+    ef_form: str = "dynamic",
+    *,
+    weather_csv: str | Path | None = None,
+    ef_csv: str | Path | None = None,
+) -> Project:
+    """The Hebei case of doc 001 with a carbon-price scenario, an emission-factor form (or a user EF CSV) and an
+    optional hourly weather CSV."""
+    return load_project(None).with_changes(
+        scenario=scenario,
+        ef_form=ef_form,
+        weather_csv=None if weather_csv is None else Path(weather_csv),
+        ef_csv=None if ef_csv is None else Path(ef_csv),
+    )
 
 
 @dataclass(frozen=True)

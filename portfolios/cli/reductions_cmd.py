@@ -8,7 +8,14 @@ from typing import Any
 from rich.table import Table
 
 from models.geothermal.emission_factors import EF_FORMS, SCENARIO_LABEL_NOTE
-from models.geothermal.methodology import DEFAULT_PRICE_CNY_PER_T, table1
+from models.geothermal.methodology import (
+    BASELINE_EF_T_PER_TJ,
+    BASELINE_EFFICIENCY,
+    DEFAULT_PRICE_CNY_PER_T,
+    FUGITIVE_TEMPERATURE_LIMIT_C,
+    PE_SHARE_OF_BE,
+    table1,
+)
 from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
 from models.scenarios import SCENARIOS
 from portfolios.cli._common import add_json_flag, console, print_json
@@ -42,7 +49,8 @@ _HEBEI_HELP = f"""\
 The Hebei case of document 001 (2.3 million m2, plate exchanger + heat pump, 2021-2040): one heating season hour
 by hour (embedded synthetic typical year or --weather FILE, an hourly CSV with column temperature_c and optionally
 time), yearly reductions = heat x heat EF - electricity x power EF under the scenario's static, linear or dynamic
-emission factors, the CCER credits issued per year, and the carbon income 2025-2040 at the scenario price curve.
+emission factors (or --ef FILE, a CSV year, power_ef_t_per_mwh, heat_ef_t_per_mwh), the CCER credits issued per
+year, and the carbon income 2025-2040 at the scenario price curve.
 
 {_PROJECT_KEYS}"""
 
@@ -79,7 +87,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     hb.add_argument("--scenario", choices=SCENARIOS, default="mid", help="carbon-price scenario (default mid)")
-    hb.add_argument("--ef", choices=EF_FORMS, default="dynamic", help="emission-factor form (default dynamic)")
+    hb.add_argument(
+        "--ef",
+        default="dynamic",
+        metavar="static|linear|dynamic|FILE",
+        help="emission-factor form (default dynamic) or a CSV with year, power_ef_t_per_mwh, heat_ef_t_per_mwh",
+    )
     hb.add_argument("--weather", metavar="FILE", default=None, help="hourly temperature CSV of one heating season")
     add_json_flag(hb)
     hb.set_defaults(func=run_hebei)
@@ -105,11 +118,11 @@ def run_table1(args: argparse.Namespace) -> int:
                 "totals": result.totals,
                 "flags": result.flags,
                 "assumptions": {
-                    "ef_t_per_tj": 87.3,
-                    "efficiency": 0.85,
-                    "pe_share_of_be": 0.08,
+                    "ef_t_per_tj": BASELINE_EF_T_PER_TJ,
+                    "efficiency": BASELINE_EFFICIENCY,
+                    "pe_share_of_be": PE_SHARE_OF_BE,
                     "le_t": 0.0,
-                    "fugitive_gas": "ignored below 150 C at 1000 m (doc 000, 2.1.2)",
+                    "fugitive_gas": f"ignored below {FUGITIVE_TEMPERATURE_LIMIT_C:g} C at 1000 m (doc 000, 2.1.2)",
                 },
             }
         )
@@ -208,7 +221,11 @@ def _print_project(result: ProjectResult) -> None:
 
 def run_hebei(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk reductions hebei``."""
-    result = run_project(hebei_project(args.scenario, args.ef, weather_csv=args.weather))
+    if args.ef in EF_FORMS:
+        project = hebei_project(args.scenario, args.ef, weather_csv=args.weather)
+    else:
+        project = hebei_project(args.scenario, "dynamic", weather_csv=args.weather, ef_csv=args.ef)
+    result = run_project(project)
     if args.json:
         print_json(_payload(result))
     else:

@@ -125,3 +125,18 @@ def test_bad_project_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], te
 def test_missing_project_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["reductions", "project", str(tmp_path / "none.toml")], capsys)
     assert code == 2 and "does not exist" in err
+
+
+def test_hebei_with_user_emission_factor_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ef.csv"
+    years = range(2021, 2041)
+    path.write_text("year,power_ef_t_per_mwh,heat_ef_t_per_mwh\n" + "".join(f"{y},0.5,0.4\n" for y in years))
+    code, out, _ = _run(["reductions", "hebei", "--ef", str(path), "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    heat, elec = data["season"]["heat_mwh"], data["season"]["electricity_mwh"]
+    assert data["ef_form"] == "csv"
+    assert data["reductions_t"]["2030"] == pytest.approx(heat * 0.4 - elec * 0.5)
+    path.write_text("year,power_ef_t_per_mwh,heat_ef_t_per_mwh\n2021,0.5,0.4\n2021,0.5,0.4\n")
+    code, _, err = _run(["reductions", "hebei", "--ef", str(path)], capsys)
+    assert code == 2 and "repeated years [2021]" in err
