@@ -32,6 +32,7 @@ from models.geothermal import (
     emission_factor_trajectory, hebei_project, run_project, simulate_project, table1, basin_portfolio,
     simulate_portfolio,
 )
+from matplotlib.ticker import MaxNLocator
 matplotlib.rcParams.update({"figure.dpi": 72, "figure.figsize": (8, 3), "axes.grid": True})
 pd.options.display.float_format = "{:,.4g}".format""")
 md("""## 1. Table 1 of document 000 reproduced
@@ -81,7 +82,7 @@ code("""cr = base.issuance.credits_by_year.reindex(range(2021, 2042), fill_value
 fig, ax = plt.subplots()
 ax.bar(base.annual.index - 0.2, base.annual["reductions_t"], width=0.4, label="reductions (operating year)")
 ax.bar(cr.index + 0.2, cr.values, width=0.4, label="credits issued (issue year)")
-ax.set_ylabel("tCO2"); ax.legend(); fig.tight_layout()
+ax.set_ylabel("tCO2"); ax.legend(); ax.xaxis.set_major_locator(MaxNLocator(integer=True)); fig.tight_layout()
 {k: v for k, v in base.issuance.summary().items() if k.endswith("_t")}""")
 md("""## 5. A fan of volumes per path
 Drilling failures (re-drill cost and delay), capex overrun, availability and weather, 1000 paths; the engine draws
@@ -92,7 +93,7 @@ fig, ax = plt.subplots()
 ax.fill_between(q.index, q["q0.05"], q["q0.95"], alpha=0.25, label="5-95 %")
 ax.fill_between(q.index, q["q0.25"], q["q0.75"], alpha=0.4, label="25-75 %")
 ax.plot(q.index, q["q0.5"], label="median"); ax.plot(base.annual.index, base.annual["reductions_t"], "k--", lw=1, label="deterministic")
-ax.set_ylabel("reductions tCO2"); ax.legend(fontsize=8); fig.tight_layout()
+ax.set_ylabel("reductions tCO2"); ax.legend(fontsize=8); ax.xaxis.set_major_locator(MaxNLocator(integer=True)); fig.tight_layout()
 print(f"capex P5/P50/P95: {np.percentile(paths.capex_cny[0], [5, 50, 95]) / 1e6} million CNY; "
       f"paths with a start-up delay: {(paths.startup_delay_months > 0).mean():.0%}")""")
 md("""## 6. A small portfolio across basins, weather correlated by distance""")

@@ -51,6 +51,7 @@ from models.geothermal.weather import (
     load_temperature_csv,
     load_weather_parameters,
     simulate_temperatures,
+    temperatures_from_shocks,
     typical_year,
 )
 
@@ -94,5 +95,6 @@ __all__ = [
     "simulate_season",
     "simulate_temperatures",
     "table1",
+    "temperatures_from_shocks",
     "typical_year",
 ]
