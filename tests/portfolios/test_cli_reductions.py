@@ -140,3 +140,21 @@ def test_hebei_with_user_emission_factor_csv(tmp_path: Path, capsys: pytest.Capt
     path.write_text("year,power_ef_t_per_mwh,heat_ef_t_per_mwh\n2021,0.5,0.4\n2021,0.5,0.4\n")
     code, _, err = _run(["reductions", "hebei", "--ef", str(path)], capsys)
     assert code == 2 and "repeated years [2021]" in err
+
+
+def test_risk_json_is_reproducible(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("life_years = 3\n")
+    argv = ["reductions", "risk", str(path), "--paths", "300", "--seed", "4", "--json"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["n_paths"] == 300 and data["years"][0] == 2020
+    assert len(data["quantiles"]["reductions_t"]["p50"]) == len(data["years"])
+    t = data["totals"]["capex_cny"]
+    assert t["p5"] <= t["p50"] <= t["p95"] and t["se"] > 0
+    assert data["deterministic_totals"]["capex_cny"] == 279e6
+    assert json.loads(_run(argv, capsys)[1]) == data
+    with pytest.raises(SystemExit) as exc:
+        main(["reductions", "risk", "--paths", "0"])
+    assert exc.value.code == 2 and "must be > 0" in capsys.readouterr().err
