@@ -25,8 +25,10 @@ from models.geothermal.emission_factors import (
     load_ef_csv,
 )
 from models.geothermal.issuance import IssuanceParameters, IssuanceResult, issue_credits
+from models.geothermal.methodology import HeatingTechnology, MethodologyResult, compute_reductions
 from models.geothermal.weather import WeatherParameters, load_temperature_csv, load_weather_parameters, typical_year
 from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
+from models.units import TJ_PER_MWH
 
 __all__ = [
     "FinanceParameters",
@@ -321,6 +323,7 @@ class ProjectResult:
         """Headline numbers as plain values (JSON-ready)."""
         a = self.annual
         income = a.loc[(a.index >= INCOME_YEARS[0]) & (a.index <= INCOME_YEARS[1]), "income_cny"]
+        am = self.am0072()
         return {
             "name": self.project.name,
             "scenario": self.project.scenario,
@@ -336,7 +339,21 @@ class ProjectResult:
             "income_years": list(INCOME_YEARS),
             "income_peak_year": int(income.idxmax()) if len(income) else None,
             "price_source": self.price_curve.source,
+            "am0072": {"be_t": am.be_t, "pe_t": am.pe_t, "er_t": am.er_t, "first_year": int(a.index[0])}
+            | am.assumptions,
         }
+
+    def am0072(self, year: int | None = None) -> MethodologyResult:
+        """The same season under AM0072 / CM-022-V01 (doc 000): BE = heat x 87.3 tCO2/TJ / 0.85 (coal boiler),
+        PE = metered electricity x the project's power EF of ``year`` (default the first operating year)."""
+        y = int(self.annual.index[0]) if year is None else int(year)
+        power, _ = self.trajectory.at([y])
+        heat_tj = self.season.summary["heat_mwh"] * TJ_PER_MWH
+        return compute_reductions(
+            [HeatingTechnology("coal boiler", heat_tj)],
+            electricity_mwh=self.season.summary["electricity_mwh"],
+            grid_ef_t_per_mwh=float(power[0]),
+        )
 
 
 def run_project(project: Project, *, price_curve: ScenarioCurve | None = None) -> ProjectResult:

@@ -44,7 +44,8 @@ credits_issued_t {issue year: t}, issuance {project_start, registration, crediti
 monitoring_months, verification_months, issuance_months, uncertainty_deduction, reductions_t,
 before_crediting_t, after_crediting_t, deducted_t, credits_t, first_issue, last_issue}, income_cny {year: CNY}
 (reductions x scenario price, 2025-2040 as in doc 001), income_total_cny, income_years, income_peak_year,
-price_source, notes (list of str).
+price_source, am0072 {be_t, pe_t, er_t, first_year, technologies, pe_method, electricity_mwh, grid_ef_t_per_mwh,
+le_t, fugitive_gas, ...} (the first year under AM0072 / doc 000: coal-boiler baseline, metered PE), notes.
 """
 
 _HEBEI_HELP = f"""\
@@ -240,6 +241,11 @@ def _print_project(result: ProjectResult) -> None:
     console.print(
         f"carbon income 2025-2040: {summary['income_total_cny'] / 1e6:,.2f} million CNY "
         f"(peak {summary['income_peak_year']}; price curve {summary['price_source']})"
+    )
+    am = summary["am0072"]
+    console.print(
+        f"AM0072 view of {am['first_year']} (doc 000: coal boiler 87.3 t/TJ / 0.85, metered PE): "
+        f"BE {am['be_t']:,.0f} t, PE {am['pe_t']:,.0f} t, ER {am['er_t']:,.0f} t"
     )
     console.print(f"note: {SCENARIO_LABEL_NOTE}")
 

@@ -54,3 +54,12 @@ def test_bad_project_files(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         load_project(path)
+
+
+def test_am0072_view_of_the_hebei_season() -> None:
+    r = run_project(load_project(None))
+    m = r.am0072()
+    heat_tj = r.season.summary["heat_mwh"] / 277.7777777777778  # 1 TJ = 277.78 MWh
+    assert m.be_t == pytest.approx(heat_tj * 87.3 / 0.85)
+    assert m.pe_t == pytest.approx(r.season.summary["electricity_mwh"] * r.annual.at[2021, "power_ef_t_per_mwh"])
+    assert m.pe_method == "metered" and r.summary()["am0072"]["er_t"] == pytest.approx(m.er_t)
