@@ -2,9 +2,9 @@
 
 Life cycle (DOMAIN.md section 1; doc 000 section 3): project start -> validation -> registration -> crediting
 period (7-10 years) cut into monitoring periods -> verification -> issuance. Each operating year ``y`` is the heating
-season that starts in year ``y``; its reductions accrue uniformly over the season's days (an approximation: the
-colder middle of the season in fact weighs more). Reductions outside the crediting period are never credited and
-are reported separately, as is the uncertainty deduction.
+season that starts in year ``y``; its reductions accrue over the season's days uniformly or with given daily weights
+(a project uses the daily heat of its reference season, so the cold middle weighs more). Reductions outside the
+crediting period are never credited and are reported separately, as is the uncertainty deduction.
 """
 
 from __future__ import annotations
@@ -138,9 +138,32 @@ class IssuanceSchedule:
 
     @classmethod
     def build(
-        cls, params: IssuanceParameters, season_years: np.ndarray, season_start: tuple[int, int], season_days: int
+        cls,
+        params: IssuanceParameters,
+        season_years: np.ndarray,
+        season_start: tuple[int, int],
+        season_days: int,
+        daily_weights: np.ndarray | None = None,
     ) -> IssuanceSchedule:
-        """Schedule for seasons starting on ``season_start`` = (month, day) of each of ``season_years``."""
+        """Schedule for seasons starting on ``season_start`` = (month, day) of each of ``season_years``.
+
+        ``daily_weights`` (length ``season_days``, >= 0) is the share of a season's reductions accruing on each day,
+        e.g. the daily heat of the reference season; default uniform.
+        """
+        if daily_weights is None:
+            w = np.full(int(season_days), 1.0 / season_days)
+        else:
+            w = np.asarray(daily_weights, dtype=float)
+            if w.shape != (int(season_days),) or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+                raise InputError(f"daily_weights must be {season_days} finite values >= 0 with a positive sum")
+            w = w / w.sum()
+        cum = np.concatenate([[0.0], np.cumsum(w)])
+
+        def share(lo: np.ndarray, hi: np.ndarray, start: np.ndarray) -> np.ndarray:
+            a = np.clip(lo - start, 0, season_days).astype(int)
+            b = np.clip(hi - start, 0, season_days).astype(int)
+            return np.asarray(np.where(b > a, cum[b] - cum[np.minimum(a, b)], 0.0), dtype=float)
+
         years = np.asarray(season_years, dtype=int)
         starts = [pd.Timestamp(year=int(y), month=season_start[0], day=season_start[1]) for y in years]
         s0 = np.array([_days(s) for s in starts])
@@ -170,9 +193,9 @@ class IssuanceSchedule:
             for v in range(vintages.size):
                 lo = np.maximum(np.maximum(s0, pa), v_bounds[v])
                 hi = np.minimum(np.minimum(s1, pb), v_bounds[v + 1])
-                weights[p, :, v] = np.clip(hi - lo, 0, None) / season_days
-        before = np.clip(np.minimum(s1, _days(reg)) - s0, 0, season_days) / season_days
-        after = np.clip(s1 - np.maximum(s0, _days(end)), 0, season_days) / season_days
+                weights[p, :, v] = share(lo, hi, s0)
+        before = share(s0, np.minimum(s1, _days(reg)), s0)
+        after = share(np.maximum(s0, _days(end)), s1, s0)
         return cls(params, season_start, int(season_days), periods, years, vintages, weights, before, after)
 
     def credits_by_issue_year(self, reductions_t: np.ndarray, issue_years: np.ndarray) -> np.ndarray:
@@ -250,6 +273,7 @@ def issue_credits(
     *,
     season_start: tuple[int, int] = (11, 13),
     season_days: int = 124,
+    daily_weights: np.ndarray | None = None,
 ) -> IssuanceResult:
     """Run the pipeline on yearly reductions (index = operating year = the year its heating season starts).
 
@@ -263,7 +287,7 @@ def issue_credits(
     if red.isna().any():
         raise InputError("reductions_t has missing values")
     years = np.asarray(red.index, dtype=int)
-    schedule = IssuanceSchedule.build(params, years, season_start, season_days)
+    schedule = IssuanceSchedule.build(params, years, season_start, season_days, daily_weights)
     values = red.to_numpy()
     per_pv = np.tensordot(schedule.weights, values, axes=(1, 0))  # (periods, vintages)
     u = float(params.uncertainty_deduction)

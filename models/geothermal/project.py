@@ -26,7 +26,13 @@ from models.geothermal.emission_factors import (
 )
 from models.geothermal.issuance import IssuanceParameters, IssuanceResult, issue_credits
 from models.geothermal.methodology import HeatingTechnology, MethodologyResult, compute_reductions
-from models.geothermal.weather import WeatherParameters, load_temperature_csv, load_weather_parameters, typical_year
+from models.geothermal.weather import (
+    HOURS_PER_DAY,
+    WeatherParameters,
+    load_temperature_csv,
+    load_weather_parameters,
+    typical_year,
+)
 from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
 from models.units import TJ_PER_MWH
 
@@ -35,6 +41,7 @@ __all__ = [
     "Project",
     "ProjectResult",
     "RiskParameters",
+    "daily_heat_weights",
     "hebei_project",
     "load_project",
     "run_project",
@@ -356,6 +363,13 @@ class ProjectResult:
         )
 
 
+def daily_heat_weights(season: SeasonResult) -> np.ndarray:
+    """Share of the season's heat delivered on each day (reductions are taken to accrue in that proportion)."""
+    heat = season.hourly["heat_mwh"].to_numpy()
+    daily = heat.reshape(-1, HOURS_PER_DAY).sum(axis=1)
+    return np.asarray(daily / daily.sum(), dtype=float)
+
+
 def run_project(project: Project, *, price_curve: ScenarioCurve | None = None) -> ProjectResult:
     """Deterministic run: reference season every year, reductions under the project's factors, CCER pipeline.
 
@@ -394,5 +408,6 @@ def run_project(project: Project, *, price_curve: ScenarioCurve | None = None) -
         project.issuance,
         season_start=project.season_start,
         season_days=project.plant.season_days,
+        daily_weights=daily_heat_weights(season),
     )
     return ProjectResult(project, season, trajectory, annual, issuance, curve)

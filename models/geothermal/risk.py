@@ -32,9 +32,9 @@ import pandas as pd
 from scipy.stats import beta
 
 from models.exceptions import InputError
-from models.geothermal.cascade import season_totals
+from models.geothermal.cascade import season_totals, simulate_season
 from models.geothermal.issuance import IssuanceSchedule
-from models.geothermal.project import Project
+from models.geothermal.project import Project, daily_heat_weights
 from models.geothermal.weather import HOURS_PER_DAY, temperatures_from_shocks
 from models.random import RngLike, iter_blocks, root_seed_sequence
 
@@ -236,12 +236,15 @@ def simulate_portfolio(
 
     schedules, calendars, refs, trajectories, reference_temps = [], [], [], [], []
     for p in projects:
-        sched = IssuanceSchedule.build(p.issuance, p.years, p.season_start, p.plant.season_days)
+        ref = p.weather()
+        reference = simulate_season(p.plant, ref)
+        sched = IssuanceSchedule.build(
+            p.issuance, p.years, p.season_start, p.plant.season_days, daily_heat_weights(reference)
+        )
         schedules.append(sched)
         calendars.append(_calendar(p, sched))
-        ref = p.weather()
         reference_temps.append(ref.to_numpy(dtype=float))
-        refs.append(float(season_totals(p.plant, ref.to_numpy()[:, None]).degree_hours[0]))
+        refs.append(float(reference.summary["degree_hours"]))
         trajectories.append(p.trajectory())
     max_wells = max(int(p.plant.production_wells) for p in projects)
     max_days = max(int(p.plant.season_days) for p in projects)

@@ -80,3 +80,14 @@ def test_bad_lags() -> None:
         IssuanceParameters(pd.Timestamp("2021-11-13"), uncertainty_deduction=1.5)
     with pytest.raises(InputError, match="monitoring_months=0 must be > 0"):
         IssuanceParameters(pd.Timestamp("2021-11-13"), monitoring_months=0)
+
+
+def test_daily_weights_shift_vintages_and_are_validated() -> None:
+    params = IssuanceParameters(pd.Timestamp("2021-11-13"), registration_date=pd.Timestamp("2021-01-01"),
+                                crediting_years=7, uncertainty_deduction=0.0)  # fmt: skip
+    weights = np.zeros(124)
+    weights[49:] = 1.0  # everything after 31 December
+    r = issue_credits(pd.Series([100.0], index=[2021]), params, daily_weights=weights)
+    assert r.issuances.groupby("vintage")["credits_t"].sum().to_dict() == pytest.approx({2022: 100.0})
+    with pytest.raises(InputError, match="daily_weights must be 124 finite values >= 0"):
+        issue_credits(pd.Series([100.0], index=[2021]), params, daily_weights=np.ones(10))
