@@ -277,7 +277,6 @@ def simulate_portfolio(
         z_capex = g.standard_normal((n_proj, n))
         op_heat = [np.zeros((p.life_years, n)) for p in projects]
         op_elec = [np.zeros((p.life_years, n)) for p in projects]
-        fails_1 = []
         cfs = []
         delays = []
         for i, p in enumerate(projects):
@@ -294,7 +293,6 @@ def simulate_portfolio(
             n_fail = f1.sum(axis=1)
             cf = 1.0 - f2.sum(axis=1) * (1.0 - r.failed_well_capacity) / w
             delay = np.where(n_fail > 0, float(r.redrill_months), 0.0)
-            fails_1.append(n_fail)
             cfs.append(cf)
             delays.append(delay)
             o = out[i]
