@@ -299,8 +299,8 @@ class ProjectResult:
     trajectory : EmissionFactorTrajectory
     annual : pandas.DataFrame
         Index = operating year: ``heat_mwh``, ``electricity_mwh``, ``power_ef_t_per_mwh``, ``heat_ef_t_per_mwh``,
-        ``reductions_t``, ``cumulative_t``, ``price_cny_per_t``, ``income_cny`` (reductions x price, doc 001's
-        method), ``opex_cny``.
+        ``reductions_t``, ``cumulative_t``, ``price_cny_per_t`` (NaN outside the curve's years), ``income_cny``
+        (reductions x price, doc 001's method; NaN outside the curve's years), ``opex_cny``.
     issuance : IssuanceResult
     price_curve : ScenarioCurve
     """
@@ -387,7 +387,7 @@ def run_project(project: Project, *, price_curve: ScenarioCurve | None = None) -
     reductions = annual_reductions(heat, electricity, trajectory, years)
     power, heat_ef = trajectory.at(years)
     curve = price_curve if price_curve is not None else load_scenario(project.scenario)
-    price = curve.annual(years)
+    price = np.where((years >= curve.years[0]) & (years <= curve.years[-1]), curve.annual(years), np.nan)
     f = project.finance
     annual = pd.DataFrame(
         {
