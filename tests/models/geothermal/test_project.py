@@ -63,3 +63,17 @@ def test_am0072_view_of_the_hebei_season() -> None:
     assert m.be_t == pytest.approx(heat_tj * 87.3 / 0.85)
     assert m.pe_t == pytest.approx(r.season.summary["electricity_mwh"] * r.annual.at[2021, "power_ef_t_per_mwh"])
     assert m.pe_method == "metered" and r.summary()["am0072"]["er_t"] == pytest.approx(m.er_t)
+
+
+def test_weather_parameter_file_changes_the_climate(tmp_path: Path) -> None:
+    base = load_project(None)
+    text = "\n".join(f"{k} = {v!r}" for k, v in base.weather_params.to_dict().items()).replace("'", '"')
+    (tmp_path / "cold.toml").write_text(text.replace("mean_c = 13.0", "mean_c = 10.0"), encoding="utf-8")
+    (tmp_path / "p.toml").write_text('[weather]\nparameters = "cold.toml"\n', encoding="utf-8")
+    cold = run_project(load_project(tmp_path / "p.toml"))
+    assert cold.project.weather_params.mean_c == 10.0
+    assert cold.season.summary["hp_hours"] > run_project(base).season.summary["hp_hours"]
+    (tmp_path / "bad.toml").write_text(text.replace("daily_ar = 0.7", "daily_ar = 1.2"), encoding="utf-8")
+    (tmp_path / "q.toml").write_text('[weather]\nparameters = "bad.toml"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"daily_ar=1.2 must be in \(-1, 1\)"):
+        load_project(tmp_path / "q.toml")
