@@ -55,6 +55,7 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
 
@@ -147,8 +148,6 @@ def market_from_dict(table: dict[str, Any], base_dir: Path | None = None) -> Mar
     data = dict(table)
     if "valuation_date" not in data:
         raise MarketDataError("market: missing field 'valuation_date'")
-    from finance.instruments import _ts
-
     vd = _ts("market.valuation_date", data.pop("valuation_date"))
     rate = data.pop("discount_rate", None)
     quotes = data.pop("discount_quotes", None)

@@ -96,36 +96,31 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(payload)
         return 0
-    table = Table(title=f"{contract.source}: valuation on {payload['valuation_date']} ({n_paths:,} paths, seed {seed})")
-    for col in ("instrument", "value (CNY)", "s.e.", "method", "delta", "vega (1 pt)", "rho (1 bp)"):
-        table.add_column(col, justify="left" if col in ("instrument", "method") else "right")
+    console.print(f"{contract.source}: valuation on {payload['valuation_date']} ({n_paths:,} paths, seed {seed})")
     for item in items:
-        s = item["sensitivities"]
-        table.add_row(
-            item["name"],
-            f"{item['value']:,.2f}",
-            f"{item['std_error']:,.2f}",
-            item["method"],
-            ", ".join(f"{k} {v:,.1f}" for k, v in s.get("delta", {}).items()),
-            ", ".join(f"{k} {v:,.1f}" for k, v in s.get("vega", {}).items()),
-            f"{s['rho']:,.2f}" if "rho" in s else "",
-        )
-        for c in item["checks"]:
+        table = Table(title=f"{item['name']} ({item['type']})", show_header=False, title_justify="left")
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        table.add_row("value (CNY)", f"{item['value']:,.2f}  (s.e. {item['std_error']:,.2f})")
+        table.add_row("method", item["method"])
+        for check in item["checks"]:
             table.add_row(
-                "  check",
-                f"{c['value']:,.2f}",
-                f"{c['std_error']:,.2f}",
-                c["method"],
-                f"diff {c['difference']:,.2f}",
-                "",
-                "",
+                "check",
+                f"{check['value']:,.2f} (s.e. {check['std_error']:,.2f}, diff {check['difference']:,.2f}): "
+                f"{check['method']}",
             )
-    console.print(table)
-    for item in items:
-        scalars = {k: v for k, v in item["extras"].items() if isinstance(v, (int, float, str)) and v is not None}
-        if scalars:
-            console.print(f"[bold]{item['name']}[/bold]: " + "; ".join(f"{k} {_fmt(v)}" for k, v in scalars.items()))
-        if "moved_into_early_years_cny" in item["extras"]:
-            moved = item["extras"]["moved_into_early_years_cny"]
-            console.print("  moved into early years (CNY): " + "; ".join(f"{k} {v:,.0f}" for k, v in moved.items()))
+        s = item["sensitivities"]
+        for key, unit in (("delta", "CNY per CNY/t"), ("vega", "CNY per vol point")):
+            if s.get(key):
+                table.add_row(f"{key} ({unit})", ", ".join(f"{k} {v:,.2f}" for k, v in s[key].items()))
+        if "rho" in s:
+            table.add_row("rho (CNY per bp)", f"{s['rho']:,.2f}")
+        for key, value in item["extras"].items():
+            if isinstance(value, (int, float, str)) and value is not None:
+                table.add_row(key, _fmt(value))
+            elif key == "moved_into_early_years_cny":
+                table.add_row(key, "; ".join(f"{k} {v:,.0f}" for k, v in value.items()))
+            elif key == "early_income_share":
+                table.add_row(key, "; ".join(f"{k} {v:.1%}" for k, v in value.items()))
+        console.print(table)
     return 0
