@@ -281,8 +281,10 @@ class MCAsianEngine(Engine):
 
     def use_cv(self, instrument: AsianOption, market: MarketEnv, paths: PathSet) -> bool:
         """Whether the geometric control variate applies to this path set."""
-        if self.control_variate != "auto" or instrument.average == "geometric":
-            return self.control_variate == "geometric" and instrument.average == "arithmetic"
+        if instrument.average == "geometric" or self.control_variate == "none":
+            return False
+        if self.control_variate == "geometric":
+            return True
         vols = paths.meta.get("vols", {}) if isinstance(paths.meta, dict) else {}
         sig = vols.get(instrument.underlying) if isinstance(vols, dict) else None
         return (

@@ -492,7 +492,11 @@ class CarbonSwap(Instrument):
         return out[0].append(out[1:]) if len(out) > 1 else out[0]
 
     def check_dates(self, valuation_date: pd.Timestamp) -> None:
-        _after("start_date", self.start_date, valuation_date - pd.Timedelta(days=1))
+        if self.start_date < valuation_date:
+            raise ContractError(
+                f"start_date={self.start_date.date()} must not be before the valuation date {valuation_date.date()} "
+                "(seasoned swaps are not supported)"
+            )
 
     def cashflows(self) -> pd.DataFrame:
         s = self.schedule()
@@ -614,6 +618,8 @@ class PledgeLoan(Instrument):
     below the amount owed) the lender sells the collateral from the next trading day, at most
     ``liquidation_share_of_adv`` of the average daily traded volume per day and for at most
     ``max_liquidation_days`` days (the remainder in a block on the last day), at the close less ``haircut``.
+    The average daily volume is ``adv_t`` when given, else the mean of the last ``adv_window_days`` traded
+    volumes of the embedded CEA history (no CCER volume series ships with the package: give ``adv_t`` for CCER).
 
     Notes
     -----
@@ -717,9 +723,23 @@ class PledgeLoan(Instrument):
         return None
 
     def cashflows(self) -> pd.DataFrame:
-        raise ContractError(
-            "pledge_loan cash flows depend on the spot (principal = ltv x value); see the engine result"
+        """Contractual flows per CNY of principal (the principal is ``ltv`` x quantity x spot at origination).
+
+        One row per interest period and the principal at maturity; the engine's result carries the expected
+        flows in CNY by date.
+        """
+        total = round(12 * float(self.tenor_years))
+        months = [*range(self.interest_months, total, self.interest_months), total]
+        starts = [0, *months[:-1]]
+        frame = pd.DataFrame(
+            {
+                "months_from_start": months,
+                "flow": "interest",
+                "amount_per_cny_principal": [self.rate * (b - a) / 12.0 for a, b in zip(starts, months, strict=True)],
+            }
         )
+        last = pd.DataFrame({"months_from_start": [total], "flow": ["principal"], "amount_per_cny_principal": [1.0]})
+        return pd.concat([frame, last], ignore_index=True)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,9 @@ class PledgeOutcome:
         Discounted ``principal x accrual`` over the periods the loan is alive (for the break-even spread).
     pv_loss_cny : numpy.ndarray
         Discounted loss.
+    cashflows : pandas.DataFrame
+        Per interest date: expected interest and principal received, expected recoveries and losses of the
+        liquidations triggered in the period ending on that date (CNY, means over paths), discount factor.
     """
 
     principal_cny: float
@@ -106,6 +109,7 @@ class PledgeOutcome:
     pv_cny: np.ndarray
     annuity_cny: np.ndarray
     pv_loss_cny: np.ndarray
+    cashflows: pd.DataFrame | None = None
 
 
 def simulate_pledge_loan(
@@ -146,6 +150,9 @@ def simulate_pledge_loan(
     pv = np.zeros(n)
     pv_loss = np.zeros(n)
     annuity = np.zeros(n)
+    paid_by = np.zeros(len(ipay))
+    recovered_by = np.zeros(len(ipay))
+    loss_by = np.zeros(len(ipay))
     paid_periods = 0
     last = len(monitor) - 1
     for j, pos in enumerate(mon_pos):
@@ -154,6 +161,7 @@ def simulate_pledge_loan(
             k = paid_periods + 1
             tau = ipay_t[k] - ipay_t[k - 1]
             pv[alive] += principal * loan.rate * tau * idf[k]
+            paid_by[k] += principal * loan.rate * tau * np.count_nonzero(alive)
             annuity[alive] += principal * tau * idf[k]
             paid_periods = k
         s = s_all[pos]
@@ -185,6 +193,8 @@ def simulate_pledge_loan(
             ead[idx] = owed
             liquidated[idx] = True
             pv[idx] += recovered * mon_df[j]
+            recovered_by[period_of[j] + 1] += recovered.sum()
+            loss_by[period_of[j] + 1] += loss[idx].sum()
             pv_loss[idx] = loss[idx] * mon_df[j]
             tau_part = accrual_since[j]
             annuity[idx] += principal * tau_part * mon_df[j]
@@ -194,9 +204,19 @@ def simulate_pledge_loan(
     if paid_periods < k:
         tau = ipay_t[k] - ipay_t[k - 1]
         pv[alive] += principal * (1.0 + loan.rate * tau) * idf[k]
+        paid_by[k] += principal * (1.0 + loan.rate * tau) * np.count_nonzero(alive)
         annuity[alive] += principal * tau * idf[k]
     default = liquidated.copy()
-    return PledgeOutcome(principal, called, liquidated, default, loss > 1e-9, loss, ead, pv, annuity, pv_loss)
+    cf = pd.DataFrame(
+        {
+            "date": ipay[1:],
+            "expected_interest_principal_cny": paid_by[1:] / n,
+            "expected_recoveries_cny": recovered_by[1:] / n,
+            "expected_loss_cny": loss_by[1:] / n,
+            "df": idf[1:],
+        }
+    )
+    return PledgeOutcome(principal, called, liquidated, default, loss > 1e-9, loss, ead, pv, annuity, pv_loss, cf)
 
 
 def _prob(flags: np.ndarray) -> tuple[float, float]:
@@ -280,7 +300,7 @@ class MCPledgeLoanEngine(Engine):
                 instrument, market, p, instrument.target_loss_probability, adv_t=adv
             )
             extras["target_loss_probability"] = instrument.target_loss_probability
-        return PricingResult(instrument.label(), value, se, self.name, extras, n_paths=p.n_paths)
+        return PricingResult(instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths)
 
 
 # ----------------------------------------------------------------------------------------- project loan

@@ -12,7 +12,7 @@ import pandas as pd
 from finance.exceptions import PathSetError
 from models.paths import PathSet
 
-__all__ = ["PricingResult", "mc_estimate", "prices_on"]
+__all__ = ["PricingResult", "jsonable", "mc_estimate", "prices_on"]
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,14 @@ class PricingResult:
             "std_error": float(self.std_error),
             "method": self.method,
             "n_paths": int(self.n_paths),
-            "extras": _jsonable(self.extras),
+            "extras": jsonable(self.extras),
         }
         if self.cashflows is not None:
             frame = self.cashflows.copy()
             for c in frame.columns:
                 if pd.api.types.is_datetime64_any_dtype(frame[c]):
                     frame[c] = frame[c].dt.strftime("%Y-%m-%d")
-            out["cashflows"] = _jsonable(frame.to_dict(orient="records"))
+            out["cashflows"] = jsonable(frame.to_dict(orient="records"))
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -70,13 +70,14 @@ class PricingResult:
         return pd.DataFrame([row], index=pd.Index([self.instrument], name="instrument"))
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars and arrays, timestamps and non-finite floats (-> None) made JSON-ready."""
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if np.isfinite(v) else None

@@ -53,7 +53,7 @@ from finance.instruments import (
 from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
-from finance.results import PricingResult
+from finance.results import PricingResult, jsonable
 from models.gbm import GBM, CorrelatedGBM
 from models.paths import PathSet
 from models.random import RngLike, root_seed_sequence
@@ -193,7 +193,8 @@ class Valuation:
     sensitivities: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary: name, type, value, std_error, method, sensitivities, extras, checks, cashflows."""
+        """JSON-ready dictionary: name, type, value, std_error, method, sensitivities, extras, terms, checks and
+        cashflows (where the engine computes them)."""
         base = self.result.to_dict()
         out: dict[str, Any] = {
             "name": self.instrument.label(),
@@ -202,8 +203,9 @@ class Valuation:
             "std_error": base["std_error"],
             "method": base["method"],
             "n_paths": base["n_paths"],
-            "sensitivities": self.sensitivities,
+            "sensitivities": jsonable(self.sensitivities),
             "extras": base["extras"],
+            "terms": jsonable(self.instrument.terms()),
             "checks": [
                 {
                     "method": c.method,

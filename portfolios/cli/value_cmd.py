@@ -30,8 +30,9 @@ method, n_paths, sensitivities {delta {factor: CNY per CNY/t}, vega {factor: CNY
 bp)}, extras (engine numbers, e.g. loan probabilities p_margin_call, p_liquidation, p_loss, expected_loss_cny,
 exposure_at_default_cny, loss_given_default, break_even_spread, max_ltv_for_target; p_dscr_below_1_0,
 p_dscr_below_1_2, p_default, dscr_by_period; fair_prepayment_price_cny_per_t, discount_to_spot,
-moved_into_early_years_cny; decomposition, difference), checks (list of {method, value, std_error,
-difference}: the other engines on the same paths), cashflows (expected cash flows by date, where computed)).
+moved_into_early_years_cny; decomposition, difference), terms (the contract as read), checks (list of
+{method, value, std_error, difference}: the other engines on the same paths), cashflows (expected cash flows by
+date, where computed)).
 """
 
 

@@ -59,6 +59,10 @@ def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
     assert e["break_even_spread"] > 0
     assert e["days_to_liquidate_all"] > 30  # 2 Mt at 10 % of ADV: the thin market forces a block sale
     assert 0 < e["max_ltv_for_target"] < 0.6  # a 60 % LTV breaks the 1 % target, so the answer is lower
+    cf = res.cashflows
+    assert cf is not None and list(cf.columns[:2]) == ["date", "expected_interest_principal_cny"]
+    assert cf["expected_loss_cny"].sum() == pytest.approx(e["expected_loss_cny"], rel=1e-12)
+    assert loan.cashflows()["amount_per_cny_principal"].iloc[:-1].sum() == pytest.approx(0.045)
 
 
 def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) -> None:
