@@ -192,6 +192,16 @@ class Valuation:
     checks: tuple[PricingResult, ...] = ()
     sensitivities: dict[str, Any] = field(default_factory=dict)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: value, std_error, method, delta_<factor>, vega_<factor>, rho and the scalar extras."""
+        frame = self.result.to_frame()
+        for key in ("delta", "vega"):
+            for factor, v in self.sensitivities.get(key, {}).items():
+                frame[f"{key}_{factor}"] = v
+        if "rho" in self.sensitivities:
+            frame["rho"] = self.sensitivities["rho"]
+        return frame
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary: name, type, value, std_error, method, sensitivities, extras, terms, checks and
         cashflows (where the engine computes them)."""

@@ -113,3 +113,26 @@ def test_margin_calls_monotone_in_maintenance_ratio(m1: float, m2: float) -> Non
     a = simulate_pledge_loan(dataclasses.replace(LOAN, maintenance_ratio=lo), MARKET, LOAN_PATHS)
     b = simulate_pledge_loan(dataclasses.replace(LOAN, maintenance_ratio=hi), MARKET, LOAN_PATHS)
     assert np.all(b.margin_call[a.margin_call])
+
+
+@FAST
+@given(k=strikes)
+def test_asian_put_call_parity_on_the_same_paths(k: float) -> None:
+    # arithmetic average: C - P = P(0,T) (E[A] - K), path by path, hence exactly for the plain MC estimates
+    call = dataclasses.replace(ASIAN, strike_cny_per_t=k)
+    put = dataclasses.replace(call, option_type="put")
+    engine = MCAsianEngine(control_variate="none")
+    c = engine.calculate(call, MARKET, PATHS).value
+    p = engine.calculate(put, MARKET, PATHS).value
+    fix = ASIAN.fixing_dates(MARKET.valuation_date)
+    avg = PATHS["CEA"][PATHS.dates.get_indexer(fix)].mean(axis=0)
+    df = float(MARKET.df(ASIAN.payment_date)[0])
+    assert c - p == pytest.approx(df * (float(avg.mean()) - k), rel=1e-10, abs=1e-9)
+
+
+def test_weekly_monitoring_breaches_less_than_daily() -> None:
+    # weekly monitoring dates are a subset of the daily ones: every weekly breach is a daily breach
+    daily = simulate_pledge_loan(LOAN, MARKET, LOAN_PATHS)
+    weekly = simulate_pledge_loan(dataclasses.replace(LOAN, monitoring="weekly"), MARKET, LOAN_PATHS)
+    assert np.all(daily.margin_call[weekly.margin_call])
+    assert weekly.margin_call.mean() < daily.margin_call.mean()
