@@ -144,6 +144,7 @@ class DiscountCurve:
             curve = ql.PiecewiseLogCubicDiscount(to_ql(vd), helpers, dc)
             curve.enableExtrapolation()
             curve.discount(curve.maxDate())
+            curve.freeze()  # later changes of QuantLib's global evaluation date must not re-bootstrap it
         except RuntimeError as exc:
             raise MarketDataError(f"quote file {source}: bootstrap failed ({' '.join(str(exc).split())})") from None
         return cls(vd, curve, f"bootstrap of {len(helpers)} quotes from {source}")

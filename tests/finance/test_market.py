@@ -89,3 +89,14 @@ def test_market_bumps() -> None:
     assert b.discount.zero_rate(1.0) == pytest.approx(0.0201)
     with pytest.raises(MarketDataError, match=r"^CEA.vol=0.0 must be > 0$"):
         MarketEnv.simple(VD, 0.02, {"CEA": 100.0}, {"CEA": 0.0})
+
+
+def test_bootstrapped_curve_ignores_later_evaluation_date_changes() -> None:
+    curve = DiscountCurve.from_quotes(VD, QUOTES)
+    d = pd.DatetimeIndex(["2027-10-29"])
+    before = curve.df(d)
+    ql.Settings.instance().evaluationDate = ql.Date(15, 3, 2025)  # another valuation elsewhere in the process
+    try:
+        np.testing.assert_array_equal(curve.df(d), before)
+    finally:
+        ql.Settings.instance().evaluationDate = to_ql(VD)
