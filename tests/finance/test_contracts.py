@@ -107,3 +107,28 @@ def test_fixed_paths_source_plugs_in_without_touching_instruments(market: Market
     assert "vega" not in v.sensitivities and v.sensitivities["delta"]["CEA"] > 0
     (g,) = value_all([opt], market, n_paths=4096, rng=3)
     assert v.checks[0].value == pytest.approx(g.checks[0].value, rel=1e-12)
+
+
+def test_quoted_forwards_in_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "f.toml"
+    path.write_text(
+        '[market]\nvaluation_date = "2024-10-31"\ndiscount_rate = 0.02\n'
+        '[market.CCER]\nspot = 70.0\nvol = 0.3\nforwards = { "2025-06-30" = 72.5, "2025-12-31" = 74.0 }\n'
+        '[[instrument]]\ntype = "forward"\nunderlying = "CCER"\nquantity_t = 1000\nstrike_cny_per_t = 71.0\n'
+        'delivery_date = "2025-06-30"\n',
+        encoding="utf-8",
+    )
+    contract = load_contract_file(path)
+    (v,) = value_all(contract.instruments, contract.market, n_paths=1024, rng=0, sensitivities=False)
+    df = contract.market.df(pd.Timestamp("2025-06-30"))[0]
+    assert v.result.value == pytest.approx(1000 * df * (72.5 - 71.0), rel=1e-12)
+
+
+def test_quote_file_is_read_relative_to_the_contract(tmp_path: Path) -> None:
+    (tmp_path / "q.csv").write_text("instrument,tenor,rate\ndeposit,3M,0.018\nirs,2Y,0.017\n", encoding="utf-8")
+    path = tmp_path / "c.toml"
+    path.write_text(
+        example_text("forward").replace("discount_rate = 0.018", 'discount_quotes = "q.csv"'), encoding="utf-8"
+    )
+    contract = load_contract_file(path)
+    assert contract.market.discount.description.startswith("bootstrap of 2 quotes from q.csv")

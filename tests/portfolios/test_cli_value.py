@@ -85,6 +85,17 @@ def test_bad_input_is_one_line_exit_2(
     assert err.count("\n") == 1 and err.startswith("carbonrisk value: error: ") and message in err
 
 
+def test_quote_file_with_unknown_tenor_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "q.csv").write_text("instrument,tenor,rate\ndeposit,5W,0.018\n", encoding="utf-8")
+    path = tmp_path / "c.toml"
+    path.write_text(
+        example_text("forward").replace("discount_rate = 0.018", 'discount_quotes = "q.csv"'), encoding="utf-8"
+    )
+    code, out, err = _run(["value", str(path)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "q.csv row 2: tenor='5W' is unknown for deposit; allowed 1D" in err
+
+
 def test_missing_file_and_unknown_example(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["value", "nope.toml"], capsys)
     assert code == 2 and "contract file 'nope.toml' does not exist" in err
