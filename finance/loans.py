@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from finance.engines import Engine
-from finance.exceptions import ContractError, PathSetError
+from finance.exceptions import ContractError, PathSetError, ValuationWarning
 from finance.instruments import PledgeLoan, ProjectLoan
 from finance.market import MarketEnv
 from finance.results import PricingResult, mc_estimate, prices_on
@@ -271,6 +271,13 @@ class MCPledgeLoanEngine(Engine):
         self, instrument: PledgeLoan, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
     ) -> PricingResult:
         p = self._paths(paths)
+        if instrument.adv_t is None and instrument.collateral != "CEA":
+            warnings.warn(
+                f"pledge loan '{instrument.label()}': no {instrument.collateral} volume history ships with carbonrisk; "
+                "liquidation capacity uses the CEA average daily volume (set adv_t to override)",
+                ValuationWarning,
+                stacklevel=2,
+            )
         adv = instrument.adv_t or average_daily_volume_t(instrument.adv_window_days)
         out = simulate_pledge_loan(instrument, market, p, adv_t=adv)
         value, se = mc_estimate(out.pv_cny - out.principal_cny)

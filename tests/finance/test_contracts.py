@@ -38,6 +38,9 @@ def test_every_instrument_has_an_example() -> None:
 def test_examples_value(name: str) -> None:
     contract = load_example(name)
     results = value_all(contract.instruments, contract.market, n_paths=2048, rng=1, sensitivities=False)
+    for inst in contract.instruments:
+        flows = inst.cashflows()
+        assert isinstance(flows, pd.DataFrame) and len(flows) > 0
     for r in results:
         d = r.to_dict()
         assert math.isfinite(d["value"]) and d["std_error"] >= 0

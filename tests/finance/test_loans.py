@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from finance.exceptions import ContractError
+from finance.exceptions import ContractError, ValuationWarning
 from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
 from finance.loans import (
     MCPledgeLoanEngine,
@@ -63,6 +63,12 @@ def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
     assert cf is not None and list(cf.columns[:2]) == ["date", "expected_interest_principal_cny"]
     assert cf["expected_loss_cny"].sum() == pytest.approx(e["expected_loss_cny"], rel=1e-12)
     assert loan.cashflows()["amount_per_cny_principal"].iloc[:-1].sum() == pytest.approx(0.045)
+
+
+def test_ccer_collateral_without_adv_warns(market: MarketEnv) -> None:
+    loan = _pledge(collateral="CCER")
+    with pytest.warns(ValuationWarning, match="no CCER volume history ships with carbonrisk"):
+        MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
 
 
 def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) -> None:
