@@ -285,7 +285,8 @@ def value_all(
         return [_price(i, e, mkt, paths, quick=True).value for i, e in zip(instruments, primary, strict=True)]
 
     sens: list[dict[str, Any]] = [{"delta": {}, "vega": {}} for _ in instruments]
-    for name in market.forwards:
+    used = {f for inst in instruments for f in inst.factors}
+    for name in [n for n in market.forwards if n in used]:
         spot = market.spot(name)
         up = revalue(market.bumped(spot_rel={name: SPOT_BUMP}))
         dn = revalue(market.bumped(spot_rel={name: -SPOT_BUMP}))
