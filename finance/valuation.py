@@ -243,6 +243,7 @@ def value_all(
     rng: RngLike = None,
     source: PathSource | None = None,
     sensitivities: bool = True,
+    engines: Callable[[Instrument], tuple[Engine, ...]] | None = None,
 ) -> list[Valuation]:
     """Value every instrument on one shared path set, with cross-checks and CRN sensitivities.
 
@@ -258,6 +259,8 @@ def value_all(
         Path source (default :class:`GBMSource`).
     sensitivities : bool
         Compute delta, vega and rho.
+    engines : callable, optional
+        ``instrument -> (primary, *checks)``; default :func:`engines_for`.
     """
     src: PathSource = GBMSource() if source is None else source
     root = root_seed_sequence(rng)
@@ -272,10 +275,10 @@ def value_all(
     out: list[Valuation] = []
     primary: list[Engine] = []
     for inst in instruments:
-        engines = engines_for(inst)
-        primary.append(engines[0])
-        res = _price(inst, engines[0], market, base_paths, quick=False)
-        checks = tuple(_price(inst, e, market, base_paths, quick=False) for e in engines[1:])
+        chosen = (engines or engines_for)(inst)
+        primary.append(chosen[0])
+        res = _price(inst, chosen[0], market, base_paths, quick=False)
+        checks = tuple(_price(inst, e, market, base_paths, quick=False) for e in chosen[1:])
         out.append(Valuation(inst, res, checks))
     if not sensitivities:
         return out
