@@ -121,9 +121,10 @@ vol0 = np.sqrt(fit.next_variance_pct2 * TRADING_DAYS_PER_YEAR) / 100
 print(f"GARCH-t: daily mean {fit.params['mu']:.3f} %, nu {fit.params['nu']:.2f}, "
       f"starting conditional volatility {vol0:.1%} a year (GBM uses {vol_cea:.1%})")
 pd.DataFrame({"GBM (risk-neutral)": {k: res.extras[k] for k in keys}, "GARCH(1,1)-t (fitted)": {k: g[k] for k in keys}})""")
-md("""With Student-t innovations of about 3 degrees of freedom most days move little and a few move a lot: breaches
-are rarer than under the lognormal model with the same long-run volatility, but when a forced sale starts the
-price keeps falling further, so the loss given default is several times larger. Which model and measure a credit
+md("""The GARCH paths start from a calm market (the conditional volatility printed above is far below the 250-day
+realised volatility the GBM uses) and their Student-t innovations of about 3 degrees of freedom make most days
+quiet and a few violent: breaches are rarer, but when a forced sale starts the price tends to keep falling, so the
+loss given default is several times larger. Which model and measure a credit
 committee uses is a policy choice; the engine makes the comparison a one-line change.
 
 """)
