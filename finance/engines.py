@@ -116,22 +116,32 @@ def bsm_process(
 
 
 def geometric_asian_closed_form(
-    market: MarketEnv, underlying: str, fixings: pd.DatetimeIndex, strike: float, option_type: str, pay: pd.Timestamp
+    market: MarketEnv,
+    underlying: str,
+    fixings: pd.DatetimeIndex,
+    strike: float,
+    option_type: str,
+    pay: pd.Timestamp,
+    *,
+    n_past: int = 0,
+    past_log_sum: float = 0.0,
 ) -> float:
     """Discrete geometric-average option under GBM with the market forward curve (per tonne).
 
     Notes
     -----
     :math:`\\ln G = \\frac1n\\sum_i(\\ln F_i - \\sigma^2 t_i/2) + \\frac{\\sigma}{n}\\sum_i W_{t_i}` is normal with
-    variance :math:`v = \\frac{\\sigma^2}{n^2}\\sum_{i,j}\\min(t_i,t_j)`; the price is Black-76 with forward
+    variance :math:`v = \\frac{\\sigma^2}{n^2}\\sum_{i,j}\\min(t_i,t_j)` (``n`` counts the ``n_past`` observed
+    fixings too, whose log-sum ``past_log_sum`` adds to the mean); the price is Black-76 with forward
     :math:`e^{m + v/2}` and standard deviation :math:`\\sqrt v`. Checked against QuantLib's
     ``AnalyticDiscreteGeometricAveragePriceAsianEngine`` in the tests.
     """
     t = np.sort(year_fractions(market.valuation_date, fixings))
-    n = t.size
+    k = t.size
+    n = k + n_past
     sig = market.vol(underlying)
-    m = float(np.mean(np.log(market.forward(underlying, fixings)) - 0.5 * sig**2 * t))
-    v = float(sig**2 / n**2 * np.sum(t * (2.0 * (n - 1 - np.arange(n)) + 1.0)))
+    m = float((past_log_sum + np.sum(np.log(market.forward(underlying, fixings)) - 0.5 * sig**2 * t)) / n)
+    v = float(sig**2 / n**2 * np.sum(t * (2.0 * (k - 1 - np.arange(k)) + 1.0)))
     df = float(market.df(pay)[0])
     return float(ql.blackFormula(_ql_type(option_type), strike, math.exp(m + 0.5 * v), math.sqrt(v), df))
 
@@ -235,12 +245,27 @@ class AnalyticGeometricAsianEngine(Engine):
         instrument.check_dates(market.valuation_date)
         if instrument.average != "geometric":
             raise PathSetError("the analytic Asian engine prices geometric averages only; use MCAsianEngine")
-        fix = instrument.fixing_dates(market.valuation_date)
+        fx = instrument.fixings(market.valuation_date)
+        fix = fx.future_dates
+        if fx.past_log_sum > 700.0:  # QuantLib takes the running product of past fixings, which would overflow
+            unit = geometric_asian_closed_form(
+                market,
+                instrument.underlying,
+                fix,
+                instrument.strike_cny_per_t,
+                instrument.option_type,
+                instrument.payment_date,
+                n_past=fx.n_past,
+                past_log_sum=fx.past_log_sum,
+            )
+            extras = {"price_per_t": unit, "n_fixings": fx.n_total, "n_past_fixings": fx.n_past}
+            method = "geometric Asian (closed form; running product too large for QuantLib)"
+            return PricingResult(instrument.label(), instrument.quantity_t * unit, 0.0, method, extras)
         process = bsm_process(market, instrument.underlying, fix[-1])
         option = ql.DiscreteAveragingAsianOption(
             ql.Average.Geometric,
-            1.0,
-            0,
+            math.exp(fx.past_log_sum),
+            fx.n_past,
             [to_ql(d) for d in fix],
             ql.PlainVanillaPayoff(_ql_type(instrument.option_type), instrument.strike_cny_per_t),
             ql.EuropeanExercise(to_ql(fix[-1])),
@@ -252,7 +277,7 @@ class AnalyticGeometricAsianEngine(Engine):
             instrument.quantity_t * unit,
             0.0,
             self.name,
-            {"price_per_t": unit, "n_fixings": len(fix)},
+            {"price_per_t": unit, "n_fixings": fx.n_total, "n_past_fixings": fx.n_past},
         )
 
 
@@ -295,20 +320,28 @@ class MCAsianEngine(Engine):
 
     def samples(self, instrument: AsianOption, market: MarketEnv, paths: PathSet) -> tuple[np.ndarray, dict[str, Any]]:
         """Per-path discounted (control-variate adjusted) payoffs in CNY, and extras."""
-        fix = instrument.fixing_dates(market.valuation_date)
+        fx = instrument.fixings(market.valuation_date)
+        fix = fx.future_dates
         s = prices_on(paths, instrument.underlying, fix)
         df = float(market.df(instrument.payment_date)[0])
         w = _omega(instrument.option_type)
         k = instrument.strike_cny_per_t
         q = instrument.quantity_t
-        geo = np.exp(np.log(s).mean(axis=0))
-        avg = geo if instrument.average == "geometric" else s.mean(axis=0)
+        geo = np.exp((fx.past_log_sum + np.log(s).sum(axis=0)) / fx.n_total)
+        avg = geo if instrument.average == "geometric" else (fx.past_sum + s.sum(axis=0)) / fx.n_total
         y = q * df * np.maximum(w * (avg - k), 0.0)
-        extras: dict[str, Any] = {"n_fixings": len(fix), "control_variate": "none"}
+        extras: dict[str, Any] = {"n_fixings": fx.n_total, "n_past_fixings": fx.n_past, "control_variate": "none"}
         if self.use_cv(instrument, market, paths):
             x = q * df * np.maximum(w * (geo - k), 0.0)
             ex = q * geometric_asian_closed_form(
-                market, instrument.underlying, fix, k, instrument.option_type, instrument.payment_date
+                market,
+                instrument.underlying,
+                fix,
+                k,
+                instrument.option_type,
+                instrument.payment_date,
+                n_past=fx.n_past,
+                past_log_sum=fx.past_log_sum,
             )
             cov = np.cov(y, x)
             beta = float(cov[0, 1] / cov[1, 1]) if cov[1, 1] > 0 else 0.0
@@ -359,14 +392,17 @@ class MCGuaranteedEngine(Engine):
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
-        fix = instrument.fixing_dates(market.valuation_date)
-        a = prices_on(p, instrument.underlying, fix).mean(axis=0)
+        fx = instrument.fixings(market.valuation_date)
+        fix = fx.future_dates
+        a = (fx.past_sum + prices_on(p, instrument.underlying, fix).sum(axis=0)) / fx.n_total
         df = float(market.df(instrument.payment_date)[0])
         direct = instrument.volume_t * df * instrument.payoff_per_t(a)
         v, se = mc_estimate(direct)
         extras: dict[str, Any] = {
             "decomposition": instrument.describe_decomposition(),
-            "expected_average_cny_per_t": float(np.mean(market.forward(instrument.underlying, fix))),
+            "expected_average_cny_per_t": float(
+                (fx.past_sum + market.forward(instrument.underlying, fix).sum()) / fx.n_total
+            ),
         }
         if not quick:
             leg_engine = MCAsianEngine()

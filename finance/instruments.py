@@ -24,6 +24,7 @@ from finance.schedules import monthly_dates, payment_schedule, trading_days, tra
 __all__ = [
     "ASSETS",
     "AsianOption",
+    "AverageFixings",
     "CarbonSwap",
     "CarbonSwaption",
     "EuropeanOption",
@@ -97,6 +98,55 @@ def _schedule_array(field_name: str, value: object, n_rows: int | None = None) -
     if n_rows is not None and arr.shape[0] != n_rows:
         raise ContractError(f"{field_name} has {arr.shape[0]} rows; the contract has {n_rows} years")
     return arr
+
+
+@dataclass(frozen=True)
+class AverageFixings:
+    """An averaging window split at the valuation date.
+
+    Attributes
+    ----------
+    future_dates : pandas.DatetimeIndex
+        Trading days of the window on or after the valuation date (read from the path set; the valuation date's
+        own close is the path set's first row, the spot).
+    n_past : int
+        Fixings already observed (trading days of the window before the valuation date).
+    past_sum, past_log_sum : float
+        Sum of the observed fixings and of their logarithms.
+    """
+
+    future_dates: pd.DatetimeIndex
+    n_past: int = 0
+    past_sum: float = 0.0
+    past_log_sum: float = 0.0
+
+    @property
+    def n_total(self) -> int:
+        """Number of fixings in the whole window."""
+        return self.n_past + len(self.future_dates)
+
+
+def _past_fixings(field_name: str, value: object) -> tuple[float, ...]:
+    values = tuple(float(v) for v in (value or ()))  # type: ignore[attr-defined]
+    if any(not np.isfinite(v) or v <= 0 for v in values):
+        raise ContractError(f"{field_name} must hold finite prices > 0")
+    return values
+
+
+def _split_window(
+    start: pd.Timestamp, end: pd.Timestamp, past: tuple[float, ...], valuation_date: pd.Timestamp
+) -> AverageFixings:
+    if end < valuation_date:
+        raise ContractError(f"averaging_end={end.date()} must not be before the valuation date {valuation_date.date()}")
+    days = trading_days(start, end)
+    before = days[days < valuation_date]
+    if len(before) != len(past):
+        raise ContractError(
+            f"past_fixings_cny_per_t has {len(past)} values; the averaging window has {len(before)} trading days "
+            f"before the valuation date {valuation_date.date()}"
+        )
+    arr = np.asarray(past, dtype=float)
+    return AverageFixings(days[days >= valuation_date], len(past), float(arr.sum()), float(np.log(arr).sum()))
 
 
 @dataclass(frozen=True)
@@ -245,6 +295,9 @@ class EuropeanOption(Instrument):
 class AsianOption(Instrument):
     """Average-price option: the average of the SSE daily closes in ``[averaging_start, averaging_end]``.
 
+    A seasoned option lists in ``past_fixings_cny_per_t`` the closes already observed (trading days of the window
+    before the valuation date); the valuation date's close is the spot.
+
     Notes
     -----
     Payoff at ``payment_date`` (default ``averaging_end``): :math:`Q \\max(\\omega (A - K), 0)` with
@@ -258,6 +311,7 @@ class AsianOption(Instrument):
     averaging_end: pd.Timestamp
     quantity_t: float = 1.0
     average: Literal["arithmetic", "geometric"] = "arithmetic"
+    past_fixings_cny_per_t: tuple[float, ...] = ()
     kind: ClassVar[str] = "asian_option"
 
     def __post_init__(self) -> None:
@@ -277,6 +331,9 @@ class AsianOption(Instrument):
             raise ContractError(
                 f"averaging window {self.averaging_start.date()}..{self.averaging_end.date()} has no trading day"
             )
+        object.__setattr__(
+            self, "past_fixings_cny_per_t", _past_fixings("past_fixings_cny_per_t", self.past_fixings_cny_per_t)
+        )
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -287,14 +344,18 @@ class AsianOption(Instrument):
         """Settlement date (end of the averaging window)."""
         return self.averaging_end
 
+    def fixings(self, valuation_date: pd.Timestamp) -> AverageFixings:
+        """The window split at ``valuation_date`` (checks the number of past fixings)."""
+        return _split_window(self.averaging_start, self.averaging_end, self.past_fixings_cny_per_t, valuation_date)
+
     def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
-        return trading_days(self.averaging_start, self.averaging_end)
+        return self.fixings(valuation_date).future_dates
 
     def check_dates(self, valuation_date: pd.Timestamp) -> None:
-        _after("averaging_start", self.averaging_start, valuation_date)
+        self.fixings(valuation_date)
 
     def cashflows(self) -> pd.DataFrame:
-        n = len(self.fixing_dates(self.averaging_start))
+        n = len(trading_days(self.averaging_start, self.averaging_end))
         return pd.DataFrame(
             {
                 "date": [self.payment_date],
@@ -312,6 +373,7 @@ class _AveragePriceContract(Instrument):
     volume_t: float
     averaging_start: pd.Timestamp
     averaging_end: pd.Timestamp
+    past_fixings_cny_per_t: tuple[float, ...] = ()
 
     def _validate(self) -> None:
         _asset("underlying", self.underlying)
@@ -321,6 +383,9 @@ class _AveragePriceContract(Instrument):
         object.__setattr__(self, "averaging_end", _ts("averaging_end", self.averaging_end))
         if self.averaging_end < self.averaging_start:
             raise ContractError(f"averaging_end={self.averaging_end.date()} must not be before averaging_start")
+        object.__setattr__(
+            self, "past_fixings_cny_per_t", _past_fixings("past_fixings_cny_per_t", self.past_fixings_cny_per_t)
+        )
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -331,11 +396,15 @@ class _AveragePriceContract(Instrument):
         """Settlement date (end of the averaging window)."""
         return self.averaging_end
 
+    def fixings(self, valuation_date: pd.Timestamp) -> AverageFixings:
+        """The window split at ``valuation_date`` (checks the number of past fixings)."""
+        return _split_window(self.averaging_start, self.averaging_end, self.past_fixings_cny_per_t, valuation_date)
+
     def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
-        return trading_days(self.averaging_start, self.averaging_end)
+        return self.fixings(valuation_date).future_dates
 
     def check_dates(self, valuation_date: pd.Timestamp) -> None:
-        _after("averaging_start", self.averaging_start, valuation_date)
+        self.fixings(valuation_date)
 
     def _leg(self, option_type: Literal["call", "put"]) -> AsianOption:
         return AsianOption(
@@ -345,6 +414,7 @@ class _AveragePriceContract(Instrument):
             averaging_start=self.averaging_start,
             averaging_end=self.averaging_end,
             quantity_t=self.volume_t,
+            past_fixings_cny_per_t=self.past_fixings_cny_per_t,
             name=f"{self.label()}:{option_type}",
         )
 

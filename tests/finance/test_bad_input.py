@@ -8,7 +8,7 @@ import pytest
 
 from finance.engines import Black76Engine
 from finance.exceptions import ContractError
-from finance.instruments import CarbonSwap, EuropeanOption, Forward, PledgeLoan
+from finance.instruments import AsianOption, CarbonSwap, EuropeanOption, Forward, PledgeLoan
 from finance.market import MarketEnv
 from models.exceptions import InputError
 
@@ -90,3 +90,29 @@ def test_messages_are_one_line() -> None:
     with pytest.raises(ContractError) as info:
         PledgeLoan(**{**PLEDGE, "maintenance_ratio": 1.0})
     assert "\n" not in str(info.value)
+
+
+def test_past_fixings_must_match_the_window(market: MarketEnv) -> None:
+    opt = AsianOption(
+        underlying="CEA",
+        option_type="call",
+        strike_cny_per_t=100.0,
+        averaging_start="2024-10-08",
+        averaging_end="2025-01-27",
+        past_fixings_cny_per_t=(100.0, 101.0),
+    )
+    with pytest.raises(
+        ContractError,
+        match=r"^past_fixings_cny_per_t has 2 values; the averaging window has 17 trading days before the valuation "
+        r"date 2024-10-31$",
+    ):
+        opt.check_dates(market.valuation_date)
+    expired = AsianOption(
+        underlying="CEA",
+        option_type="call",
+        strike_cny_per_t=100.0,
+        averaging_start="2024-09-02",
+        averaging_end="2024-09-30",
+    )
+    with pytest.raises(ContractError, match=r"^averaging_end=2024-09-30 must not be before the valuation date"):
+        expired.check_dates(market.valuation_date)

@@ -37,6 +37,7 @@ from finance.instruments import (
     GuaranteedSale,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from finance.schedules import trading_days
 from models.calendar import to_ql
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
@@ -220,3 +221,80 @@ def test_mc_geometric_asian_agrees_with_quantlib_analytic(market: MarketEnv) -> 
     mc = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], 40_000, seed=13))
     assert mc.extras["control_variate"] == "none"
     assert abs(mc.value - AnalyticGeometricAsianEngine().calculate(opt, market).value) < 4 * mc.std_error
+
+
+def _seasoned(market: MarketEnv, average: str, kind: str = "call") -> AsianOption:
+    past_days = trading_days(pd.Timestamp("2024-10-08"), market.valuation_date - pd.Timedelta(days=1))
+    past = tuple(np.linspace(96.0, 101.0, len(past_days)))
+    return AsianOption(
+        underlying="CEA",
+        option_type=kind,
+        strike_cny_per_t=100.0,
+        averaging_start="2024-10-08",
+        averaging_end="2025-01-27",
+        average=average,
+        past_fixings_cny_per_t=past,  # type: ignore[arg-type]
+    )
+
+
+def test_seasoned_geometric_asian_quantlib_closed_form_and_mc(market: MarketEnv) -> None:
+    # QuantLib's analytic engine with runningAccumulator / pastFixings against the closed form (exact), and
+    # plain MC on our paths (the window's remaining fixings, the valuation date's close being the spot) in 4 SE
+    for kind in ("call", "put"):
+        opt = _seasoned(market, "geometric", kind)
+        fx = opt.fixings(market.valuation_date)
+        assert fx.n_past == 17 and fx.future_dates[0] == market.valuation_date
+        analytic = AnalyticGeometricAsianEngine().calculate(opt, market).value
+        closed = geometric_asian_closed_form(
+            market,
+            "CEA",
+            fx.future_dates,
+            100.0,
+            kind,
+            opt.payment_date,
+            n_past=fx.n_past,
+            past_log_sum=fx.past_log_sum,
+        )
+        assert analytic == pytest.approx(closed, abs=1e-9)
+        mc = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], 40_000, seed=31))
+        assert abs(mc.value - analytic) < 4 * mc.std_error
+
+
+def test_seasoned_arithmetic_asian_agrees_with_quantlib_mc(market: MarketEnv) -> None:
+    opt = _seasoned(market, "arithmetic")
+    fx = opt.fixings(market.valuation_date)
+    ours = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], 20_000, seed=32))
+    future = [to_ql(d) for d in fx.future_dates]
+    ql_opt = ql.DiscreteAveragingAsianOption(
+        ql.Average.Arithmetic,
+        fx.past_sum,
+        fx.n_past,
+        future,
+        ql.PlainVanillaPayoff(ql.Option.Call, 100.0),
+        ql.EuropeanExercise(future[-1]),
+    )
+    ql_opt.setPricingEngine(
+        ql.MCDiscreteArithmeticAPEngine(
+            bsm_process(market, "CEA", fx.future_dates[-1]),
+            "pseudorandom",
+            requiredSamples=20_000,
+            seed=7,
+            controlVariate=True,
+        )
+    )
+    assert abs(ours.value - ql_opt.NPV()) < 4 * math.hypot(ours.std_error, ql_opt.errorEstimate())
+
+
+def test_seasoned_guarantee_decomposition(market: MarketEnv) -> None:
+    past = _seasoned(market, "arithmetic").past_fixings_cny_per_t
+    inst = GuaranteedPurchase(
+        underlying="CEA",
+        committed_price_cny_per_t=100.0,
+        volume_t=1000.0,
+        averaging_start="2024-10-08",
+        averaging_end="2025-01-27",
+        share_returned=0.5,
+        past_fixings_cny_per_t=past,
+    )
+    res = MCGuaranteedEngine().calculate(inst, market, gbm_paths(market, [inst], 20_000, seed=33))
+    assert abs(res.extras["difference"]) < 4 * res.extras["difference_std_error"]
