@@ -11,6 +11,7 @@ from rich.table import Table
 from finance.contracts import ContractFile, example_names, load_contract_file, load_example
 from finance.valuation import value_all
 from models.exceptions import InputError
+from portfolios import __version__
 from portfolios.cli._common import add_json_flag, console, non_negative_int, positive_int, print_json
 
 __all__ = ["register"]
@@ -25,7 +26,8 @@ asian_option, guaranteed_purchase, guaranteed_sale, carbon_swap, carbon_swaption
 project_loan, future_credit_monetisation). Monte Carlo runs on correlated GBM paths calibrated to the market;
 sensitivities are bump-and-revalue with common random numbers. See the README for the file format.
 
---json keys: source, valuation_date, paths, seed, instruments (list of: name, type, value (CNY), std_error,
+--json keys: carbonrisk_version, source, valuation_date, paths, seed, market (discount, spots_cny_per_t, vols,
+correlation), instruments (list of: name, type, value (CNY), std_error,
 method, n_paths, sensitivities {delta {factor: CNY per CNY/t}, vega {factor: CNY per vol point}, rho (CNY per
 bp)}, extras (engine numbers, e.g. loan probabilities p_margin_call, p_liquidation, p_loss, expected_loss_cny,
 exposure_at_default_cny, loss_given_default, break_even_spread, max_ltv_for_target; p_dscr_below_1_0,
@@ -87,11 +89,19 @@ def run(args: argparse.Namespace) -> int:
         contract.instruments, contract.market, n_paths=n_paths, rng=seed, sensitivities=not args.no_sensitivities
     )
     items = [r.to_dict() for r in results]
+    mkt = contract.market
     payload: dict[str, Any] = {
+        "carbonrisk_version": __version__,
         "source": contract.source,
         "valuation_date": str(contract.market.valuation_date.date()),
         "paths": n_paths,
         "seed": seed,
+        "market": {
+            "discount": mkt.discount.description,
+            "spots_cny_per_t": {n: mkt.spot(n) for n in mkt.forwards},
+            "vols": {n: mkt.vol(n) for n in mkt.forwards},
+            "correlation": mkt.correlation,
+        },
         "instruments": items,
     }
     if args.json:

@@ -28,6 +28,7 @@ def test_example_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     payload = json.loads(out)
     assert payload["paths"] == 2000 and payload["seed"] == 4 and payload["valuation_date"] == "2024-10-31"
+    assert payload["market"]["spots_cny_per_t"]["CEA"] == 104.01 and payload["carbonrisk_version"]
     (item,) = payload["instruments"]
     assert {"name", "type", "value", "std_error", "method", "sensitivities", "extras", "checks"} <= set(item)
     assert set(item["sensitivities"]) == {"delta", "vega", "rho"}
