@@ -36,6 +36,7 @@ __all__ = [
     "MCProjectLoanEngine",
     "PledgeOutcome",
     "average_daily_volume_t",
+    "debt_schedule",
     "down_barrier_hit_probability",
     "max_ltv_for_loss_probability",
     "simulate_pledge_loan",
