@@ -1,0 +1,247 @@
+"""Contract files (TOML): market data and one or more instruments; the sample files shipped in ``finance/examples``.
+
+Format (every key is documented in the README)::
+
+    [simulation]                 # optional; the CLI's --paths / --seed override it
+    paths = 20000
+    seed = 20241031
+
+    [market]
+    valuation_date = "2024-10-31"
+    discount_rate = 0.018        # flat continuously compounded rate, or
+    # discount_quotes = "cny_quotes.csv"   # deposit / IRS quotes (instrument,tenor,rate), path relative to the file
+    correlation = 0.6            # CEA / CCER log-return correlation
+
+    [market.CEA]
+    spot = 104.01
+    vol = 0.30
+    financing_rate = 0.018       # carry curve F = S exp((r_f - y) t) ...
+    convenience_yield = 0.0
+    # forwards = { "2025-06-30" = 106.0, "2025-12-31" = 107.5 }   # ... or quoted forwards
+
+    [[instrument]]
+    type = "european_option"
+    name = "CEA Dec-25 call"
+    underlying = "CEA"
+    option_type = "call"
+    strike_cny_per_t = 110.0
+    expiry = "2025-12-31"
+    quantity_t = 10000
+
+The keys of an instrument table are the fields of its class in :mod:`finance.instruments` (``type`` picks the
+class; a swaption holds its swap as an inline ``swap = { ... }`` table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from finance.exceptions import ContractError, MarketDataError
+from finance.instruments import (
+    AsianOption,
+    CarbonSwap,
+    CarbonSwaption,
+    EuropeanOption,
+    ExchangeOption,
+    Forward,
+    FutureCreditMonetisation,
+    GuaranteedPurchase,
+    GuaranteedSale,
+    Instrument,
+    PledgeLoan,
+    ProjectLoan,
+    _ts,
+)
+from finance.market import DiscountCurve, ForwardCurve, MarketEnv
+
+__all__ = [
+    "INSTRUMENT_TYPES",
+    "ContractFile",
+    "example_names",
+    "example_text",
+    "instrument_from_dict",
+    "load_contract_file",
+    "load_example",
+    "market_from_dict",
+    "parse_contract",
+]
+
+INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
+    cls.kind: cls
+    for cls in (
+        Forward,
+        EuropeanOption,
+        AsianOption,
+        GuaranteedPurchase,
+        GuaranteedSale,
+        CarbonSwap,
+        CarbonSwaption,
+        ExchangeOption,
+        PledgeLoan,
+        ProjectLoan,
+        FutureCreditMonetisation,
+    )
+}
+"""``type`` value of an instrument table -> instrument class."""
+
+
+@dataclass(frozen=True)
+class ContractFile:
+    """A parsed contract file.
+
+    Attributes
+    ----------
+    source : str
+        File path or ``example:NAME``.
+    market : MarketEnv
+    instruments : tuple of Instrument
+    paths : int or None
+        ``[simulation] paths``.
+    seed : int or None
+        ``[simulation] seed``.
+    """
+
+    source: str
+    market: MarketEnv
+    instruments: tuple[Instrument, ...]
+    paths: int | None = None
+    seed: int | None = None
+
+
+def _fields(cls: type[Instrument]) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
+def instrument_from_dict(table: dict[str, Any], where: str = "instrument") -> Instrument:
+    """Build an instrument from a TOML table (``type`` plus the class's fields)."""
+    data = dict(table)
+    kind = data.pop("type", None)
+    if kind not in INSTRUMENT_TYPES:
+        raise ContractError(f"{where}: type={kind!r} must be one of {', '.join(INSTRUMENT_TYPES)}")
+    cls = INSTRUMENT_TYPES[kind]
+    fields = _fields(cls)
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ContractError(f"{where} ({kind}): unknown field {unknown[0]!r}; allowed: {', '.join(fields)}")
+    required = [
+        n
+        for n, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and n not in data
+    ]
+    if required:
+        raise ContractError(f"{where} ({kind}): missing field {required[0]!r}")
+    if cls is CarbonSwaption and isinstance(data.get("swap"), dict):
+        data["swap"] = instrument_from_dict({"type": "carbon_swap", **data["swap"]}, f"{where}.swap")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise ContractError(f"{where} ({kind}): {' '.join(str(exc).split())}") from None
+
+
+def market_from_dict(table: dict[str, Any], base_dir: Path | None = None) -> MarketEnv:
+    """Build the market environment from the ``[market]`` table."""
+    data = dict(table)
+    if "valuation_date" not in data:
+        raise MarketDataError("market: missing field 'valuation_date'")
+    vd = _ts("market.valuation_date", data.pop("valuation_date"))
+    rate = data.pop("discount_rate", None)
+    quotes = data.pop("discount_quotes", None)
+    if (rate is None) == (quotes is None):
+        raise MarketDataError("market: give exactly one of 'discount_rate' (flat) or 'discount_quotes' (CSV file)")
+    if quotes is not None:
+        qpath = Path(str(quotes))
+        if not qpath.is_absolute() and base_dir is not None:
+            qpath = base_dir / qpath
+        curve = DiscountCurve.from_quotes_csv(vd, qpath)
+    else:
+        curve = DiscountCurve.flat(vd, rate)
+    correlation = data.pop("correlation", 0.0)
+    forwards: dict[str, ForwardCurve] = {}
+    vols: dict[str, float] = {}
+    for name, spec in data.items():
+        if name not in ("CEA", "CCER") or not isinstance(spec, dict):
+            raise MarketDataError(
+                f"market: unknown key {name!r}; allowed valuation_date, discount_rate, "
+                "discount_quotes, correlation, [market.CEA], [market.CCER]"
+            )
+        spec = dict(spec)
+        allowed = {"spot", "vol", "financing_rate", "convenience_yield", "forwards"}
+        extra = sorted(set(spec) - allowed)
+        if extra:
+            raise MarketDataError(f"market.{name}: unknown field {extra[0]!r}; allowed: {', '.join(sorted(allowed))}")
+        for key in ("spot", "vol"):
+            if key not in spec:
+                raise MarketDataError(f"market.{name}: missing field {key!r}")
+        if "forwards" in spec:
+            forwards[name] = ForwardCurve.from_quotes(name, vd, spec["spot"], spec["forwards"])
+        else:
+            rf = spec.get("financing_rate", rate if rate is not None else curve.zero_rate(1.0))
+            forwards[name] = ForwardCurve.from_carry(name, vd, spec["spot"], rf, spec.get("convenience_yield", 0.0))
+        vols[name] = spec["vol"]
+    return MarketEnv(vd, curve, forwards, vols, correlation)
+
+
+def parse_contract(data: dict[str, Any], source: str, base_dir: Path | None = None) -> ContractFile:
+    """Build a :class:`ContractFile` from the parsed TOML document."""
+    unknown = sorted(set(data) - {"market", "instrument", "simulation"})
+    if unknown:
+        raise ContractError(f"{source}: unknown table {unknown[0]!r}; allowed: market, instrument, simulation")
+    if "market" not in data:
+        raise ContractError(f"{source}: missing [market] table")
+    market = market_from_dict(data["market"], base_dir)
+    tables = data.get("instrument", [])
+    if not isinstance(tables, list) or not tables:
+        raise ContractError(f"{source}: no [[instrument]] table")
+    instruments = tuple(
+        instrument_from_dict(t, f"instrument {k + 1} ({t.get('name', t.get('type', '?'))})")
+        for k, t in enumerate(tables)
+    )
+    sim = dict(data.get("simulation", {}))
+    paths, seed = sim.pop("paths", None), sim.pop("seed", None)
+    if sim:
+        raise ContractError(f"{source}: unknown field simulation.{sorted(sim)[0]}; allowed: paths, seed")
+    for key, val in (("paths", paths), ("seed", seed)):
+        if val is not None and (
+            isinstance(val, bool) or not isinstance(val, int) or val < (1 if key == "paths" else 0)
+        ):
+            raise ContractError(f"simulation.{key}={val!r} must be an integer {'> 0' if key == 'paths' else '>= 0'}")
+    return ContractFile(source, market, instruments, paths, seed)
+
+
+def load_contract_file(path: str | Path) -> ContractFile:
+    """Read and parse a TOML contract file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ContractError(f"contract file {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(f"contract file {p.name}: invalid TOML ({exc})") from None
+    return parse_contract(data, p.name, p.parent)
+
+
+def example_names() -> list[str]:
+    """Names of the sample contract files shipped in ``finance/examples``."""
+    root = resources.files("finance").joinpath("examples")
+    return sorted(e.name[:-5] for e in root.iterdir() if e.name.endswith(".toml"))
+
+
+def example_text(name: str) -> str:
+    """Text of the sample contract ``name``."""
+    if name not in example_names():
+        raise ContractError(
+            f"example={name!r} is unknown; run --list-examples (available: {', '.join(example_names())})"
+        )
+    return resources.files("finance").joinpath("examples").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def load_example(name: str) -> ContractFile:
+    """Parse the sample contract ``name``."""
+    text = example_text(name)
+    with resources.as_file(resources.files("finance").joinpath("examples")) as base:
+        return parse_contract(tomllib.loads(text), f"example:{name}", Path(base))

@@ -1,0 +1,312 @@
+"""Orchestration: path sources, the engines of each instrument, bump-and-revalue sensitivities.
+
+A *path source* turns a market into a :class:`~models.paths.PathSet` on the dates the instruments need; engines
+only ever see the path set, so a new price model is a new source and no instrument or engine changes.
+:class:`GBMSource` simulates correlated GBM on the market's forward curves and volatilities (re-simulated from
+the same seed for every bump: common random numbers); :class:`FixedPaths` wraps a path set produced elsewhere
+(GARCH, OU, the joint CEA / CCER model) and rescales it to a bumped spot (no vega: the volatility is the model's).
+
+Sensitivities are central differences: delta per factor (CNY per CNY/t, spot bumped by +-1 %), vega per factor
+(CNY per volatility point, +-1 point), rho (CNY per basis point of a parallel zero-rate shift, which also moves
+the financing rate of carry forward curves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+from finance.engines import (
+    AnalyticForwardEngine,
+    AnalyticGeometricAsianEngine,
+    AnalyticSwapEngine,
+    Black76Engine,
+    BlackSwaptionEngine,
+    Engine,
+    MargrabeEngine,
+    MCAsianEngine,
+    MCEuropeanEngine,
+    MCExchangeEngine,
+    MCForwardEngine,
+    MCGuaranteedEngine,
+    MCSwapEngine,
+    MCSwaptionEngine,
+)
+from finance.exceptions import PathSetError
+from finance.instruments import (
+    AsianOption,
+    CarbonSwap,
+    CarbonSwaption,
+    EuropeanOption,
+    ExchangeOption,
+    Forward,
+    FutureCreditMonetisation,
+    GuaranteedPurchase,
+    GuaranteedSale,
+    Instrument,
+    PledgeLoan,
+    ProjectLoan,
+)
+from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
+from finance.market import MarketEnv
+from finance.monetisation import MCMonetisationEngine
+from finance.results import PricingResult, jsonable
+from models.gbm import GBM, CorrelatedGBM
+from models.paths import PathSet
+from models.random import RngLike, root_seed_sequence
+
+__all__ = [
+    "RATE_BUMP",
+    "SPOT_BUMP",
+    "VOL_BUMP",
+    "FixedPaths",
+    "GBMSource",
+    "PathSource",
+    "Valuation",
+    "engines_for",
+    "path_dates",
+    "value_all",
+]
+
+SPOT_BUMP: float = 0.01
+"""Relative spot bump for delta."""
+VOL_BUMP: float = 0.01
+"""Absolute volatility bump for vega (one point)."""
+RATE_BUMP: float = 1.0e-4
+"""Parallel zero-rate bump for rho (one basis point)."""
+
+
+class PathSource(Protocol):
+    """Anything that turns a market into a path set on given dates."""
+
+    @property
+    def supports_vol_bump(self) -> bool:  # pragma: no cover - protocol
+        """Whether the source re-reads the market volatilities (vega can be bumped)."""
+        ...
+
+    def simulate(
+        self, market: MarketEnv, dates: pd.DatetimeIndex, n_paths: int, rng: RngLike
+    ) -> PathSet:  # pragma: no cover - protocol
+        """Paths of every market factor on the valuation date followed by ``dates``."""
+        ...
+
+
+@dataclass(frozen=True)
+class GBMSource:
+    """Correlated GBM calibrated to the market: forward curves, volatilities and the CEA / CCER correlation."""
+
+    supports_vol_bump: bool = True
+
+    def simulate(self, market: MarketEnv, dates: pd.DatetimeIndex, n_paths: int, rng: RngLike) -> PathSet:
+        """See :class:`models.gbm.CorrelatedGBM`; factors in the order CEA, CCER, then others sorted."""
+        grid = _grid(market.valuation_date, dates)
+        names = [n for n in ("CEA", "CCER") if n in market.forwards] + sorted(set(market.forwards) - {"CEA", "CCER"})
+        if len(names) == 1:
+            n = names[0]
+            return GBM(market.spot(n), market.vol(n), name=n).simulate(
+                grid, n_paths, rng, forward_cny_per_t=market.forward(n, grid)
+            )
+        model = CorrelatedGBM({n: market.spot(n) for n in names}, {n: market.vol(n) for n in names}, market.correlation)
+        return model.simulate(grid, n_paths, rng, forwards_cny_per_t={n: market.forward(n, grid) for n in names})
+
+
+@dataclass(frozen=True)
+class FixedPaths:
+    """A path set made elsewhere; each factor is rescaled so that its first row equals the market spot."""
+
+    paths: PathSet
+    supports_vol_bump: bool = False
+
+    def simulate(self, market: MarketEnv, dates: pd.DatetimeIndex, n_paths: int, rng: RngLike) -> PathSet:
+        """The wrapped paths (``n_paths`` and ``rng`` are ignored), rescaled to the market spots."""
+        factors = {}
+        for name, arr in self.paths.factors.items():
+            if name in market.forwards:
+                factors[name] = arr * (market.spot(name) / arr[0])[None, :]
+            else:
+                factors[name] = arr
+        return PathSet(self.paths.dates, factors, self.paths.seed_entropy, self.paths.meta)
+
+
+def _grid(valuation_date: pd.Timestamp, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    d = pd.DatetimeIndex(dates)
+    d = d[d > valuation_date]
+    return pd.DatetimeIndex([valuation_date]).append(d).unique().sort_values().as_unit("ns")
+
+
+def path_dates(instruments: Sequence[Instrument], valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+    """Union of the fixing dates of ``instruments`` after the valuation date."""
+    out = pd.DatetimeIndex([])
+    for inst in instruments:
+        out = out.append(pd.DatetimeIndex(inst.fixing_dates(valuation_date)))
+    return _grid(valuation_date, out)[1:]
+
+
+_ENGINES: dict[type, Callable[[Instrument], tuple[Engine, ...]]] = {
+    Forward: lambda i: (AnalyticForwardEngine(), MCForwardEngine()),
+    EuropeanOption: lambda i: (Black76Engine(), MCEuropeanEngine()),
+    AsianOption: lambda i: (
+        (AnalyticGeometricAsianEngine(), MCAsianEngine())
+        if isinstance(i, AsianOption) and i.average == "geometric"
+        else (MCAsianEngine(),)
+    ),
+    GuaranteedPurchase: lambda i: (MCGuaranteedEngine(),),
+    GuaranteedSale: lambda i: (MCGuaranteedEngine(),),
+    CarbonSwap: lambda i: (AnalyticSwapEngine(), MCSwapEngine()),
+    CarbonSwaption: lambda i: (BlackSwaptionEngine(), MCSwaptionEngine()),
+    ExchangeOption: lambda i: (MargrabeEngine(), MCExchangeEngine()),
+    PledgeLoan: lambda i: (MCPledgeLoanEngine(),),
+    ProjectLoan: lambda i: (MCProjectLoanEngine(),),
+    FutureCreditMonetisation: lambda i: (MCMonetisationEngine(),),
+}
+
+
+def engines_for(instrument: Instrument) -> tuple[Engine, ...]:
+    """The engines that value ``instrument``: the primary first, then the cross-checks."""
+    try:
+        return _ENGINES[type(instrument)](instrument)
+    except KeyError:
+        raise PathSetError(f"no engine registered for instrument type {type(instrument).__name__}") from None
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """Result of :func:`value_all` for one instrument.
+
+    Attributes
+    ----------
+    instrument : Instrument
+    result : PricingResult
+        The primary engine's result (analytic where a closed form exists).
+    checks : tuple of PricingResult
+        The other engines on the same market and paths (e.g. Monte Carlo next to Black / Margrabe).
+    sensitivities : dict
+        ``delta`` and ``vega`` per factor, ``rho``; omitted entries could not be computed.
+    """
+
+    instrument: Instrument
+    result: PricingResult
+    checks: tuple[PricingResult, ...] = ()
+    sensitivities: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: value, std_error, method, delta_<factor>, vega_<factor>, rho and the scalar extras."""
+        frame = self.result.to_frame()
+        for key in ("delta", "vega"):
+            for factor, v in self.sensitivities.get(key, {}).items():
+                frame[f"{key}_{factor}"] = v
+        if "rho" in self.sensitivities:
+            frame["rho"] = self.sensitivities["rho"]
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary: name, type, value, std_error, method, sensitivities, extras, terms, checks and
+        cashflows (where the engine computes them)."""
+        base = self.result.to_dict()
+        out: dict[str, Any] = {
+            "name": self.instrument.label(),
+            "type": self.instrument.kind,
+            "value": base["value"],
+            "std_error": base["std_error"],
+            "method": base["method"],
+            "n_paths": base["n_paths"],
+            "sensitivities": jsonable(self.sensitivities),
+            "extras": base["extras"],
+            "terms": jsonable(self.instrument.terms()),
+            "checks": [
+                {
+                    "method": c.method,
+                    "value": float(c.value),
+                    "std_error": float(c.std_error),
+                    "difference": float(c.value - self.result.value),
+                }
+                for c in self.checks
+            ],
+        }
+        if "cashflows" in base:
+            out["cashflows"] = base["cashflows"]
+        return out
+
+
+def _price(instrument: Instrument, engine: Engine, market: MarketEnv, paths: PathSet, quick: bool) -> PricingResult:
+    return engine.calculate(instrument, market, paths if engine.needs_paths else None, quick=quick)
+
+
+def value_all(
+    instruments: Sequence[Instrument],
+    market: MarketEnv,
+    *,
+    n_paths: int = 20_000,
+    rng: RngLike = None,
+    source: PathSource | None = None,
+    sensitivities: bool = True,
+    engines: Callable[[Instrument], tuple[Engine, ...]] | None = None,
+) -> list[Valuation]:
+    """Value every instrument on one shared path set, with cross-checks and CRN sensitivities.
+
+    Parameters
+    ----------
+    instruments : sequence of Instrument
+    market : MarketEnv
+    n_paths : int
+        Paths per simulation.
+    rng : int, Generator or None
+        Seed; the same root seed is reused for every bumped market (common random numbers).
+    source : PathSource
+        Path source (default :class:`GBMSource`).
+    sensitivities : bool
+        Compute delta, vega and rho.
+    engines : callable, optional
+        ``instrument -> (primary, *checks)``; default :func:`engines_for`.
+    """
+    src: PathSource = GBMSource() if source is None else source
+    root = root_seed_sequence(rng)
+    for inst in instruments:
+        inst.check_dates(market.valuation_date)
+    dates = path_dates(instruments, market.valuation_date)
+
+    def simulate(mkt: MarketEnv) -> PathSet:
+        return src.simulate(mkt, dates, n_paths, root)
+
+    base_paths = simulate(market)
+    out: list[Valuation] = []
+    primary: list[Engine] = []
+    for inst in instruments:
+        chosen = (engines or engines_for)(inst)
+        primary.append(chosen[0])
+        res = _price(inst, chosen[0], market, base_paths, quick=False)
+        checks = tuple(_price(inst, e, market, base_paths, quick=False) for e in chosen[1:])
+        out.append(Valuation(inst, res, checks))
+    if not sensitivities:
+        return out
+
+    def revalue(mkt: MarketEnv) -> list[float]:
+        paths = simulate(mkt)
+        return [_price(i, e, mkt, paths, quick=True).value for i, e in zip(instruments, primary, strict=True)]
+
+    sens: list[dict[str, Any]] = [{"delta": {}, "vega": {}} for _ in instruments]
+    used = {f for inst in instruments for f in inst.factors}
+    for name in [n for n in market.forwards if n in used]:
+        spot = market.spot(name)
+        up = revalue(market.bumped(spot_rel={name: SPOT_BUMP}))
+        dn = revalue(market.bumped(spot_rel={name: -SPOT_BUMP}))
+        for k, inst in enumerate(instruments):
+            if name in inst.factors:
+                sens[k]["delta"][name] = (up[k] - dn[k]) / (2 * SPOT_BUMP * spot)
+        if src.supports_vol_bump:
+            up = revalue(market.bumped(vol_abs={name: VOL_BUMP}))
+            dn = revalue(market.bumped(vol_abs={name: -min(VOL_BUMP, 0.5 * market.vol(name))}))
+            width = VOL_BUMP + min(VOL_BUMP, 0.5 * market.vol(name))
+            for k, inst in enumerate(instruments):
+                if name in inst.factors:
+                    sens[k]["vega"][name] = (up[k] - dn[k]) / width * VOL_BUMP
+    up = revalue(market.bumped(rate_abs=RATE_BUMP))
+    dn = revalue(market.bumped(rate_abs=-RATE_BUMP))
+    for k in range(len(instruments)):
+        sens[k]["rho"] = (up[k] - dn[k]) / 2.0
+        if not sens[k]["vega"]:
+            del sens[k]["vega"]
+    return [Valuation(v.instrument, v.result, v.checks, s) for v, s in zip(out, sens, strict=True)]

@@ -1,0 +1,204 @@
+"""Geometric Brownian motion path sources: one factor, and correlated CEA / CCER.
+
+Each factor follows, under the measure whose forward curve is supplied,
+
+.. math::  S_t = F(t) \\exp\\left(\\sigma W_t - \\tfrac12 \\sigma^2 t\\right),
+           \\qquad d\\langle W^{CEA}, W^{CCER} \\rangle_t = \\rho\\, dt,
+
+so :math:`E[S_t] = F(t)`. Without a forward curve :math:`F(t) = S_0 e^{\\mu t}` (constant drift ``mu``). The
+increments are exact (no discretisation bias) on any date grid; time is Actual/365 Fixed from the first date.
+
+Paths are generated in the fixed blocks of :func:`models.random.iter_blocks`; block ``b`` draws a
+``(n_factors, n_steps, block_size)`` array of standard normals from its own generator, so the numbers for a given
+seed do not depend on how the run is split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.calendar import year_fractions
+from models.exceptions import InputError
+from models.paths import PathSet
+from models.random import RngLike, iter_blocks, root_seed_sequence
+
+__all__ = ["GBM", "CorrelatedGBM"]
+
+
+def _check_positive(field_name: str, value: float) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v <= 0.0:
+        raise InputError(f"{field_name}={value!r} must be a finite number > 0")
+    return v
+
+
+def _check_dates(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(dates)
+    if len(idx) < 2:
+        raise InputError(f"dates has {len(idx)} entries; a path set needs the valuation date and at least one more")
+    if not idx.is_monotonic_increasing or not idx.is_unique:
+        raise InputError("dates must be strictly increasing (first date = valuation date)")
+    return idx
+
+
+def _simulate(
+    names: Sequence[str],
+    forwards: Mapping[str, np.ndarray],
+    vols: Mapping[str, float],
+    correlation: np.ndarray,
+    dates: pd.DatetimeIndex,
+    n_paths: int,
+    rng: RngLike,
+    meta: dict[str, object],
+) -> PathSet:
+    t = year_fractions(dates[0], dates)
+    dt = np.diff(t)
+    k = len(names)
+    chol = np.linalg.cholesky(correlation)
+    sig = np.array([vols[n] for n in names])
+    drift = -0.5 * (sig**2)[:, None] * dt[None, :]  # (k, n_steps)
+    scale = sig[:, None] * np.sqrt(dt)[None, :]
+    out = {n: np.empty((len(dates), n_paths)) for n in names}
+    root = root_seed_sequence(rng)
+    for block in iter_blocks(n_paths, root):
+        z = block.rng.standard_normal((k, len(dt), block.size))
+        w = np.einsum("ij,jsp->isp", chol, z)
+        log_inc = drift[:, :, None] + scale[:, :, None] * w
+        for i, n in enumerate(names):
+            path = out[n][:, block.start : block.stop]
+            path[0] = 0.0
+            np.cumsum(log_inc[i], axis=0, out=path[1:])
+            np.exp(path, out=path)
+            path *= forwards[n][:, None]
+    entropy = root.entropy if isinstance(root.entropy, int) else None
+    return PathSet(dates=dates, factors=out, seed_entropy=entropy, meta=meta)
+
+
+def _forward_on(
+    name: str, spot: float, drift: float, t: np.ndarray, forward: np.ndarray | Sequence[float] | None
+) -> np.ndarray:
+    if forward is None:
+        return spot * np.exp(drift * t)
+    f = np.asarray(forward, dtype=float)
+    if f.shape != t.shape or np.any(~np.isfinite(f)) or np.any(f <= 0):
+        raise InputError(f"forward for '{name}' must hold {t.size} finite prices > 0 (one per date)")
+    return f
+
+
+@dataclass(frozen=True)
+class GBM:
+    """One-factor GBM path source.
+
+    Parameters
+    ----------
+    spot_cny_per_t : float
+        Price on the first date.
+    vol : float
+        Annual lognormal volatility.
+    drift : float
+        Constant drift ``mu`` (used when no forward curve is given to :meth:`simulate`).
+    name : str
+        Factor name in the path set (``"CEA"`` by default).
+
+    Notes
+    -----
+    :math:`S_t = F(t) \\exp(\\sigma W_t - \\sigma^2 t / 2)` with :math:`F(t) = S_0 e^{\\mu t}` or the given forward.
+    """
+
+    spot_cny_per_t: float
+    vol: float
+    drift: float = 0.0
+    name: str = "CEA"
+
+    def __post_init__(self) -> None:
+        _check_positive("spot_cny_per_t", self.spot_cny_per_t)
+        _check_positive("vol", self.vol)
+
+    def simulate(
+        self,
+        dates: Sequence[pd.Timestamp] | pd.DatetimeIndex,
+        n_paths: int,
+        rng: RngLike = None,
+        *,
+        forward_cny_per_t: np.ndarray | Sequence[float] | None = None,
+    ) -> PathSet:
+        """Simulate ``n_paths`` paths on ``dates`` (first date = valuation date); see the class Notes."""
+        idx = _check_dates(dates)
+        t = year_fractions(idx[0], idx)
+        fwd = _forward_on(self.name, self.spot_cny_per_t, self.drift, t, forward_cny_per_t)
+        meta: dict[str, object] = {"model": "GBM", "lognormal": True, "vols": {self.name: self.vol}}
+        return _simulate([self.name], {self.name: fwd}, {self.name: self.vol}, np.eye(1), idx, n_paths, rng, meta)
+
+
+@dataclass(frozen=True)
+class CorrelatedGBM:
+    """Correlated multi-factor GBM (CEA and CCER by default).
+
+    Parameters
+    ----------
+    spots_cny_per_t : mapping of str to float
+        Price of each factor on the first date.
+    vols : mapping of str to float
+        Annual lognormal volatility of each factor.
+    correlation : float
+        Correlation of the Brownian increments (two factors; a matrix is built for more, equicorrelated).
+    drifts : mapping of str to float
+        Constant drifts, used when no forward curve is given.
+
+    Notes
+    -----
+    :math:`S^i_t = F_i(t) \\exp(\\sigma_i W^i_t - \\sigma_i^2 t/2)`, :math:`W = L Z` with :math:`L L^T = C`.
+    """
+
+    spots_cny_per_t: Mapping[str, float]
+    vols: Mapping[str, float]
+    correlation: float = 0.0
+    drifts: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if set(self.spots_cny_per_t) != set(self.vols) or not self.vols:
+            raise InputError(f"vols keys {sorted(self.vols)} must match spots keys {sorted(self.spots_cny_per_t)}")
+        for n in self.vols:
+            _check_positive(f"spot_cny_per_t[{n}]", self.spots_cny_per_t[n])
+            _check_positive(f"vol[{n}]", self.vols[n])
+        rho = float(self.correlation)
+        k = len(self.vols)
+        if not np.isfinite(rho) or not (-1.0 < rho < 1.0) or (k > 2 and rho <= -1.0 / (k - 1)):
+            raise InputError(f"correlation={self.correlation!r} must lie in (-1, 1) (positive definite)")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Factor names, in the order of the spots mapping."""
+        return tuple(self.spots_cny_per_t)
+
+    def correlation_matrix(self) -> np.ndarray:
+        """The (equi)correlation matrix of the Brownian motions."""
+        k = len(self.names)
+        c = np.full((k, k), float(self.correlation))
+        np.fill_diagonal(c, 1.0)
+        return c
+
+    def simulate(
+        self,
+        dates: Sequence[pd.Timestamp] | pd.DatetimeIndex,
+        n_paths: int,
+        rng: RngLike = None,
+        *,
+        forwards_cny_per_t: Mapping[str, np.ndarray | Sequence[float]] | None = None,
+    ) -> PathSet:
+        """Simulate ``n_paths`` joint paths on ``dates``; see the class Notes."""
+        idx = _check_dates(dates)
+        t = year_fractions(idx[0], idx)
+        given = forwards_cny_per_t or {}
+        fwd = {n: _forward_on(n, self.spots_cny_per_t[n], self.drifts.get(n, 0.0), t, given.get(n)) for n in self.names}
+        meta: dict[str, object] = {
+            "model": "CorrelatedGBM",
+            "lognormal": True,
+            "vols": dict(self.vols),
+            "correlation": float(self.correlation),
+        }
+        return _simulate(self.names, fwd, self.vols, self.correlation_matrix(), idx, n_paths, rng, meta)

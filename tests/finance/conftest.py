@@ -1,0 +1,28 @@
+"""Shared market and path helpers for the finance tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import pytest
+
+from finance.instruments import Instrument
+from finance.market import MarketEnv
+from finance.valuation import GBMSource, path_dates
+from models.paths import PathSet
+
+VALUATION_DATE = pd.Timestamp("2024-10-31")
+
+
+@pytest.fixture
+def market() -> MarketEnv:
+    """Flat 2 % curve, CEA 100 (vol 30 %), CCER 70 (vol 35 %, convenience yield 1 %), correlation 0.5."""
+    return MarketEnv.simple(
+        VALUATION_DATE, 0.02, {"CEA": 100.0, "CCER": 70.0}, {"CEA": 0.30, "CCER": 0.35}, 0.5, {"CCER": 0.01}
+    )
+
+
+def gbm_paths(market: MarketEnv, instruments: Sequence[Instrument], n_paths: int, seed: int) -> PathSet:
+    """GBM paths calibrated to ``market`` on the fixing dates of ``instruments``."""
+    return GBMSource().simulate(market, path_dates(instruments, market.valuation_date), n_paths, seed)

@@ -1,0 +1,177 @@
+"""Pledge loans, project loans and early monetisation: rules, schedules and invariants."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from finance.exceptions import ContractError, ValuationWarning
+from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
+from finance.loans import (
+    MCPledgeLoanEngine,
+    MCProjectLoanEngine,
+    average_daily_volume_t,
+    debt_schedule,
+    max_ltv_for_loss_probability,
+    simulate_pledge_loan,
+)
+from finance.market import MarketEnv
+from finance.monetisation import MCMonetisationEngine
+from models.data import load_prices
+from tests.finance.conftest import gbm_paths
+
+
+def _pledge(**kw: object) -> PledgeLoan:
+    base: dict[str, object] = dict(
+        collateral="CEA",
+        quantity_t=2_000_000,
+        ltv=0.6,
+        rate=0.045,
+        tenor_years=1.0,
+        maintenance_ratio=1.35,
+        liquidation_ratio=1.15,
+        haircut=0.08,
+        max_liquidation_days=30,
+    )
+    base.update(kw)
+    return PledgeLoan(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore::models.exceptions.DataGapWarning")
+def test_adv_uses_real_cea_volumes() -> None:
+    volume = load_prices("cea").volume_t
+    assert volume is not None
+    assert average_daily_volume_t(60) == pytest.approx(float(volume.tail(60).mean()))
+
+
+def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
+    loan = _pledge(top_up=0.5, target_loss_probability=0.01)
+    res = MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 8192, seed=2))
+    e = res.extras
+    assert e["principal_cny"] == pytest.approx(0.6 * 2_000_000 * 100.0)
+    assert 0 < e["p_loss"] <= e["p_liquidation"] <= e["p_margin_call"] < 1
+    assert 0 < e["loss_given_default"] < 1
+    assert e["expected_loss_cny"] == pytest.approx(
+        e["p_liquidation"] * e["exposure_at_default_cny"] * e["loss_given_default"]
+    )
+    assert e["break_even_spread"] > 0
+    assert e["days_to_liquidate_all"] > 30  # 2 Mt at 10 % of ADV: the thin market forces a block sale
+    assert 0 < e["max_ltv_for_target"] < 0.6  # a 60 % LTV breaks the 1 % target, so the answer is lower
+    cf = res.cashflows
+    assert cf is not None and list(cf.columns[:2]) == ["date", "expected_interest_principal_cny"]
+    assert cf["expected_loss_cny"].sum() == pytest.approx(e["expected_loss_cny"], rel=1e-12)
+    assert loan.cashflows()["amount_per_cny_principal"].iloc[:-1].sum() == pytest.approx(0.045)
+
+
+def test_ccer_collateral_without_adv_warns(market: MarketEnv) -> None:
+    loan = _pledge(collateral="CCER")
+    with pytest.warns(ValuationWarning, match="no CCER volume history ships with carbonrisk"):
+        MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
+
+
+def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) -> None:
+    paths = gbm_paths(market, [_pledge()], 8192, seed=4)
+    never = simulate_pledge_loan(_pledge(top_up="never"), market, paths, adv_t=1e6)
+    always = simulate_pledge_loan(_pledge(top_up="always"), market, paths, adv_t=1e6)
+    assert always.liquidated.mean() < never.liquidated.mean()
+    assert always.loss_flag.mean() <= never.loss_flag.mean()
+
+
+def test_max_ltv_meets_target(market: MarketEnv) -> None:
+    loan = _pledge(top_up="never")
+    paths = gbm_paths(market, [loan], 4096, seed=9)
+    ltv = max_ltv_for_loss_probability(loan, market, paths, 0.02, adv_t=1e6)
+    at = simulate_pledge_loan(dataclasses.replace(loan, ltv=ltv), market, paths, adv_t=1e6).loss_flag.mean()
+    above = simulate_pledge_loan(dataclasses.replace(loan, ltv=ltv + 2e-3), market, paths, adv_t=1e6).loss_flag.mean()
+    assert at <= 0.02 < above
+
+
+def _project(**kw: object) -> ProjectLoan:
+    base: dict[str, object] = dict(
+        principal_cny=120e6,
+        rate=0.042,
+        start_date="2025-01-02",
+        tenor_years=10,
+        carbon_volumes_t=[62_400] * 10,
+        other_cash_flows_cny=[17e6] * 10,
+        amortisation="annuity",
+    )
+    base.update(kw)
+    return ProjectLoan(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["equal", "annuity", "sculpted"])
+def test_debt_schedules_repay_principal(method: str) -> None:
+    loan = _project(amortisation=method)
+    accrual = np.ones(10)
+    cfads = np.full(10, 20e6)
+    principal = debt_schedule(loan, cfads, accrual)
+    assert principal.sum() == pytest.approx(120e6)
+    balance = 120e6 - np.concatenate([[0.0], np.cumsum(principal)[:-1]])
+    service = principal + 0.042 * balance
+    if method == "equal":
+        np.testing.assert_allclose(principal, 12e6)
+    elif method == "annuity":
+        np.testing.assert_allclose(service, service[0])
+    else:  # sculpted: debt service = CFADS / 1.3 until the loan is repaid
+        paid = balance > 0
+        np.testing.assert_allclose(service[paid][:-1], 20e6 / 1.3)
+
+
+def test_project_loan_metrics(market: MarketEnv) -> None:
+    loan = _project(cash_sweep_share=0.25, reserve_periods=0.5)
+    paths = gbm_paths(market, [loan], 4096, seed=6)
+    res = MCProjectLoanEngine().calculate(loan, market, paths)
+    e = res.extras
+    assert 0 <= e["p_dscr_below_1_0"] <= e["p_dscr_below_1_2"] <= 1
+    assert e["p_default"] <= e["p_dscr_below_1_0"]
+    assert len(e["dscr_by_period"]) == 10
+    assert res.cashflows is not None and len(res.cashflows) == 10
+
+
+def test_project_loan_accepts_per_path_volumes_and_defaults_without_carbon(market: MarketEnv) -> None:
+    n = 4096
+    loan0 = _project()
+    paths = gbm_paths(market, [loan0], n, seed=6)
+    # volumes per path (the emissions model's output): zero carbon income and weak other cash flows -> default
+    weak = _project(
+        carbon_volumes_t=np.zeros((10, n)), other_cash_flows_cny=np.full((10, n), 10e6), reserve_periods=0.0
+    )
+    e = MCProjectLoanEngine().calculate(weak, market, paths).extras
+    assert e["p_default"] == 1.0 and e["p_dscr_below_1_0"] == 1.0
+    with pytest.raises(ContractError, match="carbon_volumes_t has 5 path columns; the path set has 4096 paths"):
+        MCProjectLoanEngine().calculate(_project(carbon_volumes_t=np.zeros((10, 5))), market, paths)
+
+
+def test_monetisation_fair_price_without_delivery_risk(market: MarketEnv) -> None:
+    # No failures, no penalty, no buyer spread: X = sum_y P(0,t_y) F(t_y) c_y / sum_y c_y exactly in expectation.
+    inst = FutureCreditMonetisation(
+        first_year=2026,
+        issued_volumes_t=[50_000.0] * 5,
+        issuance_failure_probability=0.0,
+        shortfall_penalty=0.0,
+        buyer_spread=0.0,
+    )
+    res = MCMonetisationEngine().calculate(inst, market, gbm_paths(market, [inst], 20_000, seed=1))
+    d = inst.delivery_dates()
+    expected = float(np.mean(market.df(d) * market.forward("CCER", d)))
+    e = res.extras
+    assert abs(e["fair_prepayment_price_cny_per_t"] - expected) < 4 * e["fair_prepayment_price_cny_per_t_se"]
+    assert e["p_shortfall"] == 0.0
+    assert e["moved_into_early_years_cny"]["prepaid_forward"] > 0
+    assert e["moved_into_early_years_cny"]["pledge"] > 0
+
+
+def test_monetisation_delivery_risk_lowers_price_per_tonne_for_the_seller(market: MarketEnv) -> None:
+    common = dict(first_year=2026, issued_volumes_t=[50_000.0] * 5, shortfall_penalty=0.2, buyer_spread=0.03)
+    safe = FutureCreditMonetisation(issuance_failure_probability=0.0, **common)  # type: ignore[arg-type]
+    risky = FutureCreditMonetisation(issuance_failure_probability=0.3, **common)  # type: ignore[arg-type]
+    paths = gbm_paths(market, [safe], 8192, seed=3)
+    a = MCMonetisationEngine().calculate(safe, market, paths).extras
+    b = MCMonetisationEngine().calculate(risky, market, paths).extras
+    assert 0 < a["discount_to_spot"] < 1
+    assert b["p_shortfall"] > 0.5
+    # the buyer is compensated for shortfalls by the penalty, so the fair price per tonne rises with the risk
+    assert b["fair_prepayment_price_cny_per_t"] > a["fair_prepayment_price_cny_per_t"]

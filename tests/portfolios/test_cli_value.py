@@ -1,0 +1,111 @@
+"""``carbonrisk value``: examples, JSON keys, user files, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from finance.contracts import example_names, example_text
+from portfolios.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["value", "--list-examples"], capsys)
+    assert code == 0
+    assert out.split() == example_names()
+
+
+def test_example_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["value", "--example", "pledge_loan", "--paths", "2000", "--seed", "4", "--json"], capsys)
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["paths"] == 2000 and payload["seed"] == 4 and payload["valuation_date"] == "2024-10-31"
+    assert payload["market"]["spots_cny_per_t"]["CEA"] == 104.01 and payload["carbonrisk_version"]
+    (item,) = payload["instruments"]
+    assert {"name", "type", "value", "std_error", "method", "sensitivities", "extras", "checks"} <= set(item)
+    assert set(item["sensitivities"]) == {"delta", "vega", "rho"}
+    for key in (
+        "p_margin_call",
+        "p_liquidation",
+        "p_loss",
+        "expected_loss_cny",
+        "exposure_at_default_cny",
+        "loss_given_default",
+        "break_even_spread",
+        "max_ltv_for_target",
+    ):
+        assert key in item["extras"]
+
+
+def test_same_seed_same_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["value", "--example", "asian_option", "--paths", "1000", "--seed", "9", "--json", "--no-sensitivities"]
+    first = json.loads(_run(argv, capsys)[1])
+    second = json.loads(_run(argv, capsys)[1])
+    assert first == second
+
+
+def test_user_file_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(example_text("exchange_option"), encoding="utf-8")
+    code, out, _ = _run(["value", str(path), "--paths", "1000", "--seed", "1"], capsys)
+    assert code == 0
+    assert "Margrabe" in out and "exchange_vol" in out
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '[[instrument]]\ntype = "pledge_loan"\ncollateral = "CEA"\nquantity_t = 1e6\nltv = 1.5\nrate = 0.04\n'
+            "tenor_years = 1.0\nmaintenance_ratio = 1.4\nliquidation_ratio = 1.2\n",
+            "ltv=1.5 must lie in (0, 1)",
+        ),
+        (
+            '[[instrument]]\ntype = "european_option"\nunderlying = "CEA"\noption_type = "call"\n'
+            'strike_cny_per_t = 100.0\nexpiry = "2024-01-31"\n',
+            "expiry=2024-01-31 must be after the valuation date",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    market = '[market]\nvaluation_date = "2024-10-31"\ndiscount_rate = 0.02\n[market.CEA]\nspot = 100.0\nvol = 0.3\n'
+    path.write_text(market + body, encoding="utf-8")
+    code, out, err = _run(["value", str(path), "--paths", "500"], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("carbonrisk value: error: ") and message in err
+
+
+def test_quote_file_with_unknown_tenor_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "q.csv").write_text("instrument,tenor,rate\ndeposit,5W,0.018\n", encoding="utf-8")
+    path = tmp_path / "c.toml"
+    path.write_text(
+        example_text("forward").replace("discount_rate = 0.018", 'discount_quotes = "q.csv"'), encoding="utf-8"
+    )
+    code, out, err = _run(["value", str(path)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "q.csv row 2: tenor='5W' is unknown for deposit; allowed 1D" in err
+
+
+def test_missing_file_and_unknown_example(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["value", "nope.toml"], capsys)
+    assert code == 2 and "contract file 'nope.toml' does not exist" in err
+    code, _, err = _run(["value", "--example", "nope"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "example='nope' is unknown" in err
+
+
+def test_help_documents_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["value", "--help"])
+    out = capsys.readouterr().out
+    assert "--json keys:" in out and "sensitivities" in out and "p_margin_call" in out

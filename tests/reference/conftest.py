@@ -1,0 +1,5 @@
+"""Fixtures shared with tests/finance."""
+
+from tests.finance.conftest import market
+
+__all__ = ["market"]
