@@ -185,9 +185,16 @@ class MCForwardEngine(Engine):
         d = pd.DatetimeIndex([instrument.delivery_date])
         s = prices_on(p, instrument.underlying, d)[0]
         df = float(market.df(d)[0])
-        v, se = mc_estimate(instrument.sign * instrument.quantity_t * df * (s - instrument.strike_cny_per_t))
+        pv = instrument.sign * instrument.quantity_t * df * (s - instrument.strike_cny_per_t)
+        v, se = mc_estimate(pv)
         return PricingResult(
-            instrument.label(), v, se, self.name, {"mean_price_cny_per_t": float(s.mean())}, n_paths=p.n_paths
+            instrument.label(),
+            v,
+            se,
+            self.name,
+            {"mean_price_cny_per_t": float(s.mean())},
+            n_paths=p.n_paths,
+            samples={"pv_cny": pv},
         )
 
 
@@ -229,8 +236,11 @@ class MCEuropeanEngine(Engine):
         d = pd.DatetimeIndex([instrument.expiry])
         s = prices_on(p, instrument.underlying, d)[0]
         df = float(market.df(d)[0])
-        v, se = mc_estimate(df * instrument.payoff(s))
-        return PricingResult(instrument.label(), v, se, self.name, {"discount_factor": df}, n_paths=p.n_paths)
+        pv = df * instrument.payoff(s)
+        v, se = mc_estimate(pv)
+        return PricingResult(
+            instrument.label(), v, se, self.name, {"discount_factor": df}, n_paths=p.n_paths, samples={"pv_cny": pv}
+        )
 
 
 @dataclass(frozen=True)
@@ -364,7 +374,7 @@ class MCAsianEngine(Engine):
         y, extras = self.samples(instrument, market, p)
         v, se = mc_estimate(y)
         method = self.name + (" + geometric control variate" if extras["control_variate"] == "geometric" else "")
-        return PricingResult(instrument.label(), v, se, method, extras, n_paths=p.n_paths)
+        return PricingResult(instrument.label(), v, se, method, extras, n_paths=p.n_paths, samples={"pv_cny": y})
 
 
 # ------------------------------------------------------------------------------------------- guarantees
@@ -431,7 +441,9 @@ class MCGuaranteedEngine(Engine):
                     "difference_std_error": diff_se,
                 }
             )
-        return PricingResult(instrument.label(), v, se, self.name, extras, n_paths=p.n_paths)
+        return PricingResult(
+            instrument.label(), v, se, self.name, extras, n_paths=p.n_paths, samples={"pv_cny": direct}
+        )
 
 
 # ------------------------------------------------------------------------------------------------ swaps
@@ -488,7 +500,9 @@ class MCSwapEngine(Engine):
         for i, f in enumerate(fixings):
             total += instrument.sign * q * df[i] * (prices_on(p, instrument.underlying, f).mean(axis=0) - k)
         v, se = mc_estimate(total)
-        return PricingResult(instrument.label(), v, se, self.name, {"n_periods": len(pay)}, n_paths=p.n_paths)
+        return PricingResult(
+            instrument.label(), v, se, self.name, {"n_periods": len(pay)}, n_paths=p.n_paths, samples={"pv_cny": total}
+        )
 
 
 def _swaption_inputs(
@@ -546,7 +560,8 @@ class MCSwaptionEngine(Engine):
         s0 = prices_on(p, swap.underlying, pd.DatetimeIndex([instrument.expiry]))[0]
         q, k = swap.quantity_t_per_period, swap.fixed_price_cny_per_t
         swap_pv = swap.sign * q * (np.outer(s0, ratio) - k) @ df
-        v, se = mc_estimate(np.maximum(swap_pv, 0.0))
+        exercised = np.maximum(swap_pv, 0.0)
+        v, se = mc_estimate(exercised)
         return PricingResult(
             instrument.label(),
             v,
@@ -554,6 +569,7 @@ class MCSwaptionEngine(Engine):
             self.name,
             {"exercise_probability": float(np.mean(swap_pv > 0))},
             n_paths=p.n_paths,
+            samples={"pv_cny": exercised},
         )
 
 
@@ -599,5 +615,11 @@ class MCExchangeEngine(Engine):
         pay = df * np.maximum(instrument.quantity_receive_t * s1 - instrument.quantity_deliver_t * s2, 0.0)
         v, se = mc_estimate(pay)
         return PricingResult(
-            instrument.label(), v, se, self.name, {"exercise_probability": float(np.mean(pay > 0))}, n_paths=p.n_paths
+            instrument.label(),
+            v,
+            se,
+            self.name,
+            {"exercise_probability": float(np.mean(pay > 0))},
+            n_paths=p.n_paths,
+            samples={"pv_cny": pay},
         )

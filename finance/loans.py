@@ -308,7 +308,15 @@ class MCPledgeLoanEngine(Engine):
                 instrument, market, p, instrument.target_loss_probability, adv_t=adv
             )
             extras["target_loss_probability"] = instrument.target_loss_probability
-        return PricingResult(instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths)
+        samples = {
+            "pv_cny": out.pv_cny - out.principal_cny,
+            "loss_cny": out.loss_cny,
+            "margin_call": out.margin_call,
+            "liquidated": out.liquidated,
+        }
+        return PricingResult(
+            instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths, samples=samples
+        )
 
 
 # ----------------------------------------------------------------------------------------- project loan
@@ -469,4 +477,11 @@ class MCProjectLoanEngine(Engine):
         cf["pv_cny"] = cf["expected_cny"] * cf["df"]
         cf["expected_cfads_cny"] = cfads.mean(axis=1)
         cf["scheduled_principal_cny"] = principal_sched
-        return PricingResult(loan.label(), value, se, self.name, extras, cf, n_paths=n)
+        samples = {
+            "pv_cny": pv - loan.principal_cny,
+            "loss_cny": loss,
+            "default": default,
+            "dscr": dscr,
+            "min_dscr": min_dscr,
+        }
+        return PricingResult(loan.label(), value, se, self.name, extras, cf, n_paths=n, samples=samples)

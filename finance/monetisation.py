@@ -125,4 +125,6 @@ class MCMonetisationEngine(Engine):
         }
         cf = pd.DataFrame({"date": dates, "expected_cny": base.mean(axis=1), "df": df})
         cf["pv_cny"] = cf["expected_cny"] * cf["df"]
-        return PricingResult(inst.label(), x * total_c, x_se * total_c, self.name, extras, cf, n_paths=n)
+        return PricingResult(
+            inst.label(), x * total_c, x_se * total_c, self.name, extras, cf, n_paths=n, samples={"pv_cny": buyer}
+        )

@@ -44,6 +44,9 @@ class PricingResult:
     extras: Mapping[str, Any] = field(default_factory=dict)
     cashflows: pd.DataFrame | None = None
     n_paths: int = 0
+    samples: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    """Per-path arrays of Monte Carlo engines (never serialised): ``pv_cny`` is the discounted value of each path
+    (its mean is ``value``); loans add their per-path outcomes. The portfolio engine reads these."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (cash flows as a list of records with ISO dates)."""

@@ -1,0 +1,29 @@
+"""Monte Carlo engines expose per-path values whose mean is the reported value (what the portfolio engine reads)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from finance.contracts import example_names, load_example
+from finance.valuation import GBMSource, engines_for, path_dates
+
+
+@pytest.mark.parametrize("name", example_names())
+def test_pv_samples_average_to_the_value(name: str) -> None:
+    contract = load_example(name)
+    market = contract.market
+    checked = 0
+    for instrument in contract.instruments:
+        for engine in engines_for(instrument):
+            if not engine.needs_paths:
+                continue
+            dates = path_dates([instrument], market.valuation_date)
+            paths = GBMSource().simulate(market, dates, 2000, 7)
+            result = engine.calculate(instrument, market, paths)
+            pv = result.samples["pv_cny"]
+            assert pv.shape == (2000,)
+            assert float(np.mean(pv)) == pytest.approx(result.value, rel=1e-9, abs=1e-6)
+            assert result.std_error == pytest.approx(float(np.std(pv, ddof=1)) / np.sqrt(2000), rel=1e-6)
+            checked += 1
+    assert checked >= 1
