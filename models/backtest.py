@@ -1,7 +1,8 @@
 """Walk-forward one-day VaR backtests: Kupiec proportion of failures, Christoffersen independence and coverage.
 
 Procedure: the model is fitted on a window of ``window`` daily returns (rolling by default, or expanding), refitted
-every ``refit`` trading days (warm-started from the previous estimate; ``arch``'s ``first_obs`` / ``last_obs`` keep
+every ``refit`` trading days (warm-started from the previous estimate, retried cold if that fails to converge, and
+as a last resort the previous parameters are kept, which the result's ``warnings`` record; ``arch``'s ``first_obs`` / ``last_obs`` keep
 one model object for the whole run), and between refits its parameters are held fixed while the one-day-ahead
 forecasts use the newly observed data. The ``level`` VaR of day ``t`` is the ``1 - level`` quantile of the
 forecast return distribution; a violation (hit) is a realised return below it.
@@ -21,6 +22,7 @@ with ``nij`` the number of days in state ``i`` followed by state ``j``, ``pi01 =
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,7 +33,7 @@ from scipy import stats
 from scipy.special import xlogy
 
 from models.data import PriceHistory
-from models.exceptions import InputError
+from models.exceptions import ConvergenceError, InputError
 from models.garch import MIN_FIT_OBS, Garch
 from models.meanrev import OrnsteinUhlenbeck, OUGarch, fit_ar1
 from models.units import PERCENT
@@ -182,8 +184,60 @@ def _check(levels: Sequence[float], window: int, refit: int, scheme: str, n_retu
         raise InputError(f"'{name}' has {n_returns} returns; window={window} leaves fewer than 2 to forecast")
 
 
+def _robust_fit(
+    spec: Garch,
+    data: pd.Series,
+    name: str,
+    first: int,
+    last: int,
+    start_values: np.ndarray | None,
+    notes: list[str],
+) -> Any:
+    """Warm-started fit; when the optimiser reports failure, retry cold, then accept its best point (noted).
+
+    Within a backtest a refit that stops on a line-search problem (SLSQP exit mode 8) usually sits at the optimum
+    already; the walk-forward keeps going with that estimate and records it, instead of aborting the whole run.
+    """
+    if last - first < MIN_FIT_OBS:
+        raise InputError(f"'{name}' window of {last - first} returns; {spec.name} needs at least {MIN_FIT_OBS}")
+    model = spec.arch_model(data)
+    res = None
+    for starts in (start_values, None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = model.fit(
+                disp="off",
+                show_warning=False,
+                first_obs=first,
+                last_obs=last,
+                starting_values=starts,
+                options={"maxiter": spec.max_iter},
+            )
+        if res.convergence_flag == 0:
+            return res
+        if starts is None:
+            break
+    assert res is not None
+    if not np.isfinite(res.loglikelihood):
+        raise ConvergenceError(
+            f"{spec.name} refit on '{name}' up to {data.index[last - 1].date()} failed: {res.optimization_result.message}"
+        )
+    notes.append(
+        f"{spec.name} refit up to {data.index[last - 1].date()}: optimiser stopped with "
+        f"'{res.optimization_result.message}'; its estimate was used"
+    )
+    return res
+
+
 def _garch_forecasts(
-    spec: Garch, r_pct: pd.Series, name: str, refit_points: list[int], window: int, refit: int, expanding: bool
+    spec: Garch,
+    r_pct: pd.Series,
+    name: str,
+    refit_points: list[int],
+    window: int,
+    refit: int,
+    expanding: bool,
+    notes: list[str],
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], Any]:
     """Mean and variance forecasts (percent) for days ``refit_points[0]..`` and the fitted results' quantile."""
     n = len(r_pct)
@@ -194,7 +248,7 @@ def _garch_forecasts(
     dist = spec.arch_model(r_pct.iloc[:MIN_FIT_OBS]).distribution
     for i in refit_points:
         first = 0 if expanding else i - window
-        res = spec.fit_arch(r_pct, name, first_obs=first, last_obs=i, starting_values=start_values)
+        res = _robust_fit(spec, r_pct, name, first, i, start_values, notes)
         start_values = np.asarray(res.params)
         stop = min(i + refit, n)
         fc = res.forecast(horizon=1, start=i - 1, reindex=False)
@@ -237,8 +291,11 @@ def backtest_var(
     expanding = scheme == "expanding"
     refit_points = list(range(window, n, refit))
     q_std: dict[float, np.ndarray] = {}
+    notes: list[str] = []
     if isinstance(spec, Garch):
-        mean, var, params, dist = _garch_forecasts(spec, r_pct, history.name, refit_points, window, refit, expanding)
+        mean, var, params, dist = _garch_forecasts(
+            spec, r_pct, history.name, refit_points, window, refit, expanding, notes
+        )
         k = dist.num_params
         for lv in levels:
             qs = [float(dist.ppf(1.0 - lv, p[len(p) - k :] if k else None)) for p in params]
@@ -251,7 +308,7 @@ def backtest_var(
         dist = None
         for i in refit_points:
             first = 0 if expanding else i - window
-            ar = fit_ar1(x[first : i + 1], history.name)
+            ar = fit_ar1(x[first : i + 1], history.name, require_reversion=False)
             stop = min(i + refit, n)
             mean[i:stop] = (ar.c + (ar.phi - 1.0) * x[i:stop]) * PERCENT
             if isinstance(spec, OrnsteinUhlenbeck):
@@ -259,7 +316,7 @@ def backtest_var(
                 continue
             resid = pd.Series((x[1:] - ar.c - ar.phi * x[:-1]) * PERCENT, index=r_pct.index)
             inner = Garch(dist=spec.garch.dist, vol=spec.garch.vol, mean="zero", max_iter=spec.garch.max_iter)
-            res = inner.fit_arch(resid, history.name, first_obs=first, last_obs=i, starting_values=start_values)
+            res = _robust_fit(inner, resid, history.name, first, i, start_values, notes)
             start_values = np.asarray(res.params)
             dist = res.model.distribution
             fc = res.forecast(horizon=1, start=i - 1, reindex=False)
@@ -311,4 +368,5 @@ def backtest_var(
         forecasts=frame,
         levels=results,
         n_refits=len(refit_points),
+        warnings=notes,
     )

@@ -108,13 +108,15 @@ def _ou_from_ar(c: float, phi: float, sigma_e: float) -> dict[str, float]:
     }
 
 
-def fit_ar1(log_prices: np.ndarray, label: str) -> ArFit:
+def fit_ar1(log_prices: np.ndarray, label: str, *, require_reversion: bool = True) -> ArFit:
     """Fit the exact AR(1) discretisation of the OU process to ``log_prices`` (conditional ML, statsmodels).
 
     Raises
     ------
     models.exceptions.InputError
-        Too few observations, constant prices, or an AR coefficient outside (0, 1) (no mean reversion).
+        Too few observations, constant prices, or (with ``require_reversion``) an AR coefficient outside (0, 1),
+        i.e. no mean reversion. Backtests pass ``require_reversion=False``: a window without reversion still gives
+        a one-day forecast.
     """
     x = np.asarray(log_prices, dtype=float)
     if len(x) - 1 < MIN_FIT_OBS:
@@ -123,7 +125,7 @@ def fit_ar1(log_prices: np.ndarray, label: str) -> ArFit:
         raise InputError(f"prices of '{label}' are constant; a mean-reverting model cannot be fitted")
     res = AutoReg(x, lags=1, trend="c").fit()
     c, phi = (float(v) for v in res.params)
-    if not 0.0 < phi < 1.0:
+    if require_reversion and not 0.0 < phi < 1.0:
         raise InputError(
             f"AR(1) coefficient of ln price of '{label}' is phi={phi:.5f}; mean reversion needs 0 < phi < 1"
         )
