@@ -38,7 +38,7 @@ from models.garch import MIN_FIT_OBS, Garch
 from models.meanrev import OrnsteinUhlenbeck, OUGarch, fit_ar1
 from models.units import PERCENT
 
-__all__ = ["BacktestResult", "LevelBacktest", "backtest_var", "christoffersen", "kupiec_pof"]
+__all__ = ["BacktestResult", "LevelBacktest", "backtest_var", "christoffersen", "kupiec_pof", "rank_by_coverage"]
 
 Spec = Garch | OrnsteinUhlenbeck | OUGarch
 
@@ -370,3 +370,21 @@ def backtest_var(
         n_refits=len(refit_points),
         warnings=notes,
     )
+
+
+def rank_by_coverage(results: Sequence[BacktestResult], size: float = 0.05) -> pd.DataFrame:
+    """Rank models by their backtests on several series (the default-model rule).
+
+    Per model: ``passes_all`` (no Kupiec or conditional-coverage rejection at ``size`` in any series and level),
+    ``min_cc_pvalue`` (smallest Christoffersen conditional-coverage p-value), ``n_rejections``. Sorted by
+    ``passes_all`` then ``min_cc_pvalue``, both descending: the first row is the model to choose.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for res in results:
+        row = rows.setdefault(res.model, {"model": res.model, "passes_all": True, "min_cc_pvalue": 1.0, "n_rejections": 0})
+        for lv in res.levels:
+            row["passes_all"] = row["passes_all"] and lv.passes(size)
+            row["min_cc_pvalue"] = min(row["min_cc_pvalue"], lv.christoffersen_cc_pvalue)
+            row["n_rejections"] += int(not lv.passes(size))
+    frame = pd.DataFrame(list(rows.values()))
+    return frame.sort_values(["passes_all", "min_cc_pvalue"], ascending=[False, False]).reset_index(drop=True)

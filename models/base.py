@@ -108,6 +108,10 @@ class SimulationPlan:
     step_days: np.ndarray
     basis: BasisPlan | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    z_max: float = math.inf
+    """Innovations are clipped to ``[-z_max, z_max]`` (inf: no guard)."""
+    h_max: float = math.inf
+    """Ceiling of the kernel's variance state (``ln`` of it for EGARCH; inf: no guard)."""
 
     @property
     def n_steps(self) -> int:
@@ -240,7 +244,7 @@ def _run_block(
         u = block_rng.random((s1 - s0, width))
         simulate_block(
             u, s0, x, h, b, plan.dist, plan.nu, plan.lam, plan.vol, plan.omega, plan.alpha, plan.gamma, plan.beta,
-            plan.c, plan.phi, plan.sd, basis_on, mb, eb, sb, rho, plan.record, out, outb,
+            plan.c, plan.phi, plan.sd, basis_on, mb, eb, sb, rho, plan.record, out, outb, plan.z_max, plan.h_max,
         )  # fmt: skip
 
 
@@ -327,9 +331,9 @@ def run_plan_summary(
     means: dict[str, pd.Series] = {}
     for n in names:
         total = np.sum([c[n] for c in counts], axis=0, dtype=np.int64)
-        q_frames[n] = pd.DataFrame(
-            _hist_quantiles(total, levels, width), index=dates, columns=[f"q{lv:.2f}" for lv in levels]
-        )
+        qv = _hist_quantiles(total, levels, width)
+        qv[0] = math.exp(plan.x0) if n == "CEA" else math.exp(plan.x0 - (plan.basis.b0 if plan.basis else 0.0))
+        q_frames[n] = pd.DataFrame(qv, index=dates, columns=[f"q{lv:.2f}" for lv in levels])
         means[n] = pd.Series(np.sum([s[n] for s in sums], axis=0) / n_paths, index=dates, name=f"{n}_mean")
     return PathSummary(
         dates=dates,

@@ -31,6 +31,16 @@ Daily carbon-price fits sit on the stationarity boundary (CEA GARCH(1,1)-t: alph
     simulate the fitted parameters as they are (variance paths may explode over long horizons).
 
 The fitted (reported) parameters never change; only the simulation parameters (``sim_params``) do.
+
+Simulation guards
+-----------------
+Two bounds keep multi-decade simulations finite under every policy except ``"none"``: standardised innovations
+are clipped to ``+-`` :data:`Z_MAX` (20 standard deviations) and the conditional variance to at most
+:data:`VARIANCE_CEILING` (100) times the sample variance, i.e. a daily volatility of at most 10 times the sample
+one. They are needed because fat-tailed EGARCH has no finite unconditional variance (``E exp(alpha |z|)`` is
+infinite for Student-t ``z``; the CEA EGARCH-t fit has ``nu = 2.05``): without them a 20-year, 100 000-path
+EGARCH-t simulation on CEA overflows to inf/NaN in 6 % of the values. They change nothing below the bounds
+(the share of clipped draws is about 1e-4 for the CEA t fits and 0 for normal innovations).
 """
 
 from __future__ import annotations
@@ -56,6 +66,8 @@ from models.units import PERCENT, TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "DISTRIBUTIONS",
+    "VARIANCE_CEILING",
+    "Z_MAX",
     "MIN_FIT_OBS",
     "PERSISTENCE_POLICIES",
     "PERSISTENCE_WARN",
@@ -73,6 +85,10 @@ DISTRIBUTIONS: tuple[str, ...] = ("normal", "t", "skewt")
 VOLATILITIES: tuple[str, ...] = ("garch", "gjr", "egarch")
 PERSISTENCE_POLICIES: tuple[str, ...] = ("variance-target", "cap", "none")
 LJUNG_BOX_LAGS: int = 10
+Z_MAX: float = 20.0
+"""Standardised innovations are clipped to +-Z_MAX in simulation (not under policy "none")."""
+VARIANCE_CEILING: float = 100.0
+"""Simulated conditional variance is capped at this multiple of the sample variance (not under policy "none")."""
 
 Distribution = Literal["normal", "t", "skewt"]
 Volatility = Literal["garch", "gjr", "egarch"]
@@ -363,6 +379,13 @@ class GarchResult(SimulatesPaths):
         self.warnings.append(message)
         warnings.warn(message, NonStationaryWarning, stacklevel=4)
 
+    @property
+    def guards(self) -> str:
+        """Simulation guards in force (see the module docstring)."""
+        if self.spec.persistence_policy == "none":
+            return "none"
+        return f"|z| <= {Z_MAX:g}, variance <= {VARIANCE_CEILING:g} x sample variance"
+
     def to_frame(self) -> pd.DataFrame:
         """Parameters, standard errors and simulation parameters as a frame."""
         return pd.DataFrame({"estimate": self.params, "std_err": self.std_err, "simulated": self.sim_params})
@@ -385,6 +408,7 @@ class GarchResult(SimulatesPaths):
             "unconditional_vol_annual": _finite_or_none(self.unconditional_vol_annual),
             "persistence_policy": self.spec.persistence_policy,
             "policy_applied": self.policy_applied,
+            "guards": self.guards,
             "diagnostics": self.diagnostics,
             "warnings": list(self.warnings),
         }
@@ -401,6 +425,9 @@ class GarchResult(SimulatesPaths):
             c = np.diff(np.concatenate([[x0], target]))
         sp = self.sim_params
         h0 = math.log(self.next_variance_pct2) if self.spec.vol == "egarch" else self.next_variance_pct2
+        guarded = self.spec.persistence_policy != "none"
+        h_cap = VARIANCE_CEILING * self.sample_variance_pct2 if guarded else math.inf
+        h_max = (math.log(h_cap) if math.isfinite(h_cap) else math.inf) if self.spec.vol == "egarch" else h_cap
         return SimulationPlan(
             x0=x0,
             h0=h0,
@@ -418,6 +445,8 @@ class GarchResult(SimulatesPaths):
             record=grid.record_day,
             step_days=np.ones(n, dtype=np.int64),
             meta=self._meta(scenario),
+            z_max=Z_MAX if guarded else math.inf,
+            h_max=max(h_max, h0),
         )
 
     def _meta(self, scenario: ScenarioCurve | None) -> dict[str, Any]:
@@ -427,6 +456,7 @@ class GarchResult(SimulatesPaths):
             "params": {k: float(v) for k, v in self.params.items()},
             "sim_params": {k: float(v) for k, v in self.sim_params.items()},
             "policy_applied": self.policy_applied,
+            "guards": self.guards,
             "scenario": scenario.name if scenario is not None else None,
             "warnings": list(self.warnings),
         }

@@ -409,6 +409,7 @@ class OUGarchResult(SimulatesPaths):
             "variance_half_life_days": g["half_life_days"],
             "persistence_policy": g["persistence_policy"],
             "policy_applied": self.policy_applied,
+            "guards": g["guards"],
             "diagnostics": self.garch.diagnostics,
             "warnings": self.warnings,
         }
@@ -443,4 +444,6 @@ class OUGarchResult(SimulatesPaths):
             record=grid.record_day,
             step_days=np.ones(n, dtype=np.int64),
             meta=meta,
+            z_max=inner.z_max,
+            h_max=inner.h_max,
         )

@@ -34,7 +34,9 @@ Kernel
 
 where ``z_n`` is the price innovation mapped to a standard normal score through its own law's CDF would be costly;
 the basis uses ``z`` itself (unit variance), so ``rho`` is the correlation of the two shocks. Values are recorded
-(``exp(x)`` and ``exp(x - b)``) on the steps marked in ``record``.
+(``exp(x)`` and ``exp(x - b)``) on the steps marked in ``record``. Guards (see :mod:`models.garch`): ``z`` is
+clipped to ``[-z_max, z_max]`` and ``h`` to at most ``h_max`` (``ln`` of the ceiling for EGARCH); infinite bounds
+switch them off.
 """
 
 from __future__ import annotations
@@ -151,6 +153,8 @@ def simulate_block(  # noqa: PLR0913  # pragma: no cover - compiled
     record: np.ndarray,
     out: np.ndarray,
     outb: np.ndarray,
+    z_max: float,
+    h_max: float,
 ) -> None:
     """Advance one block over steps ``s0 .. s0 + u.shape[0] - 1`` in place (see the module docstring)."""
     n = x.shape[0]
@@ -202,16 +206,20 @@ def simulate_block(  # noqa: PLR0913  # pragma: no cover - compiled
                         z = (-(1.0 - lam) * az - sk_a) / sk_b
                     else:
                         z = ((1.0 + lam) * az - sk_a) / sk_b
+                if z > z_max:
+                    z = z_max
+                elif z < -z_max:
+                    z = -z_max
                 if vol == 0:
                     e = sd * z
                 elif vol == 1:
                     e_pct = math.sqrt(h[p]) * z
                     a_eff = alpha + gamma if e_pct < 0.0 else alpha
-                    h[p] = omega + a_eff * e_pct * e_pct + beta * h[p]
+                    h[p] = min(omega + a_eff * e_pct * e_pct + beta * h[p], h_max)
                     e = e_pct / 100.0
                 else:
                     e = math.exp(0.5 * h[p]) * z / 100.0
-                    h[p] = omega + alpha * (abs(z) - _EGARCH_ABS_MEAN) + gamma * z + beta * h[p]
+                    h[p] = min(omega + alpha * (abs(z) - _EGARCH_ABS_MEAN) + gamma * z + beta * h[p], h_max)
                 xp = c + phi * x[p] + e
                 x[p] = xp
                 if basis_on:
