@@ -112,6 +112,14 @@ class SimulationPlan:
     """Innovations are clipped to ``[-z_max, z_max]`` (inf: no guard)."""
     h_max: float = math.inf
     """Ceiling of the kernel's variance state (``ln`` of it for EGARCH; inf: no guard)."""
+    price0: float = math.nan
+    """Observed starting price written in row 0 (default ``exp(x0)``)."""
+
+    @property
+    def start_prices(self) -> tuple[float, float]:
+        """Row-0 values of CEA and CCER."""
+        cea = self.price0 if math.isfinite(self.price0) else math.exp(self.x0)
+        return cea, cea * math.exp(-(self.basis.b0 if self.basis is not None else 0.0))
 
     @property
     def n_steps(self) -> int:
@@ -265,10 +273,10 @@ def run_plan(
     root = root_seed_sequence(rng)
     n_dates = len(dates)
     cea = np.empty((n_dates, n_paths))
-    cea[0] = math.exp(plan.x0)
+    cea[0] = plan.start_prices[0]
     ccer = np.empty((n_dates, n_paths)) if plan.basis is not None else np.zeros((0, 0))
     if plan.basis is not None:
-        ccer[0] = math.exp(plan.x0 - plan.basis.b0)
+        ccer[0] = plan.start_prices[1]
 
     def task(bounds: tuple[int, int]) -> None:
         for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
@@ -311,9 +319,9 @@ def run_plan_summary(
         slot, bounds = arg
         for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
             vals = {n: np.empty((n_dates, block.size)) for n in names}
-            vals["CEA"][0] = math.exp(plan.x0)
+            vals["CEA"][0] = plan.start_prices[0]
             if plan.basis is not None:
-                vals["CCER"][0] = math.exp(plan.x0 - plan.basis.b0)
+                vals["CCER"][0] = plan.start_prices[1]
             _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))))
             for n in names:
                 v = vals[n]
@@ -332,7 +340,7 @@ def run_plan_summary(
     for n in names:
         total = np.sum([c[n] for c in counts], axis=0, dtype=np.int64)
         qv = _hist_quantiles(total, levels, width)
-        qv[0] = math.exp(plan.x0) if n == "CEA" else math.exp(plan.x0 - (plan.basis.b0 if plan.basis else 0.0))
+        qv[0] = plan.start_prices[0] if n == "CEA" else plan.start_prices[1]
         q_frames[n] = pd.DataFrame(qv, index=dates, columns=[f"q{lv:.2f}" for lv in levels])
         means[n] = pd.Series(np.sum([s[n] for s in sums], axis=0) / n_paths, index=dates, name=f"{n}_mean")
     return PathSummary(

@@ -444,6 +444,7 @@ class GarchResult(SimulatesPaths):
             sd=np.zeros(n),
             record=grid.record_day,
             step_days=np.ones(n, dtype=np.int64),
+            price0=self.last_price,
             meta=self._meta(scenario),
             z_max=Z_MAX if guarded else math.inf,
             h_max=max(h_max, h0),

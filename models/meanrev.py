@@ -270,6 +270,7 @@ class OUResult(SimulatesPaths):
             sd=sd,
             record=np.arange(1, n + 1, dtype=np.int64),
             step_days=grid.trading_days,
+            price0=self.last_price,
             meta={
                 "model": self.name,
                 "data": self.data_name,
@@ -443,6 +444,7 @@ class OUGarchResult(SimulatesPaths):
             sd=np.zeros(n),
             record=grid.record_day,
             step_days=np.ones(n, dtype=np.int64),
+            price0=self.last_price,
             meta=meta,
             z_max=inner.z_max,
             h_max=inner.h_max,
