@@ -2,10 +2,10 @@
 
 Procedure: the model is fitted on a window of ``window`` daily returns (rolling by default, or expanding), refitted
 every ``refit`` trading days (warm-started from the previous estimate, retried cold if that fails to converge, and
-as a last resort the previous parameters are kept, which the result's ``warnings`` record; ``arch``'s ``first_obs`` / ``last_obs`` keep
-one model object for the whole run), and between refits its parameters are held fixed while the one-day-ahead
-forecasts use the newly observed data. The ``level`` VaR of day ``t`` is the ``1 - level`` quantile of the
-forecast return distribution; a violation (hit) is a realised return below it.
+the optimiser's best point kept as a last resort, which the result's ``warnings`` record; ``arch``'s ``first_obs``
+/ ``last_obs`` keep one model object for the whole run), and between refits its parameters are held fixed while
+the one-day-ahead forecasts use the newly observed data. The ``level`` VaR of day ``t`` is the ``1 - level``
+quantile of the forecast return distribution; a violation (hit) is a realised return below it.
 
 Statistics (``x`` hits in ``n`` forecasts, ``p = 1 - level``)::
 
@@ -220,7 +220,8 @@ def _robust_fit(
     assert res is not None
     if not np.isfinite(res.loglikelihood):
         raise ConvergenceError(
-            f"{spec.name} refit on '{name}' up to {data.index[last - 1].date()} failed: {res.optimization_result.message}"
+            f"{spec.name} refit on '{name}' up to {data.index[last - 1].date()} failed: "
+            f"{res.optimization_result.message}"
         )
     notes.append(
         f"{spec.name} refit up to {data.index[last - 1].date()}: optimiser stopped with "
@@ -381,7 +382,9 @@ def rank_by_coverage(results: Sequence[BacktestResult], size: float = 0.05) -> p
     """
     rows: dict[str, dict[str, Any]] = {}
     for res in results:
-        row = rows.setdefault(res.model, {"model": res.model, "passes_all": True, "min_cc_pvalue": 1.0, "n_rejections": 0})
+        row = rows.setdefault(
+            res.model, {"model": res.model, "passes_all": True, "min_cc_pvalue": 1.0, "n_rejections": 0}
+        )
         for lv in res.levels:
             row["passes_all"] = row["passes_all"] and lv.passes(size)
             row["min_cc_pvalue"] = min(row["min_cc_pvalue"], lv.christoffersen_cc_pvalue)

@@ -307,7 +307,7 @@ def run_plan_summary(
     n_dates = len(dates)
     names = ["CEA"] + (["CCER"] if plan.basis is not None else [])
     width = max(HIST_BIN_WIDTH, n_dates * (HIST_HI - HIST_LO) / HIST_MAX_COUNTERS)
-    n_bins = int(math.ceil((HIST_HI - HIST_LO) / width))
+    n_bins = math.ceil((HIST_HI - HIST_LO) / width)
     tasks = _tasks(n_paths, chunk_paths)
     n_workers = min(_workers(), len(tasks))
     counts = [{n: np.zeros((n_dates, n_bins), dtype=np.int32) for n in names} for _ in range(n_workers)]
@@ -333,12 +333,17 @@ def run_plan_summary(
 
     assigned = [(i % n_workers, t) for i, t in enumerate(tasks)]
     groups = [[a for a in assigned if a[0] == w] for w in range(n_workers)]
+    def run_group(group: list[tuple[int, tuple[int, int]]]) -> int:
+        for item in group:
+            task(item)
+        return len(group)
+
     with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        list(pool.map(lambda group: [task(a) for a in group], groups))
+        list(pool.map(run_group, groups))
     q_frames: dict[str, pd.DataFrame] = {}
     means: dict[str, pd.Series] = {}
     for n in names:
-        total = np.sum([c[n] for c in counts], axis=0, dtype=np.int64)
+        total = np.asarray(np.sum([c[n] for c in counts], axis=0, dtype=np.int64))
         qv = _hist_quantiles(total, levels, width)
         qv[0] = plan.start_prices[0] if n == "CEA" else plan.start_prices[1]
         q_frames[n] = pd.DataFrame(qv, index=dates, columns=[f"q{lv:.2f}" for lv in levels])

@@ -66,12 +66,12 @@ from models.units import PERCENT, TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "DISTRIBUTIONS",
-    "VARIANCE_CEILING",
-    "Z_MAX",
     "MIN_FIT_OBS",
     "PERSISTENCE_POLICIES",
     "PERSISTENCE_WARN",
+    "VARIANCE_CEILING",
     "VOLATILITIES",
+    "Z_MAX",
     "Garch",
     "GarchResult",
     "ljung_box",
@@ -164,8 +164,8 @@ class Garch:
     def arch_model(self, returns_pct: pd.Series | np.ndarray) -> Any:
         """The equivalent ``arch`` model on ``returns_pct`` (percent log-returns)."""
         o = 0 if self.vol == "garch" else 1
-        vol = "EGARCH" if self.vol == "egarch" else "GARCH"
-        mean = "Constant" if self.mean == "constant" else "Zero"
+        vol: Literal["EGARCH", "GARCH"] = "EGARCH" if self.vol == "egarch" else "GARCH"
+        mean: Literal["Constant", "Zero"] = "Constant" if self.mean == "constant" else "Zero"
         return arch_model(returns_pct, mean=mean, vol=vol, p=1, o=o, q=1, dist=self.dist, rescale=False)
 
     def fit_arch(
@@ -195,9 +195,7 @@ class Garch:
                 options={"maxiter": self.max_iter},
             )
         if res.convergence_flag != 0:
-            raise ConvergenceError(
-                f"{self.name} fit on '{label}' did not converge: {res.optimization_result.message}"
-            )
+            raise ConvergenceError(f"{self.name} fit on '{label}' did not converge: {res.optimization_result.message}")
         return res
 
     def fit(self, history: PriceHistory) -> GarchResult:
@@ -289,9 +287,7 @@ class GarchResult(SimulatesPaths):
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_arch(
-        cls, spec: Garch, res: ARCHModelResult, returns_pct: pd.Series, history: PriceHistory
-    ) -> GarchResult:
+    def from_arch(cls, spec: Garch, res: ARCHModelResult, returns_pct: pd.Series, history: PriceHistory) -> GarchResult:
         """Build the result from an ``arch`` fit (applies the persistence policy, warns)."""
         params = res.params.rename(_RENAME)
         std_err = res.std_err.rename(_RENAME)
@@ -468,9 +464,9 @@ def _uncond_vol_annual(spec: Garch, params: pd.Series) -> float:
     if p >= 1.0:
         return math.inf
     if spec.vol == "egarch":
-        ln_var = (float(params["omega"]) + float(params["alpha"]) * (_abs_mean(spec, params) - math.sqrt(2 / math.pi))) / (
-            1.0 - p
-        )
+        ln_var = (
+            float(params["omega"]) + float(params["alpha"]) * (_abs_mean(spec, params) - math.sqrt(2 / math.pi))
+        ) / (1.0 - p)
         daily_var = math.exp(ln_var)
     else:
         daily_var = float(params["omega"]) / (1.0 - p)

@@ -131,7 +131,7 @@ class JointCeaCcer(SimulatesPaths):
         return f"{getattr(self.cea, 'name', 'model')}+CCER-basis"
 
     @property
-    def last_date(self) -> pd.Timestamp:  # type: ignore[override]
+    def last_date(self) -> pd.Timestamp:
         """Valuation date of the CEA model."""
         return self.cea.last_date
 

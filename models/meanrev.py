@@ -50,7 +50,7 @@ from models.sampler import DIST_CODES, VOL_CONSTANT
 from models.scenarios import ScenarioCurve
 from models.units import PERCENT, TRADING_DAYS_PER_YEAR
 
-__all__ = ["ArFit", "OrnsteinUhlenbeck", "OUGarch", "OUGarchResult", "OUResult", "fit_ar1"]
+__all__ = ["ArFit", "OUGarch", "OUGarchResult", "OUResult", "OrnsteinUhlenbeck", "fit_ar1"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,12 @@ def fit_ar1(log_prices: np.ndarray, label: str, *, require_reversion: bool = Tru
 
 
 def _reversion_drift(
-    x0: float, phi: np.ndarray, theta: float, start: pd.Timestamp, dates: pd.DatetimeIndex, scenario: ScenarioCurve | None
+    x0: float,
+    phi: np.ndarray,
+    theta: float,
+    start: pd.Timestamp,
+    dates: pd.DatetimeIndex,
+    scenario: ScenarioCurve | None,
 ) -> np.ndarray:
     """Per-step constants ``c_i`` of ``x <- c_i + phi_i x`` (constant theta, or the scenario glide path)."""
     if scenario is None:

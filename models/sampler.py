@@ -128,7 +128,7 @@ def standard_t(nu: float, size: int, rng: RngLike = None) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def simulate_block(  # noqa: PLR0913  # pragma: no cover - compiled
+def simulate_block(  # pragma: no cover - compiled
     u: np.ndarray,
     s0: int,
     x: np.ndarray,

@@ -57,9 +57,7 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk backtest``."""
     history = load_prices(args.prices, args.column)
     spec = make_spec(args.model, args.dist, persistence_policy=args.policy, persistence_cap=args.cap)
-    result = backtest_var(
-        history, spec, levels=args.levels, window=args.window, refit=args.refit, scheme=args.scheme
-    )
+    result = backtest_var(history, spec, levels=args.levels, window=args.window, refit=args.refit, scheme=args.scheme)
     if args.json:
         print_json(_clean(result.to_dict()))
         return 0

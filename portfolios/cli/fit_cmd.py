@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
             f"Ljung-Box({int(diag['lags'])}): residuals Q={diag['q']:.2f} (p={diag['pvalue']:.3f}), "
             f"squared Q={diag['q_squared']:.2f} (p={diag['pvalue_squared']:.3f})"
         )
-    console.print(f"persistence policy: {summary['policy_applied']}; simulation guards: {summary.get('guards', 'none')}")
+    console.print(
+        f"persistence policy: {summary['policy_applied']}; simulation guards: {summary.get('guards', 'none')}"
+    )
     return 0
 
 

@@ -103,7 +103,7 @@ def test_summary_matches_full_path_set(garch_t: GarchResult) -> None:
     np.testing.assert_allclose(summ.quantiles["CEA"].to_numpy(), exact.to_numpy(), rtol=1e-3)
     np.testing.assert_allclose(summ.mean["CEA"].to_numpy(), full.mean("CEA").to_numpy(), rtol=1e-12)
     assert np.array_equal(summ.terminal["CEA"], full["CEA"][-1])
-    assert summ.n_nonfinite == 0 and list(summ.to_frame().columns)[0] == "CEA_q0.05"
+    assert summ.n_nonfinite == 0 and summ.to_frame().columns[0] == "CEA_q0.05"
 
 
 def test_demo_interface_still_works(garch_t: GarchResult) -> None:
@@ -145,9 +145,13 @@ def test_non_convergence_is_our_error_with_the_optimiser_message(cea: PriceHisto
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"dist": "cauchy"}, "dist='cauchy' is not supported"), ({"vol": "figarch"}, "vol='figarch' is not supported"),
-     ({"persistence_policy": "ignore"}, "persistence_policy='ignore'"), ({"persistence_cap": 1.0}, "persistence_cap=1.0")],
-)  # fmt: skip
+    [
+        ({"dist": "cauchy"}, "dist='cauchy' is not supported"),
+        ({"vol": "figarch"}, "vol='figarch' is not supported"),
+        ({"persistence_policy": "ignore"}, "persistence_policy='ignore'"),
+        ({"persistence_cap": 1.0}, "persistence_cap=1.0"),
+    ],
+)
 def test_bad_specifications(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         Garch(**kwargs)  # type: ignore[arg-type]

@@ -41,7 +41,8 @@ def test_exact_transition_moments_match_closed_form(ou: OUResult) -> None:
     x0 = math.log(ou.last_price)
     for row, days in zip(range(1, grid.n_steps + 1), np.cumsum(grid.trading_days), strict=True):
         t = days / TRADING_DAYS_PER_YEAR
-        # closed form of the OU transition: mean theta + (x0 - theta) e^{-kappa t}, var sigma^2 (1 - e^{-2 kappa t}) / 2 kappa
+        # closed form of the OU transition: mean theta + (x0 - theta) e^{-kappa t},
+        # variance sigma^2 (1 - e^{-2 kappa t}) / (2 kappa)
         mean = theta + (x0 - theta) * math.exp(-kappa * t)
         var = sigma**2 * (1.0 - math.exp(-2.0 * kappa * t)) / (2.0 * kappa)
         assert abs(logs[row].mean() - mean) < 4.0 * math.sqrt(var / n)
