@@ -45,7 +45,7 @@ from models.exceptions import InputError
 from models.grid import SimulationGrid
 from models.paths import DEFAULT_QUANTILES, PathSet
 from models.random import BLOCK_PATHS, RngLike, iter_blocks, root_seed_sequence
-from models.sampler import histogram_update, simulate_block, uniforms_per_step
+from models.sampler import histogram_update, quantile_tables, simulate_block, uniforms_per_step
 from models.scenarios import ScenarioCurve
 
 __all__ = [
@@ -69,7 +69,7 @@ HIST_BIN_WIDTH: float = 5e-4
 HIST_MAX_COUNTERS: int = 20_000_000
 """Counters per factor and thread; grids with many dates get proportionally wider bins."""
 STEP_CHUNK: int = 128
-"""Steps whose uniforms are drawn at once (does not change the numbers)."""
+"""Steps whose random words are drawn at once (does not change the numbers)."""
 
 
 @dataclass(frozen=True)
@@ -236,9 +236,18 @@ def _tasks(n_paths: int, chunk_paths: int | None) -> list[tuple[int, int]]:
 
 
 def _run_block(
-    plan: SimulationPlan, block_rng: np.random.Generator, size: int, out: np.ndarray, outb: np.ndarray
+    plan: SimulationPlan,
+    block_rng: np.random.Generator,
+    size: int,
+    out: np.ndarray,
+    outb: np.ndarray,
+    parallel: bool = False,
 ) -> None:
-    """Simulate one block; ``out`` / ``outb`` are ``(n_dates, size)`` views, row 0 already set."""
+    """Simulate one block; ``out`` / ``outb`` are ``(n_dates, size)`` views, row 0 already set.
+
+    ``parallel`` spreads the block's paths over numba's threads (never used from a thread pool).
+    """
+    splits = _SPLITS if parallel else 1
     basis_on = plan.basis is not None
     x = np.full(size, plan.x0)
     h = np.full(size, plan.h0)
@@ -246,18 +255,83 @@ def _run_block(
     empty = np.zeros(0)
     mb, eb, sb = (plan.basis.mean, plan.basis.decay, plan.basis.sd) if plan.basis is not None else (empty,) * 3
     rho = plan.basis.rho if plan.basis is not None else 0.0
-    width = uniforms_per_step(size, plan.dist, basis_on)
-    for s0 in range(0, plan.n_steps, STEP_CHUNK):
-        s1 = min(s0 + STEP_CHUNK, plan.n_steps)
-        u = block_rng.random((s1 - s0, width))
+    tab = quantile_tables(plan.dist, plan.nu, plan.lam)
+    ntab = quantile_tables(0)
+    width = uniforms_per_step(size, basis_on)
+
+    def draw(s0: int) -> np.ndarray:
+        return block_rng.bit_generator.random_raw((min(s0 + STEP_CHUNK, plan.n_steps) - s0, width)).view(np.uint32)
+
+    def advance(lo: int, hi: int, raw32: np.ndarray, s0: int) -> None:
+        rb = raw32[:, size + lo : size + hi] if basis_on else raw32[:, :0]
+        ob = outb[:, lo:hi] if basis_on else outb
         simulate_block(
-            u, s0, x, h, b, plan.dist, plan.nu, plan.lam, plan.vol, plan.omega, plan.alpha, plan.gamma, plan.beta,
-            plan.c, plan.phi, plan.sd, basis_on, mb, eb, sb, rho, plan.record, out, outb, plan.z_max, plan.h_max,
+            raw32[:, lo:hi], rb, s0, x[lo:hi], h[lo:hi], b[lo:hi], tab, ntab, plan.vol, plan.omega, plan.alpha,
+            plan.gamma, plan.beta, plan.c, plan.phi, plan.sd, basis_on, mb, eb, sb, rho, plan.record,
+            out[:, lo:hi], ob, plan.z_max, plan.h_max,
         )  # fmt: skip
+
+    def finish(lo: int, hi: int) -> None:
+        np.exp(out[1:, lo:hi], out=out[1:, lo:hi])
+        if basis_on:
+            np.exp(outb[1:, lo:hi], out=outb[1:, lo:hi])
+
+    starts = list(range(0, plan.n_steps, STEP_CHUNK))
+    if splits == 1:
+        for s0 in starts:
+            advance(0, size, draw(s0), s0)
+        finish(0, size)
+        return
+    # column ranges on the pool while this thread draws the next chunk's random words (same stream order)
+    edges = np.linspace(0, size, splits + 1).astype(int)
+    pool = _split_pool()
+    raw32 = draw(starts[0])
+    for k, s0 in enumerate(starts):
+        futures = [
+            pool.submit(advance, int(lo), int(hi), raw32, s0) for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        ]
+        if k + 1 < len(starts):
+            raw32 = draw(starts[k + 1])
+        for f in futures:
+            f.result()
+    for f in [pool.submit(finish, int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]:
+        f.result()
 
 
 def _workers() -> int:
+    """Threads used for simulation: ``CARBONRISK_THREADS`` if set, else the CPU count (at most 8)."""
+    env = os.environ.get("CARBONRISK_THREADS", "")
+    if env.strip():
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise InputError(f"CARBONRISK_THREADS='{env}' must be a positive integer") from None
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+_SPLITS = 2
+_SPLIT_POOL: list[ThreadPoolExecutor] = []
+
+
+def _split_pool() -> ThreadPoolExecutor:
+    """Persistent pool that advances the column ranges of one block concurrently."""
+    if not _SPLIT_POOL:
+        _SPLIT_POOL.append(ThreadPoolExecutor(max_workers=_SPLITS, thread_name_prefix="carbonrisk-split"))
+    return _SPLIT_POOL[0]
+
+
+def _schedule(n_paths: int) -> tuple[int, bool]:
+    """Threads for a pool over blocks, and whether each block's paths are split over threads instead.
+
+    Many blocks: a thread pool over blocks. Few blocks (fewer than 4 per thread): blocks in turn, each block's
+    random words drawn once and its paths advanced in column ranges on several threads, so small runs use every
+    core too. The numbers are identical either way.
+    """
+    threads = _workers()
+    n_blocks = -(-n_paths // BLOCK_PATHS)
+    if threads > 1 and n_blocks < 4 * threads:
+        return 1, True
+    return threads, False
 
 
 def run_plan(
@@ -278,13 +352,20 @@ def run_plan(
     if plan.basis is not None:
         ccer[0] = plan.start_prices[1]
 
+    pool_threads, parallel = _schedule(n_paths)
+
     def task(bounds: tuple[int, int]) -> None:
         for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
             outb = ccer[:, block.start : block.stop] if plan.basis is not None else ccer
-            _run_block(plan, block.rng, block.size, cea[:, block.start : block.stop], outb)
+            _run_block(plan, block.rng, block.size, cea[:, block.start : block.stop], outb, parallel)
 
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
-        list(pool.map(task, _tasks(n_paths, chunk_paths)))
+    tasks = _tasks(n_paths, chunk_paths)
+    if pool_threads == 1:
+        for bounds in tasks:
+            task(bounds)
+    else:
+        with ThreadPoolExecutor(max_workers=pool_threads) as pool:
+            list(pool.map(task, tasks))
     factors = {"CEA": cea} | ({"CCER": ccer} if plan.basis is not None else {})
     return PathSet(dates=dates, factors=factors, seed_entropy=_entropy(root), meta=dict(plan.meta))
 
@@ -309,7 +390,8 @@ def run_plan_summary(
     width = max(HIST_BIN_WIDTH, n_dates * (HIST_HI - HIST_LO) / HIST_MAX_COUNTERS)
     n_bins = math.ceil((HIST_HI - HIST_LO) / width)
     tasks = _tasks(n_paths, chunk_paths)
-    n_workers = min(_workers(), len(tasks))
+    pool_threads, parallel = _schedule(n_paths)
+    n_workers = min(pool_threads, len(tasks))
     counts = [{n: np.zeros((n_dates, n_bins), dtype=np.int32) for n in names} for _ in range(n_workers)]
     sums = [{n: np.zeros(n_dates) for n in names} for _ in range(n_workers)]
     bad = [0] * n_workers
@@ -322,7 +404,7 @@ def run_plan_summary(
             vals["CEA"][0] = plan.start_prices[0]
             if plan.basis is not None:
                 vals["CCER"][0] = plan.start_prices[1]
-            _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))))
+            _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))), parallel)
             for n in names:
                 v = vals[n]
                 histogram_update(v, counts[slot][n], HIST_LO, 1.0 / width)
@@ -333,13 +415,18 @@ def run_plan_summary(
 
     assigned = [(i % n_workers, t) for i, t in enumerate(tasks)]
     groups = [[a for a in assigned if a[0] == w] for w in range(n_workers)]
+
     def run_group(group: list[tuple[int, tuple[int, int]]]) -> int:
         for item in group:
             task(item)
         return len(group)
 
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        list(pool.map(run_group, groups))
+    if n_workers == 1:
+        for group in groups:
+            run_group(group)
+    else:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            list(pool.map(run_group, groups))
     q_frames: dict[str, pd.DataFrame] = {}
     means: dict[str, pd.Series] = {}
     for n in names:

@@ -14,6 +14,7 @@ Horizons are written ``10d`` (trading days), ``2w``, ``6m``, ``20y`` (calendar),
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -79,7 +80,11 @@ class SimulationGrid:
 
     @classmethod
     def build(cls, start: pd.Timestamp | str, horizon: str | int | float, freq: str = "M") -> SimulationGrid:
-        """Grid from ``start`` over ``horizon`` (``"20y"``, ``"250d"``...) at frequency ``freq``."""
+        """Grid from ``start`` over ``horizon`` (``"20y"``, ``"250d"``...) at frequency ``freq`` (memoised)."""
+        return _build_cached(pd.Timestamp(start).normalize(), horizon, freq)
+
+    @classmethod
+    def _build(cls, start: pd.Timestamp | str, horizon: str | int | float, freq: str = "M") -> SimulationGrid:
         if freq not in FREQUENCIES:
             raise InputError(f"freq={freq!r} must be one of {', '.join(FREQUENCIES)}")
         count, unit = parse_horizon(horizon)
@@ -161,3 +166,11 @@ class SimulationGrid:
     def step_years(self) -> np.ndarray:
         """Length of each grid step in years of :data:`models.units.TRADING_DAYS_PER_YEAR` trading days."""
         return self.trading_days / float(TRADING_DAYS_PER_YEAR)
+
+
+@functools.lru_cache(maxsize=128)
+def _build_cached(start: pd.Timestamp, horizon: str | int | float, freq: str) -> SimulationGrid:
+    """Grids are immutable: the QuantLib calendar walk is done once per (start, horizon, freq)."""
+    grid = SimulationGrid._build(start, horizon, freq)
+    grid.record_day.setflags(write=False)
+    return grid
