@@ -31,6 +31,7 @@ about 0.5 GiB resident).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -287,14 +288,12 @@ def _run_block(
     pool = _split_pool()
     raw32 = draw(starts[0])
     for k, s0 in enumerate(starts):
-        futures = [
-            pool.submit(advance, int(lo), int(hi), raw32, s0) for lo, hi in zip(edges[:-1], edges[1:], strict=True)
-        ]
+        futures = [pool.submit(advance, int(lo), int(hi), raw32, s0) for lo, hi in itertools.pairwise(edges)]
         if k + 1 < len(starts):
             raw32 = draw(starts[k + 1])
         for f in futures:
             f.result()
-    for f in [pool.submit(finish, int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]:
+    for f in [pool.submit(finish, int(lo), int(hi)) for lo, hi in itertools.pairwise(edges)]:
         f.result()
 
 
