@@ -1,15 +1,46 @@
-"""GARCH(1,1) on daily log-returns, fitted through ``arch``, simulated as reproducible path sets.
+"""GARCH family on daily log-returns (GARCH, GJR-GARCH, EGARCH), fitted through ``arch``, simulated as path sets.
 
 Model (returns in percent, ``r_t = 100 ln(S_t / S_{t-1})``)::
 
-    r_t        = mu + eps_t,            eps_t = sigma_t z_t,   z_t ~ iid, E z = 0, Var z = 1
-    sigma_t^2  = omega + alpha eps_{t-1}^2 + beta sigma_{t-1}^2
+    r_t = mu + eps_t,    eps_t = sigma_t z_t,    z_t iid, E z = 0, Var z = 1   (mu = 0 with mean="zero")
 
-with ``z`` standard normal or standardised Student-t with ``nu > 2`` degrees of freedom. Persistence is
-``alpha + beta``; the unconditional variance ``omega / (1 - alpha - beta)`` exists only below 1, and the half-life
-of a volatility shock is ``ln 0.5 / ln(alpha + beta)`` days.
+    GARCH(1,1)        sigma_t^2 = omega + alpha eps_{t-1}^2 + beta sigma_{t-1}^2
+    GJR-GARCH(1,1,1)  sigma_t^2 = omega + (alpha + gamma 1[eps_{t-1} < 0]) eps_{t-1}^2 + beta sigma_{t-1}^2
+    EGARCH(1,1,1)     ln sigma_t^2 = omega + alpha (|z_{t-1}| - sqrt(2/pi)) + gamma z_{t-1} + beta ln sigma_{t-1}^2
 
-The specification (:class:`Garch`) is separate from the fitted result (:class:`GarchResult`), as in ``arch``.
+with ``z`` standard normal, standardised Student-t (``nu > 2``) or Hansen's skewed t (``nu``, ``lambda``), exactly
+as ``arch`` defines them (EGARCH keeps arch's constant ``sqrt(2/pi)`` for every distribution).
+
+Persistence is ``alpha + beta`` (GARCH), ``alpha + kappa gamma + beta`` with ``kappa = E[z^2 1(z<0)]`` (GJR) and
+``beta`` (EGARCH); the half-life of a volatility shock is ``ln 0.5 / ln(persistence)`` trading days.
+
+Persistence policy
+------------------
+Daily carbon-price fits sit on the stationarity boundary (CEA GARCH(1,1)-t: alpha 0.25 + beta 0.75 = 1.0000; HBEA:
+0.66 + 0.34). When persistence >= :data:`PERSISTENCE_WARN` the fit raises
+:class:`~models.exceptions.NonStationaryWarning` and the simulation parameters follow the spec's
+``persistence_policy`` (recorded in the result as ``policy_applied`` and in every path set's meta):
+
+``"variance-target"`` (default)
+    scale the ARCH/GARCH coefficients (alpha, gamma, beta; beta alone for EGARCH) so persistence equals
+    ``persistence_cap`` (default 0.99) and set omega so the unconditional variance equals the sample variance of
+    the returns (EGARCH: ``E ln sigma^2 = ln`` sample variance);
+``"cap"``
+    scale the coefficients to ``persistence_cap`` and keep the fitted omega;
+``"none"``
+    simulate the fitted parameters as they are (variance paths may explode over long horizons).
+
+The fitted (reported) parameters never change; only the simulation parameters (``sim_params``) do.
+
+Simulation guards
+-----------------
+Two bounds keep multi-decade simulations finite under every policy except ``"none"``: standardised innovations
+are clipped to ``+-`` :data:`Z_MAX` (20 standard deviations) and the conditional variance to at most
+:data:`VARIANCE_CEILING` (100) times the sample variance, i.e. a daily volatility of at most 10 times the sample
+one. They are needed because fat-tailed EGARCH has no finite unconditional variance (``E exp(alpha |z|)`` is
+infinite for Student-t ``z``; the CEA EGARCH-t fit has ``nu = 2.05``): without them a 20-year, 100 000-path
+EGARCH-t simulation on CEA overflows to inf/NaN in 6 % of the values. They change nothing below the bounds
+(the share of clipped draws is about 1e-4 for the CEA t fits and 0 for normal innovations).
 """
 
 from __future__ import annotations
@@ -17,75 +48,252 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from arch import arch_model
+from arch.univariate.base import ARCHModelResult
+from statsmodels.stats.diagnostic import acorr_ljungbox
 
-from models.calendar import business_days_after
+from models.base import SimulatesPaths, SimulationPlan, glide_path
 from models.data import PriceHistory
 from models.exceptions import ConvergenceError, InputError, NonStationaryWarning
-from models.paths import PathSet
-from models.random import RngLike, iter_blocks, root_seed_sequence
+from models.grid import SimulationGrid
+from models.sampler import DIST_CODES, VOL_EGARCH, VOL_GARCH
+from models.scenarios import ScenarioCurve
 from models.units import PERCENT, TRADING_DAYS_PER_YEAR
 
-__all__ = ["PERSISTENCE_WARN", "Garch", "GarchResult"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "MIN_FIT_OBS",
+    "PERSISTENCE_POLICIES",
+    "PERSISTENCE_WARN",
+    "VARIANCE_CEILING",
+    "VOLATILITIES",
+    "Z_MAX",
+    "Garch",
+    "GarchResult",
+    "ljung_box",
+]
 
 PERSISTENCE_WARN: float = 0.999
-"""Persistence at or above which a fit is reported as non-stationary."""
+"""Persistence at or above which a fit is reported as non-stationary and the policy applies."""
+MIN_FIT_OBS: int = 100
+"""Fewest returns a volatility model is fitted on."""
+DISTRIBUTIONS: tuple[str, ...] = ("normal", "t", "skewt")
+VOLATILITIES: tuple[str, ...] = ("garch", "gjr", "egarch")
+PERSISTENCE_POLICIES: tuple[str, ...] = ("variance-target", "cap", "none")
+LJUNG_BOX_LAGS: int = 10
+Z_MAX: float = 20.0
+"""Standardised innovations are clipped to +-Z_MAX in simulation (not under policy "none")."""
+VARIANCE_CEILING: float = 100.0
+"""Simulated conditional variance is capped at this multiple of the sample variance (not under policy "none")."""
 
-Distribution = Literal["normal", "t"]
+Distribution = Literal["normal", "t", "skewt"]
+Volatility = Literal["garch", "gjr", "egarch"]
+PersistencePolicy = Literal["variance-target", "cap", "none"]
+_RENAME = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta", "eta": "nu"}
+_LABEL = {"garch": "GARCH(1,1)", "gjr": "GJR-GARCH(1,1,1)", "egarch": "EGARCH(1,1,1)"}
+
+
+def ljung_box(values: np.ndarray | pd.Series, lags: int = LJUNG_BOX_LAGS) -> dict[str, float]:
+    """Ljung-Box Q statistic and p-value at ``lags`` for ``values`` and for their squares."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    lb = acorr_ljungbox(v, lags=[lags])
+    lb2 = acorr_ljungbox(v * v, lags=[lags])
+    return {
+        "lags": float(lags),
+        "q": float(lb["lb_stat"].iloc[0]),
+        "pvalue": float(lb["lb_pvalue"].iloc[0]),
+        "q_squared": float(lb2["lb_stat"].iloc[0]),
+        "pvalue_squared": float(lb2["lb_pvalue"].iloc[0]),
+    }
 
 
 @dataclass(frozen=True)
 class Garch:
-    """GARCH(1,1) specification with a constant mean.
+    """Specification of a GARCH-family model on daily log-returns (see the module docstring).
 
     Parameters
     ----------
-    dist : {"normal", "t"}
+    dist : {"t", "normal", "skewt"}
         Distribution of the standardised innovations.
+    vol : {"garch", "gjr", "egarch"}
+        Volatility process.
+    mean : {"constant", "zero"}
+        Mean of the returns.
+    persistence_policy : {"variance-target", "cap", "none"}
+        What the simulation does when persistence >= :data:`PERSISTENCE_WARN`.
+    persistence_cap : float
+        Persistence the simulation parameters are scaled to by the policy, in (0, 1).
+    max_iter : int
+        Optimiser iteration limit (a fit that hits it raises ConvergenceError).
     """
 
     dist: Distribution = "t"
+    vol: Volatility = "garch"
+    mean: Literal["constant", "zero"] = "constant"
+    persistence_policy: PersistencePolicy = "variance-target"
+    persistence_cap: float = 0.99
+    max_iter: int = 1000
 
     def __post_init__(self) -> None:
-        if self.dist not in ("normal", "t"):
-            raise InputError(f"dist='{self.dist}' is not supported; choose 'normal' or 't'")
+        if self.dist not in DISTRIBUTIONS:
+            raise InputError(f"dist='{self.dist}' is not supported; choose one of {', '.join(DISTRIBUTIONS)}")
+        if self.vol not in VOLATILITIES:
+            raise InputError(f"vol='{self.vol}' is not supported; choose one of {', '.join(VOLATILITIES)}")
+        if self.mean not in ("constant", "zero"):
+            raise InputError(f"mean='{self.mean}' is not supported; choose 'constant' or 'zero'")
+        if self.persistence_policy not in PERSISTENCE_POLICIES:
+            raise InputError(
+                f"persistence_policy='{self.persistence_policy}' is not supported; "
+                f"choose one of {', '.join(PERSISTENCE_POLICIES)}"
+            )
+        if not 0.0 < self.persistence_cap < 1.0:
+            raise InputError(f"persistence_cap={self.persistence_cap} must lie in (0, 1)")
+        if self.max_iter <= 0:
+            raise InputError(f"max_iter={self.max_iter} must be > 0")
 
     @property
     def name(self) -> str:
         """Short label such as ``GARCH(1,1)-t``."""
-        return f"GARCH(1,1)-{self.dist}"
+        return f"{_LABEL[self.vol]}-{self.dist}"
+
+    def arch_model(self, returns_pct: pd.Series | np.ndarray) -> Any:
+        """The equivalent ``arch`` model on ``returns_pct`` (percent log-returns)."""
+        o = 0 if self.vol == "garch" else 1
+        vol: Literal["EGARCH", "GARCH"] = "EGARCH" if self.vol == "egarch" else "GARCH"
+        mean: Literal["Constant", "Zero"] = "Constant" if self.mean == "constant" else "Zero"
+        return arch_model(returns_pct, mean=mean, vol=vol, p=1, o=o, q=1, dist=self.dist, rescale=False)
+
+    def fit_arch(
+        self,
+        returns_pct: pd.Series,
+        label: str,
+        *,
+        first_obs: int | None = None,
+        last_obs: int | None = None,
+        starting_values: np.ndarray | None = None,
+    ) -> ARCHModelResult:
+        """Fit through ``arch`` and check the outcome (too few observations, constant data, non-convergence)."""
+        window = returns_pct.iloc[first_obs:last_obs]
+        if len(window) < MIN_FIT_OBS:
+            raise InputError(f"'{label}' has {len(window)} returns; {self.name} needs at least {MIN_FIT_OBS}")
+        if float(window.std()) == 0.0:
+            raise InputError(f"prices of '{label}' are constant; a volatility model cannot be fitted")
+        model = self.arch_model(returns_pct)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = model.fit(
+                disp="off",
+                show_warning=False,
+                first_obs=first_obs,
+                last_obs=last_obs,
+                starting_values=starting_values,
+                options={"maxiter": self.max_iter},
+            )
+        if res.convergence_flag != 0:
+            raise ConvergenceError(f"{self.name} fit on '{label}' did not converge: {res.optimization_result.message}")
+        return res
 
     def fit(self, history: PriceHistory) -> GarchResult:
         """Fit by maximum likelihood (``arch``) to the daily log-returns of ``history``.
 
         Raises
         ------
+        models.exceptions.InputError
+            Fewer than :data:`MIN_FIT_OBS` returns, or constant prices.
         models.exceptions.ConvergenceError
             When the optimiser does not converge (its message is included).
 
         Warns
         -----
         models.exceptions.NonStationaryWarning
-            When ``alpha + beta >= PERSISTENCE_WARN``.
+            When persistence >= :data:`PERSISTENCE_WARN` (the policy applied is named).
         """
         returns_pct = history.log_returns * PERCENT
-        if float(returns_pct.std()) == 0.0:
-            raise InputError(f"prices of '{history.name}' are constant; a volatility model cannot be fitted")
-        spec = arch_model(returns_pct, mean="Constant", vol="GARCH", p=1, q=1, dist=self.dist, rescale=False)
-        res = spec.fit(disp="off", show_warning=False)
-        if res.convergence_flag != 0:
-            raise ConvergenceError(
-                f"{self.name} fit on '{history.name}' did not converge: {res.optimization_result.message}"
-            )
-        params = res.params.rename({"alpha[1]": "alpha", "beta[1]": "beta"})
-        std_err = res.std_err.rename({"alpha[1]": "alpha", "beta[1]": "beta"})
+        res = self.fit_arch(returns_pct, history.name)
+        return GarchResult.from_arch(self, res, returns_pct, history)
+
+
+def _kappa(spec: Garch, params: pd.Series) -> float:
+    """``E[z^2 1(z < 0)]`` of the standardised innovation law (0.5 for symmetric laws)."""
+    if spec.dist != "skewt":
+        return 0.5
+    from arch.univariate.distribution import SkewStudent
+
+    shape = np.array([float(params["nu"]), float(params["lambda"])])
+    return float(SkewStudent().partial_moment(2, 0.0, shape))
+
+
+def _abs_mean(spec: Garch, params: pd.Series) -> float:
+    """``E|z|`` of the standardised innovation law."""
+    if spec.dist == "normal":
+        return math.sqrt(2.0 / math.pi)
+    nu = float(params["nu"])
+    if spec.dist == "t":
+        return math.sqrt(nu - 2.0) * math.exp(math.lgamma((nu - 1) / 2) - math.lgamma(nu / 2)) / math.sqrt(math.pi)
+    from arch.univariate.distribution import SkewStudent
+
+    return float(-2.0 * SkewStudent().partial_moment(1, 0.0, np.array([nu, float(params["lambda"])])))
+
+
+def persistence_of(spec: Garch, params: pd.Series) -> float:
+    """Persistence of ``params`` under ``spec`` (see the module docstring)."""
+    if spec.vol == "egarch":
+        return float(params["beta"])
+    gamma = float(params.get("gamma", 0.0))
+    return float(params["alpha"] + _kappa(spec, params) * gamma + params["beta"])
+
+
+@dataclass
+class GarchResult(SimulatesPaths):
+    """A fitted :class:`Garch`: labelled parameters (returns in percent), standard errors, diagnostics.
+
+    Attributes
+    ----------
+    params, std_err : pandas.Series
+        Estimates and standard errors, labels ``mu``, ``omega``, ``alpha``, ``gamma``, ``beta``, ``nu``, ``lambda``
+        (those the model has).
+    sim_params : pandas.Series
+        Parameters the simulation uses after the persistence policy.
+    policy_applied : str
+        ``"none"`` when the fit is stationary, else the policy and what it did.
+    next_variance_pct2 : float
+        Conditional variance of the first out-of-sample day, percent squared.
+    sample_variance_pct2 : float
+        Sample variance of the returns, percent squared.
+    diagnostics : dict
+        Ljung-Box on standardised residuals and their squares (lag 10).
+    """
+
+    spec: Garch
+    params: pd.Series
+    std_err: pd.Series
+    loglikelihood: float
+    aic: float
+    bic: float
+    n_obs: int
+    next_variance_pct2: float
+    last_price: float
+    last_date: pd.Timestamp
+    data_name: str
+    sample_variance_pct2: float = math.nan
+    sim_params: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    policy_applied: str = "none"
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_arch(cls, spec: Garch, res: ARCHModelResult, returns_pct: pd.Series, history: PriceHistory) -> GarchResult:
+        """Build the result from an ``arch`` fit (applies the persistence policy, warns)."""
+        params = res.params.rename(_RENAME)
+        std_err = res.std_err.rename(_RENAME)
         next_var = float(res.forecast(horizon=1, reindex=False).variance.iloc[-1, 0])
-        result = GarchResult(
-            spec=self,
+        result = cls(
+            spec=spec,
             params=params,
             std_err=std_err,
             loglikelihood=float(res.loglikelihood),
@@ -96,101 +304,174 @@ class Garch:
             last_price=history.last_price,
             last_date=history.last_date,
             data_name=history.name,
+            sample_variance_pct2=float(np.var(returns_pct.to_numpy(), ddof=1)),
+            diagnostics=ljung_box(np.asarray(res.std_resid)),
         )
-        if result.persistence >= PERSISTENCE_WARN:
-            message = (
-                f"{self.name} fitted on '{history.name}' has persistence alpha+beta={result.persistence:.5f} "
-                f">= {PERSISTENCE_WARN}: the variance process is not stationary and long simulations explode"
-            )
-            result.warnings.append(message)
-            warnings.warn(message, NonStationaryWarning, stacklevel=2)
+        result._apply_policy()
         return result
 
-
-@dataclass
-class GarchResult:
-    """A fitted :class:`Garch`: labelled parameters (returns in percent), their standard errors, diagnostics."""
-
-    spec: Garch
-    params: pd.Series
-    std_err: pd.Series
-    loglikelihood: float
-    aic: float
-    bic: float
-    n_obs: int
-    next_variance_pct2: float
-    """Conditional variance of the first out-of-sample day, in percent squared."""
-    last_price: float
-    last_date: pd.Timestamp
-    data_name: str
-    warnings: list[str] = field(default_factory=list)
+    @property
+    def name(self) -> str:
+        """Model label."""
+        return self.spec.name
 
     @property
     def persistence(self) -> float:
-        """``alpha + beta``."""
-        return float(self.params["alpha"] + self.params["beta"])
+        """Persistence of the fitted parameters."""
+        return persistence_of(self.spec, self.params)
 
     @property
     def half_life_days(self) -> float:
-        """Days for a variance shock to halve, ``ln 0.5 / ln(alpha + beta)``; infinite at persistence >= 1."""
+        """Trading days for a variance shock to halve, ``ln 0.5 / ln(persistence)``; infinite at >= 1."""
         p = self.persistence
         return math.log(0.5) / math.log(p) if 0.0 < p < 1.0 else math.inf
 
     @property
     def unconditional_vol_annual(self) -> float:
-        """Annualised unconditional volatility ``sqrt(omega / (1 - persistence) * 245) / 100``; inf if none."""
+        """Annualised unconditional volatility of the fitted parameters (inf when persistence >= 1).
+
+        GARCH/GJR: ``sqrt(omega / (1 - persistence) * 245) / 100``; EGARCH: ``exp(E ln sigma^2 / 2)``.
+        """
+        return _uncond_vol_annual(self.spec, self.params)
+
+    def _apply_policy(self) -> None:
         p = self.persistence
-        if p >= 1.0:
-            return math.inf
-        daily_var = float(self.params["omega"]) / (1.0 - p)
-        return math.sqrt(daily_var * TRADING_DAYS_PER_YEAR) / PERCENT
+        self.sim_params = self.params.copy()
+        if p < PERSISTENCE_WARN:
+            self.policy_applied = "none (stationary fit)"
+            return
+        policy, cap = self.spec.persistence_policy, self.spec.persistence_cap
+        sim = self.params.copy()
+        if policy != "none":
+            if self.spec.vol == "egarch":
+                sim["beta"] = cap
+                target_ln = (
+                    math.log(self.sample_variance_pct2)
+                    if policy == "variance-target"
+                    else float(self.params["omega"]) / (1.0 - cap)
+                )
+                sim["omega"] = (1.0 - cap) * target_ln - float(sim["alpha"]) * (
+                    _abs_mean(self.spec, sim) - math.sqrt(2.0 / math.pi)
+                )
+            else:
+                scale = cap / p
+                for key in ("alpha", "gamma", "beta"):
+                    if key in sim.index:
+                        sim[key] = float(sim[key]) * scale
+                if policy == "variance-target":
+                    sim["omega"] = self.sample_variance_pct2 * (1.0 - cap)
+        self.sim_params = sim
+        what = {
+            "variance-target": f"coefficients scaled to persistence {cap} and omega set to the sample variance "
+            f"{self.sample_variance_pct2:.4g} %^2 x (1 - {cap})",
+            "cap": f"coefficients scaled to persistence {cap}, fitted omega kept",
+            "none": "fitted parameters simulated as they are (long horizons may explode)",
+        }[policy]
+        self.policy_applied = f"{policy}: {what}"
+        message = (
+            f"{self.name} fitted on '{self.data_name}' has persistence {p:.5f} >= {PERSISTENCE_WARN} "
+            f"(non-stationary); persistence policy {self.policy_applied}"
+        )
+        self.warnings.append(message)
+        warnings.warn(message, NonStationaryWarning, stacklevel=4)
+
+    @property
+    def guards(self) -> str:
+        """Simulation guards in force (see the module docstring)."""
+        if self.spec.persistence_policy == "none":
+            return "none"
+        return f"|z| <= {Z_MAX:g}, variance <= {VARIANCE_CEILING:g} x sample variance"
 
     def to_frame(self) -> pd.DataFrame:
-        """Parameters and standard errors as a frame."""
-        return pd.DataFrame({"estimate": self.params, "std_err": self.std_err})
+        """Parameters, standard errors and simulation parameters as a frame."""
+        return pd.DataFrame({"estimate": self.params, "std_err": self.std_err, "simulated": self.sim_params})
 
-    def simulate(self, n_steps: int, n_paths: int, rng: RngLike = None) -> PathSet:
-        """Simulate daily price paths from the last observed price.
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary: parameters, errors, information criteria, persistence, diagnostics, warnings."""
+        return {
+            "model": self.name,
+            "data": self.data_name,
+            "n_obs": self.n_obs,
+            "returns_unit": "percent log-return per trading day",
+            "params": {k: float(v) for k, v in self.params.items()},
+            "std_err": {k: float(v) for k, v in self.std_err.items()},
+            "sim_params": {k: float(v) for k, v in self.sim_params.items()},
+            "loglikelihood": self.loglikelihood,
+            "aic": self.aic,
+            "bic": self.bic,
+            "persistence": self.persistence,
+            "half_life_days": _finite_or_none(self.half_life_days),
+            "unconditional_vol_annual": _finite_or_none(self.unconditional_vol_annual),
+            "persistence_policy": self.spec.persistence_policy,
+            "policy_applied": self.policy_applied,
+            "guards": self.guards,
+            "diagnostics": self.diagnostics,
+            "warnings": list(self.warnings),
+        }
 
-        Parameters
-        ----------
-        n_steps : int
-            Number of SSE business days after the last observation.
-        n_paths : int
-            Number of paths.
-        rng : int, numpy.random.Generator or None
-            Seed; blocks of paths follow :mod:`models.random`, so results do not depend on chunking.
+    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
+        """Daily kernel steps: random walk in log price with GARCH-family innovations (see the module docstring)."""
+        n = grid.n_days
+        x0 = math.log(self.last_price)
+        if scenario is None:
+            mu = float(self.sim_params.get("mu", 0.0)) / PERCENT
+            c = np.full(n, mu)
+        else:
+            target = glide_path(x0, grid.start, grid.day_dates, scenario)
+            c = np.diff(np.concatenate([[x0], target]))
+        sp = self.sim_params
+        h0 = math.log(self.next_variance_pct2) if self.spec.vol == "egarch" else self.next_variance_pct2
+        guarded = self.spec.persistence_policy != "none"
+        h_cap = VARIANCE_CEILING * self.sample_variance_pct2 if guarded else math.inf
+        h_max = (math.log(h_cap) if math.isfinite(h_cap) else math.inf) if self.spec.vol == "egarch" else h_cap
+        return SimulationPlan(
+            x0=x0,
+            h0=h0,
+            dist=DIST_CODES[self.spec.dist],
+            nu=float(sp.get("nu", math.inf)) if self.spec.dist != "normal" else 0.0,
+            lam=float(sp.get("lambda", 0.0)),
+            vol=VOL_EGARCH if self.spec.vol == "egarch" else VOL_GARCH,
+            omega=float(sp["omega"]),
+            alpha=float(sp["alpha"]),
+            gamma=float(sp.get("gamma", 0.0)),
+            beta=float(sp["beta"]),
+            c=c,
+            phi=np.ones(n),
+            sd=np.zeros(n),
+            record=grid.record_day,
+            step_days=np.ones(n, dtype=np.int64),
+            price0=self.last_price,
+            meta=self._meta(scenario),
+            z_max=Z_MAX if guarded else math.inf,
+            h_max=max(h_max, h0),
+        )
 
-        Returns
-        -------
-        PathSet
-            Factor ``"CEA"`` (the fitted history) in CNY/t, ``n_steps + 1`` dates including the start.
-        """
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps <= 0:
-            raise InputError(f"n_steps={n_steps!r} must be a positive integer")
-        root = root_seed_sequence(rng)
-        mu = float(self.params["mu"])
-        omega, alpha, beta = (float(self.params[k]) for k in ("omega", "alpha", "beta"))
-        nu = float(self.params["nu"]) if self.spec.dist == "t" else math.inf
-        prices = np.empty((n_steps + 1, n_paths))
-        prices[0] = self.last_price
-        for block in iter_blocks(n_paths, root):
-            if self.spec.dist == "t":
-                z = block.rng.standard_t(nu, size=(n_steps, block.size)) * math.sqrt((nu - 2.0) / nu)
-            else:
-                z = block.rng.standard_normal(size=(n_steps, block.size))
-            var = np.full(block.size, self.next_variance_pct2)
-            log_price = np.full(block.size, math.log(self.last_price))
-            for t in range(n_steps):
-                eps = np.sqrt(var) * z[t]
-                log_price += (mu + eps) / PERCENT
-                prices[t + 1, block.start : block.stop] = np.exp(log_price)
-                var = omega + alpha * eps * eps + beta * var
-        dates = pd.DatetimeIndex([self.last_date]).append(business_days_after(self.last_date, n_steps))
-        meta = {"model": self.spec.name, "params": self.params.to_dict(), "warnings": list(self.warnings)}
-        return PathSet(dates=dates, factors={"CEA": prices}, seed_entropy=_entropy(root), meta=meta)
+    def _meta(self, scenario: ScenarioCurve | None) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "data": self.data_name,
+            "params": {k: float(v) for k, v in self.params.items()},
+            "sim_params": {k: float(v) for k, v in self.sim_params.items()},
+            "policy_applied": self.policy_applied,
+            "guards": self.guards,
+            "scenario": scenario.name if scenario is not None else None,
+            "warnings": list(self.warnings),
+        }
 
 
-def _entropy(root: np.random.SeedSequence) -> int | None:
-    entropy = root.entropy
-    return int(entropy) if isinstance(entropy, (int, np.integer)) else None
+def _uncond_vol_annual(spec: Garch, params: pd.Series) -> float:
+    p = persistence_of(spec, params)
+    if p >= 1.0:
+        return math.inf
+    if spec.vol == "egarch":
+        ln_var = (
+            float(params["omega"]) + float(params["alpha"]) * (_abs_mean(spec, params) - math.sqrt(2 / math.pi))
+        ) / (1.0 - p)
+        daily_var = math.exp(ln_var)
+    else:
+        daily_var = float(params["omega"]) / (1.0 - p)
+    return math.sqrt(daily_var * TRADING_DAYS_PER_YEAR) / PERCENT
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

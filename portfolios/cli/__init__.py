@@ -16,12 +16,30 @@ from collections.abc import Sequence
 
 from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from portfolios import __version__
-from portfolios.cli import data_cmd, demo_cmd, reductions_cmd, runs_cmd, value_cmd
+from portfolios.cli import (
+    backtest_cmd,
+    data_cmd,
+    demo_cmd,
+    fit_cmd,
+    reductions_cmd,
+    runs_cmd,
+    simulate_cmd,
+    value_cmd,
+)
 from portfolios.cli._common import OneLineParser
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_MODULES = (demo_cmd, data_cmd, reductions_cmd, value_cmd, runs_cmd)
+_COMMAND_MODULES = (
+    demo_cmd,
+    data_cmd,
+    fit_cmd,
+    backtest_cmd,
+    simulate_cmd,
+    reductions_cmd,
+    value_cmd,
+    runs_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

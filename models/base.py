@@ -1,0 +1,536 @@
+"""The one simulation interface every fitted price model offers, and the engine behind it.
+
+finance/ and portfolios/ call any fitted model the same way (no ``isinstance`` chains)::
+
+    result.simulate(grid, n_paths, rng, *, scenario=None, chunk_paths=None) -> PathSet
+    result.simulate_summary(grid, n_paths, rng, *, scenario=None, quantiles=..., chunk_paths=None) -> PathSummary
+
+:class:`PriceModelResult` is that protocol. A model implements it by inheriting :class:`SimulatesPaths` and
+describing its dynamics as a :class:`SimulationPlan` (per-step arrays for the fused kernel of
+:mod:`models.sampler`); the engine (:func:`run_plan`) then handles blocks of paths, threads, the CCER basis and the
+reductions.
+
+Scenario trends (median tracking)
+---------------------------------
+With ``scenario`` set, the median log price follows a glide path ``m*(t)``: from the last observed price it moves
+linearly in log to the scenario curve over :data:`CONVERGENCE_YEARS`, then follows ``ln S*(t)`` of the curve
+(:meth:`models.scenarios.ScenarioCurve.price_at`). For a mean-reverting model the reversion level of each step is
+chosen so the mean of the log price hits the glide path exactly,
+``theta_i = (m*_{i+1} - phi_i m*_i) / (1 - phi_i)`` (exact discrete solution, not a derivative); for a random walk
+the drift is ``m*_{i+1} - m*_i``. Symmetric innovations keep the median on the same path.
+
+Streaming summaries
+-------------------
+:meth:`SimulatesPaths.simulate_summary` never holds the paths: each block's values go into per-date histograms of
+the log price (bins of :data:`HIST_BIN_WIDTH`, i.e. 0.05 % of the price, over 0.01 to 100 000 CNY/t; wider when the
+grid has more than ~620 dates so that a factor never needs more than :data:`HIST_MAX_COUNTERS` counters per thread)
+and running sums; quantiles are read from the cumulative counts with linear interpolation inside a bin. Memory is
+independent of the number of paths apart from one terminal value per path (1 000 000 paths x 240 monthly steps:
+about 0.5 GiB resident).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from models.exceptions import InputError
+from models.grid import SimulationGrid
+from models.paths import DEFAULT_QUANTILES, PathSet
+from models.random import BLOCK_PATHS, RngLike, iter_blocks, root_seed_sequence
+from models.sampler import histogram_update, quantile_tables, simulate_block, uniforms_per_step
+from models.scenarios import ScenarioCurve
+
+__all__ = [
+    "CONVERGENCE_YEARS",
+    "HIST_BIN_WIDTH",
+    "BasisPlan",
+    "PathSummary",
+    "PriceModelResult",
+    "SimulatesPaths",
+    "SimulationPlan",
+    "glide_path",
+    "run_plan",
+]
+
+CONVERGENCE_YEARS: float = 2.0
+"""Years over which a scenario's median glide path moves from the last price onto the scenario curve."""
+HIST_LO: float = math.log(1e-2)
+HIST_HI: float = math.log(1e5)
+HIST_BIN_WIDTH: float = 5e-4
+"""Narrowest log-price histogram bin of the streaming summaries (0.05 % of the price)."""
+HIST_MAX_COUNTERS: int = 20_000_000
+"""Counters per factor and thread; grids with many dates get proportionally wider bins."""
+STEP_CHUNK: int = 128
+"""Steps whose random words are drawn at once (does not change the numbers)."""
+
+
+@dataclass(frozen=True)
+class BasisPlan:
+    """Per-step arrays of the CEA/CCER basis ``b`` (``CCER = CEA exp(-b)``), see :mod:`models.sampler`."""
+
+    b0: float
+    mean: np.ndarray
+    decay: np.ndarray
+    sd: np.ndarray
+    rho: float
+
+
+@dataclass(frozen=True)
+class SimulationPlan:
+    """Everything the fused kernel needs to simulate one model on one grid.
+
+    Steps are trading days for daily models and grid steps for models with an exact multi-day transition;
+    ``record[i]`` is the grid row (1..n_steps) step ``i`` ends on, or -1.
+    """
+
+    x0: float
+    h0: float
+    dist: int
+    nu: float
+    lam: float
+    vol: int
+    omega: float
+    alpha: float
+    gamma: float
+    beta: float
+    c: np.ndarray
+    phi: np.ndarray
+    sd: np.ndarray
+    record: np.ndarray
+    step_days: np.ndarray
+    basis: BasisPlan | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    z_max: float = math.inf
+    """Innovations are clipped to ``[-z_max, z_max]`` (inf: no guard)."""
+    h_max: float = math.inf
+    """Ceiling of the kernel's variance state (``ln`` of it for EGARCH; inf: no guard)."""
+    price0: float = math.nan
+    """Observed starting price written in row 0 (default ``exp(x0)``)."""
+
+    @property
+    def start_prices(self) -> tuple[float, float]:
+        """Row-0 values of CEA and CCER."""
+        cea = self.price0 if math.isfinite(self.price0) else math.exp(self.x0)
+        return cea, cea * math.exp(-(self.basis.b0 if self.basis is not None else 0.0))
+
+    @property
+    def n_steps(self) -> int:
+        """Number of kernel steps."""
+        return len(self.c)
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    """Streaming summary of a simulation: quantiles and mean per date per factor, terminal value per path.
+
+    Attributes
+    ----------
+    dates : pandas.DatetimeIndex
+        Grid dates (first row = valuation date).
+    quantiles : dict of str to pandas.DataFrame
+        Per factor, one row per date and one column ``q0.05``... per level (CNY/t).
+    mean : dict of str to pandas.Series
+        Per factor, the mean across paths per date.
+    terminal : dict of str to numpy.ndarray
+        Per factor, the value of every path on the last date.
+    n_paths : int
+        Number of paths.
+    n_nonfinite : int
+        Values that were NaN, infinite or <= 0 (0 for a sane run).
+    seed_entropy : int or None
+        Root seed entropy.
+    meta : dict
+        Model, parameters, policy, warnings.
+    """
+
+    dates: pd.DatetimeIndex
+    quantiles: dict[str, pd.DataFrame]
+    mean: dict[str, pd.Series]
+    terminal: dict[str, np.ndarray]
+    n_paths: int
+    n_nonfinite: int
+    seed_entropy: int | None
+    meta: Mapping[str, Any]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Quantiles and means of every factor side by side, columns ``<factor>_q0.50``, ``<factor>_mean``."""
+        parts = []
+        for name, frame in self.quantiles.items():
+            parts.append(frame.add_prefix(f"{name}_"))
+            parts.append(self.mean[name].rename(f"{name}_mean").to_frame())
+        return pd.concat(parts, axis=1)
+
+
+@runtime_checkable
+class PriceModelResult(Protocol):
+    """A fitted price model that can produce path sets (the interface finance/ and portfolios/ rely on)."""
+
+    @property
+    def name(self) -> str:
+        """Model label, for example ``GARCH(1,1)-t``."""
+        ...
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        """Date of the last observation (default valuation date)."""
+        ...
+
+    def simulate(
+        self,
+        grid: SimulationGrid | int,
+        n_paths: int,
+        rng: RngLike = None,
+        *,
+        scenario: ScenarioCurve | None = None,
+        chunk_paths: int | None = None,
+    ) -> PathSet:
+        """Simulate a path set on ``grid``."""
+        ...
+
+    def simulate_summary(
+        self,
+        grid: SimulationGrid | int,
+        n_paths: int,
+        rng: RngLike = None,
+        *,
+        scenario: ScenarioCurve | None = None,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        chunk_paths: int | None = None,
+    ) -> PathSummary:
+        """Simulate and keep only the summaries."""
+        ...
+
+
+def glide_path(x0: float, start: pd.Timestamp, dates: pd.DatetimeIndex, scenario: ScenarioCurve) -> np.ndarray:
+    """Target median log price on ``dates``: linear in log from ``x0`` to the scenario over CONVERGENCE_YEARS."""
+    years = (pd.DatetimeIndex(dates) - start).days.to_numpy() / 365.25
+    log_curve = np.log(scenario.price_at(dates))
+    gap = x0 - float(np.log(scenario.price_at(pd.DatetimeIndex([start]))[0]))
+    weight = np.clip(1.0 - years / CONVERGENCE_YEARS, 0.0, 1.0)
+    return np.asarray(log_curve + gap * weight, dtype=float)
+
+
+def _check_paths(n_paths: int) -> int:
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths <= 0:
+        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
+    return int(n_paths)
+
+
+def _tasks(n_paths: int, chunk_paths: int | None) -> list[tuple[int, int]]:
+    n_blocks = -(-n_paths // BLOCK_PATHS)
+    if chunk_paths is None:
+        per_task = 1
+    else:
+        if isinstance(chunk_paths, bool) or not isinstance(chunk_paths, (int, np.integer)) or chunk_paths <= 0:
+            raise InputError(f"chunk_paths={chunk_paths!r} must be a positive integer")
+        per_task = max(1, -(-int(chunk_paths) // BLOCK_PATHS))
+    return [(b, min(b + per_task, n_blocks)) for b in range(0, n_blocks, per_task)]
+
+
+def _run_block(
+    plan: SimulationPlan,
+    block_rng: np.random.Generator,
+    size: int,
+    out: np.ndarray,
+    outb: np.ndarray,
+    parallel: bool = False,
+) -> None:
+    """Simulate one block; ``out`` / ``outb`` are ``(n_dates, size)`` views, row 0 already set.
+
+    ``parallel`` spreads the block's paths over numba's threads (never used from a thread pool).
+    """
+    splits = _SPLITS if parallel else 1
+    basis_on = plan.basis is not None
+    x = np.full(size, plan.x0)
+    h = np.full(size, plan.h0)
+    b = np.full(size, plan.basis.b0 if plan.basis is not None else 0.0)
+    empty = np.zeros(0)
+    mb, eb, sb = (plan.basis.mean, plan.basis.decay, plan.basis.sd) if plan.basis is not None else (empty,) * 3
+    rho = plan.basis.rho if plan.basis is not None else 0.0
+    tab = quantile_tables(plan.dist, plan.nu, plan.lam)
+    ntab = quantile_tables(0)
+    width = uniforms_per_step(size, basis_on)
+
+    def draw(s0: int) -> np.ndarray:
+        return block_rng.bit_generator.random_raw((min(s0 + STEP_CHUNK, plan.n_steps) - s0, width)).view(np.uint32)
+
+    def advance(lo: int, hi: int, raw32: np.ndarray, s0: int) -> None:
+        rb = raw32[:, size + lo : size + hi] if basis_on else raw32[:, :0]
+        ob = outb[:, lo:hi] if basis_on else outb
+        simulate_block(
+            raw32[:, lo:hi], rb, s0, x[lo:hi], h[lo:hi], b[lo:hi], tab, ntab, plan.vol, plan.omega, plan.alpha,
+            plan.gamma, plan.beta, plan.c, plan.phi, plan.sd, basis_on, mb, eb, sb, rho, plan.record,
+            out[:, lo:hi], ob, plan.z_max, plan.h_max,
+        )  # fmt: skip
+
+    def finish(lo: int, hi: int) -> None:
+        np.exp(out[1:, lo:hi], out=out[1:, lo:hi])
+        if basis_on:
+            np.exp(outb[1:, lo:hi], out=outb[1:, lo:hi])
+
+    starts = list(range(0, plan.n_steps, STEP_CHUNK))
+    if splits == 1:
+        for s0 in starts:
+            advance(0, size, draw(s0), s0)
+        finish(0, size)
+        return
+    # column ranges on the pool while this thread draws the next chunk's random words (same stream order)
+    edges = np.linspace(0, size, splits + 1).astype(int)
+    pool = _split_pool()
+    raw32 = draw(starts[0])
+    for k, s0 in enumerate(starts):
+        futures = [pool.submit(advance, int(lo), int(hi), raw32, s0) for lo, hi in itertools.pairwise(edges)]
+        if k + 1 < len(starts):
+            raw32 = draw(starts[k + 1])
+        for f in futures:
+            f.result()
+    for f in [pool.submit(finish, int(lo), int(hi)) for lo, hi in itertools.pairwise(edges)]:
+        f.result()
+
+
+def _workers() -> int:
+    """Threads used for simulation: ``CARBONRISK_THREADS`` if set, else the CPU count (at most 8)."""
+    env = os.environ.get("CARBONRISK_THREADS", "")
+    if env.strip():
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise InputError(f"CARBONRISK_THREADS='{env}' must be a positive integer") from None
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+_SPLITS = 2
+_SPLIT_POOL: list[ThreadPoolExecutor] = []
+
+
+def _split_pool() -> ThreadPoolExecutor:
+    """Persistent pool that advances the column ranges of one block concurrently."""
+    if not _SPLIT_POOL:
+        _SPLIT_POOL.append(ThreadPoolExecutor(max_workers=_SPLITS, thread_name_prefix="carbonrisk-split"))
+    return _SPLIT_POOL[0]
+
+
+def _schedule(n_paths: int) -> tuple[int, bool]:
+    """Threads for a pool over blocks, and whether each block's paths are split over threads instead.
+
+    Many blocks: a thread pool over blocks. Few blocks (fewer than 4 per thread): blocks in turn, each block's
+    random words drawn once and its paths advanced in column ranges on several threads, so small runs use every
+    core too. The numbers are identical either way.
+    """
+    threads = _workers()
+    n_blocks = -(-n_paths // BLOCK_PATHS)
+    if threads > 1 and n_blocks < 4 * threads:
+        return 1, True
+    return threads, False
+
+
+def run_plan(
+    plan: SimulationPlan,
+    dates: pd.DatetimeIndex,
+    n_paths: int,
+    rng: RngLike,
+    *,
+    chunk_paths: int | None = None,
+) -> PathSet:
+    """Simulate the full path set of ``plan`` (threads over blocks; numbers independent of ``chunk_paths``)."""
+    n_paths = _check_paths(n_paths)
+    root = root_seed_sequence(rng)
+    n_dates = len(dates)
+    cea = np.empty((n_dates, n_paths))
+    cea[0] = plan.start_prices[0]
+    ccer = np.empty((n_dates, n_paths)) if plan.basis is not None else np.zeros((0, 0))
+    if plan.basis is not None:
+        ccer[0] = plan.start_prices[1]
+
+    pool_threads, parallel = _schedule(n_paths)
+
+    def task(bounds: tuple[int, int]) -> None:
+        for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
+            outb = ccer[:, block.start : block.stop] if plan.basis is not None else ccer
+            _run_block(plan, block.rng, block.size, cea[:, block.start : block.stop], outb, parallel)
+
+    tasks = _tasks(n_paths, chunk_paths)
+    if pool_threads == 1:
+        for bounds in tasks:
+            task(bounds)
+    else:
+        with ThreadPoolExecutor(max_workers=pool_threads) as pool:
+            list(pool.map(task, tasks))
+    factors = {"CEA": cea} | ({"CCER": ccer} if plan.basis is not None else {})
+    return PathSet(dates=dates, factors=factors, seed_entropy=_entropy(root), meta=dict(plan.meta))
+
+
+def run_plan_summary(
+    plan: SimulationPlan,
+    dates: pd.DatetimeIndex,
+    n_paths: int,
+    rng: RngLike,
+    *,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    chunk_paths: int | None = None,
+) -> PathSummary:
+    """Simulate ``plan`` keeping only histograms, sums and terminal values (see the module docstring)."""
+    n_paths = _check_paths(n_paths)
+    levels = np.asarray(quantiles, dtype=float)
+    if levels.ndim != 1 or np.any((levels < 0) | (levels > 1)):
+        raise InputError(f"quantile levels {list(quantiles)} must lie in [0, 1]")
+    root = root_seed_sequence(rng)
+    n_dates = len(dates)
+    names = ["CEA"] + (["CCER"] if plan.basis is not None else [])
+    width = max(HIST_BIN_WIDTH, n_dates * (HIST_HI - HIST_LO) / HIST_MAX_COUNTERS)
+    n_bins = math.ceil((HIST_HI - HIST_LO) / width)
+    tasks = _tasks(n_paths, chunk_paths)
+    pool_threads, parallel = _schedule(n_paths)
+    n_workers = min(pool_threads, len(tasks))
+    counts = [{n: np.zeros((n_dates, n_bins), dtype=np.int32) for n in names} for _ in range(n_workers)]
+    sums = [{n: np.zeros(n_dates) for n in names} for _ in range(n_workers)]
+    bad = [0] * n_workers
+    terminal = {n: np.empty(n_paths) for n in names}
+
+    def task(arg: tuple[int, tuple[int, int]]) -> None:
+        slot, bounds = arg
+        for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
+            vals = {n: np.empty((n_dates, block.size)) for n in names}
+            vals["CEA"][0] = plan.start_prices[0]
+            if plan.basis is not None:
+                vals["CCER"][0] = plan.start_prices[1]
+            _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))), parallel)
+            for n in names:
+                v = vals[n]
+                histogram_update(v, counts[slot][n], HIST_LO, 1.0 / width)
+                finite = np.isfinite(v) & (v > 0)
+                bad[slot] += int(v.size - np.count_nonzero(finite))
+                sums[slot][n] += np.where(finite, v, 0.0).sum(axis=1)
+                terminal[n][block.start : block.stop] = v[-1]
+
+    assigned = [(i % n_workers, t) for i, t in enumerate(tasks)]
+    groups = [[a for a in assigned if a[0] == w] for w in range(n_workers)]
+
+    def run_group(group: list[tuple[int, tuple[int, int]]]) -> int:
+        for item in group:
+            task(item)
+        return len(group)
+
+    if n_workers == 1:
+        for group in groups:
+            run_group(group)
+    else:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            list(pool.map(run_group, groups))
+    q_frames: dict[str, pd.DataFrame] = {}
+    means: dict[str, pd.Series] = {}
+    for n in names:
+        total = np.asarray(np.sum([c[n] for c in counts], axis=0, dtype=np.int64))
+        qv = _hist_quantiles(total, levels, width)
+        qv[0] = plan.start_prices[0] if n == "CEA" else plan.start_prices[1]
+        q_frames[n] = pd.DataFrame(qv, index=dates, columns=[f"q{lv:.2f}" for lv in levels])
+        means[n] = pd.Series(np.sum([s[n] for s in sums], axis=0) / n_paths, index=dates, name=f"{n}_mean")
+    return PathSummary(
+        dates=dates,
+        quantiles=q_frames,
+        mean=means,
+        terminal=terminal,
+        n_paths=n_paths,
+        n_nonfinite=int(sum(bad)),
+        seed_entropy=_entropy(root),
+        meta=dict(plan.meta),
+    )
+
+
+def _hist_quantiles(counts: np.ndarray, levels: np.ndarray, width: float) -> np.ndarray:
+    """Quantiles (in price) from per-row log-price histograms, linear inside a bin."""
+    out = np.empty((counts.shape[0], len(levels)))
+    for r in range(counts.shape[0]):
+        cum = np.cumsum(counts[r])
+        total = cum[-1]
+        for j, lv in enumerate(levels):
+            target = lv * total
+            k = int(np.searchsorted(cum, target, side="left"))
+            k = min(k, len(cum) - 1)
+            below = cum[k - 1] if k > 0 else 0
+            inside = counts[r, k]
+            frac = (target - below) / inside if inside > 0 else 0.5
+            out[r, j] = math.exp(HIST_LO + (k + min(max(frac, 0.0), 1.0)) * width)
+    return out
+
+
+def _entropy(root: np.random.SeedSequence) -> int | None:
+    entropy = root.entropy
+    return int(entropy) if isinstance(entropy, (int, np.integer)) else None
+
+
+class SimulatesPaths:
+    """Mixin: :meth:`simulate` and :meth:`simulate_summary` from the model's :meth:`plan`."""
+
+    last_date: pd.Timestamp
+
+    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
+        """The model's dynamics on ``grid`` as kernel arrays."""
+        raise NotImplementedError
+
+    def _grid(self, grid: SimulationGrid | int) -> SimulationGrid:
+        if isinstance(grid, SimulationGrid):
+            return grid
+        return SimulationGrid.daily(self.last_date, grid)
+
+    def simulate(
+        self,
+        grid: SimulationGrid | int,
+        n_paths: int,
+        rng: RngLike = None,
+        *,
+        scenario: ScenarioCurve | None = None,
+        chunk_paths: int | None = None,
+    ) -> PathSet:
+        """Simulate price paths on ``grid`` from the last observed price.
+
+        Parameters
+        ----------
+        grid : SimulationGrid or int
+            Simulation dates (an int ``n`` means ``n`` SSE trading days after the last observation).
+        n_paths : int
+            Number of paths.
+        rng : int, numpy.random.Generator or None
+            Seed; blocks of 4096 paths each use their own ``SeedSequence`` child, so the numbers do not depend on
+            ``chunk_paths`` or on the number of threads.
+        scenario : ScenarioCurve, optional
+            Trend the median follows (see the module docstring).
+        chunk_paths : int, optional
+            Paths per work unit (rounded up to whole blocks); a scheduling choice only.
+
+        Returns
+        -------
+        PathSet
+            Factor ``"CEA"`` (and ``"CCER"`` for the joint model), CNY/t, one row per grid date.
+        """
+        g = self._grid(grid)
+        return run_plan(self.plan(g, scenario), g.dates, n_paths, rng, chunk_paths=chunk_paths)
+
+    def simulate_summary(
+        self,
+        grid: SimulationGrid | int,
+        n_paths: int,
+        rng: RngLike = None,
+        *,
+        scenario: ScenarioCurve | None = None,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        chunk_paths: int | None = None,
+    ) -> PathSummary:
+        """Like :meth:`simulate` but streaming: keeps quantiles, means and terminal values only."""
+        g = self._grid(grid)
+        plan = self.plan(g, scenario)
+        return run_plan_summary(plan, g.dates, n_paths, rng, quantiles=quantiles, chunk_paths=chunk_paths)
+
+
+def with_meta(plan: SimulationPlan, **extra: Any) -> SimulationPlan:
+    """Copy of ``plan`` with ``extra`` merged into its meta."""
+    return replace(plan, meta=dict(plan.meta) | extra)

@@ -1,0 +1,161 @@
+"""``carbonrisk simulate``: simulate price paths of a fitted model and print quantiles per date."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from models.base import PathSummary
+from models.data import load_prices
+from models.exceptions import InputError
+from models.grid import FREQUENCIES, SimulationGrid
+from models.joint import BasisParams, JointCeaCcer, fit_basis
+from models.paths import DEFAULT_QUANTILES
+from models.scenarios import load_scenario
+from portfolios.cli._common import add_json_flag, console, non_negative_int, positive_int, print_json
+from portfolios.cli.fit_cmd import _clean, add_model_arguments, fit_from_args
+from portfolios.exceptions import OutputError
+
+__all__ = ["register"]
+
+_HELP = """\
+Fit a price model to PRICES and simulate --paths price paths from the last close over --horizon (10d, 6m, 20y...;
+at most 35 years) on a daily (SSE trading days), weekly, monthly or yearly grid. With --scenario (low, mid, high or
+a CSV year,price_cny_per_t) the median follows that trend curve after a 2-year glide from the last close. With
+--ccer the CCER price is simulated jointly (CCER = CEA exp(-basis), documented default basis, or fitted on the
+CCER price FILE given). The seed makes the run reproducible on any machine, whatever the number of threads.
+
+Without --out only summaries are kept (streaming; memory does not grow with --paths). With --out the full path
+set is written as Parquet (columns date, path, CEA[, CCER]) atomically.
+
+JSON keys: model, data, scenario, horizon, freq, n_paths, seed, start_date, start_price_cny_per_t,
+policy_applied, warnings, n_nonfinite, elapsed_s, out (path or null), factors ({"CEA": {...}, "CCER": {...}}: each
+with dates, mean and quantiles {"q0.05": [...], ...} in CNY/t, one value per date), basis (with --ccer).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``simulate`` subcommand."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate price paths (quantiles per date, optional Parquet)",
+        description=_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--scenario", default=None, help="trend curve: low, mid, high or a CSV file")
+    parser.add_argument("--horizon", default="1y", help="horizon such as 250d, 6m, 20y (default %(default)s)")
+    parser.add_argument("--freq", choices=FREQUENCIES, default="M", help="grid frequency (default %(default)s)")
+    parser.add_argument("--paths", type=positive_int, default=10_000, metavar="N", help="paths (default %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=20240131, metavar="S", help="random seed")
+    parser.add_argument(
+        "--ccer", nargs="?", const="default", default=None, metavar="FILE", help="also simulate CCER (basis)"
+    )
+    parser.add_argument("--out", default=None, metavar="FILE", help="write the full path set to a Parquet file")
+    add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def _write_parquet_atomic(paths: Any, target: Path) -> Path:
+    final = target.resolve()
+    if final.is_dir():
+        raise OutputError(f"--out '{target}' is a directory; expected a .parquet file path")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
+    os.close(fd)
+    try:
+        paths.to_parquet(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``carbonrisk simulate``."""
+    start = time.perf_counter()
+    grid_probe = SimulationGrid  # validate horizon before the (slower) fit
+    scenario = load_scenario(args.scenario) if args.scenario is not None else None
+    history = load_prices(args.prices, args.column)
+    grid = grid_probe.build(history.last_date, args.horizon, args.freq)
+    model = fit_from_args(args)
+    basis: BasisParams | None = None
+    if args.ccer is not None:
+        basis = BasisParams() if args.ccer == "default" else fit_basis(history, load_prices(args.ccer))
+        model = JointCeaCcer(model, basis)
+    out: Path | None = None
+    if args.out is not None:
+        if Path(args.out).is_dir():
+            raise InputError(f"--out '{args.out}' is a directory; expected a .parquet file path")
+        paths = model.simulate(grid, args.paths, args.seed, scenario=scenario)
+        summary = PathSummary(
+            dates=paths.dates,
+            quantiles={n: paths.quantiles(n, DEFAULT_QUANTILES) for n in paths.names},
+            mean={n: paths.mean(n) for n in paths.names},
+            terminal={n: paths[n][-1] for n in paths.names},
+            n_paths=paths.n_paths,
+            n_nonfinite=int(sum((~(paths[n] > 0) | ~(paths[n] < float("inf"))).sum() for n in paths.names)),
+            seed_entropy=paths.seed_entropy,
+            meta=paths.meta,
+        )
+        out = _write_parquet_atomic(paths, Path(args.out))
+    else:
+        summary = model.simulate_summary(grid, args.paths, args.seed, scenario=scenario)
+    meta = dict(summary.meta)
+    payload = {
+        "model": meta.get("model"),
+        "data": history.name,
+        "scenario": scenario.name if scenario is not None else None,
+        "horizon": args.horizon,
+        "freq": args.freq,
+        "n_paths": summary.n_paths,
+        "seed": args.seed,
+        "start_date": str(grid.start.date()),
+        "start_price_cny_per_t": history.last_price,
+        "policy_applied": meta.get("policy_applied"),
+        "warnings": list(meta.get("warnings", [])),
+        "n_nonfinite": summary.n_nonfinite,
+        "elapsed_s": time.perf_counter() - start,
+        "out": str(out) if out is not None else None,
+        "factors": {
+            name: {
+                "dates": [str(d.date()) for d in summary.dates],
+                "mean": summary.mean[name].tolist(),
+                "quantiles": {c: frame[c].tolist() for c in frame.columns},
+            }
+            for name, frame in summary.quantiles.items()
+        },
+    }
+    if basis is not None:
+        payload["basis"] = basis.to_dict()
+    if args.json:
+        print_json(_clean(payload))
+        return 0
+    console.print(
+        f"{payload['model']} on {history.name}, {summary.n_paths:,} paths, seed {args.seed}, horizon {args.horizon} "
+        f"({args.freq}, {grid.n_steps} dates), scenario {payload['scenario'] or 'none'}; "
+        f"persistence policy: {payload['policy_applied']}"
+    )
+    for name, frame in summary.quantiles.items():
+        table = Table(title=f"{name} price quantiles, CNY/t")
+        table.add_column("date", justify="left")
+        for col in frame.columns:
+            table.add_column(col, justify="right")
+        step = max(1, len(frame) // 12)
+        rows = list(range(0, len(frame), step))
+        if rows[-1] != len(frame) - 1:
+            rows.append(len(frame) - 1)
+        for i in rows:
+            table.add_row(str(frame.index[i].date()), *(f"{v:,.2f}" for v in frame.iloc[i]))
+        console.print(table)
+    if out is not None:
+        console.print(f"paths: {out}")
+    console.print(f"({payload['elapsed_s']:.1f} s)")
+    return 0
