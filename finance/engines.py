@@ -559,7 +559,8 @@ class MCSwaptionEngine(Engine):
         _, _, _, df, ratio = _swaption_inputs(instrument, market)
         s0 = prices_on(p, swap.underlying, pd.DatetimeIndex([instrument.expiry]))[0]
         q, k = swap.quantity_t_per_period, swap.fixed_price_cny_per_t
-        swap_pv = swap.sign * q * (np.outer(s0, ratio) - k) @ df
+        # einsum, not BLAS: per-path values must not depend on the BLAS thread count of the process
+        swap_pv = swap.sign * q * np.einsum("np,p->n", np.outer(s0, ratio) - k, df)
         exercised = np.maximum(swap_pv, 0.0)
         v, se = mc_estimate(exercised)
         return PricingResult(

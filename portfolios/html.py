@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -39,10 +40,12 @@ def figure_tag(fig: Figure, caption: str, alt: str) -> str:
 
 
 def _cell(value: object, fmt: str) -> str:
-    if isinstance(value, float):
-        return f"<td>{value:{fmt}}</td>"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"<td>{value:,}</td>"
+    if isinstance(value, (float, np.floating)):
+        return f"<td>{value:{fmt}}</td>" if np.isfinite(value) else "<td></td>"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return f"<td>{value:,}</td>" if abs(int(value)) >= 10_000 else f"<td>{value}</td>"  # years stay 2025
+    if isinstance(value, pd.Timestamp):
+        return f'<td class="l">{value.date() if value == value.normalize() else value}</td>'
     return f'<td class="l">{html.escape(str(value))}</td>'
 
 

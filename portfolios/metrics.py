@@ -16,9 +16,10 @@ Early-risk / late-income mismatch of a project (all per calendar year y, t_y = y
 * mismatch gap ``sum t_y I_y / sum I_y - sum t_y D_y+ / sum D_y+`` (years; positive = income arrives after risk);
 * peak funding gap: per path ``-min_k sum_{y<=k} CF_y`` (floored at 0), reported at P50 and P95 with the median
   year in which the trough occurs;
-* coverage probability by year k: ``P(sum_{y<=k} income_y >= sum_{y<=k} net cost_y)`` where net cost is capex +
-  opex + drilling - other (non-carbon) revenue: the share of paths on which carbon income has paid back the early
-  losses by year k.
+* coverage probability by year k: ``P(sum_{y<=k} income_y >= sum_{y<=k} early loss_y)`` with the early loss
+  measured against the plan (the deterministic project): ``early loss_y = (costs_y - planned costs_y) +
+  (planned credits_y - credits_y) * E price_y`` (capex overrun, re-drilling, delay and volume shortfall): the share
+  of paths on which carbon income has paid for what the early risks cost by year k.
 """
 
 from __future__ import annotations
@@ -187,6 +188,8 @@ def mismatch_metrics(
     expected_price_cny_per_t: np.ndarray,
     other_revenue_cny: np.ndarray | None = None,
     level: float = 0.95,
+    planned_costs_cny: np.ndarray | None = None,
+    planned_credits_t: np.ndarray | None = None,
 ) -> MismatchMetrics:
     """Mismatch metrics from per-year, per-path arrays (see the module docstring for every definition).
 
@@ -203,6 +206,8 @@ def mismatch_metrics(
         ``(n_years,)`` expected carbon price used to value volume shortfalls.
     other_revenue_cny : numpy.ndarray, optional
         ``(n_years, n_paths)`` non-carbon revenue (heat sales), default zero.
+    planned_costs_cny, planned_credits_t : numpy.ndarray, optional
+        ``(n_years,)`` costs and credits of the plan (deterministic project); default their expectations.
     """
     income = _as_2d(carbon_income_cny, "carbon_income_cny")
     costs = _as_2d(costs_cny, "costs_cny")
@@ -232,7 +237,10 @@ def mismatch_metrics(
     trough = np.minimum(cumulative.min(axis=0), 0.0)
     deficit = -trough
     trough_year = np.asarray(years, dtype=float)[np.argmin(cumulative, axis=0)]
-    coverage = (np.cumsum(income, axis=0) >= np.cumsum(costs - other, axis=0)).mean(axis=1)
+    plan_costs = costs.mean(axis=1) if planned_costs_cny is None else np.asarray(planned_costs_cny, dtype=float)
+    plan_credits = credits.mean(axis=1) if planned_credits_t is None else np.asarray(planned_credits_t, dtype=float)
+    early_loss = (costs - plan_costs[:, None]) + (plan_credits[:, None] - credits) * price[:, None]
+    coverage = (np.cumsum(income, axis=0) >= np.cumsum(early_loss, axis=0)).mean(axis=1)
 
     profile = pd.DataFrame(
         {

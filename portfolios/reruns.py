@@ -32,7 +32,13 @@ def _rerun_demo(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return demo_metrics(result)
 
 
-_RERUNNERS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {"demo": _rerun_demo}
+def _rerun_report(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    from portfolios.runner import rerun_report
+
+    return rerun_report(dict(inputs))
+
+
+_RERUNNERS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {"demo": _rerun_demo, "report": _rerun_report}
 
 
 def register(kind: str, func: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from portfolios.exceptions import InputError
 
-__all__ = ["KeyLocator", "Section", "load_toml"]
+__all__ = ["KeyLocator", "Section", "load_toml", "parse_toml"]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'. ]+?)\s*=")
@@ -208,14 +208,19 @@ class _Required:
 _REQUIRED: Any = _Required()
 
 
+def parse_toml(text: str, label: str, base_dir: Path) -> Section:
+    """Parse TOML ``text`` (named ``label`` in errors; relative paths resolve against ``base_dir``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{label}: invalid TOML: {' '.join(str(exc).split())}") from exc
+    return Section(data, (), label, KeyLocator(text), base_dir.resolve())
+
+
 def load_toml(path: str | Path) -> tuple[Section, str]:
     """Parse a TOML file; return its top-level :class:`Section` and the raw text (for the run ledger)."""
     file = Path(path)
     if not file.is_file():
         raise InputError(f"input file '{path}' does not exist")
     text = file.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{file}: invalid TOML: {' '.join(str(exc).split())}") from exc
-    return Section(data, (), str(file), KeyLocator(text), file.parent.resolve()), text
+    return parse_toml(text, str(file), file.parent), text

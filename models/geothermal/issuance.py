@@ -201,7 +201,9 @@ class IssuanceSchedule:
     def credits_by_issue_year(self, reductions_t: np.ndarray, issue_years: np.ndarray) -> np.ndarray:
         """Credits issued per calendar year: ``(len(issue_years), ...)`` for reductions ``(n_season_years, ...)``."""
         red = np.asarray(reductions_t, dtype=float)
-        per_period = np.tensordot(self.weights.sum(axis=2), red, axes=(1, 0)) * (
+        # einsum's own loops, not BLAS: a multithreaded BLAS sums in a thread-dependent order, and per-path credits
+        # must be bit-identical in every process (a Dask worker runs BLAS single-threaded).
+        per_period = np.einsum("ps,s...->p...", self.weights.sum(axis=2), red) * (
             1.0 - self.params.uncertainty_deduction
         )
         out = np.zeros((len(issue_years), *red.shape[1:]))
@@ -215,7 +217,7 @@ class IssuanceSchedule:
     def credits_by_issue_and_vintage(self, reductions_t: np.ndarray, issue_years: np.ndarray) -> np.ndarray:
         """Credits ``(len(issue_years), n_vintages, ...)`` for reductions ``(n_season_years, ...)``."""
         red = np.asarray(reductions_t, dtype=float)
-        per_pv = np.tensordot(self.weights, red, axes=(1, 0)) * (1.0 - self.params.uncertainty_deduction)
+        per_pv = np.einsum("psv,s...->pv...", self.weights, red) * (1.0 - self.params.uncertainty_deduction)
         out = np.zeros((len(issue_years), self.vintages.size, *red.shape[1:]))
         index = {int(y): i for i, y in enumerate(issue_years)}
         for p, date in enumerate(self.periods["issue_date"]):
@@ -289,7 +291,7 @@ def issue_credits(
     years = np.asarray(red.index, dtype=int)
     schedule = IssuanceSchedule.build(params, years, season_start, season_days, daily_weights)
     values = red.to_numpy()
-    per_pv = np.tensordot(schedule.weights, values, axes=(1, 0))  # (periods, vintages)
+    per_pv = np.einsum("psv,s->pv", schedule.weights, values)  # (periods, vintages)
     u = float(params.uncertainty_deduction)
     rows: list[dict[str, Any]] = []
     for p, period in schedule.periods.iterrows():

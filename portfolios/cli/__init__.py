@@ -22,6 +22,7 @@ from portfolios.cli import (
     demo_cmd,
     fit_cmd,
     reductions_cmd,
+    report_cmd,
     runs_cmd,
     simulate_cmd,
     value_cmd,
@@ -38,6 +39,7 @@ _COMMAND_MODULES = (
     simulate_cmd,
     reductions_cmd,
     value_cmd,
+    report_cmd,
     runs_cmd,
 )
 

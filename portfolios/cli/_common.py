@@ -52,3 +52,21 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def print_json(payload: Any) -> None:
     """Print ``payload`` as JSON on stdout."""
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def add_scaleout_flags(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` (local Dask cluster), ``--scheduler ADDRESS`` (existing cluster), ``--blocks-per-task K``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers", type=positive_int, default=None, metavar="N", help="run on a local Dask cluster of N processes"
+    )
+    group.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+    )
+    parser.add_argument(
+        "--blocks-per-task",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="4096-path blocks per task (memory / scheduling granularity; never changes a number)",
+    )

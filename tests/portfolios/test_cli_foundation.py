@@ -24,7 +24,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 def test_demo_writes_report_and_consistent_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "demo"
-    code, out, _ = _run(["demo", "--out", str(out_dir), "--paths", "3000", "--seed", "5"], capsys)
+    code, out, _ = _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "3000", "--seed", "5"], capsys)
     assert code == 0
     assert "report.html" in out
     summary = json.loads((out_dir / "summary.json").read_text())
@@ -49,7 +49,9 @@ def test_demo_writes_report_and_consistent_summary(tmp_path: Path, capsys: pytes
 def test_demo_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = []
     for name in ("a", "b"):
-        assert _run(["demo", "--out", str(tmp_path / name), "--paths", "500", "--json"], capsys)[0] == 0
+        assert (
+            _run(["demo", "--cea-holding", "--out", str(tmp_path / name), "--paths", "500", "--json"], capsys)[0] == 0
+        )
         runs.append(json.loads((tmp_path / name / "summary.json").read_text())["risk"])
     assert runs[0] == runs[1]
 
@@ -62,7 +64,7 @@ def test_failed_demo_leaves_no_directory(
 
     monkeypatch.setattr(demo_report, "write_json", broken)
     out_dir = tmp_path / "demo"
-    code, _, err = _run(["demo", "--out", str(out_dir), "--paths", "200"], capsys)
+    code, _, err = _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "200"], capsys)
     assert code == 1 and "disk full" in err
     assert not out_dir.exists()
     assert list(tmp_path.iterdir()) == []
@@ -72,10 +74,10 @@ def test_failed_rerun_keeps_previous_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out_dir = tmp_path / "demo"
-    assert _run(["demo", "--out", str(out_dir), "--paths", "200"], capsys)[0] == 0
+    assert _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "200"], capsys)[0] == 0
     before = (out_dir / "summary.json").read_text()
     monkeypatch.setattr(demo_report, "write_json", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
-    assert _run(["demo", "--out", str(out_dir), "--paths", "300"], capsys)[0] == 1
+    assert _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "300"], capsys)[0] == 1
     assert (out_dir / "summary.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 
@@ -141,7 +143,8 @@ def test_data_show_too_short_and_unsorted(price_csv: Callable[..., Path], capsys
         (["demo", "--paths", "0"], "argument --paths: must be > 0, got 0"),
         (["demo", "--paths", "many"], "invalid integer value: 'many'"),
         (["demo", "--seed", "-4"], "argument --seed: must be >= 0"),
-        (["demo", "--paths", "50"], "--paths=50 must be an integer >= 100"),
+        (["demo", "--cea-holding", "--paths", "50"], "--paths=50 must be an integer >= 100"),
+        (["demo", "--paths", "50"], "n_paths=50 must be >= 100"),
         (["data", "show", "nope"], "unknown dataset 'nope'"),
         (["nosuch"], "invalid choice: 'nosuch'"),
     ],
@@ -178,7 +181,7 @@ def test_console_script_help_and_error_subprocess(tmp_path: Path) -> None:
 def test_demo_report_renders_offline_in_headless_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.browser import external_requests, render
 
-    assert main(["demo", "--out", str(tmp_path / "d"), "--paths", "500"]) == 0
+    assert main(["demo", "--cea-holding", "--out", str(tmp_path / "d"), "--paths", "500"]) == 0
     page = tmp_path / "d" / "report.html"
     shown = render(page)
     assert external_requests(shown, page) == []

@@ -56,7 +56,10 @@ def test_compare_and_flatten() -> None:
 
 def test_demo_is_recorded_and_rerun_identical(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for seed in ("1", "2"):
-        assert main(["demo", "--out", str(tmp_path / seed), "--paths", "400", "--seed", seed, "--json"]) == 0
+        assert (
+            main(["demo", "--cea-holding", "--out", str(tmp_path / seed), "--paths", "400", "--seed", seed, "--json"])
+            == 0
+        )
     capsys.readouterr()
     assert main(["runs", "list", "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)

@@ -1,0 +1,414 @@
+"""Risk metrics of a portfolio run: tables for the report, the workbook, the JSON summary and the ledger.
+
+Every table is a labelled DataFrame; :func:`analyse` returns them with the scalar summary metrics. Definitions of
+the mismatch metrics and ES contributions are in :mod:`portfolios.metrics`; the levers are defined in
+:func:`lever_table`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finance.instruments import PledgeLoan, ProjectLoan
+from portfolios.engine import PortfolioRun
+from portfolios.metrics import (
+    cash_flow_at_risk,
+    es_contributions,
+    exposure_profile,
+    irr,
+    mismatch_metrics,
+    npv,
+    payback_year,
+)
+from portfolios.risk import var_es
+
+__all__ = ["Analysis", "analyse", "lever_table"]
+
+LEVELS = (0.95, 0.99)
+
+
+@dataclass
+class Analysis:
+    """Tables and scalar metrics of one run."""
+
+    tables: dict[str, pd.DataFrame]
+    metrics: dict[str, Any]
+    breaches: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _components(run: PortfolioRun) -> list[str]:
+    pf = run.portfolio
+    return [f"position: {p.name}" for p in pf.positions] + [f"contract: {c.name}" for c in pf.contracts]
+
+
+def _pnl(run: PortfolioRun, key: str) -> np.ndarray:
+    """Per component and path P&L; contracts' 1-year P&L is their path value minus its mean over all paths."""
+    pnl = run.arrays[key].copy()
+    if key == "pnl_1y" and run.portfolio.contracts:
+        first = len(run.portfolio.positions)
+        pnl[first:] -= pnl[first:].mean(axis=1, keepdims=True)
+    return pnl
+
+
+def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
+    rows, summary = [], {}
+    for horizon, key in (("10d", "pnl_10d"), ("1y", "pnl_1y")):
+        pnl = _pnl(run, key)
+        if pnl.shape[0] == 0:
+            continue
+        total = pnl.sum(axis=0)
+        for level in LEVELS:
+            f = var_es(total, level, horizon_days=10 if horizon == "10d" else 245)
+            rows.append(
+                {
+                    "horizon": horizon,
+                    "level": level,
+                    "var_cny": f.var,
+                    "var_se_cny": f.var_se,
+                    "es_cny": f.es,
+                    "es_se_cny": f.es_se,
+                }
+            )
+            summary[f"var_{int(level * 100)}_{horizon}_cny"] = f.var
+            summary[f"es_{int(level * 100)}_{horizon}_cny"] = f.es
+    return pd.DataFrame(rows), summary
+
+
+def _contributions(run: PortfolioRun) -> tuple[pd.DataFrame, float]:
+    pnl = _pnl(run, "pnl_1y")
+    names = _components(run)
+    if pnl.shape[0] == 0:
+        return pd.DataFrame(), 0.0
+    frame = es_contributions({n: -pnl[i] for i, n in enumerate(names)}, 0.99)
+    return frame, float(frame.attrs["diversification_benefit"])
+
+
+def _years(run: PortfolioRun) -> np.ndarray:
+    return np.asarray(run.context.years)
+
+
+def _times(run: PortfolioRun) -> np.ndarray:
+    vd = run.context.market.valuation_date
+    return np.array([(pd.Timestamp(f"{y}-07-01") - vd).days / 365.0 for y in _years(run)]).clip(min=0.0)
+
+
+def _project_cash_flows(run: PortfolioRun) -> np.ndarray:
+    a = run.arrays
+    return a["project_income"] + a["project_heat_revenue"] - a["project_capex"] - a["project_opex"]
+
+
+def _portfolio_cash_flows(run: PortfolioRun) -> np.ndarray:
+    """Per year and path: project cash flows minus the (hedged) compliance purchases of the obligations."""
+    cf = (
+        _project_cash_flows(run).sum(axis=0)
+        if run.portfolio.projects
+        else np.zeros((len(run.context.years), run.n_paths))
+    )
+    for i, ob in enumerate(run.portfolio.obligations):
+        cf[ob.year - run.context.years[0]] -= run.arrays["obligation_cost_hedged"][i]
+    return cf
+
+
+def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
+    pf = run.portfolio
+    if not pf.projects:
+        return {}
+    years, t = _years(run), _times(run)
+    rate = pf.market.discount_rate
+    cf = _project_cash_flows(run)
+    rows, npvs = [], {}
+    for k, spec in enumerate(pf.projects):
+        values = npv(cf[k], t, rate)
+        npvs[spec.name] = values
+        rates = irr(cf[k], t)
+        pb = payback_year(cf[k], list(years))
+        rows.append(
+            {
+                "project": spec.name,
+                "npv_mean_cny": float(values.mean()),
+                "npv_p05_cny": float(np.quantile(values, 0.05)),
+                "npv_p50_cny": float(np.quantile(values, 0.50)),
+                "npv_p95_cny": float(np.quantile(values, 0.95)),
+                "irr_p05": float(np.nanquantile(rates, 0.05)) if np.isfinite(rates).any() else np.nan,
+                "irr_p50": float(np.nanquantile(rates, 0.50)) if np.isfinite(rates).any() else np.nan,
+                "irr_p95": float(np.nanquantile(rates, 0.95)) if np.isfinite(rates).any() else np.nan,
+                "payback_year_p50": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
+                "p_no_payback": float(np.mean(np.isnan(pb))),
+                "credits_issued_mean_t": float(run.arrays["project_credits"][k].sum(axis=0).mean()),
+                "carbon_income_mean_cny": float(run.arrays["project_income"][k].sum(axis=0).mean()),
+            }
+        )
+    contributions = es_contributions({n: v.mean() - v for n, v in npvs.items()}, 0.95)
+    contributions.index.name = "project"
+    return {"projects": pd.DataFrame(rows), "project_es_contributions": contributions}
+
+
+def _mismatch(
+    run: PortfolioRun, which: int | None, income_delta: np.ndarray | None = None, cost_delta: np.ndarray | None = None
+) -> Any:
+    a = run.arrays
+    ctx = run.context
+    sel = slice(None) if which is None else slice(which, which + 1)
+    income = a["project_income"][sel].sum(axis=0)
+    costs = (a["project_capex"] + a["project_opex"])[sel].sum(axis=0)
+    credits = a["project_credits"][sel].sum(axis=0)
+    other = a["project_heat_revenue"][sel].sum(axis=0)
+    if income_delta is not None:
+        income = income + income_delta
+    if cost_delta is not None:
+        costs = costs + cost_delta
+    expected_price = a["ccer_annual"].mean(axis=1)
+    plan_costs = ctx.planned_costs_cny[sel].sum(axis=0)
+    if cost_delta is not None:
+        plan_costs = plan_costs + cost_delta.mean(axis=1)
+    return mismatch_metrics(
+        list(_years(run)),
+        _times(run),
+        income,
+        costs,
+        credits,
+        expected_price,
+        other,
+        planned_costs_cny=plan_costs,
+        planned_credits_t=ctx.planned_credits_t[sel].sum(axis=0),
+    )
+
+
+def lever_table(run: PortfolioRun) -> pd.DataFrame:
+    """How each lever changes the portfolio's mismatch metrics, and its expected cost.
+
+    All levers act on the projects' combined credits ``C_y`` and the CCER annual average ``P_y`` (paths), with the
+    forward price ``F_y = E[P_y]`` (the run's own expectation) and discount factors ``D_y = (1 + r)^-t_y``:
+
+    * forward sale of share ``s``: income ``(1 - s) C_y P_y + s C_y F_y``;
+    * prepaid forward of share ``s``: today ``(1 - d) sum_y s E[C_y] F_y D_y`` (discount ``d``); each year the
+      committed ``c_y = s E[C_y]`` is delivered, the surplus sold at ``P_y``, a shortfall bought at
+      ``P_y (1 + penalty)``;
+    * sold floor at ``K`` on share ``s``: premium ``E[sum_y s C_y max(K - P_y, 0) D_y]`` paid today, payoff
+      ``s C_y max(K - P_y, 0)`` each year (``K`` defaults to the first year's expected price);
+    * pledge of future credits: today ``ltv x sum_y E[C_y] F_y D_y`` borrowed at the pledge rate, repaid from
+      carbon income as it arrives, any remainder at the horizon;
+    * CCER-linked loan: ``share x`` first-year capex borrowed today, annuity over the tenor at the loan rate.
+
+    A lever's cash flows enter the mismatch metrics as income where positive and as costs where negative (a loan's
+    proceeds arrive as income, its debt service is a cost); its planned (expected) outflows extend the plan, so the
+    coverage probability counts only unexpected losses. Cost is ``E[PV(lever cash flows)]`` (negative: the lever
+    costs money on average).
+    """
+    if not run.portfolio.projects:
+        return pd.DataFrame()
+    lv = run.portfolio.levers
+    a = run.arrays
+    credits = a["project_credits"].sum(axis=0)
+    price = a["ccer_annual"]
+    forward = price.mean(axis=1, keepdims=True)
+    t = _times(run)[:, None]
+    disc = (1.0 + run.portfolio.market.discount_rate) ** -t
+    first_cost_year = int(np.argmax(a["project_capex"].sum(axis=(0, 2)) > 0))
+    zero = np.zeros_like(credits)
+
+    def upfront(amount: np.ndarray | float) -> np.ndarray:
+        out = zero.copy()
+        out[first_cost_year] += amount
+        return out
+
+    deltas: dict[str, np.ndarray] = {"none": zero}
+    s = lv.forward_share
+    deltas["forward sale"] = s * credits * (forward - price)
+    s = lv.prepaid_share
+    committed = s * credits.mean(axis=1, keepdims=True)
+    prepay = (1.0 - lv.prepaid_discount) * float((committed * forward * disc).sum())
+    delivered = np.minimum(credits, committed)
+    shortfall = committed - delivered
+    deltas["prepaid forward"] = upfront(prepay) - delivered * price - shortfall * price * (1.0 + lv.delivery_penalty)
+    strike = lv.floor_strike_cny_per_t if lv.floor_strike_cny_per_t is not None else float(forward[first_cost_year, 0])
+    payoff = lv.floor_share * credits * np.maximum(strike - price, 0.0)
+    premium = float((payoff * disc).sum(axis=0).mean())
+    deltas["sold floor"] = payoff - upfront(premium)
+    borrowed = lv.pledge_ltv * float((credits.mean(axis=1, keepdims=True) * forward * disc).sum())
+    income = credits * price
+    debt = np.full(credits.shape[1], borrowed)
+    repay = np.zeros_like(credits)
+    for y in range(first_cost_year + 1, credits.shape[0]):
+        debt = debt * (1.0 + lv.pledge_rate)
+        pay = np.minimum(debt, income[y]) if y < credits.shape[0] - 1 else debt
+        repay[y] = pay
+        debt = debt - pay
+    deltas["pledge of future credits"] = upfront(borrowed) - repay
+    capex_first = float(a["project_capex"].sum(axis=0)[first_cost_year].mean())
+    principal = lv.loan_share_of_capex * capex_first
+    n = lv.loan_tenor_years
+    annuity = principal * lv.loan_rate / (1.0 - (1.0 + lv.loan_rate) ** -n) if lv.loan_rate else principal / n
+    service = zero.copy()
+    for y in range(first_cost_year + 1, min(first_cost_year + 1 + n, credits.shape[0])):
+        service[y] = annuity
+    deltas["CCER-linked loan"] = upfront(principal) - service
+
+    rows = []
+    for name, delta in deltas.items():
+        m = _mismatch(run, None, income_delta=np.maximum(delta, 0.0), cost_delta=np.maximum(-delta, 0.0))
+        cost = float((delta * disc).sum(axis=0).mean())
+        rows.append(
+            {
+                "lever": name,
+                **m.summary(),
+                **{f"coverage_{y}": float(m.profile["coverage_probability"].loc[y]) for y in _years(run)[::5]},
+                "expected_pv_cost_cny": cost,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _limits(run: PortfolioRun, risk_summary: dict[str, Any]) -> list[dict[str, Any]]:
+    pf, lim = run.portfolio, run.portfolio.limits
+    breaches = []
+    checks = [
+        ("var_99_10d_cny", lim.var_99_10d_cny, risk_summary.get("var_99_10d_cny")),
+        ("es_99_1y_cny", lim.es_99_1y_cny, risk_summary.get("es_99_1y_cny")),
+    ]
+    for name, limit, value in checks:
+        if limit is not None and value is not None and value > limit:
+            breaches.append({"limit": name, "limit_value": limit, "value": value, "excess": value - limit})
+    for asset, limit in lim.position_t.items():
+        held = sum(p.quantity_t for p in pf.positions if p.asset == asset)
+        if held > limit:
+            breaches.append(
+                {"limit": f"position_t.{asset}", "limit_value": limit, "value": held, "excess": held - limit}
+            )
+    if lim.ltv_max is not None:
+        for spec in pf.contracts:
+            if isinstance(spec.instrument, PledgeLoan) and spec.instrument.ltv > lim.ltv_max:
+                ltv = spec.instrument.ltv
+                breaches.append(
+                    {
+                        "limit": f"ltv_max ({spec.name})",
+                        "limit_value": lim.ltv_max,
+                        "value": ltv,
+                        "excess": ltv - lim.ltv_max,
+                    }
+                )
+    return breaches
+
+
+def analyse(run: PortfolioRun) -> Analysis:
+    """Every table and metric of the report."""
+    pf, a = run.portfolio, run.arrays
+    tables: dict[str, pd.DataFrame] = {}
+    metrics: dict[str, Any] = {"n_paths": run.n_paths, "seed": pf.seed}
+    risk, risk_summary = _risk_table(run)
+    tables["var_es"] = risk
+    metrics |= risk_summary
+    contrib, benefit = _contributions(run)
+    if not contrib.empty:
+        tables["es_contributions_1y_99"] = contrib
+        metrics["diversification_benefit_1y_99_cny"] = benefit
+    fan_dates = run.context.dates[list(run.context.fan_rows)]
+    for factor, key in (("CEA", "cea_fan"), ("CCER", "ccer_fan")):
+        q = np.quantile(a[key], [0.05, 0.25, 0.5, 0.75, 0.95], axis=1).T
+        tables[f"fan_{factor}"] = pd.DataFrame(
+            q, index=pd.Index(fan_dates, name="date"), columns=["p05", "p25", "p50", "p75", "p95"]
+        )
+    years = list(_years(run))
+    if pf.projects or pf.obligations:
+        tables["cash_flow_at_risk"] = cash_flow_at_risk(_portfolio_cash_flows(run), years, 0.95)
+    if pf.projects:
+        tables |= _project_tables(run)
+        m = _mismatch(run, None)
+        metrics["mismatch"] = m.summary()
+        tables["mismatch_profile"] = m.profile
+        per_project = []
+        for k, spec in enumerate(pf.projects):
+            per_project.append({"project": spec.name, **_mismatch(run, k).summary()})
+        per_project.append({"project": "portfolio", **m.summary()})
+        tables["mismatch"] = pd.DataFrame(per_project)
+        tables["levers"] = lever_table(run)
+    if pf.obligations:
+        rows = []
+        for i, ob in enumerate(pf.obligations):
+            for label, key in (("unhedged", "obligation_cost_unhedged"), ("hedged", "obligation_cost_hedged")):
+                cost = a[key][i]
+                rows.append(
+                    {
+                        "obligation": ob.name,
+                        "year": ob.year,
+                        "case": label,
+                        "expected_cost_cny": float(cost.mean()),
+                        "p95_cost_cny": float(np.quantile(cost, 0.95)),
+                        "cost_at_risk_95_cny": float(np.quantile(cost, 0.95) - cost.mean()),
+                    }
+                )
+        tables["compliance_cost_at_risk"] = pd.DataFrame(rows)
+    loan_rows, dscr_rows = [], []
+    for c, contract in enumerate(pf.contracts):
+        inst = contract.instrument
+        spec_name = contract.name
+        if isinstance(inst, PledgeLoan):
+            loss = a[f"contract{c}_loss_cny"]
+            loan_rows.append(
+                {
+                    "loan": spec_name,
+                    "p_margin_call": float(a[f"contract{c}_margin_call"].mean()),
+                    "p_liquidation": float(a[f"contract{c}_liquidated"].mean()),
+                    "p_loss": float((loss > 1e-9).mean()),
+                    "expected_loss_cny": float(loss.mean()),
+                    "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
+                }
+            )
+            exposure = a[f"contract{c}_exposure"]
+            dates = run.context.dates[: exposure.shape[0]]
+            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(exposure, list(dates), 0.95).iloc[
+                :: max(1, len(dates) // 24)
+            ]
+        if isinstance(inst, ProjectLoan):
+            loss = a[f"contract{c}_loss_cny"]
+            default = a[f"contract{c}_default"]
+            loan_rows.append(
+                {
+                    "loan": spec_name,
+                    "p_default": float(default.mean()),
+                    "p_loss": float((loss > 1e-9).mean()),
+                    "expected_loss_cny": float(loss.mean()),
+                    "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
+                    "p_min_dscr_below_1_0": float((a[f"contract{c}_min_dscr"] < 1.0).mean()),
+                    "p_min_dscr_below_1_2": float((a[f"contract{c}_min_dscr"] < 1.2).mean()),
+                }
+            )
+            dscr = a[f"contract{c}_dscr"]
+            sched = inst.schedule()
+            for y in range(dscr.shape[0]):
+                d = dscr[y][np.isfinite(dscr[y])]
+                dscr_rows.append(
+                    {
+                        "loan": spec_name,
+                        "period_end": str(sched[y + 1].date()),
+                        "dscr_p05": float(np.quantile(d, 0.05)) if d.size else np.nan,
+                        "dscr_p50": float(np.quantile(d, 0.50)) if d.size else np.nan,
+                        "dscr_p95": float(np.quantile(d, 0.95)) if d.size else np.nan,
+                        "p_below_1_0": float(np.mean(np.nan_to_num(dscr[y], nan=np.inf) < 1.0)),
+                        "p_below_1_2": float(np.mean(np.nan_to_num(dscr[y], nan=np.inf) < 1.2)),
+                    }
+                )
+    if loan_rows:
+        tables["loans"] = pd.DataFrame(loan_rows)
+    if dscr_rows:
+        tables["dscr"] = pd.DataFrame(dscr_rows)
+    if pf.contracts:
+        pv = a["contract_pv"]
+        tables["contracts"] = pd.DataFrame(
+            {
+                "contract": [c.name for c in pf.contracts],
+                "type": [c.instrument.kind for c in pf.contracts],
+                "value_cny": pv.mean(axis=1),
+                "value_se_cny": pv.std(axis=1, ddof=1) / np.sqrt(pv.shape[1]),
+                "delta_CEA": [dict(d).get("CEA", 0.0) for d in run.context.deltas],
+                "delta_CCER": [dict(d).get("CCER", 0.0) for d in run.context.deltas],
+            }
+        )
+    breaches = _limits(run, risk_summary)
+    tables["limit_breaches"] = pd.DataFrame(breaches, columns=["limit", "limit_value", "value", "excess"])
+    metrics["limit_breaches"] = len(breaches)
+    return Analysis(tables=tables, metrics=metrics, breaches=breaches)

@@ -1,0 +1,399 @@
+"""Portfolio Monte Carlo: one joint run of CEA/CCER prices, project volumes and contracts, per path, block by block.
+
+Pipeline (one run)::
+
+    price history -> fitted model (joint CEA/CCER) -> grid (daily in year 1, month ends to the horizon, every
+    contract fixing date) -> for each block of paths: prices, project paths, contract engines -> per-path arrays
+    -> merged in block order -> metrics (portfolios.analysis)
+
+Randomness: block ``b`` of the run draws prices from ``SeedSequence(seed, spawn_key=(b, 0))``, project risk from
+``(b, 1)`` and contract-internal randomness (borrower top-ups) from ``(b, 2)``; so the numbers depend only on the
+seed and the path count, never on how blocks are grouped into tasks or spread over workers.
+
+What each component contributes per path:
+
+* inventories: ``q (S_10d - S_0)`` and ``q (S_1y - S_0)`` (10-day and 1-year P&L);
+* contracts: the engine's discounted value of each path minus its mean over the run's paths (the contract's value
+  on these paths; hold-to-maturity P&L, the 1-year figure) and ``sum_f delta_f (S_f,10d - S_f,0)`` at 10 days
+  (delta from a CRN bump-and-revalue on GBM paths with the history's volatility);
+* obligations: compliance cost ``ccer_t * CCER_avg_y + (cea_t - hedged_t) * CEA_avg_y + hedged_t * K`` at the
+  annual average prices (hedged) and the same with ``hedged_t = 0`` (unhedged);
+* projects: per year carbon income ``credits issued x CCER annual average``, heat revenue ``heat x tariff``, capex
+  and opex; CCER-linked project loans run on those per-path volumes and cash flows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from finance.market import MarketEnv
+from finance.valuation import GBMSource, engines_for, path_dates, value_all
+from models.catalog import fit_model
+from models.data import PriceHistory, load_prices
+from models.geothermal import simulate_portfolio
+from models.grid import SimulationGrid
+from models.joint import BasisParams, JointCeaCcer
+from models.paths import PathSet
+from models.scenarios import ScenarioCurve, load_scenario
+from models.units import TRADING_DAYS_PER_YEAR
+from portfolios.exceptions import InputError
+from portfolios.executor import BlockTask, map_blocks
+from portfolios.portfolio import Portfolio
+
+__all__ = ["PortfolioRun", "RunContext", "prepare", "run_portfolio"]
+
+TEN_DAYS: int = 10
+"""Trading days of the short VaR horizon."""
+SENSITIVITY_PATHS: int = 4096
+"""Paths of the one-off CRN bump-and-revalue that gives contract deltas for the 10-day horizon."""
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """What is needed to rebuild the (unpicklable, QuantLib) market environment in any process."""
+
+    valuation_date: pd.Timestamp
+    rate: float
+    spots: tuple[tuple[str, float], ...]
+    vols: tuple[tuple[str, float], ...]
+    correlation: float
+
+    def build(self) -> MarketEnv:
+        """The market environment (cached per process)."""
+        return _market(self)
+
+
+@functools.lru_cache(maxsize=8)
+def _market(inputs: MarketInputs) -> MarketEnv:
+    return MarketEnv.simple(
+        inputs.valuation_date, inputs.rate, dict(inputs.spots), dict(inputs.vols), correlation=inputs.correlation
+    )
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a worker needs to compute one block (picklable)."""
+
+    portfolio: Portfolio
+    model: Any
+    scenario: ScenarioCurve | None
+    grid: SimulationGrid
+    market: MarketInputs
+    years: tuple[int, ...]
+    fan_rows: tuple[int, ...]
+    row_10d: int
+    row_1y: int
+    deltas: tuple[tuple[tuple[str, float], ...], ...]
+    planned_costs_cny: np.ndarray
+    """``(n_projects, n_years)`` capex + opex of the deterministic projects (the plan)."""
+    planned_credits_t: np.ndarray
+    """``(n_projects, n_years)`` credits issued by the deterministic projects."""
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """Grid dates including the valuation date."""
+        return pd.DatetimeIndex(self.grid.dates)
+
+
+@dataclass
+class PortfolioRun:
+    """Merged per-path results of a run plus the context that produced them."""
+
+    context: RunContext
+    history: PriceHistory
+    arrays: dict[str, np.ndarray]
+    warnings: list[str]
+    elapsed_s: float
+    fit_summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """The portfolio that was run."""
+        return self.context.portfolio
+
+    @property
+    def n_paths(self) -> int:
+        """Paths simulated."""
+        return int(self.arrays["cea_fan"].shape[-1])
+
+
+def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument]) -> pd.DatetimeIndex:
+    end = vd + pd.DateOffset(years=horizon_years)
+    daily = pd.DatetimeIndex(SimulationGrid.daily(vd, TRADING_DAYS_PER_YEAR).dates[1:])
+    month_ends = pd.date_range(vd, end, freq="ME")
+    extra = path_dates(contracts, vd)[1:] if contracts else pd.DatetimeIndex([])
+    dates = daily.append(month_ends).append(pd.DatetimeIndex(extra)).append(pd.DatetimeIndex([end]))
+    return pd.DatetimeIndex(sorted(set(d for d in dates.normalize() if vd < d <= end)))
+
+
+def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, Any]]:
+    spec = portfolio.market
+    single = fit_model(history, spec.model, spec.dist, persistence_policy=spec.persistence_policy)
+    basis = BasisParams()
+    if spec.ccer_discount is not None:
+        b0 = -math.log(spec.ccer_discount)
+        basis = dataclasses.replace(basis, b0=b0, mean_basis=b0)
+    joint = JointCeaCcer(single, basis)
+    summary = {"model": joint.name, "price_model": getattr(single, "name", spec.model), "basis": basis.to_dict()}
+    return joint, summary
+
+
+def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
+    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
+    history = load_prices(portfolio.market.prices)
+    vd = history.last_date
+    model, summary = _fit(portfolio, history)
+    scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
+    contracts = [c.instrument for c in portfolio.contracts]
+    end = vd + pd.DateOffset(years=portfolio.horizon_years)
+    for spec in portfolio.contracts:
+        last = max(spec.instrument.fixing_dates(vd))
+        if last > end:
+            raise InputError(
+                f"contract '{spec.name}' fixes on {last.date()}, after the horizon ends on {end.date()} "
+                f"(portfolio.horizon_years = {portfolio.horizon_years}); raise the horizon"
+            )
+    for ob in portfolio.obligations:
+        if ob.year < vd.year or ob.year > end.year:
+            raise InputError(f"obligation '{ob.name}' year {ob.year} lies outside {vd.year}-{end.year}")
+    grid = SimulationGrid.from_dates(vd, _grid_dates(vd, portfolio.horizon_years, contracts))
+    dates = pd.DatetimeIndex(grid.dates)
+    row_10d, row_1y = TEN_DAYS, min(TRADING_DAYS_PER_YEAR, len(dates) - 1)
+    years = tuple(range(vd.year, end.year + 1))
+    fan = sorted(
+        {0, row_10d, row_1y, *(int(np.searchsorted(dates, pd.Timestamp(f"{y}-12-31"), "right") - 1) for y in years)}
+    )
+    fan = [r for r in fan if 0 <= r < len(dates)] + ([len(dates) - 1] if fan[-1] != len(dates) - 1 else [])
+
+    s0 = history.last_price
+    ratio = portfolio.market.ccer_discount or math.exp(-BasisParams().mean_basis)
+    vol = float(history.log_returns.std(ddof=1) * math.sqrt(TRADING_DAYS_PER_YEAR))
+    market = MarketInputs(
+        valuation_date=vd,
+        rate=portfolio.market.discount_rate,
+        spots=(("CEA", s0), ("CCER", s0 * ratio)),
+        vols=(("CEA", vol), ("CCER", math.hypot(vol, BasisParams().sigma))),
+        correlation=0.9,
+    )
+    deltas: list[tuple[tuple[str, float], ...]] = []
+    if contracts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vals = value_all(
+                contracts, market.build(), n_paths=SENSITIVITY_PATHS, rng=portfolio.seed, source=GBMSource()
+            )
+        for v in vals:
+            deltas.append(tuple((k, float(x)) for k, x in (v.sensitivities or {}).get("delta", {}).items()))
+    plan_costs = np.zeros((len(portfolio.projects), len(years)))
+    plan_credits = np.zeros_like(plan_costs)
+    if portfolio.projects:
+        plan = simulate_portfolio([p.project for p in portfolio.projects], 1, 0, deterministic=True)
+        for k, pp in enumerate(plan.projects):
+            plan_costs[k] = _on_years(pp.capex_cny + pp.opex_cny, pp.years, years)[:, 0]
+            plan_credits[k] = _on_years(pp.credits_issued_t, pp.years, years)[:, 0]
+    context = RunContext(
+        portfolio=portfolio,
+        model=model,
+        scenario=scenario,
+        grid=grid,
+        market=market,
+        years=years,
+        fan_rows=tuple(fan),
+        row_10d=row_10d,
+        row_1y=row_1y,
+        deltas=tuple(deltas),
+        planned_costs_cny=plan_costs,
+        planned_credits_t=plan_credits,
+    )
+    summary |= {"valuation_date": str(vd.date()), "grid_dates": len(dates), "volatility_annual": vol}
+    return context, history, summary
+
+
+def _annual_average(values: np.ndarray, dates: pd.DatetimeIndex, years: tuple[int, ...]) -> np.ndarray:
+    out = np.empty((len(years), values.shape[1]))
+    year_of = dates.year.to_numpy()
+    for i, y in enumerate(years):
+        rows = np.flatnonzero((year_of == y) & (np.arange(len(dates)) > 0))
+        out[i] = values[rows].mean(axis=0) if rows.size else values[0]
+    return out
+
+
+def _on_years(array: np.ndarray, src_years: np.ndarray, years: tuple[int, ...]) -> np.ndarray:
+    """Re-index a ``(n_src_years, n)`` array onto ``years`` (zeros where the source has no row)."""
+    out = np.zeros((len(years), array.shape[-1]))
+    for i, y in enumerate(src_years):
+        if years[0] <= y <= years[-1]:
+            out[int(y) - years[0]] += array[i]
+    return out
+
+
+def _seed(task: BlockTask, block: int, stream: int) -> np.random.SeedSequence:
+    root = task.seed
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, block, stream), pool_size=root.pool_size)
+
+
+def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
+    """Per-path results of the blocks of ``task`` (paths on the last axis)."""
+    from models.random import BLOCK_PATHS
+
+    parts: list[dict[str, np.ndarray]] = []
+    for b in range(task.first_block, task.last_block):
+        size = min(BLOCK_PATHS, task.n_paths - b * BLOCK_PATHS)
+        parts.append(_one_block(ctx, size, _seed(task, b, 0), _seed(task, b, 1), _seed(task, b, 2)))
+    return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+
+
+def _one_block(
+    ctx: RunContext,
+    n: int,
+    price_seed: np.random.SeedSequence,
+    project_seed: np.random.SeedSequence,
+    contract_seed: np.random.SeedSequence,
+) -> dict[str, np.ndarray]:
+    pf = ctx.portfolio
+    dates = ctx.dates
+    paths: PathSet = ctx.model.simulate(ctx.grid, n, price_seed, scenario=ctx.scenario)
+    cea, ccer = paths["CEA"], paths["CCER"]
+    price = {"CEA": cea, "CCER": ccer}
+    out: dict[str, np.ndarray] = {
+        "cea_fan": cea[list(ctx.fan_rows)],
+        "ccer_fan": ccer[list(ctx.fan_rows)],
+    }
+    cea_avg = _annual_average(cea, dates, ctx.years)
+    ccer_avg = _annual_average(ccer, dates, ctx.years)
+    out["cea_annual"], out["ccer_annual"] = cea_avg, ccer_avg
+
+    pnl10, pnl1y = [], []
+    for pos in pf.positions:
+        s = price[pos.asset]
+        pnl10.append(pos.quantity_t * (s[ctx.row_10d] - s[0]))
+        pnl1y.append(pos.quantity_t * (s[ctx.row_1y] - s[0]))
+
+    # compliance obligations: annual-average purchase cost, unhedged and hedged
+    cost_u, cost_h = [], []
+    for ob in pf.obligations:
+        i = ob.year - ctx.years[0]
+        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
+        cea_t = ob.shortfall_t - ccer_t
+        base = ccer_t * ccer_avg[i]
+        cost_u.append(base + cea_t * cea_avg[i])
+        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
+    out["obligation_cost_unhedged"] = np.array(cost_u).reshape(len(cost_u), n)
+    out["obligation_cost_hedged"] = np.array(cost_h).reshape(len(cost_h), n)
+
+    # projects
+    years = ctx.years
+    n_proj = len(pf.projects)
+    income = np.zeros((n_proj, len(years), n))
+    heat_rev = np.zeros_like(income)
+    capex = np.zeros_like(income)
+    opex = np.zeros_like(income)
+    credits = np.zeros_like(income)
+    reductions = np.zeros_like(income)
+    if n_proj:
+        sim = simulate_portfolio([p.project for p in pf.projects], n, project_seed)
+        for k, (spec, pp) in enumerate(zip(pf.projects, sim.projects, strict=True)):
+            credits[k] = _on_years(pp.credits_issued_t, pp.years, years)
+            reductions[k] = _on_years(pp.reductions_t, pp.years, years)
+            income[k] = credits[k] * ccer_avg
+            heat_rev[k] = _on_years(pp.heat_mwh, pp.years, years) * spec.heat_tariff_cny_per_mwh
+            capex[k] = _on_years(pp.capex_cny, pp.years, years)
+            opex[k] = _on_years(pp.opex_cny, pp.years, years)
+    out |= {
+        "project_income": income,
+        "project_heat_revenue": heat_rev,
+        "project_capex": capex,
+        "project_opex": opex,
+        "project_credits": credits,
+        "project_reductions": reductions,
+    }
+
+    # contracts on this block's paths
+    market = ctx.market.build()
+    # contract-internal randomness (borrower top-ups) comes from this block's own stream, via the path set's entropy
+    contract_entropy = int.from_bytes(contract_seed.generate_state(4).tobytes(), "little")
+    block_paths = PathSet(dates=dates, factors=price, seed_entropy=contract_entropy)
+    contract_pv: list[np.ndarray] = []
+    contract_extra: dict[str, np.ndarray] = {}
+    names = [p.name for p in pf.projects]
+    for c, contract in enumerate(pf.contracts):
+        inst = contract.instrument
+        if isinstance(inst, ProjectLoan) and contract.project is not None:
+            k = names.index(contract.project)
+            sched = inst.schedule()
+            loan_years = [d.year for d in sched[1:]]
+            rows = [y - years[0] for y in loan_years]
+            vol = np.vstack([credits[k][r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
+            other = np.vstack([heat_rev[k][r] - opex[k][r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
+            inst = dataclasses.replace(inst, carbon_volumes_t=vol, other_cash_flows_cny=other)
+        result = engines_for(inst)[0].calculate(inst, market, block_paths)
+        pv = np.asarray(result.samples.get("pv_cny", np.full(n, result.value)), dtype=float)
+        contract_pv.append(pv)
+        pnl1y.append(pv)  # centred on the run-wide mean after merging (portfolios.analysis)
+        delta = dict(ctx.deltas[c])
+        pnl10.append(
+            sum((delta.get(f, 0.0) * (price[f][ctx.row_10d] - price[f][0]) for f in ("CEA", "CCER")), np.zeros(n))
+        )
+        for key in ("loss_cny", "margin_call", "liquidated", "default", "min_dscr"):
+            if key in result.samples:
+                contract_extra[f"contract{c}_{key}"] = np.asarray(result.samples[key], dtype=float)
+        if "dscr" in result.samples:
+            contract_extra[f"contract{c}_dscr"] = np.asarray(result.samples["dscr"], dtype=float)
+        if isinstance(inst, PledgeLoan):
+            s = price[inst.collateral]
+            horizon = dates <= inst.fixing_dates(market.valuation_date)[-1]
+            t = ((dates[horizon] - dates[0]).days.to_numpy() / 365.0)[:, None]
+            principal = inst.ltv * inst.quantity_t * s[0, 0]
+            collateral = inst.quantity_t * s[horizon] * (1.0 - inst.haircut)
+            contract_extra[f"contract{c}_exposure"] = np.maximum(principal * (1 + inst.rate * t) - collateral, 0.0)
+            contract_extra[f"contract{c}_coverage"] = inst.quantity_t * s[horizon] / principal
+    out["contract_pv"] = np.array(contract_pv).reshape(len(contract_pv), n)
+    out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)
+    out["pnl_1y"] = np.array(pnl1y).reshape(len(pnl1y), n)
+    out |= contract_extra
+    return out
+
+
+def run_portfolio(
+    portfolio: Portfolio,
+    *,
+    blocks_per_task: int = 1,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PortfolioRun:
+    """Run the portfolio Monte Carlo; warnings raised on the way are collected and returned."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        context, history, summary = prepare(portfolio)
+        arrays = map_blocks(
+            functools.partial(run_block, ctx=context),
+            portfolio.n_paths,
+            portfolio.seed,
+            blocks_per_task=blocks_per_task,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
+    meta_warnings = [str(w) for w in getattr(context.model, "warnings", [])]
+    return PortfolioRun(
+        context=context,
+        history=history,
+        arrays=arrays,
+        warnings=list(dict.fromkeys(messages + meta_warnings)),
+        elapsed_s=time.perf_counter() - start,
+        fit_summary=summary,
+    )

@@ -1,0 +1,450 @@
+"""The portfolio file (TOML): market and model, positions, compliance obligations, contracts, projects, limits, levers.
+
+Every key is validated; errors name the file, the key path and its line, and suggest the closest valid key (see
+:mod:`portfolios.tomlconfig`). The full format, with an example, is in README.md; the embedded demo portfolio is
+``portfolios/data/demo_portfolio.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from finance.contracts import instrument_from_dict
+from finance.instruments import Instrument, ProjectLoan
+from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES
+from models.data import load_prices
+from models.exceptions import CarbonRiskError
+from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
+from models.geothermal import Project, basin_portfolio, hebei_project, load_project
+from models.scenarios import SCENARIOS
+from portfolios.exceptions import InputError
+from portfolios.tomlconfig import Section, load_toml, parse_toml
+
+__all__ = [
+    "DEMO_PORTFOLIO",
+    "ContractSpec",
+    "Levers",
+    "Limits",
+    "MarketSpec",
+    "Obligation",
+    "Portfolio",
+    "Position",
+    "ProjectSpec",
+    "load_portfolio",
+    "portfolio_from_text",
+]
+
+DEMO_PORTFOLIO = "demo_portfolio.toml"
+ASSETS = ("CEA", "CCER")
+MIN_PATHS = 100
+"""Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
+MAX_CCER_OFFSET_SHARE = 0.05
+"""National ETS rule: CCERs may cover at most 5 % of a compliance obligation (DOMAIN.md section 1)."""
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """Price history, model, scenario and discounting of the run."""
+
+    prices: str = "cea"
+    model: str = DEFAULT_MODEL
+    dist: str = DEFAULT_DIST
+    persistence_policy: str = "variance-target"
+    scenario: str | None = "mid"
+    discount_rate: float = 0.02
+    ccer_discount: float | None = None
+    """CCER / CEA price ratio at the start (default: the joint model's documented 70 / 89.66)."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """An inventory of allowances or credits."""
+
+    name: str
+    asset: str
+    quantity_t: float
+    cost_cny_per_t: float
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A compliance year of an emitter that is short allowances.
+
+    ``shortfall = emissions - free allocation`` is surrendered at the end of ``year``: up to ``ccer_share`` of the
+    emissions (at most 5 %) with CCERs, the rest with CEAs; ``hedged_t`` tonnes were bought forward at
+    ``hedge_price_cny_per_t``.
+    """
+
+    name: str
+    year: int
+    emissions_t: float
+    free_allocation_t: float
+    ccer_share: float
+    hedged_t: float
+    hedge_price_cny_per_t: float
+
+    @property
+    def shortfall_t(self) -> float:
+        """Allowances to buy: emissions minus free allocation (>= 0)."""
+        return max(self.emissions_t - self.free_allocation_t, 0.0)
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """A contract from the valuation layer, optionally linked to a project (CCER-linked project loans)."""
+
+    name: str
+    instrument: Instrument
+    project: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """A geothermal project and what it sells besides carbon credits."""
+
+    name: str
+    project: Project
+    heat_tariff_cny_per_mwh: float
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Risk limits; ``None`` means not set. VaR/ES limits are positive CNY amounts."""
+
+    var_99_10d_cny: float | None = None
+    es_99_1y_cny: float | None = None
+    ltv_max: float | None = None
+    position_t: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Levers:
+    """The early-monetisation and financing levers compared in the mismatch table."""
+
+    forward_share: float = 0.5
+    prepaid_share: float = 0.5
+    prepaid_discount: float = 0.10
+    delivery_penalty: float = 0.10
+    floor_strike_cny_per_t: float | None = None
+    floor_share: float = 1.0
+    pledge_ltv: float = 0.5
+    pledge_rate: float = 0.045
+    loan_share_of_capex: float = 0.5
+    loan_rate: float = 0.045
+    loan_tenor_years: int = 10
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """A validated portfolio file."""
+
+    name: str
+    horizon_years: int
+    n_paths: int
+    seed: int
+    market: MarketSpec
+    positions: tuple[Position, ...]
+    obligations: tuple[Obligation, ...]
+    contracts: tuple[ContractSpec, ...]
+    projects: tuple[ProjectSpec, ...]
+    limits: Limits
+    levers: Levers
+    source: str
+    text: str
+    referenced_files: dict[str, str] = field(default_factory=dict)
+    base_dir: str = "."
+    """Folder that relative paths in the file resolve against."""
+
+    def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
+        """The same portfolio with the path count and / or seed overridden (command-line options)."""
+        if n_paths is not None and n_paths < MIN_PATHS:
+            raise InputError(f"n_paths={n_paths} must be >= {MIN_PATHS}")
+        if seed is not None and seed < 0:
+            raise InputError(f"seed={seed} must be >= 0")
+        return dataclasses.replace(
+            self,
+            n_paths=self.n_paths if n_paths is None else n_paths,
+            seed=self.seed if seed is None else seed,
+        )
+
+
+_TOP = ("portfolio", "market", "positions", "obligations", "contracts", "projects", "limits", "levers")
+
+
+def _market(section: Section) -> MarketSpec:
+    section.check_keys(["prices", "model", "dist", "persistence_policy", "scenario", "discount_rate", "ccer_discount"])
+    prices = section.string("prices", "cea")
+    if prices not in ("cea", "hbea"):
+        path = section.file_path("prices")
+        prices = str(path)
+    scenario: str | None = section.string("scenario", "mid")
+    if scenario == "none":
+        scenario = None
+    elif scenario not in SCENARIOS:
+        scenario = str(section.file_path("scenario"))
+    model = section.string("model", DEFAULT_MODEL, choices=MODEL_NAMES)
+    dist = section.string("dist", "normal" if model == "ou" else DEFAULT_DIST, choices=DISTRIBUTIONS)
+    return MarketSpec(
+        prices=prices,
+        model=model,
+        dist=dist,
+        persistence_policy=section.string("persistence_policy", "variance-target", choices=PERSISTENCE_POLICIES),
+        scenario=scenario,
+        discount_rate=section.number("discount_rate", 0.02, low=-0.05, high=0.5),
+        ccer_discount=section.number("ccer_discount", low=0.0, high=1.5, low_open=True)
+        if section.has("ccer_discount")
+        else None,
+    )
+
+
+def _position(section: Section) -> Position:
+    section.check_keys(["name", "asset", "quantity_t", "cost_cny_per_t"], required=["name", "asset", "quantity_t"])
+    return Position(
+        name=section.string("name"),
+        asset=section.string("asset", choices=ASSETS),
+        quantity_t=section.number("quantity_t", low=0.0, low_open=True),
+        cost_cny_per_t=section.number("cost_cny_per_t", 0.0, low=0.0),
+    )
+
+
+def _obligation(section: Section) -> Obligation:
+    section.check_keys(
+        ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t"],
+        required=["name", "year", "emissions_t", "free_allocation_t"],
+    )
+    emissions = section.number("emissions_t", low=0.0, low_open=True)
+    hedged = section.number("hedged_t", 0.0, low=0.0)
+    obligation = Obligation(
+        name=section.string("name"),
+        year=section.integer("year", low=2021, high=2060),
+        emissions_t=emissions,
+        free_allocation_t=section.number("free_allocation_t", low=0.0),
+        ccer_share=section.number("ccer_share", MAX_CCER_OFFSET_SHARE, low=0.0, high=MAX_CCER_OFFSET_SHARE),
+        hedged_t=hedged,
+        hedge_price_cny_per_t=section.number("hedge_price_cny_per_t", 0.0, low=0.0),
+    )
+    if hedged > 0 and not section.has("hedge_price_cny_per_t"):
+        raise section.error(None, "sets hedged_t > 0 but no hedge_price_cny_per_t")
+    if hedged > obligation.shortfall_t:
+        raise section.error("hedged_t", f"= {hedged:g} exceeds the shortfall {obligation.shortfall_t:g} t")
+    return obligation
+
+
+def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | None]:
+    section.check_keys(
+        [
+            "name",
+            "template",
+            "file",
+            "basin",
+            "start_year",
+            "area_m2",
+            "capex_cny",
+            "heat_tariff_cny_per_mwh",
+            "scenario",
+        ]
+    )
+    name = section.string("name")
+    file = section.file_path("file")
+    template = section.string("template", "hebei", choices=["hebei", "basin"]) if section.has("template") else None
+    scenario = section.string("scenario", "mid", choices=SCENARIOS)
+    try:
+        if file is not None:
+            project = load_project(file)
+        elif template == "basin" or section.has("basin"):
+            basin = section.string("basin")
+            area = section.number("area_m2", low=0.0, low_open=True) if section.has("area_m2") else None
+            found = basin_portfolio(
+                base=hebei_project(scenario),
+                start_years=section.integer("start_year", start_year),
+                basins=[basin],
+                area_m2=area,
+            )
+            project = found[0]
+            if area is not None and not section.has("capex_cny"):  # capex scales with the heated area
+                ratio = area / hebei_project(scenario).plant.area_m2
+                finance = dataclasses.replace(project.finance, capex_cny=project.finance.capex_cny * ratio)
+                project = dataclasses.replace(project, finance=finance)
+        else:
+            project = hebei_project(scenario)
+            if section.has("start_year"):
+                project = _moved(project, section.integer("start_year", low=2021, high=2060))
+    except CarbonRiskError as exc:
+        raise section.error(None, f"cannot build the project: {exc}") from exc
+    project = dataclasses.replace(project, name=name)
+    if section.has("capex_cny"):
+        capex = section.number("capex_cny", low=0.0, low_open=True)
+        project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
+    tariff = section.number("heat_tariff_cny_per_mwh", 200.0, low=0.0)
+    return ProjectSpec(name, project, tariff), file
+
+
+def _moved(project: Project, start_year: int) -> Project:
+    """``project`` with its first operating year, and every pipeline date, moved to ``start_year``."""
+    shift = pd.DateOffset(years=start_year - project.start_year)
+    registration = project.issuance.registration_date
+    issuance = dataclasses.replace(
+        project.issuance,
+        project_start=project.issuance.project_start + shift,
+        registration_date=None if registration is None else registration + shift,
+    )
+    return dataclasses.replace(project, start_year=start_year, issuance=issuance)
+
+
+def _contract(section: Section, project_names: set[str]) -> ContractSpec:
+    table = dict(section.data)
+    link = table.pop("project", None)
+    if link is not None and table.get("type") == "project_loan":
+        # volumes and cash flows come from the project's paths; zeros only satisfy the contract's own validation
+        tenor = table.get("tenor_years", 1)
+        periods = tenor if isinstance(tenor, int) and tenor > 0 else 1
+        table.setdefault("carbon_volumes_t", [0.0] * periods)
+        table.setdefault("other_cash_flows_cny", [0.0] * periods)
+    if link is not None and link not in project_names:
+        raise section.error(
+            "project", f"= '{link}' names no project; projects: {', '.join(sorted(project_names)) or 'none'}"
+        )
+    line = section.locator.line(section.path)
+    try:
+        instrument = instrument_from_dict(table, where=f"{section.file}:{line} contracts[{section.path[-1]}]")
+    except CarbonRiskError as exc:
+        raise InputError(" ".join(str(exc).split())) from exc
+    if link is not None and not isinstance(instrument, ProjectLoan):
+        raise section.error("project", "links a project but only a project_loan can be linked")
+    name = str(table.get("name", f"{table.get('type', 'contract')} {section.path[-1]}"))
+    return ContractSpec(name=name, instrument=instrument, project=link)
+
+
+def _limits(section: Section) -> Limits:
+    section.check_keys(["var_99_10d_cny", "es_99_1y_cny", "ltv_max", "position_t"])
+    positions: dict[str, float] = {}
+    table = section.table("position_t")
+    table.check_keys(ASSETS)
+    for asset in ASSETS:
+        if table.has(asset):
+            positions[asset] = table.number(asset, low=0.0, low_open=True)
+    return Limits(
+        var_99_10d_cny=section.number("var_99_10d_cny", low=0.0, low_open=True)
+        if section.has("var_99_10d_cny")
+        else None,
+        es_99_1y_cny=section.number("es_99_1y_cny", low=0.0, low_open=True) if section.has("es_99_1y_cny") else None,
+        ltv_max=section.number("ltv_max", low=0.0, high=1.0, low_open=True, high_open=True)
+        if section.has("ltv_max")
+        else None,
+        position_t=positions,
+    )
+
+
+def _levers(section: Section) -> Levers:
+    names = [f.name for f in dataclasses.fields(Levers)]
+    section.check_keys(names)
+    default = Levers()
+    share = {"low": 0.0, "high": 1.0}
+    values: dict[str, Any] = {}
+    for name in names:
+        if not section.has(name):
+            continue
+        if name == "loan_tenor_years":
+            values[name] = section.integer(name, low=1, high=30)
+        elif name.endswith("share") or name.endswith("ltv") or name.endswith("discount") or name == "delivery_penalty":
+            values[name] = section.number(name, low=share["low"], high=share["high"])
+        elif name.endswith("rate"):
+            values[name] = section.number(name, low=-0.05, high=0.5)
+        else:
+            values[name] = section.number(name, low=0.0, low_open=True)
+    return dataclasses.replace(default, **values)
+
+
+def portfolio_from_text(text: str, label: str, base_dir: str | Path) -> Portfolio:
+    """Parse a portfolio from its TOML text (used by ``carbonrisk runs rerun`` on the text stored in the ledger)."""
+    return _parse(parse_toml(text, label, Path(base_dir)), text, label=label)
+
+
+def load_portfolio(path: str | Path | None = None) -> Portfolio:
+    """Load and validate a portfolio file (default: the embedded demo portfolio)."""
+    if path is None:
+        resource = resources.files("portfolios").joinpath("data").joinpath(DEMO_PORTFOLIO)
+        with resources.as_file(resource) as demo:
+            return _parse(*load_toml(demo), label=f"embedded:{DEMO_PORTFOLIO}")
+    root, text = load_toml(path)
+    return _parse(root, text, label=str(path))
+
+
+def _parse(root: Section, text: str, label: str) -> Portfolio:
+    root.check_keys(_TOP, required=["portfolio", "market"])
+    head = root.table("portfolio", required=True)
+    head.check_keys(["name", "horizon_years", "n_paths", "seed", "valuation_date"], required=["name"])
+    if head.has("valuation_date"):
+        raise head.error("valuation_date", "cannot be set: the valuation date is the last date of the price history")
+    market = _market(root.table("market", required=True))
+    horizon = head.integer("horizon_years", 20, low=1, high=35)
+    positions = tuple(_position(s) for s in root.tables("positions"))
+    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
+    files: dict[str, str] = {}
+    if Path(market.prices).exists():
+        files["prices"] = market.prices
+    projects: list[ProjectSpec] = []
+    for s in root.tables("projects"):
+        spec, file = _project(s, start_year=2026)
+        if spec.name in {p.name for p in projects}:
+            raise s.error("name", f"= '{spec.name}' is used by another project")
+        projects.append(spec)
+        if file is not None:
+            files[f"project:{spec.name}"] = str(file)
+    names = {p.name for p in projects}
+    contracts = tuple(_contract(s, names) for s in root.tables("contracts"))
+    limits = _limits(root.table("limits"))
+    portfolio = Portfolio(
+        name=head.string("name"),
+        horizon_years=horizon,
+        n_paths=head.integer("n_paths", 2000, low=MIN_PATHS, high=10_000_000),
+        seed=head.integer("seed", 20241031, low=0),
+        market=market,
+        positions=positions,
+        obligations=obligations,
+        contracts=contracts,
+        projects=tuple(projects),
+        limits=limits,
+        levers=_levers(root.table("levers")),
+        source=label,
+        text=text,
+        referenced_files=files,
+        base_dir=str(root.base_dir),
+    )
+    _check_horizon(portfolio, root)
+    return portfolio
+
+
+def _check_horizon(portfolio: Portfolio, root: Section) -> None:
+    """Every contract must fix and every obligation fall between the valuation date and the horizon end.
+
+    The valuation date is the last date of the price history, so the history is read here (its warnings are
+    raised again, and collected, when the run loads it).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        valuation_date = load_prices(portfolio.market.prices).last_date
+    end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
+    for i, spec in enumerate(portfolio.contracts):
+        try:
+            last = max(spec.instrument.fixing_dates(valuation_date))
+        except CarbonRiskError as exc:
+            raise root.tables("contracts")[i].error(None, " ".join(str(exc).split())) from exc
+        if last > end:
+            raise root.tables("contracts")[i].error(
+                None,
+                f"fixes until {last.date()}, after the horizon ends on {end.date()} "
+                f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})",
+            )
+    for i, ob in enumerate(portfolio.obligations):
+        if not valuation_date.year <= ob.year <= end.year:
+            raise root.tables("obligations")[i].error(
+                "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
+            )

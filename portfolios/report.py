@@ -1,0 +1,273 @@
+"""The portfolio report: ``report.html`` (self-contained), ``report.xlsx``, ``paths_summary.parquet``, ``summary.json``.
+
+Written atomically into the output directory (a failed or interrupted run leaves no half report).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from finance.instruments import PledgeLoan
+from portfolios import __version__
+from portfolios.analysis import Analysis
+from portfolios.engine import PortfolioRun
+from portfolios.excel import write_workbook
+from portfolios.html import figure_tag, page, section, table_tag, warnings_block
+from portfolios.io import atomic_output_dir, write_json
+
+__all__ = ["summary_payload", "write_report"]
+
+_TITLES = {
+    "var_es": "Value at risk and expected shortfall (CNY, positive = loss)",
+    "es_contributions_1y_99": "Contributions to the 1-year 99 % expected shortfall (Euler)",
+    "limit_breaches": "Limit breaches",
+    "contracts": "Contracts: value on the run's paths and deltas",
+    "loans": "Loans: margin-call, default and loss probabilities",
+    "dscr": "Project loan DSCR by period",
+    "compliance_cost_at_risk": "Compliance cost-at-risk (emitter short allowances)",
+    "cash_flow_at_risk": "Cash-flow-at-risk per year (projects and compliance, CNY)",
+    "projects": "Projects: NPV, IRR and payback distributions",
+    "project_es_contributions": "Contributions of projects to the 95 % NPV shortfall",
+    "mismatch": "Early-risk / late-income mismatch",
+    "mismatch_profile": "Mismatch profile by year (portfolio)",
+    "levers": "What each lever changes (and costs)",
+    "fan_CEA": "CEA price fan (CNY/t)",
+    "fan_CCER": "CCER price fan (CNY/t)",
+}
+
+
+def _fan_figure(analysis: Analysis) -> str:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, factor in zip(axes, ("CEA", "CCER"), strict=True):
+        fan = analysis.tables[f"fan_{factor}"]
+        x = pd.DatetimeIndex(fan.index)
+        ax.fill_between(x, fan["p05"], fan["p95"], alpha=0.2, color="#2b6a4f", label="5-95 %")
+        ax.fill_between(x, fan["p25"], fan["p75"], alpha=0.4, color="#2b6a4f", label="25-75 %")
+        ax.plot(x, fan["p50"], color="#2b6a4f", label="median")
+        ax.set_title(f"{factor} (CNY/t)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    return figure_tag(fig, "Fan charts of the simulated CEA and CCER prices.", "price fan charts")
+
+
+def _cash_flow_figure(run: PortfolioRun) -> str:
+    a = run.arrays
+    cf = (a["project_income"] + a["project_heat_revenue"] - a["project_capex"] - a["project_opex"]).sum(axis=0)
+    years = list(run.context.years)
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    q = np.quantile(cf / 1e6, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+    ax.fill_between(years, q[0], q[4], alpha=0.2, color="#345", label="5-95 %")
+    ax.fill_between(years, q[1], q[3], alpha=0.4, color="#345", label="25-75 %")
+    ax.plot(years, q[2], color="#345", label="median")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_ylabel("million CNY")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Annual project cash flows (carbon + heat income - capex - opex)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return figure_tag(fig, "Distribution of the projects' annual cash flows.", "annual cash-flow distribution")
+
+
+def _mismatch_figure(analysis: Analysis) -> str:
+    prof = analysis.tables["mismatch_profile"]
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    years = np.asarray(prof.index)
+    ax.bar(
+        years - 0.2,
+        prof["downside_es_contribution_cny"] / 1e6,
+        width=0.4,
+        color="#c0392b",
+        label="downside (ES contribution)",
+    )
+    ax.bar(years + 0.2, prof["expected_income_cny"] / 1e6, width=0.4, color="#2b6a4f", label="expected carbon income")
+    ax.set_ylabel("million CNY")
+    ax2 = ax.twinx()
+    ax2.plot(years, prof["coverage_probability"], color="#333", marker=".", label="P(income covers early losses)")
+    ax2.set_ylim(0, 1.05)
+    ax.set_title("Early risk vs late income (portfolio of projects)")
+    ax.legend(loc="upper left", fontsize=7)
+    ax2.legend(loc="upper right", fontsize=7)
+    ax.grid(alpha=0.3)
+    return figure_tag(
+        fig, "Downside profile vs expected carbon income by year, and coverage probability.", "mismatch chart"
+    )
+
+
+def _coverage_figure(run: PortfolioRun) -> str:
+    parts = []
+    for c, spec in enumerate(run.portfolio.contracts):
+        if not isinstance(spec.instrument, PledgeLoan):
+            continue
+        cov = run.arrays[f"contract{c}_coverage"]
+        dates = run.context.dates[: cov.shape[0]]
+        q = np.quantile(cov, [0.05, 0.5, 0.95], axis=1)
+        fig, ax = plt.subplots(figsize=(11, 3.4))
+        ax.fill_between(dates, q[0], q[2], alpha=0.25, color="#2b6a4f", label="5-95 %")
+        ax.plot(dates, q[1], color="#2b6a4f", label="median")
+        for ratio, label, color in (
+            (spec.instrument.maintenance_ratio, "margin call", "#e69500"),
+            (spec.instrument.liquidation_ratio, "liquidation", "#c0392b"),
+        ):
+            ax.axhline(ratio, ls="--", color=color, label=label)
+        ax.set_title(f"{spec.name}: collateral coverage (collateral value / principal) before margin actions")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        parts.append(figure_tag(fig, f"Coverage paths of {spec.name}.", "loan coverage paths"))
+    return "".join(parts)
+
+
+def _inputs_table(run: PortfolioRun) -> pd.DataFrame:
+    pf, ctx = run.portfolio, run.context
+    rows = [
+        ("portfolio file", pf.source),
+        ("valuation date", str(ctx.market.valuation_date.date())),
+        ("price history", f"{run.history.source} ({run.history.n_obs} closes)"),
+        ("model", str(run.fit_summary.get("model"))),
+        ("scenario", str(pf.market.scenario)),
+        ("persistence policy", pf.market.persistence_policy),
+        ("discount rate", f"{pf.market.discount_rate:.2%}"),
+        ("horizon", f"{pf.horizon_years} years ({ctx.years[0]}-{ctx.years[-1]})"),
+        ("paths / seed", f"{run.n_paths:,} / {pf.seed}"),
+        ("grid dates", str(len(ctx.dates))),
+        (
+            "positions / contracts / projects / obligations",
+            f"{len(pf.positions)} / {len(pf.contracts)} / {len(pf.projects)} / {len(pf.obligations)}",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["input", "value"])
+
+
+_ASSUMPTIONS = [
+    "Contracts' 1-year P&L is hold-to-maturity: each path's discounted value minus its mean over all paths; at 10 days "
+    "contracts move with their deltas (CRN bump-and-revalue on GBM paths with the history's volatility).",
+    "Carbon income = credits issued in a year x that year's average CCER price on the path; "
+    "heat revenue = heat x tariff.",
+    "Compliance purchases are made at the year's average price; CCERs cover at most 5 % of emissions.",
+    "Early losses (coverage probability) are measured against the deterministic project plan.",
+    "Pledge-loan coverage and exposure charts show the collateral before top-ups and liquidations.",
+]
+
+
+def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
+    """The report page."""
+    t = analysis.tables
+    risk = t["var_es"].assign(level=[f"{lv:.0%}" for lv in t["var_es"]["level"]])
+    parts = [table_tag(risk, float_format=",.0f", table_id="var_es")]
+    if "es_contributions_1y_99" in t:
+        parts.append(
+            table_tag(t["es_contributions_1y_99"], float_format=",.4g", index=True, table_id="es_contributions")
+        )
+    body = [section("Risk figures", *parts)]
+    body.append(
+        section(
+            "Limits",
+            table_tag(t["limit_breaches"], float_format=",.4g", table_id="limit_breaches")
+            if len(t["limit_breaches"])
+            else "<p>No limit breached.</p>",
+        )
+    )
+    body.append(section("Prices", _fan_figure(analysis)))
+    for key in ("contracts", "loans", "dscr", "compliance_cost_at_risk"):
+        if key in t:
+            body.append(section(_TITLES[key], table_tag(t[key], float_format=",.4g", table_id=key)))
+    coverage = _coverage_figure(run)
+    if coverage:
+        body.append(section("Loan coverage paths", coverage))
+    for key in [k for k in t if k.startswith("exposure_")]:
+        body.append(section(f"PFE / EPE: {key[9:]}", table_tag(t[key], float_format=",.0f", index=True, table_id=key)))
+    if run.portfolio.projects:
+        body.append(
+            section(
+                "Project cash flows",
+                _cash_flow_figure(run),
+                table_tag(t["cash_flow_at_risk"], float_format=",.0f", index=True, table_id="cash_flow_at_risk"),
+            )
+        )
+        for key in ("projects", "project_es_contributions"):
+            body.append(
+                section(
+                    _TITLES[key],
+                    table_tag(t[key], float_format=",.4g", index=key == "project_es_contributions", table_id=key),
+                )
+            )
+        body.append(
+            section(
+                _TITLES["mismatch"],
+                _mismatch_figure(analysis),
+                table_tag(t["mismatch"], float_format=",.4g", table_id="mismatch"),
+                table_tag(t["mismatch_profile"], float_format=",.4g", index=True, table_id="mismatch_profile"),
+            )
+        )
+        body.append(section(_TITLES["levers"], table_tag(t["levers"], float_format=",.4g", table_id="levers")))
+    elif "cash_flow_at_risk" in t:
+        body.append(
+            section(_TITLES["cash_flow_at_risk"], table_tag(t["cash_flow_at_risk"], float_format=",.0f", index=True))
+        )
+    body.append(section("Inputs", table_tag(_inputs_table(run))))
+    body.append(section("Assumptions", "<ul>" + "".join(f"<li>{a}</li>" for a in _ASSUMPTIONS) + "</ul>"))
+    body.append(section("Warnings", warnings_block(run.warnings)))
+    meta = (
+        f"carbonrisk {__version__} - run {run_id} - {run.n_paths:,} paths, seed {run.portfolio.seed} - "
+        f"{run.elapsed_s:.1f} s"
+    )
+    return page(f"Portfolio risk report: {run.portfolio.name}", "".join(body), meta)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (pd.Timestamp,)):
+        return str(value.date())
+    return value
+
+
+def summary_payload(run: PortfolioRun, analysis: Analysis, run_id: str) -> dict[str, Any]:
+    """The JSON summary: metrics, every table as records, warnings, inputs."""
+    tables = {}
+    for name, frame in analysis.tables.items():
+        data = frame.reset_index() if frame.index.name is not None else frame
+        tables[name] = json.loads(data.to_json(orient="records", date_format="iso"))
+    return _jsonable(
+        {
+            "run_id": run_id,
+            "portfolio": run.portfolio.name,
+            "source": run.portfolio.source,
+            "valuation_date": str(run.context.market.valuation_date.date()),
+            "n_paths": run.n_paths,
+            "seed": run.portfolio.seed,
+            "model": run.fit_summary,
+            "metrics": analysis.metrics,
+            "breaches": analysis.breaches,
+            "tables": tables,
+            "warnings": run.warnings,
+            "elapsed_s": run.elapsed_s,
+        }
+    )
+
+
+def write_report(run: PortfolioRun, analysis: Analysis, out_dir: str | Path, run_id: str) -> Path:
+    """Write the four report files atomically into ``out_dir``; return the directory."""
+    with atomic_output_dir(out_dir) as staging:
+        (staging / "report.html").write_text(render_html(run, analysis, run_id), encoding="utf-8")
+        write_workbook(analysis.tables, staging / "report.xlsx")
+        frames = []
+        for factor in ("CEA", "CCER"):
+            fan = analysis.tables[f"fan_{factor}"].reset_index()
+            fan.insert(1, "factor", factor)
+            frames.append(fan)
+        pd.concat(frames, ignore_index=True).to_parquet(staging / "paths_summary.parquet", index=False)
+        write_json(staging / "summary.json", summary_payload(run, analysis, run_id))
+    return Path(out_dir).resolve()

@@ -1,0 +1,104 @@
+"""Run a portfolio file end to end: Monte Carlo, metrics, report files, ledger record (CLI and notebooks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portfolios.analysis import Analysis, analyse
+from portfolios.engine import PortfolioRun, run_portfolio
+from portfolios.ledger import Ledger, RunRecord, new_run_id
+from portfolios.portfolio import Portfolio, portfolio_from_text
+from portfolios.report import write_report
+
+__all__ = ["ReportRun", "ledger_metrics", "rerun_report", "run_report"]
+
+
+@dataclass
+class ReportRun:
+    """A finished report run."""
+
+    run: PortfolioRun
+    analysis: Analysis
+    run_id: str
+    out_dir: Path
+    record: RunRecord
+
+
+def ledger_metrics(analysis: Analysis) -> dict[str, Any]:
+    """What the ledger stores for a report and ``runs rerun`` compares: the scalar metrics and the key tables."""
+    keep = ("var_es", "levers", "mismatch", "projects", "loans", "compliance_cost_at_risk", "contracts")
+    tables = {
+        name: frame.reset_index().to_dict(orient="list")
+        if frame.index.name is not None
+        else frame.to_dict(orient="list")
+        for name, frame in analysis.tables.items()
+        if name in keep
+    }
+    return _plain({"metrics": analysis.metrics, "tables": tables})
+
+
+def _plain(value: Any) -> Any:
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def run_report(
+    portfolio: Portfolio,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    blocks_per_task: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    ledger: Ledger | None = None,
+) -> ReportRun:
+    """Simulate, analyse, write the report atomically, then record the run in the ledger."""
+    run = run_portfolio(
+        portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
+    )
+    analysis = analyse(run)
+    run_id = new_run_id()
+    out = write_report(run, analysis, out_dir, run_id)
+    files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
+    files |= portfolio.referenced_files
+    record = (ledger or Ledger()).record(
+        run_id=run_id,
+        kind="report",
+        inputs={
+            "portfolio_text": portfolio.text,
+            "source": portfolio.source,
+            "base_dir": portfolio.base_dir,
+            "n_paths": portfolio.n_paths,
+            "seed": portfolio.seed,
+        },
+        metrics=ledger_metrics(analysis),
+        seed=portfolio.seed,
+        n_paths=portfolio.n_paths,
+        input_files=files,
+        output_dir=out,
+    )
+    return ReportRun(run, analysis, run_id, out, record)
+
+
+def rerun_report(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Recompute a recorded report run from its stored portfolio text, path count and seed."""
+    portfolio = portfolio_from_text(inputs["portfolio_text"], inputs["source"], inputs["base_dir"]).with_run(
+        n_paths=int(inputs["n_paths"]), seed=int(inputs["seed"])
+    )
+    return ledger_metrics(analyse(run_portfolio(portfolio)))
