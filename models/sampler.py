@@ -180,12 +180,14 @@ def _quantile(u: float, tab: np.ndarray) -> float:  # pragma: no cover - compile
     # w = (1 + mant / 2^52) 2^(E - 1023) = (0.5 + mant / 2^53) 2^-(1022 - E): octave k = 1022 - E, and the
     # position (m - 0.5) * 2 * TABLE_POINTS = mant / 2^(52 - log2 TABLE_POINTS) inside it
     bits: int = _float_bits(w)  # type: ignore[call-arg]
-    k = 1022 - (bits >> 52)
     mant = bits & _MANT_MASK
-    i = mant >> _POS_SHIFT
     f = (mant & _FRAC_MASK) * _FRAC_SCALE
-    lo = tab[side, k, i]
-    return lo + f * (tab[side, k, i + 1] - lo)
+    # unsigned indices: no negative-index wraparound code in the hot loop
+    k = np.uint64(1022 - (bits >> 52))
+    i = np.uint64(mant >> _POS_SHIFT)
+    sd = np.uint64(side)
+    lo = tab[sd, k, i]
+    return lo + f * (tab[sd, k, i + np.uint64(1)] - lo)
 
 
 @numba.njit(cache=True, nogil=True)
