@@ -10,6 +10,9 @@ Exact transition over ``Delta`` (no Euler error)::
 
     x_{t+Delta} = theta + (x_t - theta) e^{-kappa Delta} + sigma sqrt((1 - e^{-2 kappa Delta}) / (2 kappa)) N(0, 1)
 
+Log-likelihood, AIC and BIC are those of the daily changes in percent (``llf - n ln 100``), so they compare
+directly with the GARCH-family fits on percent returns.
+
 On daily data (``Delta`` = one trading day, 1/245 year) this is the AR(1) ``x_t = c + phi x_{t-1} + e_t`` with
 ``phi = e^{-kappa Delta}``, ``c = theta (1 - phi)``, ``Var e = sigma^2 (1 - phi^2) / (2 kappa)``. It is fitted by
 conditional maximum likelihood of that exact discretisation (``statsmodels`` ``AutoReg``; Gaussian conditional ML
@@ -171,14 +174,16 @@ class OrnsteinUhlenbeck:
         ar = fit_ar1(np.log(history.prices.to_numpy()), history.name)
         n_params = 3
         diag = ljung_box(ar.residuals / ar.sigma_e)
+        # the Gaussian log-likelihood of the daily changes measured in percent, like the GARCH-family fits
+        ll_pct = ar.loglikelihood - ar.n_obs * math.log(PERCENT)
         return OUResult(
             spec=self,
             ar=ar,
             params=ar.ou_params(),
             std_err=ar.ou_std_err(),
-            loglikelihood=ar.loglikelihood,
-            aic=2 * n_params - 2 * ar.loglikelihood,
-            bic=n_params * math.log(ar.n_obs) - 2 * ar.loglikelihood,
+            loglikelihood=ll_pct,
+            aic=2 * n_params - 2 * ll_pct,
+            bic=n_params * math.log(ar.n_obs) - 2 * ll_pct,
             n_obs=ar.n_obs,
             last_price=history.last_price,
             last_date=history.last_date,

@@ -116,17 +116,22 @@ def quantile_tables(dist: int, nu: float = 0.0, lam: float = 0.0, standardised: 
     else:
         from arch.univariate.distribution import SkewStudent
 
+        # Hansen's branches in closed form through the symmetric standardised t quantile S^-1 (exact in the far
+        # tails, where evaluating the CDF at 1 - w loses precision): P(Z < z) = (1 - lam) S((b z + a) / (1 - lam))
+        # on the lower branch, P(Z > z) = (1 + lam) (1 - S((b z + a) / (1 + lam))) on the upper one
+        a, b = hansen_constants(nu, lam)
+        scale = math.sqrt((nu - 2.0) / nu)
         shape = np.array([nu, lam])
         sk = SkewStudent()
-        lower = np.asarray(sk.ppf(w.ravel(), shape)).reshape(w.shape)
-        upper = np.asarray(sk.ppf((1.0 - w).ravel(), shape)).reshape(w.shape)
-        # 1 - w rounds for w < 2^-53; use the symmetric-t tail there (Hansen's upper tail is (1 + lam) |t| scaled)
-        tiny = w < 2.0**-52
-        if tiny.any():
-            # P(Z > z) = (1 + lam) P(S > y0), y0 = (b z + a) / (1 + lam), S the standardised symmetric t
-            a, b = hansen_constants(nu, lam)
-            y0 = -stats.t.ppf(w[tiny] / (1.0 + lam), nu) * math.sqrt((nu - 2.0) / nu)
-            upper[tiny] = ((1.0 + lam) * y0 - a) / b
+        lower = np.asarray(sk.ppf(np.clip(w, 0.0, 1.0).ravel(), shape)).reshape(w.shape)
+        upper = np.asarray(sk.ppf(np.clip(1.0 - w, 0.0, 1.0).ravel(), shape)).reshape(w.shape)
+        low_branch = w < (1.0 - lam) / 2.0
+        lower[low_branch] = ((1.0 - lam) * stats.t.ppf(w[low_branch] / (1.0 - lam), nu) * scale - a) / b
+        up_branch = w < (1.0 + lam) / 2.0
+        upper[up_branch] = (-(1.0 + lam) * stats.t.ppf(w[up_branch] / (1.0 + lam), nu) * scale - a) / b
+    # row 0 ends at w = 1 (infinite quantile); only its first interval (w = 0.5) is ever read
+    lower[~np.isfinite(lower)] = 0.0
+    upper[~np.isfinite(upper)] = 0.0
     table = np.ascontiguousarray(np.stack([lower, upper]), dtype=float)
     table.setflags(write=False)
     return table
@@ -175,12 +180,14 @@ def _quantile(u: float, tab: np.ndarray) -> float:  # pragma: no cover - compile
     # w = (1 + mant / 2^52) 2^(E - 1023) = (0.5 + mant / 2^53) 2^-(1022 - E): octave k = 1022 - E, and the
     # position (m - 0.5) * 2 * TABLE_POINTS = mant / 2^(52 - log2 TABLE_POINTS) inside it
     bits: int = _float_bits(w)  # type: ignore[call-arg]
-    k = 1022 - (bits >> 52)
     mant = bits & _MANT_MASK
-    i = mant >> _POS_SHIFT
     f = (mant & _FRAC_MASK) * _FRAC_SCALE
-    lo = tab[side, k, i]
-    return lo + f * (tab[side, k, i + 1] - lo)
+    # unsigned indices: no negative-index wraparound code in the hot loop
+    k = np.uint64(1022 - (bits >> 52))
+    i = np.uint64(mant >> _POS_SHIFT)
+    sd = np.uint64(side)
+    lo = tab[sd, k, i]
+    return lo + f * (tab[sd, k, i + np.uint64(1)] - lo)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -110,7 +110,8 @@ def run_demo(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = load_prices(dataset)
-        fit = Garch(dist="t").fit(history)
+        # a one-year horizon: simulate the fitted parameters as they are (the persistence policy is for long horizons)
+        fit = Garch(dist="t", persistence_policy="none").fit(history)
         paths = fit.simulate(HORIZON_DAYS, n_paths, rng=seed)
     prices = paths["CEA"]
     risk = [

@@ -81,10 +81,9 @@ def _write_parquet_atomic(paths: Any, target: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk simulate``."""
     start = time.perf_counter()
-    grid_probe = SimulationGrid  # validate horizon before the (slower) fit
     scenario = load_scenario(args.scenario) if args.scenario is not None else None
     history = load_prices(args.prices, args.column)
-    grid = grid_probe.build(history.last_date, args.horizon, args.freq)
+    grid = SimulationGrid.build(history.last_date, args.horizon, args.freq)  # checked before the (slower) fit
     model = fit_from_args(args)
     basis: BasisParams | None = None
     if args.ccer is not None:

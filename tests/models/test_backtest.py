@@ -90,3 +90,18 @@ def test_default_model_is_best_by_conditional_coverage() -> None:
     assert ranking.iloc[0]["model"] == make_spec(DEFAULT_MODEL, DEFAULT_DIST).name
     # no model passes both tests at both levels on both series (stated in README and models.catalog)
     assert not ranking["passes_all"].any()
+
+
+def test_forecasts_between_refits_follow_the_garch_recursion(cea: PriceHistory) -> None:
+    # reference: with the parameters of the refit fixed, sigma^2_{t+1} = omega + alpha (r_t - mu)^2 + beta sigma^2_t
+    spec = Garch(dist="normal")
+    res = backtest_var(cea, spec, levels=(0.99,), window=500, refit=20)
+    fc = res.forecasts
+    r = cea.log_returns * 100
+    fit = spec.fit_arch(r, "cea", first_obs=0, last_obs=500)
+    mu, omega, alpha, beta = (float(fit.params[k]) for k in ("mu", "omega", "alpha[1]", "beta[1]"))
+    var = fc["vol_pct"].to_numpy() ** 2
+    for t in range(0, 19):  # days 500..519 are forecast with the first refit's parameters
+        expected = omega + alpha * (fc["return_pct"].iloc[t] - mu) ** 2 + beta * var[t]
+        assert var[t + 1] == pytest.approx(expected, rel=1e-9)
+    assert fc["mean_pct"].iloc[:20].to_numpy() == pytest.approx(np.full(20, mu))

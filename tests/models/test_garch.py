@@ -177,3 +177,15 @@ def test_result_frame(garch_t: GarchResult) -> None:
     frame = garch_t.to_frame()
     assert list(frame.columns) == ["estimate", "std_err", "simulated"]
     assert isinstance(frame, pd.DataFrame) and "nu" in frame.index
+
+
+def test_simulation_identical_whatever_the_number_of_threads(
+    garch_t: GarchResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grid = SimulationGrid.build(garch_t.last_date, "3m", "W")
+    many = garch_t.simulate(grid, 40_000, rng=11)  # 10 blocks: a thread pool over blocks
+    few = garch_t.simulate(grid, 6_000, rng=11)  # 2 blocks: each block's paths split over threads
+    monkeypatch.setenv("CARBONRISK_THREADS", "1")
+    assert np.array_equal(garch_t.simulate(grid, 40_000, rng=11)["CEA"], many["CEA"])
+    assert np.array_equal(garch_t.simulate(grid, 6_000, rng=11)["CEA"], few["CEA"])
+    assert np.array_equal(many["CEA"][:, :6_000][:, :4096], few["CEA"][:, :4096])
