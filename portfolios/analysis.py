@@ -15,7 +15,9 @@ import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
 from portfolios.engine import PortfolioRun
+from portfolios.exceptions import InputError
 from portfolios.metrics import (
+    MismatchMetrics,
     cash_flow_at_risk,
     es_contributions,
     exposure_profile,
@@ -26,7 +28,7 @@ from portfolios.metrics import (
 )
 from portfolios.risk import var_es
 
-__all__ = ["Analysis", "analyse", "lever_table"]
+__all__ = ["Analysis", "analyse", "lever_table", "project_mismatch"]
 
 LEVELS = (0.95, 0.99)
 
@@ -176,6 +178,17 @@ def _mismatch(
         planned_costs_cny=plan_costs,
         planned_credits_t=ctx.planned_credits_t[sel].sum(axis=0),
     )
+
+
+def project_mismatch(run: PortfolioRun, project: int | str | None = None) -> MismatchMetrics:
+    """Mismatch metrics of one project (index or name) or, with ``None``, of all projects together."""
+    if isinstance(project, str):
+        names = [p.name for p in run.portfolio.projects]
+        if project not in names:
+            raise InputError(f"project '{project}' is not in the portfolio; projects: {', '.join(names)}")
+        project = names.index(project)
+    result: MismatchMetrics = _mismatch(run, project)
+    return result
 
 
 def lever_table(run: PortfolioRun) -> pd.DataFrame:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from portfolios import __version__
 from portfolios.demo import DemoResult
@@ -16,7 +16,8 @@ __all__ = ["write_demo_outputs"]
 
 
 def _fan_figure(result: DemoResult) -> str:
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig = Figure(figsize=(10, 4.5))
+    ax = fig.subplots()
     hist = result.history.prices
     ax.plot(hist.index, hist.to_numpy(), color="#1b1b1b", lw=1.0, label="CEA close (observed)")
     fan = result.fan
@@ -33,7 +34,8 @@ def _fan_figure(result: DemoResult) -> str:
 
 def _pnl_figure(result: DemoResult) -> str:
     prices = result.paths["CEA"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6))
+    axes = fig.subplots(1, 2)
     for ax, horizon in zip(axes, (1, 10), strict=True):
         pnl_mcny = result.holding_t * (prices[horizon] - prices[0]) / 1e6
         ax.hist(pnl_mcny, bins=120, color="#7a9e8c")

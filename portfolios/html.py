@@ -1,4 +1,8 @@
-"""Self-contained HTML pages: inline CSS, figures embedded as base64 PNG, no script, no network request."""
+"""Self-contained HTML pages: inline CSS, figures embedded as base64 PNG, no script, no network request.
+
+Figures are bare ``matplotlib.figure.Figure`` objects (never pyplot), so rendering a report neither needs nor
+changes the process's matplotlib backend (a notebook keeps its inline figures).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,7 @@ import html
 import io
 from collections.abc import Sequence
 
-import matplotlib
 import numpy as np
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -30,8 +30,7 @@ figure{margin:1em 0}figcaption{font-size:.85em;color:#555}.meta{color:#666;font-
 def figure_tag(fig: Figure, caption: str, alt: str) -> str:
     """Render ``fig`` to an embedded PNG ``<figure>`` and close it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")  # a bare Figure: no pyplot state, no backend
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (
         f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'

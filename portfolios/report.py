@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from finance.instruments import PledgeLoan
@@ -44,7 +44,8 @@ _TITLES = {
 
 
 def _fan_figure(analysis: Analysis) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig = Figure(figsize=(11, 3.8))
+    axes = fig.subplots(1, 2)
     for ax, factor in zip(axes, ("CEA", "CCER"), strict=True):
         fan = analysis.tables[f"fan_{factor}"]
         x = pd.DatetimeIndex(fan.index)
@@ -61,7 +62,8 @@ def _cash_flow_figure(run: PortfolioRun) -> str:
     a = run.arrays
     cf = (a["project_income"] + a["project_heat_revenue"] - a["project_capex"] - a["project_opex"]).sum(axis=0)
     years = list(run.context.years)
-    fig, ax = plt.subplots(figsize=(11, 3.6))
+    fig = Figure(figsize=(11, 3.6))
+    ax = fig.subplots()
     q = np.quantile(cf / 1e6, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
     ax.fill_between(years, q[0], q[4], alpha=0.2, color="#345", label="5-95 %")
     ax.fill_between(years, q[1], q[3], alpha=0.4, color="#345", label="25-75 %")
@@ -77,7 +79,8 @@ def _cash_flow_figure(run: PortfolioRun) -> str:
 
 def _mismatch_figure(analysis: Analysis) -> str:
     prof = analysis.tables["mismatch_profile"]
-    fig, ax = plt.subplots(figsize=(11, 3.8))
+    fig = Figure(figsize=(11, 3.8))
+    ax = fig.subplots()
     years = np.asarray(prof.index)
     ax.bar(
         years - 0.2,
@@ -108,7 +111,8 @@ def _coverage_figure(run: PortfolioRun) -> str:
         cov = run.arrays[f"contract{c}_coverage"]
         dates = run.context.dates[: cov.shape[0]]
         q = np.quantile(cov, [0.05, 0.5, 0.95], axis=1)
-        fig, ax = plt.subplots(figsize=(11, 3.4))
+        fig = Figure(figsize=(11, 3.4))
+        ax = fig.subplots()
         ax.fill_between(dates, q[0], q[2], alpha=0.25, color="#2b6a4f", label="5-95 %")
         ax.plot(dates, q[1], color="#2b6a4f", label="median")
         for ratio, label, color in (

@@ -1,0 +1,110 @@
+"""Build and execute notebooks/04_portfolio_risk_report.ipynb (run: .venv/bin/python notebooks/build_04_...py)."""
+
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+cells = []
+
+
+def md(text: str) -> None:
+    cells.append(nbformat.v4.new_markdown_cell(text))
+
+
+def code(text: str) -> None:
+    cells.append(nbformat.v4.new_code_cell(text))
+
+
+md("""# Portfolio risk report: a geothermal developer, its bank and a compliance buyer
+
+Question: for a book that holds carbon inventories, a CEA pledge loan, a CCER-linked geothermal project loan,
+three geothermal projects and an emitter's compliance obligation, what are the risk figures a credit committee asks
+for, and how far apart are the projects' early risks and their late carbon income?
+
+We build the demo portfolio in Python (the same text as `portfolios/data/demo_portfolio.toml`, with fewer paths so
+that the notebook runs in a few seconds), run it, read the tables back from the written report, and explain the
+mismatch metrics on one project.""")
+code("""%matplotlib inline
+import json
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from portfolios.analysis import analyse
+from portfolios.engine import run_portfolio
+from portfolios.ledger import Ledger
+from portfolios.portfolio import portfolio_from_text
+from portfolios.runner import run_report
+
+pd.set_option("display.width", 160)
+pd.set_option("display.float_format", lambda x: f"{x:,.4g}")
+text = resources.files("portfolios").joinpath("data").joinpath("demo_portfolio.toml").read_text()
+text = text.replace("n_paths = 4000", "n_paths = 1500")
+portfolio = portfolio_from_text(text, "notebook portfolio", ".")
+print(portfolio.name, "|", len(portfolio.positions), "positions,", len(portfolio.contracts), "contracts,",
+      len(portfolio.projects), "projects,", len(portfolio.obligations), "obligation")""")
+md("""## 1. Run it and write the report
+`run_report` simulates, computes every metric, writes `report.html`, `report.xlsx`, `paths_summary.parquet` and
+`summary.json` atomically and records the run in a ledger (here a temporary one).""")
+code("""workdir = Path(tempfile.mkdtemp())
+result = run_report(portfolio, workdir / "report", ledger=Ledger(workdir / "ledger.sqlite"))
+print("run", result.run_id, f"in {result.run.elapsed_s:.1f} s;", "files:", sorted(p.name for p in result.out_dir.iterdir()))
+for warning in result.run.warnings:
+    print("warning:", warning)""")
+md("""## 2. Read the tables back
+Every table of the report is a sheet of `report.xlsx` and a list of records in `summary.json`.""")
+code("""sheets = pd.read_excel(result.out_dir / "report.xlsx", sheet_name=None)
+print(list(sheets))
+sheets["var_es"]""")
+code("""summary = json.loads((result.out_dir / "summary.json").read_text())
+pd.DataFrame(summary["tables"]["loans"]).set_index("loan")""")
+code("""pd.DataFrame(summary["tables"]["compliance_cost_at_risk"])""")
+md("""The hedge (300 000 t bought forward at 100 CNY/t) lowers the emitter's cost-at-risk: the hedged tonnes no longer
+depend on the 2025 price, only the rest of the shortfall does.
+
+## 3. The mismatch on one project
+Take the Hebei cascade project (start of operation 2026, wells and plant built in 2025). Per year we compare:
+
+* the **expected carbon income** `E[credits issued x CCER price]`;
+* the **downside**: each year's contribution to the 95 % expected shortfall of the project's losses from capex,
+  drilling and volume risk (costs above their expectation plus credits below theirs, valued at the expected price).""")
+code("""from portfolios.analysis import project_mismatch
+
+run = result.run
+hebei = project_mismatch(run, "Hebei cascade (2.3 million m2)")
+profile = hebei.profile
+fig, ax = plt.subplots(figsize=(10, 3.5))
+years = profile.index.to_numpy()
+ax.bar(years - 0.2, profile["downside_es_contribution_cny"] / 1e6, width=0.4, color="#c0392b", label="downside (ES contribution)")
+ax.bar(years + 0.2, profile["expected_income_cny"] / 1e6, width=0.4, color="#2b6a4f", label="expected carbon income")
+ax.set_ylabel("million CNY"); ax.legend(); ax.set_title("Hebei cascade: early risk vs late income")
+pd.Series(hebei.summary())""")
+md("""* **Gap** = income-weighted mean time minus risk-weighted mean time: the carbon income arrives about ten years
+  after the risk was taken.
+* **Peak funding gap**: the deepest point of the cumulative cash flow (capex first, heat and carbon income later),
+  at the median path and at the 95th percentile, and the year it is reached.
+* **Coverage probability** by year: the share of paths on which cumulative carbon income has paid for what the
+  early risks cost relative to the plan (capex overrun, re-drilling, delays, volume shortfall).""")
+code("""profile[["coverage_probability"]].T""")
+md("""## 4. What each lever changes
+Selling part of the future vintages forward fixes the price but not the timing; a prepaid forward or a pledge of
+future credits moves money to the construction year; a CCER-linked loan funds the capex directly. The table shows
+each lever's effect on the gap, the peak funding gap and the coverage, and its expected present-value cost.""")
+code("""levers = result.analysis.tables["levers"].set_index("lever")
+levers[["gap_years", "peak_funding_gap_p50_cny", "peak_funding_gap_p95_cny", "expected_pv_cost_cny"]]""")
+md("""## 5. Reproducible by construction
+The same portfolio and seed give the same numbers whatever the grouping of path blocks (and on any number of
+Dask workers: `run_portfolio(..., workers=2)`); the ledger's `rerun` relies on that.""")
+code("""again = run_portfolio(portfolio, blocks_per_task=2)
+print("identical:", all(np.array_equal(run.arrays[k], again.arrays[k], equal_nan=True) for k in run.arrays))
+print("ES 99 % 1y:", f"{analyse(again).metrics['es_99_1y_cny']:,.0f}", "vs", f"{result.analysis.metrics['es_99_1y_cny']:,.0f}")""")
+
+nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+nbformat.write(nb, HERE / "04_portfolio_risk_report.ipynb")
