@@ -291,8 +291,36 @@ class EuropeanOption(Instrument):
         )
 
 
+class _AveragingWindow:
+    """What every contract settled on the average price over a window shares: its factor, dates and fixings."""
+
+    underlying: str
+    averaging_start: pd.Timestamp
+    averaging_end: pd.Timestamp
+    past_fixings_cny_per_t: tuple[float, ...]
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.underlying,)
+
+    @property
+    def payment_date(self) -> pd.Timestamp:
+        """Settlement date (end of the averaging window)."""
+        return self.averaging_end
+
+    def fixings(self, valuation_date: pd.Timestamp) -> AverageFixings:
+        """The window split at ``valuation_date`` (checks the number of past fixings)."""
+        return _split_window(self.averaging_start, self.averaging_end, self.past_fixings_cny_per_t, valuation_date)
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        return self.fixings(valuation_date).future_dates
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        self.fixings(valuation_date)
+
+
 @dataclass(frozen=True)
-class AsianOption(Instrument):
+class AsianOption(_AveragingWindow, Instrument):
     """Average-price option: the average of the SSE daily closes in ``[averaging_start, averaging_end]``.
 
     A seasoned option lists in ``past_fixings_cny_per_t`` the closes already observed (trading days of the window
@@ -335,25 +363,6 @@ class AsianOption(Instrument):
             self, "past_fixings_cny_per_t", _past_fixings("past_fixings_cny_per_t", self.past_fixings_cny_per_t)
         )
 
-    @property
-    def factors(self) -> tuple[str, ...]:
-        return (self.underlying,)
-
-    @property
-    def payment_date(self) -> pd.Timestamp:
-        """Settlement date (end of the averaging window)."""
-        return self.averaging_end
-
-    def fixings(self, valuation_date: pd.Timestamp) -> AverageFixings:
-        """The window split at ``valuation_date`` (checks the number of past fixings)."""
-        return _split_window(self.averaging_start, self.averaging_end, self.past_fixings_cny_per_t, valuation_date)
-
-    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
-        return self.fixings(valuation_date).future_dates
-
-    def check_dates(self, valuation_date: pd.Timestamp) -> None:
-        self.fixings(valuation_date)
-
     def cashflows(self) -> pd.DataFrame:
         n = len(trading_days(self.averaging_start, self.averaging_end))
         return pd.DataFrame(
@@ -367,7 +376,7 @@ class AsianOption(Instrument):
 
 
 @dataclass(frozen=True)
-class _AveragePriceContract(Instrument):
+class _AveragePriceContract(_AveragingWindow, Instrument):
     underlying: str
     committed_price_cny_per_t: float
     volume_t: float
@@ -386,25 +395,6 @@ class _AveragePriceContract(Instrument):
         object.__setattr__(
             self, "past_fixings_cny_per_t", _past_fixings("past_fixings_cny_per_t", self.past_fixings_cny_per_t)
         )
-
-    @property
-    def factors(self) -> tuple[str, ...]:
-        return (self.underlying,)
-
-    @property
-    def payment_date(self) -> pd.Timestamp:
-        """Settlement date (end of the averaging window)."""
-        return self.averaging_end
-
-    def fixings(self, valuation_date: pd.Timestamp) -> AverageFixings:
-        """The window split at ``valuation_date`` (checks the number of past fixings)."""
-        return _split_window(self.averaging_start, self.averaging_end, self.past_fixings_cny_per_t, valuation_date)
-
-    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
-        return self.fixings(valuation_date).future_dates
-
-    def check_dates(self, valuation_date: pd.Timestamp) -> None:
-        self.fixings(valuation_date)
 
     def _leg(self, option_type: Literal["call", "put"]) -> AsianOption:
         return AsianOption(
