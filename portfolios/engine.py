@@ -171,20 +171,23 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     dates = pd.DatetimeIndex(grid.dates)
     row_10d, row_1y = TEN_DAYS, min(TRADING_DAYS_PER_YEAR, len(dates) - 1)
     years = tuple(range(vd.year, end.year + 1))
-    fan = sorted(
-        {0, row_10d, row_1y, *(int(np.searchsorted(dates, pd.Timestamp(f"{y}-12-31"), "right") - 1) for y in years)}
-    )
-    fan = [r for r in fan if 0 <= r < len(dates)] + ([len(dates) - 1] if fan[-1] != len(dates) - 1 else [])
+    year_ends = (int(np.searchsorted(dates, pd.Timestamp(f"{y}-12-31"), "right")) - 1 for y in years)
+    fan = sorted({0, row_10d, row_1y, len(dates) - 1, *year_ends})
 
+    # GBM inputs of the contract deltas only: CEA volatility from the history; since ln CCER = ln CEA - b with the
+    # basis shock correlated rho with the CEA shock, vol_CCER^2 = s^2 + s_b^2 - 2 rho s s_b and
+    # corr(CEA, CCER) = (s^2 - rho s s_b) / (s vol_CCER).
+    basis = BasisParams()
     s0 = history.last_price
-    ratio = portfolio.market.ccer_discount or math.exp(-BasisParams().mean_basis)
+    ratio = portfolio.market.ccer_discount or math.exp(-basis.mean_basis)
     vol = float(history.log_returns.std(ddof=1) * math.sqrt(TRADING_DAYS_PER_YEAR))
+    vol_ccer = math.sqrt(vol**2 + basis.sigma**2 - 2.0 * basis.rho * vol * basis.sigma)
     market = MarketInputs(
         valuation_date=vd,
         rate=portfolio.market.discount_rate,
         spots=(("CEA", s0), ("CCER", s0 * ratio)),
-        vols=(("CEA", vol), ("CCER", math.hypot(vol, BasisParams().sigma))),
-        correlation=0.9,
+        vols=(("CEA", vol), ("CCER", vol_ccer)),
+        correlation=(vol**2 - basis.rho * vol * basis.sigma) / (vol * vol_ccer),
     )
     deltas: list[tuple[tuple[str, float], ...]] = []
     if contracts:

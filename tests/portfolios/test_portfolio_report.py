@@ -228,6 +228,13 @@ BAD = [
         "project = ",
     ),
     ("ltv", "ltv = 0.6", "ltv = 1.4", r"ltv", "ltv = "),
+    (
+        "missing required",
+        'name = "Geothermal developer',
+        '# name = "Geothermal developer',
+        r"key 'portfolio' is missing required key 'name'",
+        "[portfolio]",
+    ),
 ]
 
 
@@ -242,8 +249,8 @@ def test_bad_portfolio_one_line_with_key_and_line(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert re.search(message, err), err
     if label not in ("ltv",):
-        line = _line(path, new.split(" =")[0] if label != "horizon" else needle)
-        assert f":{line}" in err or f"{path}:" in err, err
+        line = _line(path, needle)
+        assert f"{path}:{line}: " in err, (line, err)
     assert not out.exists()
 
 
