@@ -41,10 +41,12 @@ from finance.market import MarketEnv
 from finance.valuation import GBMSource, engines_for, path_dates, value_all
 from models.catalog import fit_model
 from models.data import PriceHistory, load_prices
+from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
 from models.joint import BasisParams, JointCeaCcer
 from models.paths import PathSet
+from models.random import BLOCK_PATHS
 from models.scenarios import ScenarioCurve, load_scenario
 from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.exceptions import InputError
@@ -203,6 +205,14 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     if portfolio.projects:
         plan = simulate_portfolio([p.project for p in portfolio.projects], 1, 0, deterministic=True)
         for k, pp in enumerate(plan.projects):
+            beyond = int(pp.years[-1]) - years[-1]
+            if beyond > 0:
+                warnings.warn(
+                    f"project '{portfolio.projects[k].name}' has cash flows or issuances until {int(pp.years[-1])}; "
+                    f"the {beyond} year(s) after the horizon end ({years[-1]}) are left out of the report",
+                    CarbonRiskWarning,
+                    stacklevel=2,
+                )
             plan_costs[k] = _on_years(pp.capex_cny + pp.opex_cny, pp.years, years)[:, 0]
             plan_credits[k] = _on_years(pp.credits_issued_t, pp.years, years)[:, 0]
     context = RunContext(
@@ -248,8 +258,6 @@ def _seed(task: BlockTask, block: int, stream: int) -> np.random.SeedSequence:
 
 def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
     """Per-path results of the blocks of ``task`` (paths on the last axis)."""
-    from models.random import BLOCK_PATHS
-
     parts: list[dict[str, np.ndarray]] = []
     for b in range(task.first_block, task.last_block):
         size = min(BLOCK_PATHS, task.n_paths - b * BLOCK_PATHS)

@@ -215,7 +215,7 @@ BAD = [
     ),
     (
         "horizon",
-        "horizon_years = 20",
+        "horizon_years = 23",
         "horizon_years = 1",
         r"key 'contracts\[0\]' fixes until 2025-12-12, after the horizon ends on 2025-10-31",
         "[[contracts]]",
