@@ -257,7 +257,12 @@ def run_hebei(args: argparse.Namespace) -> int:
     else:
         project = hebei_project(args.scenario, "dynamic", weather_csv=args.weather, ef_csv=args.ef)
     result = run_project(project)
-    if args.json:
+    return _emit(result, args.json)
+
+
+def _emit(result: ProjectResult, as_json: bool) -> int:
+    """Print a project result as JSON or as tables."""
+    if as_json:
         print_json(_payload(result))
     else:
         _print_project(result)
@@ -267,11 +272,7 @@ def run_hebei(args: argparse.Namespace) -> int:
 def run_project_cmd(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk reductions project FILE.toml``."""
     result = run_project(load_project(args.file))
-    if args.json:
-        print_json(_payload(result))
-    else:
-        _print_project(result)
-    return 0
+    return _emit(result, args.json)
 
 
 def run_risk(args: argparse.Namespace) -> int:
