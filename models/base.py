@@ -34,7 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -45,7 +45,7 @@ import pandas as pd
 from models.exceptions import InputError
 from models.grid import SimulationGrid
 from models.paths import DEFAULT_QUANTILES, PathSet
-from models.random import BLOCK_PATHS, RngLike, iter_blocks, root_seed_sequence
+from models.random import BLOCK_PATHS, Block, RngLike, iter_blocks, root_seed_sequence
 from models.sampler import histogram_update, quantile_tables, simulate_block, uniforms_per_step
 from models.scenarios import ScenarioCurve
 
@@ -59,6 +59,11 @@ __all__ = [
     "SimulationPlan",
     "glide_path",
     "run_plan",
+    "run_plan_summary",
+    "simulate_blocks",
+    "summarise_blocks",
+    "summary_bin_width",
+    "summary_from_parts",
 ]
 
 CONVERGENCE_YEARS: float = 2.0
@@ -370,6 +375,120 @@ def run_plan(
     return PathSet(dates=dates, factors=factors, seed_entropy=_entropy(root), meta=dict(plan.meta))
 
 
+def summary_bin_width(n_dates: int) -> float:
+    """Log-price bin width of the streaming histograms for a grid of ``n_dates`` dates."""
+    return max(HIST_BIN_WIDTH, n_dates * (HIST_HI - HIST_LO) / HIST_MAX_COUNTERS)
+
+
+def _factor_names(plan: SimulationPlan) -> list[str]:
+    return ["CEA"] + (["CCER"] if plan.basis is not None else [])
+
+
+def _block_values(plan: SimulationPlan, block: Block, n_dates: int, parallel: bool) -> dict[str, np.ndarray]:
+    """Prices of one block, ``(n_dates, block.size)`` per factor."""
+    names = _factor_names(plan)
+    vals = {n: np.empty((n_dates, block.size)) for n in names}
+    vals["CEA"][0] = plan.start_prices[0]
+    if plan.basis is not None:
+        vals["CCER"][0] = plan.start_prices[1]
+    _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))), parallel)
+    return vals
+
+
+def simulate_blocks(
+    plan: SimulationPlan, n_dates: int, n_paths: int, rng: RngLike, first_block: int, last_block: int
+) -> dict[str, np.ndarray]:
+    """Prices of blocks ``first_block:last_block`` of a run of ``n_paths`` paths: ``(n_dates, paths)`` per factor.
+
+    The columns are exactly those :func:`run_plan` gives for the same paths; a worker of a distributed run calls
+    this for its share of the blocks.
+    """
+    parts = [_block_values(plan, blk, n_dates, False) for blk in _block_range(n_paths, rng, first_block, last_block)]
+    return {n: np.concatenate([p[n] for p in parts], axis=1) for n in _factor_names(plan)}
+
+
+def summarise_blocks(
+    plan: SimulationPlan, n_dates: int, n_paths: int, rng: RngLike, first_block: int, last_block: int
+) -> dict[str, np.ndarray]:
+    """Streaming statistics of blocks ``first_block:last_block`` (a worker's share of a summary run).
+
+    Returns, per factor ``F``: ``F_counts`` ``(n_dates, n_bins)`` histogram counts (``int32`` integers: shares add
+    up exactly in any order; add them in ``int64``), ``F_sums`` ``(n_dates, n_blocks)`` sums of the finite
+    positive values per block and date, ``F_bad`` ``(n_blocks,)`` the number of other values, and ``F_terminal``
+    the last-date value of every path.
+    :func:`summary_from_parts` turns the merged shares into a :class:`PathSummary`.
+    """
+    width = summary_bin_width(n_dates)
+    n_bins = math.ceil((HIST_HI - HIST_LO) / width)
+    names = _factor_names(plan)
+    out: dict[str, Any] = {n + "_counts": np.zeros((n_dates, n_bins), dtype=np.int32) for n in names}
+    per_block: dict[str, list[Any]] = {k: [] for n in names for k in (n + "_sums", n + "_bad", n + "_terminal")}
+    for block in _block_range(n_paths, rng, first_block, last_block):
+        vals = _block_values(plan, block, n_dates, False)
+        for n in names:
+            sums, bad = _accumulate(vals[n], out[n + "_counts"], width)
+            per_block[n + "_sums"].append(sums[:, None])
+            per_block[n + "_bad"].append(np.array([bad]))
+            per_block[n + "_terminal"].append(vals[n][-1])
+    return out | {k: np.concatenate(v, axis=-1) for k, v in per_block.items()}
+
+
+def _block_range(n_paths: int, rng: RngLike, first_block: int, last_block: int) -> Iterator[Block]:
+    return iter_blocks(_check_paths(n_paths), rng, first_block=first_block, last_block=last_block)
+
+
+def _accumulate(values: np.ndarray, counts: np.ndarray, width: float) -> tuple[np.ndarray, int]:
+    """Add a block's values to ``counts``; return its per-date sums of finite positive values and the bad count."""
+    histogram_update(values, counts, HIST_LO, 1.0 / width)
+    finite = np.isfinite(values) & (values > 0)
+    return np.where(finite, values, 0.0).sum(axis=1), int(values.size - np.count_nonzero(finite))
+
+
+def summary_from_parts(
+    plan: SimulationPlan,
+    dates: pd.DatetimeIndex,
+    n_paths: int,
+    rng: RngLike,
+    parts: Mapping[str, np.ndarray],
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+) -> PathSummary:
+    """The :class:`PathSummary` of merged :func:`summarise_blocks` shares (counts added, the rest in block order).
+
+    Means are the per-block sums added in block order, so they do not depend on how blocks were grouped.
+    """
+    levels = _levels(quantiles)
+    width = summary_bin_width(len(dates))
+    q_frames: dict[str, pd.DataFrame] = {}
+    means: dict[str, pd.Series] = {}
+    bad = 0
+    for n in _factor_names(plan):
+        qv = _hist_quantiles(np.asarray(parts[n + "_counts"], dtype=np.int64), levels, width)
+        qv[0] = plan.start_prices[0] if n == "CEA" else plan.start_prices[1]
+        q_frames[n] = pd.DataFrame(qv, index=dates, columns=[f"q{lv:.2f}" for lv in levels])
+        total = np.zeros(len(dates))
+        for column in np.asarray(parts[n + "_sums"]).T:
+            total += column
+        means[n] = pd.Series(total / n_paths, index=dates, name=f"{n}_mean")
+        bad += int(np.asarray(parts[n + "_bad"]).sum())
+    return PathSummary(
+        dates=dates,
+        quantiles=q_frames,
+        mean=means,
+        terminal={n: np.asarray(parts[n + "_terminal"]) for n in _factor_names(plan)},
+        n_paths=n_paths,
+        n_nonfinite=bad,
+        seed_entropy=_entropy(root_seed_sequence(rng)),
+        meta=dict(plan.meta),
+    )
+
+
+def _levels(quantiles: Sequence[float]) -> np.ndarray:
+    levels = np.asarray(quantiles, dtype=float)
+    if levels.ndim != 1 or np.any((levels < 0) | (levels > 1)):
+        raise InputError(f"quantile levels {list(quantiles)} must lie in [0, 1]")
+    return levels
+
+
 def run_plan_summary(
     plan: SimulationPlan,
     dates: pd.DatetimeIndex,
@@ -381,37 +500,32 @@ def run_plan_summary(
 ) -> PathSummary:
     """Simulate ``plan`` keeping only histograms, sums and terminal values (see the module docstring)."""
     n_paths = _check_paths(n_paths)
-    levels = np.asarray(quantiles, dtype=float)
-    if levels.ndim != 1 or np.any((levels < 0) | (levels > 1)):
-        raise InputError(f"quantile levels {list(quantiles)} must lie in [0, 1]")
+    _levels(quantiles)
     root = root_seed_sequence(rng)
     n_dates = len(dates)
-    names = ["CEA"] + (["CCER"] if plan.basis is not None else [])
-    width = max(HIST_BIN_WIDTH, n_dates * (HIST_HI - HIST_LO) / HIST_MAX_COUNTERS)
+    names = _factor_names(plan)
+    width = summary_bin_width(n_dates)
     n_bins = math.ceil((HIST_HI - HIST_LO) / width)
     tasks = _tasks(n_paths, chunk_paths)
     pool_threads, parallel = _schedule(n_paths)
     n_workers = min(pool_threads, len(tasks))
+    n_blocks = -(-n_paths // BLOCK_PATHS)
     counts = [{n: np.zeros((n_dates, n_bins), dtype=np.int32) for n in names} for _ in range(n_workers)]
-    sums = [{n: np.zeros(n_dates) for n in names} for _ in range(n_workers)]
-    bad = [0] * n_workers
-    terminal = {n: np.empty(n_paths) for n in names}
+    parts: dict[str, np.ndarray] = {}
+    for n in names:
+        parts[n + "_sums"] = np.zeros((n_dates, n_blocks))
+        parts[n + "_bad"] = np.zeros(n_blocks, dtype=np.int64)
+        parts[n + "_terminal"] = np.empty(n_paths)
 
     def task(arg: tuple[int, tuple[int, int]]) -> None:
         slot, bounds = arg
         for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
-            vals = {n: np.empty((n_dates, block.size)) for n in names}
-            vals["CEA"][0] = plan.start_prices[0]
-            if plan.basis is not None:
-                vals["CCER"][0] = plan.start_prices[1]
-            _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))), parallel)
+            vals = _block_values(plan, block, n_dates, parallel)
             for n in names:
-                v = vals[n]
-                histogram_update(v, counts[slot][n], HIST_LO, 1.0 / width)
-                finite = np.isfinite(v) & (v > 0)
-                bad[slot] += int(v.size - np.count_nonzero(finite))
-                sums[slot][n] += np.where(finite, v, 0.0).sum(axis=1)
-                terminal[n][block.start : block.stop] = v[-1]
+                sums, bad = _accumulate(vals[n], counts[slot][n], width)
+                parts[n + "_sums"][:, block.index] = sums
+                parts[n + "_bad"][block.index] = bad
+                parts[n + "_terminal"][block.start : block.stop] = vals[n][-1]
 
     assigned = [(i % n_workers, t) for i, t in enumerate(tasks)]
     groups = [[a for a in assigned if a[0] == w] for w in range(n_workers)]
@@ -427,24 +541,9 @@ def run_plan_summary(
     else:
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
             list(pool.map(run_group, groups))
-    q_frames: dict[str, pd.DataFrame] = {}
-    means: dict[str, pd.Series] = {}
     for n in names:
-        total = np.asarray(np.sum([c[n] for c in counts], axis=0, dtype=np.int64))
-        qv = _hist_quantiles(total, levels, width)
-        qv[0] = plan.start_prices[0] if n == "CEA" else plan.start_prices[1]
-        q_frames[n] = pd.DataFrame(qv, index=dates, columns=[f"q{lv:.2f}" for lv in levels])
-        means[n] = pd.Series(np.sum([s[n] for s in sums], axis=0) / n_paths, index=dates, name=f"{n}_mean")
-    return PathSummary(
-        dates=dates,
-        quantiles=q_frames,
-        mean=means,
-        terminal=terminal,
-        n_paths=n_paths,
-        n_nonfinite=int(sum(bad)),
-        seed_entropy=_entropy(root),
-        meta=dict(plan.meta),
-    )
+        parts[n + "_counts"] = np.asarray(np.sum([c[n] for c in counts], axis=0, dtype=np.int64))
+    return summary_from_parts(plan, dates, n_paths, root, parts, quantiles)
 
 
 def _hist_quantiles(counts: np.ndarray, levels: np.ndarray, width: float) -> np.ndarray:

@@ -14,7 +14,7 @@ writes nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +65,36 @@ def plan_tasks(n_paths: int, rng: RngLike, blocks_per_task: int = 1) -> list[Blo
     return [BlockTask(k, b, min(b + blocks_per_task, n_blocks), int(n_paths), seed) for k, b in enumerate(starts)]
 
 
-def _merge(results: list[BlockResult]) -> dict[str, np.ndarray]:
-    keys = list(results[0])
-    for r in results[1:]:
-        if list(r) != keys:
-            raise ExecutionError(f"block results disagree on their keys: {keys} vs {list(r)}")
-    return {k: np.concatenate([np.asarray(r[k]) for r in results], axis=-1) for k in keys}
+class _Merger:
+    """Merges task results: ``sum_keys`` (integer arrays) are added as results arrive, any order being exact; the
+    other arrays are kept per task and concatenated along the path axis in block order at the end."""
+
+    def __init__(self, n_tasks: int, sum_keys: Collection[str]) -> None:
+        self.sum_keys = frozenset(sum_keys)
+        self.parts: list[dict[str, np.ndarray] | None] = [None] * n_tasks
+        self.sums: dict[str, np.ndarray] = {}
+        self.keys: list[str] | None = None
+
+    def add(self, index: int, result: BlockResult) -> None:
+        keys = list(result)
+        if self.keys is None:
+            self.keys = keys
+        elif keys != self.keys:
+            raise ExecutionError(f"block results disagree on their keys: {self.keys} vs {keys}")
+        for k in self.sum_keys & set(keys):
+            value = np.asarray(result[k])
+            if not np.issubdtype(value.dtype, np.integer):
+                raise ExecutionError(f"summed result '{k}' has dtype {value.dtype}; only integers add exactly")
+            if k in self.sums:
+                self.sums[k] += value
+            else:
+                self.sums[k] = value.astype(np.int64)
+        self.parts[index] = {k: np.asarray(result[k]) for k in keys if k not in self.sum_keys}
+
+    def result(self) -> dict[str, np.ndarray]:
+        parts = [p for p in self.parts if p is not None]
+        keys = self.keys or []
+        return {k: self.sums[k] if k in self.sum_keys else np.concatenate([p[k] for p in parts], axis=-1) for k in keys}
 
 
 def map_blocks(
@@ -83,6 +107,7 @@ def map_blocks(
     scheduler: str | None = None,
     retries: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    sum_keys: Collection[str] = (),
 ) -> dict[str, np.ndarray]:
     """Apply ``func`` to every task of the run and merge the results along the path axis.
 
@@ -102,20 +127,24 @@ def map_blocks(
         Dask retries of a failed task.
     progress : callable, optional
         Called as ``progress(done, total)`` after each task.
+    sum_keys : collection of str
+        Result keys that are integer arrays to add up across tasks (histogram counts) instead of concatenating;
+        they are added as results arrive, so the driver holds one of them, not one per task.
     """
     tasks = plan_tasks(n_paths, rng, blocks_per_task)
     if workers is not None and scheduler is not None:
         raise InputError("give either workers or scheduler, not both")
     if workers is not None and workers < 1:
         raise InputError(f"workers={workers} must be >= 1")
+    merger = _Merger(len(tasks), sum_keys)
     if workers is None and scheduler is None:
-        results: list[BlockResult] = []
         for task in tasks:
-            results.append(func(task))
+            merger.add(task.index, func(task))
             if progress is not None:
-                progress(len(results), len(tasks))
-        return _merge(results)
-    return _merge(_run_dask(func, tasks, workers, scheduler, retries, progress))
+                progress(task.index + 1, len(tasks))
+    else:
+        _run_dask(func, tasks, workers, scheduler, retries, progress, merger)
+    return merger.result()
 
 
 def _run_dask(
@@ -125,7 +154,8 @@ def _run_dask(
     scheduler: str | None,
     retries: int,
     progress: Callable[[int, int], None] | None,
-) -> list[BlockResult]:
+    merger: _Merger,
+) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     cluster: Any = None
@@ -147,11 +177,10 @@ def _run_dask(
                 for task in tasks
             ]
             order = {f.key: i for i, f in enumerate(futures)}
-            results: list[BlockResult | None] = [None] * len(futures)
             done = 0
             for future in as_completed(futures):
                 try:
-                    results[order[future.key]] = future.result()
+                    result = future.result()
                 except CarbonRiskError:
                     raise
                 except Exception as exc:
@@ -159,10 +188,11 @@ def _run_dask(
                         f"task {order[future.key]} of {len(futures)} failed after {retries} retries: "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
+                merger.add(order[future.key], result)
+                future.release()
                 done += 1
                 if progress is not None:
                     progress(done, len(futures))
-        return [r for r in results if r is not None]
     finally:
         if cluster is not None:
             cluster.close()
