@@ -7,6 +7,7 @@ the mismatch metrics and ES contributions are in :mod:`portfolios.metrics`; the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,17 +15,14 @@ import numpy as np
 import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
-from portfolios.engine import PortfolioRun
+from portfolios.engine import PortfolioRun, pledge_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     MismatchMetrics,
     cash_flow_at_risk,
     es_contributions,
     exposure_profile,
-    irr,
     mismatch_metrics,
-    npv,
-    payback_year,
 )
 from portfolios.risk import var_es
 
@@ -94,19 +92,13 @@ def _years(run: PortfolioRun) -> np.ndarray:
 
 
 def _times(run: PortfolioRun) -> np.ndarray:
-    vd = run.context.market.valuation_date
-    return np.array([(pd.Timestamp(f"{y}-07-01") - vd).days / 365.0 for y in _years(run)]).clip(min=0.0)
-
-
-def _project_cash_flows(run: PortfolioRun) -> np.ndarray:
-    a = run.arrays
-    return a["project_income"] + a["project_heat_revenue"] - a["project_capex"] - a["project_opex"]
+    return run.times_years
 
 
 def _portfolio_cash_flows(run: PortfolioRun) -> np.ndarray:
     """Per year and path: project cash flows minus the (hedged) compliance purchases of the obligations."""
     cf = (
-        _project_cash_flows(run).sum(axis=0)
+        run.arrays["total_cash_flow_cny"].copy()
         if run.portfolio.projects
         else np.zeros((len(run.context.years), run.n_paths))
     )
@@ -119,15 +111,13 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
     pf = run.portfolio
     if not pf.projects:
         return {}
-    years, t = _years(run), _times(run)
-    rate = pf.market.discount_rate
-    cf = _project_cash_flows(run)
+    a = run.arrays
     rows, npvs = [], {}
     for k, spec in enumerate(pf.projects):
-        values = npv(cf[k], t, rate)
+        values = a["project_npv_cny"][k]
         npvs[spec.name] = values
-        rates = irr(cf[k], t)
-        pb = payback_year(cf[k], list(years))
+        rates = a["project_irr"][k]
+        pb = a["project_payback_year"][k]
         rows.append(
             {
                 "project": spec.name,
@@ -140,8 +130,8 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
                 "irr_p95": float(np.nanquantile(rates, 0.95)) if np.isfinite(rates).any() else np.nan,
                 "payback_year_p50": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
                 "p_no_payback": float(np.mean(np.isnan(pb))),
-                "credits_issued_mean_t": float(run.arrays["project_credits"][k].sum(axis=0).mean()),
-                "carbon_income_mean_cny": float(run.arrays["project_income"][k].sum(axis=0).mean()),
+                "credits_issued_mean_t": float(a["project_credits_sum_t"][k].mean()),
+                "carbon_income_mean_cny": float(a["project_income_sum_cny"][k].mean()),
             }
         )
     contributions = es_contributions({n: v.mean() - v for n, v in npvs.items()}, 0.95)
@@ -155,10 +145,12 @@ def _mismatch(
     a = run.arrays
     ctx = run.context
     sel = slice(None) if which is None else slice(which, which + 1)
-    income = a["project_income"][sel].sum(axis=0)
-    costs = (a["project_capex"] + a["project_opex"])[sel].sum(axis=0)
-    credits = a["project_credits"][sel].sum(axis=0)
-    other = a["project_heat_revenue"][sel].sum(axis=0)
+    if which is None:
+        income, costs = a["total_income_cny"], a["total_costs_cny"]
+        credits, other = a["total_credits_t"], a["total_heat_revenue_cny"]
+    else:  # one project's arrays, read from the run's spill files
+        income, costs = a.load("project_income", which), a.load("project_costs", which)
+        credits, other = a.load("project_credits", which), a.load("project_heat_revenue", which)
     if income_delta is not None:
         income = income + income_delta
     if cost_delta is not None:
@@ -216,12 +208,13 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
         return pd.DataFrame()
     lv = run.portfolio.levers
     a = run.arrays
-    credits = a["project_credits"].sum(axis=0)
+    credits = a["total_credits_t"]
     price = a["ccer_annual"]
     forward = price.mean(axis=1, keepdims=True)
     t = _times(run)[:, None]
     disc = (1.0 + run.portfolio.market.discount_rate) ** -t
-    first_cost_year = int(np.argmax(a["project_capex"].sum(axis=(0, 2)) > 0))
+    capex = a["total_capex_cny"]
+    first_cost_year = int(np.argmax(capex.sum(axis=1) > 0))
     zero = np.zeros_like(credits)
 
     def upfront(amount: np.ndarray | float) -> np.ndarray:
@@ -229,40 +222,44 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
         out[first_cost_year] += amount
         return out
 
-    deltas: dict[str, np.ndarray] = {"none": zero}
-    s = lv.forward_share
-    deltas["forward sale"] = s * credits * (forward - price)
-    s = lv.prepaid_share
-    committed = s * credits.mean(axis=1, keepdims=True)
-    prepay = (1.0 - lv.prepaid_discount) * float((committed * forward * disc).sum())
-    delivered = np.minimum(credits, committed)
-    shortfall = committed - delivered
-    deltas["prepaid forward"] = upfront(prepay) - delivered * price - shortfall * price * (1.0 + lv.delivery_penalty)
-    strike = lv.floor_strike_cny_per_t if lv.floor_strike_cny_per_t is not None else float(forward[first_cost_year, 0])
-    payoff = lv.floor_share * credits * np.maximum(strike - price, 0.0)
-    premium = float((payoff * disc).sum(axis=0).mean())
-    deltas["sold floor"] = payoff - upfront(premium)
-    borrowed = lv.pledge_ltv * float((credits.mean(axis=1, keepdims=True) * forward * disc).sum())
-    income = credits * price
-    debt = np.full(credits.shape[1], borrowed)
-    repay = np.zeros_like(credits)
-    for y in range(first_cost_year + 1, credits.shape[0]):
-        debt = debt * (1.0 + lv.pledge_rate)
-        pay = np.minimum(debt, income[y]) if y < credits.shape[0] - 1 else debt
-        repay[y] = pay
-        debt = debt - pay
-    deltas["pledge of future credits"] = upfront(borrowed) - repay
-    capex_first = float(a["project_capex"].sum(axis=0)[first_cost_year].mean())
-    principal = lv.loan_share_of_capex * capex_first
-    n = lv.loan_tenor_years
-    annuity = principal * lv.loan_rate / (1.0 - (1.0 + lv.loan_rate) ** -n) if lv.loan_rate else principal / n
-    service = zero.copy()
-    for y in range(first_cost_year + 1, min(first_cost_year + 1 + n, credits.shape[0])):
-        service[y] = annuity
-    deltas["CCER-linked loan"] = upfront(principal) - service
+    def deltas() -> Iterator[tuple[str, np.ndarray]]:
+        """Each lever's cash-flow change in turn (one ``(years, paths)`` array alive at a time)."""
+        yield "none", zero
+        yield "forward sale", lv.forward_share * credits * (forward - price)
+        committed = lv.prepaid_share * credits.mean(axis=1, keepdims=True)
+        prepay = (1.0 - lv.prepaid_discount) * float((committed * forward * disc).sum())
+        delivered = np.minimum(credits, committed)
+        shortfall = committed - delivered
+        yield "prepaid forward", upfront(prepay) - delivered * price - shortfall * price * (1.0 + lv.delivery_penalty)
+        del delivered, shortfall
+        strike = (
+            lv.floor_strike_cny_per_t if lv.floor_strike_cny_per_t is not None else float(forward[first_cost_year, 0])
+        )
+        payoff = lv.floor_share * credits * np.maximum(strike - price, 0.0)
+        premium = float((payoff * disc).sum(axis=0).mean())
+        yield "sold floor", payoff - upfront(premium)
+        del payoff
+        borrowed = lv.pledge_ltv * float((credits.mean(axis=1, keepdims=True) * forward * disc).sum())
+        debt = np.full(credits.shape[1], borrowed)
+        repay = np.zeros_like(credits)
+        for y in range(first_cost_year + 1, credits.shape[0]):
+            debt = debt * (1.0 + lv.pledge_rate)
+            pay = np.minimum(debt, credits[y] * price[y]) if y < credits.shape[0] - 1 else debt
+            repay[y] = pay
+            debt = debt - pay
+        yield "pledge of future credits", upfront(borrowed) - repay
+        del repay
+        capex_first = float(capex[first_cost_year].mean())
+        principal = lv.loan_share_of_capex * capex_first
+        n = lv.loan_tenor_years
+        annuity = principal * lv.loan_rate / (1.0 - (1.0 + lv.loan_rate) ** -n) if lv.loan_rate else principal / n
+        service = zero.copy()
+        for y in range(first_cost_year + 1, min(first_cost_year + 1 + n, credits.shape[0])):
+            service[y] = annuity
+        yield "CCER-linked loan", upfront(principal) - service
 
     rows = []
-    for name, delta in deltas.items():
+    for name, delta in deltas():
         m = _mismatch(run, None, income_delta=np.maximum(delta, 0.0), cost_delta=np.maximum(-delta, 0.0))
         cost = float((delta * disc).sum(axis=0).mean())
         rows.append(
@@ -273,6 +270,7 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
                 "expected_pv_cost_cny": cost,
             }
         )
+        del delta, m
     return pd.DataFrame(rows)
 
 
@@ -371,11 +369,8 @@ def analyse(run: PortfolioRun) -> Analysis:
                     "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
                 }
             )
-            exposure = a[f"contract{c}_exposure"]
-            dates = run.context.dates[: exposure.shape[0]]
-            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(exposure, list(dates), 0.95).iloc[
-                :: max(1, len(dates) // 24)
-            ]
+            dates = run.context.dates[pledge_rows(run.context, inst)]
+            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(a[f"contract{c}_exposure"], list(dates), 0.95)
         if isinstance(inst, ProjectLoan):
             loss = a[f"contract{c}_loss_cny"]
             default = a[f"contract{c}_default"]

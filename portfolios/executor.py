@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,13 +67,34 @@ def plan_tasks(n_paths: int, rng: RngLike, blocks_per_task: int = 1) -> list[Blo
 
 
 class _Merger:
-    """Merges task results: ``sum_keys`` (integer arrays) are added as results arrive, any order being exact; the
-    other arrays are kept per task and concatenated along the path axis in block order at the end."""
+    """Merges task results as they arrive, in any order, into the arrays of the whole run.
 
-    def __init__(self, n_tasks: int, sum_keys: Collection[str]) -> None:
+    * ``sum_keys``: integer arrays added up (exact in any order);
+    * ``block_keys``: arrays with one entry per block on the last axis, concatenated in block order at the end;
+    * ``spill_keys``: written into their columns of ``spill_dir/<key>.npy`` (opened for each write, so the driver
+      never maps the whole file);
+    * every other key: written into its columns of an array preallocated for all ``n_paths`` paths, so merging
+      never holds the parts and the result at once.
+    """
+
+    def __init__(
+        self,
+        tasks: list[BlockTask],
+        sum_keys: Collection[str],
+        block_keys: Collection[str],
+        spill_dir: Path | None,
+        spill_keys: Collection[str],
+    ) -> None:
+        if spill_keys and spill_dir is None:
+            raise InputError("spill_keys need a spill_dir")
+        self.tasks = tasks
+        self.n_paths = tasks[0].n_paths if tasks else 0
         self.sum_keys = frozenset(sum_keys)
-        self.parts: list[dict[str, np.ndarray] | None] = [None] * n_tasks
-        self.sums: dict[str, np.ndarray] = {}
+        self.block_keys = frozenset(block_keys)
+        self.spill_keys = frozenset(spill_keys)
+        self.spill_dir = spill_dir
+        self.block_parts: list[dict[str, np.ndarray]] = [{} for _ in tasks]
+        self.arrays: dict[str, np.ndarray] = {}
         self.keys: list[str] | None = None
 
     def add(self, index: int, result: BlockResult) -> None:
@@ -81,20 +103,56 @@ class _Merger:
             self.keys = keys
         elif keys != self.keys:
             raise ExecutionError(f"block results disagree on their keys: {self.keys} vs {keys}")
-        for k in self.sum_keys & set(keys):
+        task = self.tasks[index]
+        for k in keys:
             value = np.asarray(result[k])
-            if not np.issubdtype(value.dtype, np.integer):
-                raise ExecutionError(f"summed result '{k}' has dtype {value.dtype}; only integers add exactly")
-            if k in self.sums:
-                self.sums[k] += value
+            if k in self.sum_keys:
+                if not np.issubdtype(value.dtype, np.integer):
+                    raise ExecutionError(f"summed result '{k}' has dtype {value.dtype}; only integers add exactly")
+                if k in self.arrays:
+                    self.arrays[k] += value
+                else:
+                    self.arrays[k] = value.astype(np.int64)
+            elif k in self.block_keys:
+                self.block_parts[index][k] = value
             else:
-                self.sums[k] = value.astype(np.int64)
-        self.parts[index] = {k: np.asarray(result[k]) for k in keys if k not in self.sum_keys}
+                if value.shape[-1] != task.stop - task.start:
+                    raise ExecutionError(
+                        f"result '{k}' of task {index} has {value.shape[-1]} columns; expected one per path "
+                        f"({task.stop - task.start})"
+                    )
+                self._target(k, value)[..., task.start : task.stop] = value
+                if k in self.spill_keys:
+                    self._flush(k)
+
+    def _target(self, key: str, value: np.ndarray) -> np.ndarray:
+        shape = (*value.shape[:-1], self.n_paths)
+        if key in self.spill_keys:
+            assert self.spill_dir is not None
+            path = self.spill_dir / f"{key}.npy"
+            mode = "r+" if path.exists() else "w+"
+            target: np.ndarray = np.lib.format.open_memmap(path, mode=mode, dtype=value.dtype, shape=shape)
+            self.arrays[key] = target
+            return target
+        if key not in self.arrays:
+            self.arrays[key] = np.empty(shape, dtype=value.dtype)
+        return self.arrays[key]
+
+    def _flush(self, key: str) -> None:
+        target = self.arrays.pop(key)
+        if isinstance(target, np.memmap):
+            target.flush()
+        del target
 
     def result(self) -> dict[str, np.ndarray]:
-        parts = [p for p in self.parts if p is not None]
-        keys = self.keys or []
-        return {k: self.sums[k] if k in self.sum_keys else np.concatenate([p[k] for p in parts], axis=-1) for k in keys}
+        keys = [k for k in (self.keys or []) if k not in self.spill_keys]
+        out = {}
+        for k in keys:
+            if k in self.block_keys:
+                out[k] = np.concatenate([p[k] for p in self.block_parts if k in p], axis=-1)
+            else:
+                out[k] = self.arrays[k]
+        return out
 
 
 def map_blocks(
@@ -108,6 +166,9 @@ def map_blocks(
     retries: int = 2,
     progress: Callable[[int, int], None] | None = None,
     sum_keys: Collection[str] = (),
+    block_keys: Collection[str] = (),
+    spill_dir: Path | None = None,
+    spill_keys: Collection[str] = (),
 ) -> dict[str, np.ndarray]:
     """Apply ``func`` to every task of the run and merge the results along the path axis.
 
@@ -130,13 +191,18 @@ def map_blocks(
     sum_keys : collection of str
         Result keys that are integer arrays to add up across tasks (histogram counts) instead of concatenating;
         they are added as results arrive, so the driver holds one of them, not one per task.
+    block_keys : collection of str
+        Result keys with one entry per block (not per path) on the last axis; concatenated in block order.
+    spill_dir, spill_keys : Path, collection of str
+        Keys written to ``spill_dir/<key>.npy`` (paths on the last axis) instead of memory; they are left out of
+        the returned dict. For per-path arrays too large for the driver's memory.
     """
     tasks = plan_tasks(n_paths, rng, blocks_per_task)
     if workers is not None and scheduler is not None:
         raise InputError("give either workers or scheduler, not both")
     if workers is not None and workers < 1:
         raise InputError(f"workers={workers} must be >= 1")
-    merger = _Merger(len(tasks), sum_keys)
+    merger = _Merger(tasks, sum_keys, block_keys, spill_dir, spill_keys)
     if workers is None and scheduler is None:
         for task in tasks:
             merger.add(task.index, func(task))

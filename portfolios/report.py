@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from finance.instruments import PledgeLoan
 from portfolios import __version__
 from portfolios.analysis import Analysis
-from portfolios.engine import PortfolioRun
+from portfolios.engine import PortfolioRun, pledge_rows
 from portfolios.excel import write_workbook
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
 from portfolios.io import atomic_output_dir, write_json
@@ -59,8 +59,7 @@ def _fan_figure(analysis: Analysis) -> str:
 
 
 def _cash_flow_figure(run: PortfolioRun) -> str:
-    a = run.arrays
-    cf = (a["project_income"] + a["project_heat_revenue"] - a["project_capex"] - a["project_opex"]).sum(axis=0)
+    cf = run.arrays["total_cash_flow_cny"]
     years = list(run.context.years)
     fig = Figure(figsize=(11, 3.6))
     ax = fig.subplots()
@@ -109,7 +108,7 @@ def _coverage_figure(run: PortfolioRun) -> str:
         if not isinstance(spec.instrument, PledgeLoan):
             continue
         cov = run.arrays[f"contract{c}_coverage"]
-        dates = run.context.dates[: cov.shape[0]]
+        dates = run.context.dates[pledge_rows(run.context, spec.instrument)]
         q = np.quantile(cov, [0.05, 0.5, 0.95], axis=1)
         fig = Figure(figsize=(11, 3.4))
         ax = fig.subplots()

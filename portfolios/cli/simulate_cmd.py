@@ -121,6 +121,7 @@ def _simulate(
         workers=args.workers,
         scheduler=args.scheduler,
         sum_keys=() if full else ("CEA_counts", "CCER_counts"),
+        block_keys=() if full else [f"{f}_{k}" for f in ("CEA", "CCER") for k in ("sums", "bad")],
     )
     if not full:
         return None, summary_from_parts(plan, grid.dates, args.paths, args.seed, merged)
