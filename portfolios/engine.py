@@ -9,8 +9,9 @@ Pipeline (one run)::
 Memory: each block reduces its paths to what the metrics need: per path the P&L of every component, the price
 fan rows, annual CCER averages, portfolio totals per year, each project's NPV / IRR / payback, loan outcomes and
 pledge exposure on 24 report dates. The driver writes them into arrays preallocated for the run (no
-concatenation copy) and writes the per-project yearly arrays (:data:`SPILLED_KEYS`) to ``.npy`` files that the
-analysis reads one project at a time. VaR, ES and every quantile stay exact: one number per path is kept.
+concatenation copy), and the arrays with many values per path (:data:`SPILL_ROWS`) into ``.npy`` files that the
+analysis reads when it needs them, per-project ones one project at a time. VaR, ES and every quantile stay exact:
+every path's value is kept.
 
 Randomness: block ``b`` of the run draws prices from ``SeedSequence(seed, spawn_key=(b, 0))``, project risk from
 ``(b, 1)`` and contract-internal randomness (borrower top-ups) from ``(b, 2)``; so the numbers depend only on the
@@ -62,7 +63,7 @@ from portfolios.executor import BlockTask, map_blocks
 from portfolios.metrics import irr, npv, payback_year
 from portfolios.portfolio import Portfolio
 
-__all__ = ["SPILLED_KEYS", "PortfolioRun", "RunArrays", "RunContext", "pledge_rows", "prepare", "run_portfolio"]
+__all__ = ["SPILL_ROWS", "PortfolioRun", "RunArrays", "RunContext", "pledge_rows", "prepare", "run_portfolio"]
 
 TEN_DAYS: int = 10
 """Trading days of the short VaR horizon."""
@@ -117,13 +118,15 @@ class RunContext:
         return pd.DatetimeIndex(self.grid.dates)
 
 
-SPILLED_KEYS: tuple[str, ...] = ("project_income", "project_costs", "project_credits", "project_heat_revenue")
-"""Per-project, per-year, per-path arrays ``(n_projects, n_years, n_paths)``: written to disk by the driver as
-blocks arrive and read back one project at a time (1 000 000 paths x 24 years x 5 projects is 0.96 GB per key)."""
+SPILL_ROWS: int = 8
+"""Per-path arrays with this many values per path or more (per-year, per-date and per-project-year arrays) are
+written to disk by the driver as blocks arrive and read back when the analysis needs them; a per-project array
+``(n_projects, n_years, n_paths)`` is read one project at a time (1 000 000 paths x 21 years x 5 projects is
+0.84 GB per key). What stays in memory is a few values per path (P&L per component, loan outcomes, NPVs)."""
 
 
 class RunArrays(Mapping[str, np.ndarray]):
-    """Per-path results of a run: arrays in memory plus the :data:`SPILLED_KEYS` in ``.npy`` files.
+    """Per-path results of a run: small arrays in memory, the larger ones (:data:`SPILL_ROWS`) in ``.npy`` files.
 
     ``arrays[key]`` returns the whole array (read from disk for a spilled key); :meth:`load` reads one slice of
     the first axis (one project) without touching the rest of the file. The files live in a temporary directory
@@ -168,6 +171,8 @@ class PortfolioRun:
     warnings: list[str]
     elapsed_s: float
     fit_summary: dict[str, Any] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    """Wall time of the phases: ``prepare`` (fit, grid, deltas, plan) and ``blocks`` (Monte Carlo and merge)."""
 
     @property
     def portfolio(self) -> Portfolio:
@@ -468,6 +473,7 @@ def run_portfolio(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         context, history, summary = prepare(portfolio)
+        prepared = time.perf_counter()
         memory = map_blocks(
             functools.partial(run_block, ctx=context),
             portfolio.n_paths,
@@ -477,9 +483,10 @@ def run_portfolio(
             scheduler=scheduler,
             progress=progress,
             spill_dir=Path(spill.name),
-            spill_keys=SPILLED_KEYS,
+            spill_rows=SPILL_ROWS,
         )
     arrays = RunArrays(memory, spill)
+    done = time.perf_counter()
     messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
     meta_warnings = [str(w) for w in getattr(context.model, "warnings", [])]
     return PortfolioRun(
@@ -487,6 +494,7 @@ def run_portfolio(
         history=history,
         arrays=arrays,
         warnings=list(dict.fromkeys(messages + meta_warnings)),
-        elapsed_s=time.perf_counter() - start,
+        elapsed_s=done - start,
         fit_summary=summary,
+        timings_s={"prepare": prepared - start, "blocks": done - prepared},
     )

@@ -6,7 +6,8 @@ returns a dict of arrays whose LAST axis is paths; results are concatenated in b
 therefore bit-identical for one process, any number of workers and any ``blocks_per_task``.
 
 The default path imports nothing from Dask. ``workers=N`` starts a ``dask.distributed.LocalCluster`` of N
-single-threaded worker processes; ``scheduler="tcp://host:8786"`` connects to an existing cluster. Dask retries a
+single-threaded worker processes (environment :data:`SINGLE_THREAD_ENV`: no nested numba or BLAS threads);
+``scheduler="tcp://host:8786"`` connects to an existing cluster. Dask retries a
 task whose worker died (``retries``); a run that still cannot finish raises :class:`ExecutionError` and the caller
 writes nothing.
 """
@@ -27,6 +28,15 @@ from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
 __all__ = ["BlockTask", "ExecutionError", "map_blocks"]
 
 BlockResult = Mapping[str, np.ndarray]
+
+SINGLE_THREAD_ENV: Mapping[str, str] = {
+    "CARBONRISK_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+"""Environment of local-cluster workers: one core per worker process (Dask's model), no nested thread pools."""
 
 
 class ExecutionError(CarbonRiskError, RuntimeError):
@@ -71,8 +81,8 @@ class _Merger:
 
     * ``sum_keys``: integer arrays added up (exact in any order);
     * ``block_keys``: arrays with one entry per block on the last axis, concatenated in block order at the end;
-    * ``spill_keys``: written into their columns of ``spill_dir/<key>.npy`` (opened for each write, so the driver
-      never maps the whole file);
+    * arrays with ``spill_rows`` or more values per path: written into their columns of ``spill_dir/<key>.npy``
+      (opened for each write, so the driver never maps the whole file);
     * every other key: written into its columns of an array preallocated for all ``n_paths`` paths, so merging
       never holds the parts and the result at once.
     """
@@ -83,15 +93,16 @@ class _Merger:
         sum_keys: Collection[str],
         block_keys: Collection[str],
         spill_dir: Path | None,
-        spill_keys: Collection[str],
+        spill_rows: int | None,
     ) -> None:
-        if spill_keys and spill_dir is None:
-            raise InputError("spill_keys need a spill_dir")
+        if spill_rows is not None and spill_dir is None:
+            raise InputError("spill_rows needs a spill_dir")
         self.tasks = tasks
         self.n_paths = tasks[0].n_paths if tasks else 0
         self.sum_keys = frozenset(sum_keys)
         self.block_keys = frozenset(block_keys)
-        self.spill_keys = frozenset(spill_keys)
+        self.spill_rows = spill_rows
+        self.spill_keys: set[str] = set()
         self.spill_dir = spill_dir
         self.block_parts: list[dict[str, np.ndarray]] = [{} for _ in tasks]
         self.arrays: dict[str, np.ndarray] = {}
@@ -116,6 +127,8 @@ class _Merger:
             elif k in self.block_keys:
                 self.block_parts[index][k] = value
             else:
+                if self.spill_rows is not None and value[..., 0].size >= self.spill_rows:
+                    self.spill_keys.add(k)
                 if value.shape[-1] != task.stop - task.start:
                     raise ExecutionError(
                         f"result '{k}' of task {index} has {value.shape[-1]} columns; expected one per path "
@@ -168,7 +181,7 @@ def map_blocks(
     sum_keys: Collection[str] = (),
     block_keys: Collection[str] = (),
     spill_dir: Path | None = None,
-    spill_keys: Collection[str] = (),
+    spill_rows: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Apply ``func`` to every task of the run and merge the results along the path axis.
 
@@ -193,16 +206,16 @@ def map_blocks(
         they are added as results arrive, so the driver holds one of them, not one per task.
     block_keys : collection of str
         Result keys with one entry per block (not per path) on the last axis; concatenated in block order.
-    spill_dir, spill_keys : Path, collection of str
-        Keys written to ``spill_dir/<key>.npy`` (paths on the last axis) instead of memory; they are left out of
-        the returned dict. For per-path arrays too large for the driver's memory.
+    spill_dir, spill_rows : Path, int
+        Per-path arrays with ``spill_rows`` or more values per path are written to ``spill_dir/<key>.npy`` instead
+        of memory and left out of the returned dict, so the driver's memory does not grow with them.
     """
     tasks = plan_tasks(n_paths, rng, blocks_per_task)
     if workers is not None and scheduler is not None:
         raise InputError("give either workers or scheduler, not both")
     if workers is not None and workers < 1:
         raise InputError(f"workers={workers} must be >= 1")
-    merger = _Merger(tasks, sum_keys, block_keys, spill_dir, spill_keys)
+    merger = _Merger(tasks, sum_keys, block_keys, spill_dir, spill_rows)
     if workers is None and scheduler is None:
         for task in tasks:
             merger.add(task.index, func(task))
@@ -233,7 +246,12 @@ def _run_dask(
                 raise ExecutionError(f"cannot reach Dask scheduler '{scheduler}': {exc}") from exc
         else:
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+                env=dict(SINGLE_THREAD_ENV),
             )
             client = Client(cluster)
         with client:

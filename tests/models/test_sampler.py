@@ -74,3 +74,18 @@ def test_kernel_skewed_t_innovations_ks_against_arch() -> None:
     z = _one_step_innovations("skewt", nu=nu, lam=lam)
     dist = SkewStudent()
     assert stats.kstest(z, lambda v: dist.cdf(np.asarray(v), np.array([nu, lam]))).pvalue > 1e-3
+
+
+def test_standard_normal_matches_the_normal_law() -> None:
+    """``standard_normal`` (weather shocks): KS against N(0, 1), mean and variance within 4 standard errors, and
+    the same numbers from the same generator state."""
+    from models.sampler import standard_normal
+
+    z = standard_normal(np.random.default_rng(3), (200, 1000))
+    assert z.shape == (200, 1000)
+    flat = z.ravel()
+    assert stats.kstest(flat, "norm").pvalue > 0.001
+    n = flat.size
+    assert abs(flat.mean()) < 4 / math.sqrt(n)
+    assert abs(flat.var() - 1.0) < 4 * math.sqrt(2.0 / n)
+    np.testing.assert_array_equal(z, standard_normal(np.random.default_rng(3), (200, 1000)))
