@@ -139,7 +139,8 @@ def _grid(valuation_date: pd.Timestamp, dates: pd.DatetimeIndex) -> pd.DatetimeI
     operations, which ran on every pricing call.
     """
     vd = pd.Timestamp(valuation_date).as_unit("ns").to_datetime64()
-    d = np.asarray(pd.DatetimeIndex(dates).as_unit("ns").values)
+    idx = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
+    d = np.asarray(idx.as_unit("ns").values)
     return pd.DatetimeIndex(np.concatenate([[vd], np.unique(d[d > vd])]))
 
 

@@ -49,7 +49,7 @@ def _check_positive(field_name: str, value: float) -> float:
 
 
 def _check_dates(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:
-    idx = pd.DatetimeIndex(dates)
+    idx = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
     if len(idx) < 2:
         raise InputError(f"dates has {len(idx)} entries; a path set needs the valuation date and at least one more")
     if not idx.is_monotonic_increasing or not idx.is_unique:
@@ -84,17 +84,30 @@ def _run_blocks(
     k = out.shape[0]
     width = min(BLOCK_PATHS, n_paths)
     y_buf, z_buf, w_buf = np.empty((k, width)), np.empty((k, width)), np.empty(width)
-    tab = quantile_tables(0)
+    pos_buf = np.empty(width, dtype=np.int64)
+    tab = quantile_tables(0).ravel()
     for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
         size = block.size
-        y, z, w = y_buf[:, :size], z_buf[:, :size], w_buf[:size]
+        y, z, w, pos = y_buf[:, :size], z_buf[:, :size], w_buf[:size], pos_buf[:size]
         y.fill(0.0)
         words = (k * size + 1) // 2
         bitgen = block.rng.bit_generator
         for s0 in range(0, plan.n_steps, _STEP_CHUNK):
             raw = bitgen.random_raw((min(_STEP_CHUNK, plan.n_steps - s0), words))
             gbm_block(
-                raw.view(np.uint32), s0, tab, plan.chol, plan.drift, plan.scale, plan.log_fwd, y, z, w, out, block.start
+                raw.view(np.uint32),
+                s0,
+                tab,
+                plan.chol,
+                plan.drift,
+                plan.scale,
+                plan.log_fwd,
+                y,
+                z,
+                w,
+                pos,
+                out,
+                block.start,
             )
 
 

@@ -331,11 +331,23 @@ def histogram_update(
             counts[r, k] += 1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _flat_position(u: float) -> tuple[int, float]:  # pragma: no cover - compiled
+    """Index into the raveled table (``(side * 63 + octave) * 129 + interval``) and the interpolation weight of
+    uniform ``u``: the arithmetic of :func:`_quantile`, without the table reads (so that a loop of it vectorises)."""
+    sd = np.int64(u >= 0.5)
+    w = max(min(u, 1.0 - u), _W_MIN)
+    bits: int = _float_bits(w)  # type: ignore[call-arg]
+    mant = bits & _MANT_MASK
+    k = 1022 - (bits >> 52)
+    return (sd * TABLE_OCTAVES + k) * (TABLE_POINTS + 1) + (mant >> _POS_SHIFT), (mant & _FRAC_MASK) * _FRAC_SCALE
+
+
 @numba.njit(cache=True, nogil=True)
 def gbm_block(  # pragma: no cover - compiled
     raw32: np.ndarray,
     s0: int,
-    tab: np.ndarray,
+    flat_tab: np.ndarray,
     chol: np.ndarray,
     drift: np.ndarray,
     scale: np.ndarray,
@@ -343,6 +355,7 @@ def gbm_block(  # pragma: no cover - compiled
     y: np.ndarray,
     z: np.ndarray,
     w: np.ndarray,
+    pos: np.ndarray,
     out: np.ndarray,
     col0: int,
 ) -> None:
@@ -355,8 +368,8 @@ def gbm_block(  # pragma: no cover - compiled
         ``f n .. f n + n - 1`` of a row drive factor ``f`` (factor-major, low half of each word first).
     s0 : int
         First step (step ``i`` moves the paths from date ``i`` to date ``i + 1``).
-    tab : numpy.ndarray
-        Normal octave table, :func:`quantile_tables` ``(0)``.
+    flat_tab : numpy.ndarray
+        Normal octave table, :func:`quantile_tables` ``(0)``, raveled.
     chol : numpy.ndarray, shape (k, k)
         Lower Cholesky factor of the correlation matrix.
     drift, scale : numpy.ndarray, shape (k, n_steps)
@@ -365,26 +378,31 @@ def gbm_block(  # pragma: no cover - compiled
         :math:`\\ln F_f(t_j)`.
     y : numpy.ndarray, shape (k, n)
         State :math:`y_f = \\sigma_f W^f_t - \\sigma_f^2 t / 2` of the block's paths (zero on the first date).
-    z, w : numpy.ndarray, shape (k, n) and (n,)
+    z, w, pos : numpy.ndarray, shapes (k, n), (n,) and (n,) int64
         Scratch.
     out : numpy.ndarray, shape (k, n_dates, n_paths)
         Receives :math:`\\ln S = \\ln F + y` in columns ``col0 .. col0 + n - 1`` of rows ``s0 + 1 ..``.
 
     Notes
     -----
-    Per step: :math:`z = Q(U)` (exact inverse CDF, octave table), :math:`w = L z` summed in the fixed order
-    :math:`g = 0 .. f` (no BLAS, no fused multiply-add), :math:`y \\leftarrow y - \\sigma^2 \\Delta t / 2 +
-    \\sigma \\sqrt{\\Delta t}\\, w`. The gathers run in their own pass; the update loop has no data-dependent
-    branch, so LLVM vectorises it with the numbers of a scalar loop.
+    Per step: :math:`z = Q(U)` (exact inverse CDF, octave table: the numbers of :func:`_quantile`), :math:`w = L z`
+    summed in the fixed order :math:`g = 0 .. f` (no BLAS, no fused multiply-add),
+    :math:`y \\leftarrow y - \\sigma^2 \\Delta t / 2 + \\sigma \\sqrt{\\Delta t}\\, w`. Each is its own pass
+    over the paths: table positions (vectorised), table reads (scalar gathers), then the update, whose loop has
+    no data-dependent branch, so LLVM vectorises it with the numbers of a scalar loop.
     """
     k, n = y.shape
     for j in range(raw32.shape[0]):
         i = s0 + j
-        # pass 1: standard normals (table gathers)
+        # pass 1: standard normals, positions then table reads
         for f in range(k):
             base = f * n
             for p in range(n):
-                z[f, p] = _quantile(_uniform(raw32, j, base + p), tab)
+                pos[p], w[p] = _flat_position(_uniform(raw32, j, base + p))
+            for p in range(n):
+                q = pos[p]
+                lo = flat_tab[q]
+                z[f, p] = lo + w[p] * (flat_tab[q + 1] - lo)
         # pass 2: correlate, accumulate, write the log price
         for f in range(k):
             d = drift[f, i]
