@@ -8,17 +8,19 @@ Each factor follows, under the measure whose forward curve is supplied,
 so :math:`E[S_t] = F(t)`. Without a forward curve :math:`F(t) = S_0 e^{\\mu t}` (constant drift ``mu``). The
 increments are exact (no discretisation bias) on any date grid; time is Actual/365 Fixed from the first date.
 
-Paths are generated in the fixed blocks of :func:`models.random.iter_blocks` by the numba kernel
-:func:`models.sampler.gbm_block`: per step, block ``b`` takes ``n_factors x block_size`` 32-bit uniforms from its
-own generator's raw 64-bit words (factor-major) and maps them to standard normals with the exact inverse-CDF
-octave table of :mod:`models.sampler`; the log price is accumulated in the kernel and exponentiated by numpy in
-one vectorised pass. Large runs share their blocks among threads (``CARBONRISK_THREADS``, default the CPU
+Paths are generated in the fixed blocks of :mod:`models.random` by the numba kernel
+:func:`models.sampler.gbm_blocks`: per step, block ``b`` takes ``n_factors x block_size`` 32-bit uniforms from the
+raw 64-bit words of its own generator (factor-major; the generator is numpy's ``PCG64`` of the block's
+``SeedSequence`` child, reproduced bit for bit in numba by :mod:`models.pcg64`, so no numpy generator object is
+built per block) and maps them to standard normals with the exact inverse-CDF octave table of
+:mod:`models.sampler`; the log price is accumulated in the kernel and exponentiated by numpy in one vectorised
+pass. Runs of 2^20 path-steps or more share their blocks among threads (``CARBONRISK_THREADS``, default the CPU
 count); each block's numbers depend only on the seed and the block index, so they are the same whatever the
 chunking or the thread count.
 
 (Until issue 7 the increments were numpy ``standard_normal`` draws combined by ``einsum`` and ``cumsum``, about
-23 ns per path-step; the same seed now gives different, equally distributed numbers, about 2.5 ns per
-path-step on one thread.)
+23 ns per path-step; the same seed now gives different, equally distributed numbers, about 2 ns per path-step on
+one thread.)
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from models.base import _check_paths, _workers
 from models.calendar import year_fractions
 from models.exceptions import InputError
 from models.paths import PathSet
-from models.random import BLOCK_PATHS, RngLike, iter_blocks, root_seed_sequence
-from models.sampler import gbm_block, quantile_tables
+from models.pcg64 import block_states
+from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
+from models.sampler import gbm_blocks, quantile_tables
 
 __all__ = ["GBM", "CorrelatedGBM"]
 
@@ -57,58 +60,8 @@ def _check_dates(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.Datetim
     return idx
 
 
-_STEP_CHUNK = 128
-"""Steps whose random words are drawn at once (bounds the scratch memory; does not change the numbers)."""
 _THREAD_MIN_WORK = 1 << 20
 """Path-steps from which the blocks are shared among threads (below it thread start-up costs more than it saves)."""
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Per-step arrays of one GBM run (see :func:`models.sampler.gbm_block`)."""
-
-    chol: np.ndarray
-    drift: np.ndarray
-    scale: np.ndarray
-    log_fwd: np.ndarray
-
-    @property
-    def n_steps(self) -> int:
-        return int(self.drift.shape[1])
-
-
-def _run_blocks(
-    plan: _Plan, root: np.random.SeedSequence, n_paths: int, bounds: tuple[int, int], out: np.ndarray
-) -> None:
-    """Simulate blocks ``bounds[0]:bounds[1]`` into ``out`` (log prices; the caller exponentiates)."""
-    k = out.shape[0]
-    width = min(BLOCK_PATHS, n_paths)
-    y_buf, z_buf, w_buf = np.empty((k, width)), np.empty((k, width)), np.empty(width)
-    pos_buf = np.empty(width, dtype=np.int64)
-    tab = quantile_tables(0).ravel()
-    for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
-        size = block.size
-        y, z, w, pos = y_buf[:, :size], z_buf[:, :size], w_buf[:size], pos_buf[:size]
-        y.fill(0.0)
-        words = (k * size + 1) // 2
-        bitgen = block.rng.bit_generator
-        for s0 in range(0, plan.n_steps, _STEP_CHUNK):
-            raw = bitgen.random_raw((min(_STEP_CHUNK, plan.n_steps - s0), words))
-            gbm_block(
-                raw.view(np.uint32),
-                s0,
-                tab,
-                plan.chol,
-                plan.drift,
-                plan.scale,
-                plan.log_fwd,
-                y,
-                z,
-                w,
-                pos,
-                out,
-                block.start,
-            )
 
 
 def _simulate(
@@ -125,23 +78,22 @@ def _simulate(
     dt = np.diff(t)
     sig = np.array([vols[n] for n in names], dtype=float)
     fwd = np.stack([np.asarray(forwards[n], dtype=float) for n in names])  # (k, n_dates)
-    plan = _Plan(
-        chol=np.ascontiguousarray(np.linalg.cholesky(correlation)),
-        drift=np.ascontiguousarray(-0.5 * (sig**2)[:, None] * dt[None, :]),  # (k, n_steps)
-        scale=np.ascontiguousarray(sig[:, None] * np.sqrt(dt)[None, :]),
-        log_fwd=np.log(fwd),
-    )
+    chol = np.ascontiguousarray(np.linalg.cholesky(correlation))
+    drift = np.ascontiguousarray(-0.5 * (sig**2)[:, None] * dt[None, :])  # (k, n_steps)
+    scale = np.ascontiguousarray(sig[:, None] * np.sqrt(dt)[None, :])
+    log_fwd = np.log(fwd)
+    tab = quantile_tables(0).ravel()
     n_paths = _check_paths(n_paths)
     out = np.empty((len(names), len(dates), n_paths))
     out[:, 0, :] = fwd[:, :1]
     root = root_seed_sequence(rng)
     n_blocks = -(-n_paths // BLOCK_PATHS)
-    threads = min(_workers(), n_blocks) if n_paths * plan.n_steps >= _THREAD_MIN_WORK else 1
+    seeds = block_states(root, 0, n_blocks)
+    threads = min(_workers(), n_blocks) if n_paths * dt.size >= _THREAD_MIN_WORK else 1
 
     def task(bounds: tuple[int, int]) -> None:
-        _run_blocks(plan, root, n_paths, bounds, out)
-        lo, hi = bounds[0] * BLOCK_PATHS, min(bounds[1] * BLOCK_PATHS, n_paths)
-        seg = out[:, 1:, lo:hi]
+        gbm_blocks(seeds[bounds[0] : bounds[1]], bounds[0], tab, chol, drift, scale, log_fwd, out)
+        seg = out[:, 1:, bounds[0] * BLOCK_PATHS : min(bounds[1] * BLOCK_PATHS, n_paths)]
         np.exp(seg, out=seg)
 
     if threads == 1:
