@@ -32,7 +32,7 @@ from finance.instruments import (
     GuaranteedSale,
 )
 from finance.market import MarketEnv
-from finance.results import PricingResult, mc_estimate, prices_on
+from finance.results import PricingResult, date_rows, fixing_sums, mc_estimate, prices_on
 from models.calendar import to_ql, year_fractions
 from models.paths import PathSet
 
@@ -81,6 +81,16 @@ class Engine:
 
 def _omega(option_type: str) -> float:
     return 1.0 if option_type == "call" else -1.0
+
+
+def _call_put_value(average: np.ndarray, omega: float, strike: float, scale: float) -> np.ndarray:
+    """:math:`c \\max(\\omega (A - K), 0)` per path (a new array)."""
+    out = average - strike
+    if omega < 0:
+        np.negative(out, out=out)
+    np.maximum(out, 0.0, out=out)
+    out *= scale
+    return out
 
 
 def _ql_type(option_type: str) -> int:
@@ -234,9 +244,10 @@ class MCEuropeanEngine(Engine):
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
         d = pd.DatetimeIndex([instrument.expiry])
-        s = prices_on(p, instrument.underlying, d)[0]
+        s = p[instrument.underlying][date_rows(p, instrument.underlying, d)[0]]
         df = float(market.df(d)[0])
-        pv = df * instrument.payoff(s)
+        pv = instrument.payoff(s)
+        pv *= df
         v, se = mc_estimate(pv)
         return PricingResult(
             instrument.label(), v, se, self.name, {"discount_factor": df}, n_paths=p.n_paths, samples={"pv_cny": pv}
@@ -329,21 +340,39 @@ class MCAsianEngine(Engine):
         )
 
     def samples(self, instrument: AsianOption, market: MarketEnv, paths: PathSet) -> tuple[np.ndarray, dict[str, Any]]:
-        """Per-path discounted (control-variate adjusted) payoffs in CNY, and extras."""
+        """Per-path discounted (control-variate adjusted) payoffs in CNY, and extras.
+
+        The fixing rows are read in place (:func:`~finance.results.fixing_sums`), and the control-variate
+        coefficient comes from centred sums in numpy (pairwise, not BLAS: the same numbers for any thread count).
+        """
         fx = instrument.fixings(market.valuation_date)
         fix = fx.future_dates
-        s = prices_on(paths, instrument.underlying, fix)
+        geometric = instrument.average == "geometric"
+        use_cv = self.use_cv(instrument, market, paths)
+        total, log_total = fixing_sums(paths, instrument.underlying, fix, logs=geometric or use_cv)
         df = float(market.df(instrument.payment_date)[0])
         w = _omega(instrument.option_type)
         k = instrument.strike_cny_per_t
-        q = instrument.quantity_t
-        geo = np.exp((fx.past_log_sum + np.log(s).sum(axis=0)) / fx.n_total)
-        avg = geo if instrument.average == "geometric" else (fx.past_sum + s.sum(axis=0)) / fx.n_total
-        y = q * df * np.maximum(w * (avg - k), 0.0)
+        scale = instrument.quantity_t * df
+        n = fx.n_total
+        geo = None
+        if log_total is not None:
+            log_total += fx.past_log_sum
+            log_total /= n
+            geo = np.exp(log_total, out=log_total)
+        if geometric:
+            assert geo is not None
+            avg = geo
+        else:
+            avg = total
+            avg += fx.past_sum
+            avg /= n
+        y = _call_put_value(avg, w, k, scale)
         extras: dict[str, Any] = {"n_fixings": fx.n_total, "n_past_fixings": fx.n_past, "control_variate": "none"}
-        if self.use_cv(instrument, market, paths):
-            x = q * df * np.maximum(w * (geo - k), 0.0)
-            ex = q * geometric_asian_closed_form(
+        if use_cv:
+            assert geo is not None
+            x = _call_put_value(geo, w, k, scale)
+            ex = instrument.quantity_t * geometric_asian_closed_form(
                 market,
                 instrument.underlying,
                 fix,
@@ -353,8 +382,9 @@ class MCAsianEngine(Engine):
                 n_past=fx.n_past,
                 past_log_sum=fx.past_log_sum,
             )
-            cov = np.cov(y, x)
-            beta = float(cov[0, 1] / cov[1, 1]) if cov[1, 1] > 0 else 0.0
+            xc = x - x.mean()
+            var_x = float((xc * xc).sum())
+            beta = float(((y - y.mean()) * xc).sum() / var_x) if var_x > 0 else 0.0
             extras.update(
                 {
                     "control_variate": "geometric",
@@ -363,7 +393,9 @@ class MCAsianEngine(Engine):
                     "plain_std_error": float(y.std(ddof=1) / math.sqrt(y.size)),
                 }
             )
-            y = y - beta * (x - ex)
+            x -= ex
+            x *= beta
+            y -= x
         return y, extras
 
     def calculate(
@@ -404,7 +436,8 @@ class MCGuaranteedEngine(Engine):
         p = self._paths(paths)
         fx = instrument.fixings(market.valuation_date)
         fix = fx.future_dates
-        a = (fx.past_sum + prices_on(p, instrument.underlying, fix).sum(axis=0)) / fx.n_total
+        total, _ = fixing_sums(p, instrument.underlying, fix, logs=False)
+        a = (fx.past_sum + total) / fx.n_total
         df = float(market.df(instrument.payment_date)[0])
         direct = instrument.volume_t * df * instrument.payoff_per_t(a)
         v, se = mc_estimate(direct)

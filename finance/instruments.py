@@ -276,9 +276,15 @@ class EuropeanOption(Instrument):
         _after("expiry", self.expiry, valuation_date)
 
     def payoff(self, price_cny_per_t: np.ndarray) -> np.ndarray:
-        """Payoff in CNY for terminal prices."""
-        w = 1.0 if self.option_type == "call" else -1.0
-        return self.quantity_t * np.maximum(w * (price_cny_per_t - self.strike_cny_per_t), 0.0)
+        """Payoff in CNY for terminal prices: :math:`Q \\max(\\omega (S_T - K), 0)` (a new array)."""
+        s = np.asarray(price_cny_per_t, dtype=float)
+        out = np.subtract(s, self.strike_cny_per_t, out=np.empty(s.shape))
+        if self.option_type != "call":
+            np.negative(out, out=out)
+        np.maximum(out, 0.0, out=out)
+        if self.quantity_t != 1.0:
+            out *= self.quantity_t
+        return out
 
     def cashflows(self) -> pd.DataFrame:
         return pd.DataFrame(

@@ -60,6 +60,11 @@ def _positive(field_name: str, value: object) -> float:
     return v
 
 
+def _index(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``dates`` as a ``DatetimeIndex`` (no new index when it already is one: this runs on every pricing call)."""
+    return dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
+
+
 def _period(tenor: str) -> ql.Period:
     m = _TENOR.match(tenor)
     assert m is not None
@@ -163,11 +168,11 @@ class DiscountCurve:
 
     def times(self, dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> np.ndarray:
         """Actual/365 Fixed year fractions from the valuation date."""
-        return year_fractions(self.valuation_date, pd.DatetimeIndex(dates))
+        return year_fractions(self.valuation_date, _index(dates))
 
     def df(self, dates: Sequence[pd.Timestamp] | pd.DatetimeIndex | pd.Timestamp) -> np.ndarray:
         """Discount factors to ``dates`` (1 on or before the valuation date)."""
-        idx = pd.DatetimeIndex([dates]) if isinstance(dates, pd.Timestamp) else pd.DatetimeIndex(dates)
+        idx = pd.DatetimeIndex([dates]) if isinstance(dates, pd.Timestamp) else _index(dates)
         t = np.maximum(self.times(idx), 0.0)
         base = np.array([self.curve.discount(float(x), True) for x in t])
         return np.asarray(base * np.exp(-self.shift * t), dtype=float)
@@ -256,7 +261,7 @@ class ForwardCurve:
 
     def __call__(self, dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> np.ndarray:
         """Forward price for delivery on each of ``dates`` (spot on or before the valuation date)."""
-        return self.at_times(year_fractions(self.valuation_date, pd.DatetimeIndex(dates)))
+        return self.at_times(year_fractions(self.valuation_date, _index(dates)))
 
     def at_times(self, t: np.ndarray) -> np.ndarray:
         """Forward price at year fractions ``t``."""

@@ -12,7 +12,7 @@ import pandas as pd
 from finance.exceptions import PathSetError
 from models.paths import PathSet
 
-__all__ = ["PricingResult", "jsonable", "mc_estimate", "prices_on"]
+__all__ = ["PricingResult", "date_rows", "fixing_sums", "jsonable", "mc_estimate", "prices_on"]
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def prices_on(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarray:
-    """Rows of factor ``factor`` on ``dates``, shape ``(len(dates), n_paths)``.
+def date_rows(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarray:
+    """Row positions of ``dates`` in the path set (checked: the factor and every date are present).
 
     Raises
     ------
@@ -103,14 +103,67 @@ def prices_on(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarra
     """
     if factor not in paths.factors:
         raise PathSetError(f"path set has no factor '{factor}'; it holds {list(paths.factors)}")
-    pos = pd.DatetimeIndex(paths.dates).get_indexer(pd.DatetimeIndex(dates))
+    wanted = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
+    grid = paths.dates if isinstance(paths.dates, pd.DatetimeIndex) else pd.DatetimeIndex(paths.dates)
+    pos = grid.get_indexer(wanted)
     if np.any(pos < 0):
-        missing = pd.DatetimeIndex(dates)[pos < 0]
+        missing = wanted[pos < 0]
         raise PathSetError(f"path set lacks date {missing[0].date()} ({len(missing)} dates missing) for '{factor}'")
-    return np.asarray(paths[factor][pos])
+    return np.asarray(pos, dtype=np.intp)
+
+
+def prices_on(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarray:
+    """Rows of factor ``factor`` on ``dates``, shape ``(len(dates), n_paths)`` (a copy).
+
+    Raises
+    ------
+    finance.exceptions.PathSetError
+        The factor or one of the dates is missing from the path set.
+    """
+    return np.asarray(paths[factor][date_rows(paths, factor, dates)])
+
+
+def fixing_sums(
+    paths: PathSet, factor: str, dates: pd.DatetimeIndex, *, logs: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-path sums of the prices of ``factor`` on ``dates``, and of their logarithms.
+
+    Returns
+    -------
+    total : numpy.ndarray
+        :math:`\\sum_i S_{t_i}` per path, shape ``(n_paths,)``.
+    log_total : numpy.ndarray or None
+        :math:`\\sum_i \\ln S_{t_i}` per path (``None`` when ``logs`` is false).
+
+    Notes
+    -----
+    Reads the rows in place, one at a time, and adds them in date order (as numpy's ``sum(axis=0)`` does on a
+    C-ordered array of many paths): no ``(n_dates, n_paths)`` copy, and the logarithms come from numpy's
+    vectorised ``log`` on one row at a time.
+    """
+    values = paths[factor]
+    rows = date_rows(paths, factor, dates)
+    total = np.zeros(values.shape[1])
+    log_total = np.zeros(values.shape[1]) if logs else None
+    buf = np.empty(values.shape[1]) if logs else total
+    for r in rows:
+        row = values[r]
+        total += row
+        if log_total is not None:
+            np.log(row, out=buf)
+            log_total += buf
+    return total, log_total
 
 
 def mc_estimate(samples: np.ndarray) -> tuple[float, float]:
-    """Mean and standard error of i.i.d. samples."""
+    """Mean and standard error of i.i.d. samples.
+
+    The operations of ``x.mean()`` and ``x.std(ddof=1)`` (pairwise sums, the same numbers) without their second
+    pass for the mean and their temporaries.
+    """
     x = np.asarray(samples, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
+    n = x.size
+    mean = x.sum() / n
+    d = x - mean
+    np.multiply(d, d, out=d)
+    return float(mean), float(np.sqrt(d.sum() / (n - 1)) / np.sqrt(n))

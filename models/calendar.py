@@ -49,6 +49,12 @@ def business_days_after(
 
 
 def year_fractions(start: pd.Timestamp | str, dates: pd.DatetimeIndex) -> np.ndarray:
-    """Actual/365 Fixed year fractions from ``start`` to each of ``dates``."""
-    days = (pd.DatetimeIndex(dates) - pd.Timestamp(start)).days.to_numpy()
-    return np.asarray(days, dtype=float) / DAYS_PER_YEAR
+    """Actual/365 Fixed year fractions from ``start`` to each of ``dates``.
+
+    Whole days are counted as ``Timedelta.days`` does (floor of the difference); the arithmetic is done on the
+    ``datetime64`` values in numpy, a tenth of the cost of pandas' ``Timedelta`` index (this runs on every
+    pricing call).
+    """
+    idx = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
+    delta = idx.values - pd.Timestamp(start).to_datetime64()
+    return (delta // np.timedelta64(1, "D")).astype(float) / DAYS_PER_YEAR

@@ -23,8 +23,12 @@ power, a square root and a sine/cosine per pair and ran at a third of this speed
 Raw words are drawn in bulk from the block's own generator (see :mod:`models.random`), step by step in a fixed
 order, so the numbers depend only on the seed and the block, never on how steps or paths are batched.
 
-Kernel
-------
+Kernels
+-------
+:func:`gbm_blocks` simulates whole blocks of correlated GBM (:mod:`models.gbm`), drawing each block's raw words
+inside the kernel from the numba ``PCG64`` of :mod:`models.pcg64` (numpy's stream, bit for bit); its normals are
+those of :func:`_quantile`, with the table positions computed in a vectorised pass before the table reads.
+
 :func:`simulate_block` advances one block of paths over a range of steps. Per step ``i`` and path::
 
     log price   x <- c_i + phi_i x + e,   e = sd_i z                     (constant volatility)
@@ -59,7 +63,8 @@ from numba.extending import intrinsic
 from scipy import stats
 
 from models.exceptions import InputError
-from models.random import RngLike, iter_blocks
+from models.pcg64 import pcg64_fill, pcg64_seed
+from models.random import BLOCK_PATHS, RngLike, iter_blocks
 
 __all__ = [
     "DIST_CODES",
@@ -67,6 +72,7 @@ __all__ = [
     "VOL_CONSTANT",
     "VOL_EGARCH",
     "VOL_GARCH",
+    "gbm_blocks",
     "quantile_tables",
     "simulate_block",
     "standard_normal",
@@ -176,13 +182,10 @@ def _float_bits(typingctx: Any, x: Any) -> Any:  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _quantile(u: float, tab: np.ndarray) -> float:  # pragma: no cover - compiled
-    side = 0
-    w = u
-    if u >= 0.5:
-        side = 1
-        w = 1.0 - u
-    if w < _W_MIN:
-        w = _W_MIN
+    # branch-free (selects, no jumps): the tail side of a uniform is a coin flip that a branch predictor misses
+    # half the time; this form gives the same numbers about three times faster
+    sd = np.uint64(u >= 0.5)
+    w = max(min(u, 1.0 - u), _W_MIN)
     # w = (1 + mant / 2^52) 2^(E - 1023) = (0.5 + mant / 2^53) 2^-(1022 - E): octave k = 1022 - E, and the
     # position (m - 0.5) * 2 * TABLE_POINTS = mant / 2^(52 - log2 TABLE_POINTS) inside it
     bits: int = _float_bits(w)  # type: ignore[call-arg]
@@ -191,7 +194,6 @@ def _quantile(u: float, tab: np.ndarray) -> float:  # pragma: no cover - compile
     # unsigned indices: no negative-index wraparound code in the hot loop
     k = np.uint64(1022 - (bits >> 52))
     i = np.uint64(mant >> _POS_SHIFT)
-    sd = np.uint64(side)
     lo = tab[sd, k, i]
     return lo + f * (tab[sd, k, i + np.uint64(1)] - lo)
 
@@ -355,3 +357,105 @@ def histogram_update(
             elif k >= n_bins:
                 k = n_bins - 1
             counts[r, k] += 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _flat_position(u: float) -> tuple[int, float]:  # pragma: no cover - compiled
+    """Index into the raveled table (``(side * 63 + octave) * 129 + interval``) and the interpolation weight of
+    uniform ``u``: the arithmetic of :func:`_quantile`, without the table reads (so that a loop of it vectorises)."""
+    sd = np.int64(u >= 0.5)
+    w = max(min(u, 1.0 - u), _W_MIN)
+    bits: int = _float_bits(w)  # type: ignore[call-arg]
+    mant = bits & _MANT_MASK
+    k = 1022 - (bits >> 52)
+    return (sd * TABLE_OCTAVES + k) * (TABLE_POINTS + 1) + (mant >> _POS_SHIFT), (mant & _FRAC_MASK) * _FRAC_SCALE
+
+
+@numba.njit(cache=True, nogil=True)
+def gbm_blocks(  # pragma: no cover - compiled
+    seeds: np.ndarray,
+    first_block: int,
+    flat_tab: np.ndarray,
+    chol: np.ndarray,
+    drift: np.ndarray,
+    scale: np.ndarray,
+    log_fwd: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Simulate blocks ``first_block ..`` of a correlated GBM run: log prices into ``out`` (rows 1..).
+
+    Parameters
+    ----------
+    seeds : numpy.ndarray of uint64, shape (n_blocks, 4)
+        Seed words of the blocks (:func:`models.pcg64.block_states`); block ``first_block + r`` draws from
+        ``PCG64`` seeded with row ``r``, the generator of :func:`models.random.block_generator`.
+    first_block : int
+        Index of the first block; block ``b`` covers paths ``b * BLOCK_PATHS ..`` of ``out``.
+    flat_tab : numpy.ndarray
+        Normal octave table, :func:`quantile_tables` ``(0)``, raveled.
+    chol : numpy.ndarray, shape (k, k)
+        Lower Cholesky factor of the correlation matrix.
+    drift, scale : numpy.ndarray, shape (k, n_steps)
+        :math:`-\\sigma_f^2 \\Delta t_i / 2` and :math:`\\sigma_f \\sqrt{\\Delta t_i}`.
+    log_fwd : numpy.ndarray, shape (k, n_dates)
+        :math:`\\ln F_f(t_j)`.
+    out : numpy.ndarray, shape (k, n_dates, n_paths)
+        Receives :math:`\\ln S_f(t_j) = \\ln F_f(t_j) + y_f(t_j)` in rows ``1 ..`` of the blocks' columns.
+
+    Notes
+    -----
+    Per step ``i`` the block draws ``ceil(k n / 2)`` raw words (``n`` paths in the block), i.e. ``k n`` 32-bit
+    uniforms, low half of each word first, factor-major: uniforms ``f n .. f n + n - 1`` drive factor ``f``
+    (the words ``random_raw((n_steps, ceil(k n / 2)))`` would return, row by row). Then, each in its own pass
+    over the paths: table positions (vectorised), table reads (scalar gathers; :math:`z = Q(U)`, the numbers of
+    :func:`_quantile`), :math:`w = L z` summed in the fixed order :math:`g = 0 .. f` (no BLAS, no fused
+    multiply-add) and :math:`y_f \\leftarrow y_f - \\sigma_f^2 \\Delta t_i / 2 + \\sigma_f \\sqrt{\\Delta t_i}\\, w_f`
+    (no data-dependent branch: LLVM vectorises it with the numbers of a scalar loop).
+    """
+    k = out.shape[0]
+    n_paths = out.shape[2]
+    n_steps = drift.shape[1]
+    state = np.empty(4, dtype=np.uint64)
+    for r in range(seeds.shape[0]):
+        col0 = (first_block + r) * BLOCK_PATHS
+        n = min(BLOCK_PATHS, n_paths - col0)
+        words = (k * n + 1) // 2
+        raw = np.empty(words, dtype=np.uint64)
+        raw32 = raw.view(np.uint32)
+        y = np.zeros((k, n))
+        z = np.empty((k, n))
+        w = np.empty(n)
+        pos = np.empty(n, dtype=np.int64)
+        pcg64_seed(seeds[r], state)
+        for i in range(n_steps):
+            pcg64_fill(state, raw)
+            # pass 1: standard normals, positions then table reads
+            for f in range(k):
+                base = f * n
+                for p in range(n):
+                    pos[p], w[p] = _flat_position((float(np.int64(raw32[base + p])) + 0.5) * _TWO_M32)
+                for p in range(n):
+                    q = pos[p]
+                    lo = flat_tab[q]
+                    z[f, p] = lo + w[p] * (flat_tab[q + 1] - lo)
+            # pass 2: correlate, accumulate, write the log price
+            for f in range(k):
+                d = drift[f, i]
+                s = scale[f, i]
+                lf = log_fwd[f, i + 1]
+                if f == 0:  # L[0, 0] = 1 for a correlation matrix
+                    for p in range(n):
+                        v = y[0, p] + d + s * z[0, p]
+                        y[0, p] = v
+                        out[0, i + 1, col0 + p] = v + lf
+                else:
+                    for p in range(n):
+                        w[p] = chol[f, 0] * z[0, p]
+                    for g in range(1, f + 1):
+                        c = chol[f, g]
+                        for p in range(n):
+                            w[p] += c * z[g, p]
+                    for p in range(n):
+                        v = y[f, p] + d + s * w[p]
+                        y[f, p] = v
+                        out[f, i + 1, col0 + p] = v + lf

@@ -82,9 +82,13 @@ def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) ->
 def test_max_ltv_meets_target(market: MarketEnv) -> None:
     loan = _pledge(top_up="never")
     paths = gbm_paths(market, [loan], 4096, seed=9)
-    ltv = max_ltv_for_loss_probability(loan, market, paths, 0.02, adv_t=1e6)
+    tol = 1e-4
+    ltv = max_ltv_for_loss_probability(loan, market, paths, 0.02, adv_t=1e6, tol=tol)
     at = simulate_pledge_loan(dataclasses.replace(loan, ltv=ltv), market, paths, adv_t=1e6).loss_flag.mean()
-    above = simulate_pledge_loan(dataclasses.replace(loan, ltv=ltv + 2e-3), market, paths, adv_t=1e6).loss_flag.mean()
+    # the bisection brackets a crossing within tol; checked at ltv + tol, not further above: on fixed paths the
+    # loss count is not monotone in the LTV (a higher LTV liquidates earlier in the thin market, which can avoid
+    # a loss), so a point 2e-3 above may dip back under the target (it did for 2 seeds in 20)
+    above = simulate_pledge_loan(dataclasses.replace(loan, ltv=ltv + tol), market, paths, adv_t=1e6).loss_flag.mean()
     assert at <= 0.02 < above
 
 

@@ -63,3 +63,25 @@ def test_bad_gbm_inputs(kwargs: dict[str, float], message: str) -> None:
 def test_bad_correlation() -> None:
     with pytest.raises(InputError, match=r"correlation=1.0 must lie in \(-1, 1\)"):
         CorrelatedGBM({"CEA": 1.0, "CCER": 1.0}, {"CEA": 0.1, "CCER": 0.1}, 1.0)
+
+
+def test_log_price_variance_within_4se() -> None:
+    # ln S_T is normal with variance sigma^2 T; the sample variance has standard error sigma^2 T sqrt(2 / (n - 1))
+    n = 50_000
+    paths = GBM(100.0, 0.3).simulate(DATES, n, 11)
+    t = (DATES[-1] - DATES[0]).days / 365.0
+    v = np.log(paths["CEA"][-1]).var(ddof=1)
+    assert abs(v - 0.09 * t) < 4 * 0.09 * t * np.sqrt(2.0 / (n - 1))
+
+
+def test_thread_count_does_not_change_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # enough path-steps for the thread pool; every block's numbers come from its own seed
+    model = CorrelatedGBM({"CEA": 100.0, "CCER": 70.0}, {"CEA": 0.3, "CCER": 0.4}, 0.6)
+    n = 5 * BLOCK_PATHS + 17
+    monkeypatch.setenv("CARBONRISK_THREADS", "1")
+    one = model.simulate(DATES, n, 5)
+    monkeypatch.setenv("CARBONRISK_THREADS", "2")
+    two = model.simulate(DATES, n, 5)
+    for name in ("CEA", "CCER"):
+        np.testing.assert_array_equal(one[name], two[name])
+    np.testing.assert_array_equal(one["CEA"][0], 100.0)
