@@ -55,7 +55,7 @@ from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
 from finance.results import PricingResult, jsonable
-from models.gbm import GBM, CorrelatedGBM
+from models.gbm import GBM, CorrelatedGBM, GBMRun
 from models.paths import PathSet
 from models.random import RngLike, root_seed_sequence
 
@@ -103,15 +103,18 @@ class GBMSource:
 
     def simulate(self, market: MarketEnv, dates: pd.DatetimeIndex, n_paths: int, rng: RngLike) -> PathSet:
         """See :class:`models.gbm.CorrelatedGBM`; factors in the order CEA, CCER, then others sorted."""
+        return self.run(market, dates).simulate(n_paths, rng)
+
+    def run(self, market: MarketEnv, dates: pd.DatetimeIndex) -> GBMRun:
+        """The GBM simulation of ``market`` on the valuation date and ``dates`` (picklable; a cluster source
+        generates its blocks on workers, see :mod:`portfolios.cluster`)."""
         grid = _grid(market.valuation_date, dates)
         names = [n for n in ("CEA", "CCER") if n in market.forwards] + sorted(set(market.forwards) - {"CEA", "CCER"})
         if len(names) == 1:
             n = names[0]
-            return GBM(market.spot(n), market.vol(n), name=n).simulate(
-                grid, n_paths, rng, forward_cny_per_t=market.forward(n, grid)
-            )
+            return GBM(market.spot(n), market.vol(n), name=n).run(grid, forward_cny_per_t=market.forward(n, grid))
         model = CorrelatedGBM({n: market.spot(n) for n in names}, {n: market.vol(n) for n in names}, market.correlation)
-        return model.simulate(grid, n_paths, rng, forwards_cny_per_t={n: market.forward(n, grid) for n in names})
+        return model.run(grid, forwards_cny_per_t={n: market.forward(n, grid) for n in names})
 
 
 @dataclass(frozen=True)

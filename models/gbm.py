@@ -41,7 +41,7 @@ from models.pcg64 import block_states
 from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
 from models.sampler import gbm_blocks, quantile_tables
 
-__all__ = ["GBM", "CorrelatedGBM"]
+__all__ = ["GBM", "CorrelatedGBM", "GBMRun"]
 
 
 def _check_positive(field_name: str, value: float) -> float:
@@ -64,47 +64,92 @@ _THREAD_MIN_WORK = 1 << 20
 """Path-steps from which the blocks are shared among threads (below it thread start-up costs more than it saves)."""
 
 
-def _simulate(
+@dataclass(frozen=True)
+class GBMRun:
+    """One GBM simulation set up on a date grid: what :func:`models.sampler.gbm_blocks` needs (picklable).
+
+    :meth:`simulate` gives the whole path set; :meth:`simulate_blocks` the columns of blocks ``first:last`` only
+    (a worker's share of a distributed run), the same numbers column for column.
+    """
+
+    names: tuple[str, ...]
+    dates: pd.DatetimeIndex
+    forwards: np.ndarray
+    """``(k, n_dates)`` forward prices, CNY/t."""
+    vols: np.ndarray
+    correlation: np.ndarray
+    meta: Mapping[str, object]
+
+    def _kernel_inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        dt = np.diff(year_fractions(self.dates[0], self.dates))
+        chol = np.ascontiguousarray(np.linalg.cholesky(self.correlation))
+        drift = np.ascontiguousarray(-0.5 * (self.vols**2)[:, None] * dt[None, :])  # (k, n_steps)
+        scale = np.ascontiguousarray(self.vols[:, None] * np.sqrt(dt)[None, :])
+        return quantile_tables(0).ravel(), chol, drift, scale, np.log(self.forwards)
+
+    def _fill(self, out: np.ndarray, seeds: np.ndarray, inputs: tuple[np.ndarray, ...]) -> None:
+        """Blocks of ``seeds`` into ``out`` (their columns from 0), then ``exp`` in place."""
+        tab, chol, drift, scale, log_fwd = inputs
+        out[:, 0, :] = self.forwards[:, :1]
+        gbm_blocks(seeds, 0, tab, chol, drift, scale, log_fwd, out)
+        np.exp(out[:, 1:], out=out[:, 1:])
+
+    def simulate_blocks(self, n_paths: int, rng: RngLike, first_block: int, last_block: int) -> np.ndarray:
+        """Prices ``(k, n_dates, paths)`` of blocks ``first_block:last_block`` of a run of ``n_paths`` paths."""
+        n_paths = _check_paths(n_paths)
+        start, stop = first_block * BLOCK_PATHS, min(last_block * BLOCK_PATHS, n_paths)
+        out = np.empty((len(self.names), len(self.dates), stop - start))
+        self._fill(out, block_states(root_seed_sequence(rng), first_block, last_block), self._kernel_inputs())
+        return out
+
+    def path_set(self, prices: np.ndarray, rng: RngLike) -> PathSet:
+        """The :class:`PathSet` of prices ``(k, n_dates, n_paths)`` simulated with seed ``rng``."""
+        root = root_seed_sequence(rng)
+        entropy = root.entropy if isinstance(root.entropy, int) else None
+        factors = {n: prices[i] for i, n in enumerate(self.names)}
+        return PathSet(dates=self.dates, factors=factors, seed_entropy=entropy, meta=dict(self.meta))
+
+    def simulate(self, n_paths: int, rng: RngLike) -> PathSet:
+        """All ``n_paths`` paths; large runs share their blocks among threads (same numbers)."""
+        n_paths = _check_paths(n_paths)
+        inputs = self._kernel_inputs()
+        out = np.empty((len(self.names), len(self.dates), n_paths))
+        root = root_seed_sequence(rng)
+        n_blocks = -(-n_paths // BLOCK_PATHS)
+        seeds = block_states(root, 0, n_blocks)
+        work = n_paths * (len(self.dates) - 1)
+        threads = min(_workers(), n_blocks) if work >= _THREAD_MIN_WORK else 1
+
+        def task(bounds: tuple[int, int]) -> None:
+            cols = out[:, :, bounds[0] * BLOCK_PATHS : min(bounds[1] * BLOCK_PATHS, n_paths)]
+            self._fill(cols, seeds[bounds[0] : bounds[1]], inputs)
+
+        if threads == 1:
+            task((0, n_blocks))
+        else:
+            # contiguous block ranges, one per thread (each block's numbers depend on its seed only)
+            edges = np.linspace(0, n_blocks, threads + 1).round().astype(int)
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(task, [(int(a), int(b)) for a, b in itertools.pairwise(edges)]))
+        return self.path_set(out, root)
+
+
+def _run(
     names: Sequence[str],
     forwards: Mapping[str, np.ndarray],
     vols: Mapping[str, float],
     correlation: np.ndarray,
     dates: pd.DatetimeIndex,
-    n_paths: int,
-    rng: RngLike,
     meta: dict[str, object],
-) -> PathSet:
-    t = year_fractions(dates[0], dates)
-    dt = np.diff(t)
-    sig = np.array([vols[n] for n in names], dtype=float)
-    fwd = np.stack([np.asarray(forwards[n], dtype=float) for n in names])  # (k, n_dates)
-    chol = np.ascontiguousarray(np.linalg.cholesky(correlation))
-    drift = np.ascontiguousarray(-0.5 * (sig**2)[:, None] * dt[None, :])  # (k, n_steps)
-    scale = np.ascontiguousarray(sig[:, None] * np.sqrt(dt)[None, :])
-    log_fwd = np.log(fwd)
-    tab = quantile_tables(0).ravel()
-    n_paths = _check_paths(n_paths)
-    out = np.empty((len(names), len(dates), n_paths))
-    out[:, 0, :] = fwd[:, :1]
-    root = root_seed_sequence(rng)
-    n_blocks = -(-n_paths // BLOCK_PATHS)
-    seeds = block_states(root, 0, n_blocks)
-    threads = min(_workers(), n_blocks) if n_paths * dt.size >= _THREAD_MIN_WORK else 1
-
-    def task(bounds: tuple[int, int]) -> None:
-        gbm_blocks(seeds[bounds[0] : bounds[1]], bounds[0], tab, chol, drift, scale, log_fwd, out)
-        seg = out[:, 1:, bounds[0] * BLOCK_PATHS : min(bounds[1] * BLOCK_PATHS, n_paths)]
-        np.exp(seg, out=seg)
-
-    if threads == 1:
-        task((0, n_blocks))
-    else:
-        # contiguous block ranges, one per thread (each block's numbers depend on its seed only)
-        edges = np.linspace(0, n_blocks, threads + 1).round().astype(int)
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(task, [(int(a), int(b)) for a, b in itertools.pairwise(edges)]))
-    entropy = root.entropy if isinstance(root.entropy, int) else None
-    return PathSet(dates=dates, factors={n: out[i] for i, n in enumerate(names)}, seed_entropy=entropy, meta=meta)
+) -> GBMRun:
+    return GBMRun(
+        names=tuple(names),
+        dates=dates,
+        forwards=np.stack([np.asarray(forwards[n], dtype=float) for n in names]),
+        vols=np.array([vols[n] for n in names], dtype=float),
+        correlation=np.asarray(correlation, dtype=float),
+        meta=meta,
+    )
 
 
 def _forward_on(
@@ -156,11 +201,20 @@ class GBM:
         forward_cny_per_t: np.ndarray | Sequence[float] | None = None,
     ) -> PathSet:
         """Simulate ``n_paths`` paths on ``dates`` (first date = valuation date); see the class Notes."""
+        return self.run(dates, forward_cny_per_t=forward_cny_per_t).simulate(n_paths, rng)
+
+    def run(
+        self,
+        dates: Sequence[pd.Timestamp] | pd.DatetimeIndex,
+        *,
+        forward_cny_per_t: np.ndarray | Sequence[float] | None = None,
+    ) -> GBMRun:
+        """The simulation set up on ``dates`` (for a run split by blocks)."""
         idx = _check_dates(dates)
         t = year_fractions(idx[0], idx)
         fwd = _forward_on(self.name, self.spot_cny_per_t, self.drift, t, forward_cny_per_t)
         meta: dict[str, object] = {"model": "GBM", "lognormal": True, "vols": {self.name: self.vol}}
-        return _simulate([self.name], {self.name: fwd}, {self.name: self.vol}, np.eye(1), idx, n_paths, rng, meta)
+        return _run([self.name], {self.name: fwd}, {self.name: self.vol}, np.eye(1), idx, meta)
 
 
 @dataclass(frozen=True)
@@ -220,6 +274,15 @@ class CorrelatedGBM:
         forwards_cny_per_t: Mapping[str, np.ndarray | Sequence[float]] | None = None,
     ) -> PathSet:
         """Simulate ``n_paths`` joint paths on ``dates``; see the class Notes."""
+        return self.run(dates, forwards_cny_per_t=forwards_cny_per_t).simulate(n_paths, rng)
+
+    def run(
+        self,
+        dates: Sequence[pd.Timestamp] | pd.DatetimeIndex,
+        *,
+        forwards_cny_per_t: Mapping[str, np.ndarray | Sequence[float]] | None = None,
+    ) -> GBMRun:
+        """The joint simulation set up on ``dates`` (for a run split by blocks)."""
         idx = _check_dates(dates)
         t = year_fractions(idx[0], idx)
         given = forwards_cny_per_t or {}
@@ -230,4 +293,4 @@ class CorrelatedGBM:
             "vols": dict(self.vols),
             "correlation": float(self.correlation),
         }
-        return _simulate(self.names, fwd, self.vols, self.correlation_matrix(), idx, n_paths, rng, meta)
+        return _run(self.names, fwd, self.vols, self.correlation_matrix(), idx, meta)

@@ -15,7 +15,8 @@ writes nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from models.exceptions import CarbonRiskError, InputError
 from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
 
-__all__ = ["BlockTask", "ExecutionError", "map_blocks"]
+__all__ = ["SINGLE_THREAD_ENV", "BlockTask", "ExecutionError", "dask_client", "map_blocks"]
 
 BlockResult = Mapping[str, np.ndarray]
 
@@ -182,6 +183,7 @@ def map_blocks(
     block_keys: Collection[str] = (),
     spill_dir: Path | None = None,
     spill_rows: int | None = None,
+    client: Any = None,
 ) -> dict[str, np.ndarray]:
     """Apply ``func`` to every task of the run and merge the results along the path axis.
 
@@ -209,6 +211,9 @@ def map_blocks(
     spill_dir, spill_rows : Path, int
         Per-path arrays with ``spill_rows`` or more values per path are written to ``spill_dir/<key>.npy`` instead
         of memory and left out of the returned dict, so the driver's memory does not grow with them.
+    client : distributed.Client, optional
+        A client from :func:`dask_client` to reuse (several runs on one cluster); then ``workers`` and
+        ``scheduler`` are not used.
     """
     tasks = plan_tasks(n_paths, rng, blocks_per_task)
     if workers is not None and scheduler is not None:
@@ -216,27 +221,29 @@ def map_blocks(
     if workers is not None and workers < 1:
         raise InputError(f"workers={workers} must be >= 1")
     merger = _Merger(tasks, sum_keys, block_keys, spill_dir, spill_rows)
-    if workers is None and scheduler is None:
+    if client is not None:
+        _run_dask(client, func, tasks, retries, progress, merger)
+    elif workers is None and scheduler is None:
         for task in tasks:
             merger.add(task.index, func(task))
             if progress is not None:
                 progress(task.index + 1, len(tasks))
     else:
-        _run_dask(func, tasks, workers, scheduler, retries, progress, merger)
+        with dask_client(workers, scheduler) as own:
+            _run_dask(own, func, tasks, retries, progress, merger)
     return merger.result()
 
 
-def _run_dask(
-    func: Callable[[BlockTask], BlockResult],
-    tasks: list[BlockTask],
-    workers: int | None,
-    scheduler: str | None,
-    retries: int,
-    progress: Callable[[int, int], None] | None,
-    merger: _Merger,
-) -> None:
-    from distributed import Client, LocalCluster, as_completed
+@contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` on a new local cluster of ``workers`` processes or on ``scheduler``; closed (and
+    the local cluster shut down) on exit."""
+    from distributed import Client, LocalCluster
 
+    if (workers is None) == (scheduler is None):
+        raise InputError("give exactly one of workers or scheduler")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers={workers} must be >= 1")
     cluster: Any = None
     try:
         if scheduler is not None:
@@ -255,28 +262,41 @@ def _run_dask(
             )
             client = Client(cluster)
         with client:
-            run_token = uuid.uuid4().hex[:12]
-            futures = [
-                client.submit(func, task, key=f"carbonrisk-{run_token}-{task.index}", retries=retries, pure=False)
-                for task in tasks
-            ]
-            order = {f.key: i for i, f in enumerate(futures)}
-            done = 0
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except CarbonRiskError:
-                    raise
-                except Exception as exc:
-                    raise ExecutionError(
-                        f"task {order[future.key]} of {len(futures)} failed after {retries} retries: "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-                merger.add(order[future.key], result)
-                future.release()
-                done += 1
-                if progress is not None:
-                    progress(done, len(futures))
+            yield client
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _run_dask(
+    client: Any,
+    func: Callable[[BlockTask], BlockResult],
+    tasks: list[BlockTask],
+    retries: int,
+    progress: Callable[[int, int], None] | None,
+    merger: _Merger,
+) -> None:
+    from distributed import as_completed
+
+    run_token = uuid.uuid4().hex[:12]
+    futures = [
+        client.submit(func, task, key=f"carbonrisk-{run_token}-{task.index}", retries=retries, pure=False)
+        for task in tasks
+    ]
+    order = {f.key: i for i, f in enumerate(futures)}
+    done = 0
+    for future in as_completed(futures):
+        try:
+            result = future.result()
+        except CarbonRiskError:
+            raise
+        except Exception as exc:
+            raise ExecutionError(
+                f"task {order[future.key]} of {len(futures)} failed after {retries} retries: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        merger.add(order[future.key], result)
+        future.release()
+        done += 1
+        if progress is not None:
+            progress(done, len(futures))

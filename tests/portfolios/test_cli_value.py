@@ -109,3 +109,17 @@ def test_help_documents_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
         main(["value", "--help"])
     out = capsys.readouterr().out
     assert "--json keys:" in out and "sensitivities" in out and "p_margin_call" in out
+
+
+@pytest.mark.slow
+def test_value_on_a_two_worker_cluster_is_identical(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--workers 2`` generates the path blocks on a LocalCluster: values, checks and every sensitivity equal the
+    in-process run's (issue 7); two correlated factors and 3 tasks of 2 blocks."""
+    pytest.importorskip("distributed")
+    argv = ["value", "--example", "exchange_option", "--paths", "20000", "--seed", "4", "--json"]
+    assert main(argv) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--workers", "2", "--blocks-per-task", "2"]) == 0
+    parallel = json.loads(capsys.readouterr().out)
+    assert serial == parallel
+    assert serial["instruments"][0]["sensitivities"]["delta"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,18 @@ def test_existing_scheduler_address_is_bit_identical() -> None:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         remote = map_blocks(draw_block, N_PATHS, 9, scheduler=cluster.scheduler_address)
     np.testing.assert_array_equal(serial["terminal"], remote["terminal"])
+
+
+def test_large_per_path_arrays_are_spilled_to_disk(tmp_path: Path) -> None:
+    """Arrays with ``spill_rows`` or more values per path go to ``.npy`` files, column for column the merged array;
+    smaller ones stay in memory; integer ``sum_keys`` add up across tasks."""
+
+    def wide(task: BlockTask) -> dict[str, np.ndarray]:
+        out = draw_block(task)
+        return out | {"wide": np.tile(out["normals"], (4, 1)), "count": np.array([task.stop - task.start])}
+
+    memory = map_blocks(wide, N_PATHS, 3, blocks_per_task=2, sum_keys=["count"], spill_dir=tmp_path, spill_rows=8)
+    assert set(memory) == {"normals", "terminal", "count"}
+    assert int(memory["count"][0]) == N_PATHS
+    spilled = np.load(tmp_path / "wide.npy")
+    np.testing.assert_array_equal(spilled, np.tile(map_blocks(draw_block, N_PATHS, 3)["normals"], (4, 1)))
