@@ -63,7 +63,7 @@ from numba.extending import intrinsic
 from scipy import stats
 
 from models.exceptions import InputError
-from models.pcg64 import pcg64_fill, pcg64_seed
+from models.pcg64 import pcg64_fill, pcg64_next, pcg64_seed
 from models.random import BLOCK_PATHS, RngLike, iter_blocks
 
 __all__ = [
@@ -235,25 +235,46 @@ def standard_t(nu: float, size: int, rng: RngLike = None) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _fill_parallel(raw: np.ndarray, tab: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    chunk = 65536
-    for c in numba.prange((out.shape[0] + chunk - 1) // chunk):
-        for k in range(c * chunk, min((c + 1) * chunk, out.shape[0])):
-            out[k] = _quantile(_uniform(raw, 0, k), tab)
+@numba.njit(cache=True, nogil=True)
+def _normals_from_pcg64(state: np.ndarray, tab: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """``out[2i]``, ``out[2i + 1]``: the normals of the low and high halves of raw word ``i`` (in stream order)."""
+    n = out.shape[0]
+    for i in range((n + 1) // 2):
+        word = pcg64_next(state)
+        out[2 * i] = _quantile((float(word & np.uint64(0xFFFFFFFF)) + 0.5) * _TWO_M32, tab)
+        if 2 * i + 1 < n:
+            out[2 * i + 1] = _quantile((float(word >> np.uint64(32)) + 0.5) * _TWO_M32, tab)
 
 
-def standard_normal(generator: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+def standard_normal(
+    generator: np.random.Generator, shape: tuple[int, ...], *, out: np.ndarray | None = None
+) -> np.ndarray:
     """Standard normals of ``shape`` from ``generator``'s raw words by the octave-table inverse CDF.
 
-    ``Z = Phi^-1(U)``, one 32-bit uniform per variate (two per 64-bit word, ``(size + 1) // 2`` words consumed);
-    about 3.5x the speed of ``Generator.standard_normal`` here. The law is truncated at +-6.3 (probability
-    1.2e-10 per tail), harmless for the weather noise that uses it.
+    ``Z = Phi^-1(U)``, one 32-bit uniform per variate: the low then the high half of each of the next
+    ``(size + 1) // 2`` raw 64-bit words (the words ``random_raw`` would return; the generator is advanced past
+    them). For numpy's ``PCG64`` the words are generated inside the kernel (:mod:`models.pcg64`), with no
+    intermediate buffer; ``out`` (C-contiguous, ``size`` values) is filled in place when given, so a caller
+    drawing the same shape repeatedly does not pay for fresh memory each time. About 5x the speed of
+    ``Generator.standard_normal``. The law is truncated at +-6.3 (probability 1.2e-10 per tail), harmless for
+    the weather noise that uses it.
     """
     size = math.prod(shape)
-    out = np.empty(size)
-    raw = generator.bit_generator.random_raw((size + 1) // 2).view(np.uint32)
-    _fill_parallel(raw[None, :], quantile_tables(0), out)  # element k depends on word k only: any thread count
+    if out is None:
+        out = np.empty(shape)
+    elif out.size != size or not out.flags.c_contiguous:
+        raise InputError(f"out has {out.size} values (contiguous: {out.flags.c_contiguous}); need {size} contiguous")
+    flat = out.reshape(-1)
+    bit_gen = generator.bit_generator
+    if isinstance(bit_gen, np.random.PCG64):
+        st = bit_gen.state["state"]
+        mask = (1 << 64) - 1
+        state = np.array([st["state"] >> 64, st["state"] & mask, st["inc"] >> 64, st["inc"] & mask], dtype=np.uint64)
+        _normals_from_pcg64(state, quantile_tables(0), flat)
+        bit_gen.advance((size + 1) // 2)
+    else:
+        raw = bit_gen.random_raw((size + 1) // 2).view(np.uint32)
+        _fill(raw[None, :], quantile_tables(0), flat)
     return out.reshape(shape)
 
 

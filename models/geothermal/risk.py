@@ -305,10 +305,12 @@ def simulate_portfolio(
             o["capacity_factor"][cols] = cf
             o["capex_multiplier"][cols] = mult
             o["capex_cny"][0, cols] = p.finance.capex_cny * mult + n_fail * r.redrill_cost_cny
+        z_day = np.empty((n_proj, n, max_days))
+        z_hour = np.empty((n_proj, n, max_days * HOURS_PER_DAY))  # reused every year: no fresh pages to fault in
         for k in range(max_life):
             u_avail = g.random((n_proj, n))
-            z_day = standard_normal(g, (n_proj, n, max_days))
-            z_hour = standard_normal(g, (n_proj, n, max_days * HOURS_PER_DAY))
+            standard_normal(g, z_day.shape, out=z_day)
+            standard_normal(g, z_hour.shape, out=z_hour)
             if n_proj > 1:
                 _mix_in_place(chol, z_day)
                 _mix_in_place(chol, z_hour)
