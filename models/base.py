@@ -45,7 +45,7 @@ import pandas as pd
 from models.exceptions import InputError
 from models.grid import SimulationGrid
 from models.paths import DEFAULT_QUANTILES, PathSet
-from models.random import BLOCK_PATHS, Block, RngLike, iter_blocks, root_seed_sequence
+from models.random import BLOCK_PATHS, Block, RngLike, iter_blocks, root_seed_sequence, seed_entropy
 from models.sampler import histogram_update, quantile_tables, simulate_block, uniforms_per_step
 from models.scenarios import ScenarioCurve
 
@@ -372,7 +372,7 @@ def run_plan(
         with ThreadPoolExecutor(max_workers=pool_threads) as pool:
             list(pool.map(task, tasks))
     factors = {"CEA": cea} | ({"CCER": ccer} if plan.basis is not None else {})
-    return PathSet(dates=dates, factors=factors, seed_entropy=_entropy(root), meta=dict(plan.meta))
+    return PathSet(dates=dates, factors=factors, seed_entropy=seed_entropy(root), meta=dict(plan.meta))
 
 
 def summary_bin_width(n_dates: int) -> float:
@@ -477,7 +477,7 @@ def summary_from_parts(
         terminal={n: np.asarray(parts[n + "_terminal"]) for n in _factor_names(plan)},
         n_paths=n_paths,
         n_nonfinite=bad,
-        seed_entropy=_entropy(root_seed_sequence(rng)),
+        seed_entropy=seed_entropy(root_seed_sequence(rng)),
         meta=dict(plan.meta),
     )
 
@@ -561,11 +561,6 @@ def _hist_quantiles(counts: np.ndarray, levels: np.ndarray, width: float) -> np.
             frac = (target - below) / inside if inside > 0 else 0.5
             out[r, j] = math.exp(HIST_LO + (k + min(max(frac, 0.0), 1.0)) * width)
     return out
-
-
-def _entropy(root: np.random.SeedSequence) -> int | None:
-    entropy = root.entropy
-    return int(entropy) if isinstance(entropy, (int, np.integer)) else None
 
 
 class SimulatesPaths:

@@ -38,7 +38,7 @@ from models.calendar import year_fractions
 from models.exceptions import InputError
 from models.paths import PathSet
 from models.pcg64 import block_states
-from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
+from models.random import BLOCK_PATHS, RngLike, root_seed_sequence, seed_entropy
 from models.sampler import gbm_blocks, quantile_tables
 
 __all__ = ["GBM", "CorrelatedGBM", "GBMRun"]
@@ -104,9 +104,8 @@ class GBMRun:
 
     def path_set(self, prices: np.ndarray, rng: RngLike) -> PathSet:
         """The :class:`PathSet` of prices ``(k, n_dates, n_paths)`` simulated with seed ``rng``."""
-        root = root_seed_sequence(rng)
-        entropy = root.entropy if isinstance(root.entropy, int) else None
         factors = {n: prices[i] for i, n in enumerate(self.names)}
+        entropy = seed_entropy(root_seed_sequence(rng))
         return PathSet(dates=self.dates, factors=factors, seed_entropy=entropy, meta=dict(self.meta))
 
     def simulate(self, n_paths: int, rng: RngLike) -> PathSet:

@@ -21,7 +21,7 @@ import numpy as np
 
 from models.exceptions import InputError
 
-__all__ = ["BLOCK_PATHS", "Block", "RngLike", "block_generator", "iter_blocks", "root_seed_sequence"]
+__all__ = ["BLOCK_PATHS", "Block", "RngLike", "block_generator", "iter_blocks", "root_seed_sequence", "seed_entropy"]
 
 BLOCK_PATHS: int = 4096
 """Paths per random block. Part of the reproducibility contract: changing it changes every simulated number."""
@@ -42,6 +42,12 @@ def root_seed_sequence(rng: RngLike) -> np.random.SeedSequence:
     if rng < 0:
         raise InputError(f"seed={rng} must be >= 0")
     return np.random.SeedSequence(int(rng))
+
+
+def seed_entropy(root: np.random.SeedSequence) -> int | None:
+    """The root's entropy as an ``int`` (recorded with every path set so a run can be repeated), else ``None``."""
+    entropy = root.entropy
+    return int(entropy) if isinstance(entropy, (int, np.integer)) else None
 
 
 def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Generator:

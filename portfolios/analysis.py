@@ -114,10 +114,10 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
     a = run.arrays
     rows, npvs = [], {}
     for k, spec in enumerate(pf.projects):
-        values = a["project_npv_cny"][k]
+        values = a.load("project_npv_cny", k)
         npvs[spec.name] = values
-        rates = a["project_irr"][k]
-        pb = a["project_payback_year"][k]
+        rates = a.load("project_irr", k)
+        pb = a.load("project_payback_year", k)
         rows.append(
             {
                 "project": spec.name,
@@ -130,8 +130,8 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
                 "irr_p95": float(np.nanquantile(rates, 0.95)) if np.isfinite(rates).any() else np.nan,
                 "payback_year_p50": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
                 "p_no_payback": float(np.mean(np.isnan(pb))),
-                "credits_issued_mean_t": float(a["project_credits_sum_t"][k].mean()),
-                "carbon_income_mean_cny": float(a["project_income_sum_cny"][k].mean()),
+                "credits_issued_mean_t": float(a.load("project_credits_sum_t", k).mean()),
+                "carbon_income_mean_cny": float(a.load("project_income_sum_cny", k).mean()),
             }
         )
     contributions = es_contributions({n: v.mean() - v for n, v in npvs.items()}, 0.95)

@@ -182,7 +182,7 @@ class PortfolioRun:
     @property
     def n_paths(self) -> int:
         """Paths simulated."""
-        return int(self.arrays["cea_fan"].shape[-1])
+        return int(self.context.portfolio.n_paths)
 
     @property
     def times_years(self) -> np.ndarray:

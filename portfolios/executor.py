@@ -2,14 +2,16 @@
 
 Work is split along the path-block convention of :mod:`models.random`: task ``k`` covers blocks
 ``[k * blocks_per_task, (k + 1) * blocks_per_task)`` and draws only from those blocks' own generators. Each task
-returns a dict of arrays whose LAST axis is paths; results are concatenated in block order. The merged arrays are
-therefore bit-identical for one process, any number of workers and any ``blocks_per_task``.
+returns a dict of arrays whose LAST axis is paths; as tasks finish (in any order) their columns are written into
+arrays preallocated for the whole run (or into ``.npy`` files for arrays with many values per path), integer
+histogram counts are added, and per-block values are concatenated in block order. The merged results are
+therefore bit-identical for one process, any number of workers and any ``blocks_per_task``, and merging never
+holds the parts and the whole at once.
 
 The default path imports nothing from Dask. ``workers=N`` starts a ``dask.distributed.LocalCluster`` of N
 single-threaded worker processes (environment :data:`SINGLE_THREAD_ENV`: no nested numba or BLAS threads);
-``scheduler="tcp://host:8786"`` connects to an existing cluster. Dask retries a
-task whose worker died (``retries``); a run that still cannot finish raises :class:`ExecutionError` and the caller
-writes nothing.
+``scheduler="tcp://host:8786"`` connects to an existing cluster. Dask retries a task whose worker died
+(``retries``); a run that still cannot finish raises :class:`ExecutionError` and the caller writes nothing.
 """
 
 from __future__ import annotations

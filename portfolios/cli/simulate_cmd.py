@@ -19,7 +19,7 @@ from models.exceptions import InputError
 from models.grid import FREQUENCIES, SimulationGrid
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.paths import DEFAULT_QUANTILES, PathSet
-from models.random import root_seed_sequence
+from models.random import root_seed_sequence, seed_entropy
 from models.scenarios import load_scenario
 from portfolios.cli._common import (
     add_json_flag,
@@ -126,14 +126,9 @@ def _simulate(
     if not full:
         return None, summary_from_parts(plan, grid.dates, args.paths, args.seed, merged)
     paths = PathSet(
-        dates=grid.dates, factors=merged, seed_entropy=_entropy(root_seed_sequence(args.seed)), meta=dict(plan.meta)
+        dates=grid.dates, factors=merged, seed_entropy=seed_entropy(root_seed_sequence(args.seed)), meta=dict(plan.meta)
     )
     return paths, _summary_of(paths)
-
-
-def _entropy(root: np.random.SeedSequence) -> int | None:
-    entropy = root.entropy
-    return int(entropy) if isinstance(entropy, (int, np.integer)) else None
 
 
 def _summary_of(paths: PathSet) -> PathSummary:
