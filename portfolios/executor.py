@@ -16,6 +16,7 @@ single-threaded worker processes (environment :data:`SINGLE_THREAD_ENV`: no nest
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -85,7 +86,8 @@ class _Merger:
     * ``sum_keys``: integer arrays added up (exact in any order);
     * ``block_keys``: arrays with one entry per block on the last axis, concatenated in block order at the end;
     * arrays with ``spill_rows`` or more values per path: written into their columns of ``spill_dir/<key>.npy``
-      (opened for each write, so the driver never maps the whole file);
+      with positioned writes (``os.pwrite``, one per row segment): no memory map, so writing never reads the
+      file back (a map does, page by page, once the kernel has dropped the pages from its cache);
     * every other key: written into its columns of an array preallocated for all ``n_paths`` paths, so merging
       never holds the parts and the result at once.
     """
@@ -109,6 +111,8 @@ class _Merger:
         self.spill_dir = spill_dir
         self.block_parts: list[dict[str, np.ndarray]] = [{} for _ in tasks]
         self.arrays: dict[str, np.ndarray] = {}
+        self.files: dict[str, tuple[int, int]] = {}
+        """Spilled key -> (open file descriptor, byte offset of the data)."""
         self.keys: list[str] | None = None
 
     def add(self, index: int, result: BlockResult) -> None:
@@ -137,30 +141,37 @@ class _Merger:
                         f"result '{k}' of task {index} has {value.shape[-1]} columns; expected one per path "
                         f"({task.stop - task.start})"
                     )
-                self._target(k, value)[..., task.start : task.stop] = value
                 if k in self.spill_keys:
-                    self._flush(k)
+                    self._write_columns(k, value, task.start)
+                else:
+                    if k not in self.arrays:
+                        self.arrays[k] = np.empty((*value.shape[:-1], self.n_paths), dtype=value.dtype)
+                    self.arrays[k][..., task.start : task.stop] = value
 
-    def _target(self, key: str, value: np.ndarray) -> np.ndarray:
-        shape = (*value.shape[:-1], self.n_paths)
-        if key in self.spill_keys:
+    def _write_columns(self, key: str, value: np.ndarray, start: int) -> None:
+        """Write ``value`` into columns ``start:`` of the ``.npy`` file of ``key`` (created, sparse, on first use)."""
+        if key not in self.files:
             assert self.spill_dir is not None
             path = self.spill_dir / f"{key}.npy"
-            mode = "r+" if path.exists() else "w+"
-            target: np.ndarray = np.lib.format.open_memmap(path, mode=mode, dtype=value.dtype, shape=shape)
-            self.arrays[key] = target
-            return target
-        if key not in self.arrays:
-            self.arrays[key] = np.empty(shape, dtype=value.dtype)
-        return self.arrays[key]
+            shape = (*value.shape[:-1], self.n_paths)
+            header = np.lib.format.open_memmap(path, mode="w+", dtype=value.dtype, shape=shape)
+            nbytes = header.nbytes
+            del header
+            self.files[key] = (os.open(path, os.O_WRONLY), path.stat().st_size - nbytes)
+        fd, offset = self.files[key]
+        rows = np.ascontiguousarray(value).reshape(-1, value.shape[-1])
+        item = rows.dtype.itemsize
+        for r, row in enumerate(rows):
+            os.pwrite(fd, row.tobytes(), offset + (r * self.n_paths + start) * item)
 
-    def _flush(self, key: str) -> None:
-        target = self.arrays.pop(key)
-        if isinstance(target, np.memmap):
-            target.flush()
-        del target
+    def close(self) -> None:
+        """Close the spill files (their data is then complete on disk or in the page cache)."""
+        for fd, _ in self.files.values():
+            os.close(fd)
+        self.files.clear()
 
     def result(self) -> dict[str, np.ndarray]:
+        self.close()
         keys = [k for k in (self.keys or []) if k not in self.spill_keys]
         out = {}
         for k in keys:
@@ -223,16 +234,19 @@ def map_blocks(
     if workers is not None and workers < 1:
         raise InputError(f"workers={workers} must be >= 1")
     merger = _Merger(tasks, sum_keys, block_keys, spill_dir, spill_rows)
-    if client is not None:
-        _run_dask(client, func, tasks, retries, progress, merger)
-    elif workers is None and scheduler is None:
-        for task in tasks:
-            merger.add(task.index, func(task))
-            if progress is not None:
-                progress(task.index + 1, len(tasks))
-    else:
-        with dask_client(workers, scheduler) as own:
-            _run_dask(own, func, tasks, retries, progress, merger)
+    try:
+        if client is not None:
+            _run_dask(client, func, tasks, retries, progress, merger)
+        elif workers is None and scheduler is None:
+            for task in tasks:
+                merger.add(task.index, func(task))
+                if progress is not None:
+                    progress(task.index + 1, len(tasks))
+        else:
+            with dask_client(workers, scheduler) as own:
+                _run_dask(own, func, tasks, retries, progress, merger)
+    finally:
+        merger.close()
     return merger.result()
 
 
