@@ -57,10 +57,12 @@ __all__ = [
     "PriceModelResult",
     "SimulatesPaths",
     "SimulationPlan",
+    "check_paths",
     "glide_path",
     "run_plan",
     "run_plan_summary",
     "simulate_blocks",
+    "simulation_threads",
     "summarise_blocks",
     "summary_bin_width",
     "summary_from_parts",
@@ -224,7 +226,8 @@ def glide_path(x0: float, start: pd.Timestamp, dates: pd.DatetimeIndex, scenario
     return np.asarray(log_curve + gap * weight, dtype=float)
 
 
-def _check_paths(n_paths: int) -> int:
+def check_paths(n_paths: int) -> int:
+    """``n_paths`` as an ``int``; anything but a positive integer raises :class:`InputError`."""
     if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths <= 0:
         raise InputError(f"n_paths={n_paths!r} must be a positive integer")
     return int(n_paths)
@@ -302,7 +305,7 @@ def _run_block(
         f.result()
 
 
-def _workers() -> int:
+def simulation_threads() -> int:
     """Threads used for simulation: ``CARBONRISK_THREADS`` if set, else the CPU count (at most 8)."""
     env = os.environ.get("CARBONRISK_THREADS", "")
     if env.strip():
@@ -332,7 +335,7 @@ def _schedule(n_paths: int) -> tuple[int, bool]:
     A single block: its random words drawn once and its paths advanced in column ranges on several threads, so a
     small run uses every core too. The numbers are identical either way.
     """
-    threads = _workers()
+    threads = simulation_threads()
     n_blocks = -(-n_paths // BLOCK_PATHS)
     if threads > 1 and n_blocks < threads:
         return 1, True
@@ -348,7 +351,7 @@ def run_plan(
     chunk_paths: int | None = None,
 ) -> PathSet:
     """Simulate the full path set of ``plan`` (threads over blocks; numbers independent of ``chunk_paths``)."""
-    n_paths = _check_paths(n_paths)
+    n_paths = check_paths(n_paths)
     root = root_seed_sequence(rng)
     n_dates = len(dates)
     cea = np.empty((n_dates, n_paths))
@@ -434,7 +437,7 @@ def summarise_blocks(
 
 
 def _block_range(n_paths: int, rng: RngLike, first_block: int, last_block: int) -> Iterator[Block]:
-    return iter_blocks(_check_paths(n_paths), rng, first_block=first_block, last_block=last_block)
+    return iter_blocks(check_paths(n_paths), rng, first_block=first_block, last_block=last_block)
 
 
 def _accumulate(values: np.ndarray, counts: np.ndarray, width: float) -> tuple[np.ndarray, int]:
@@ -499,7 +502,7 @@ def run_plan_summary(
     chunk_paths: int | None = None,
 ) -> PathSummary:
     """Simulate ``plan`` keeping only histograms, sums and terminal values (see the module docstring)."""
-    n_paths = _check_paths(n_paths)
+    n_paths = check_paths(n_paths)
     _levels(quantiles)
     root = root_seed_sequence(rng)
     n_dates = len(dates)

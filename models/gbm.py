@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.base import _check_paths, _workers
+from models.base import check_paths, simulation_threads
 from models.calendar import year_fractions
 from models.exceptions import InputError
 from models.paths import PathSet
@@ -96,7 +96,7 @@ class GBMRun:
 
     def simulate_blocks(self, n_paths: int, rng: RngLike, first_block: int, last_block: int) -> np.ndarray:
         """Prices ``(k, n_dates, paths)`` of blocks ``first_block:last_block`` of a run of ``n_paths`` paths."""
-        n_paths = _check_paths(n_paths)
+        n_paths = check_paths(n_paths)
         start, stop = first_block * BLOCK_PATHS, min(last_block * BLOCK_PATHS, n_paths)
         out = np.empty((len(self.names), len(self.dates), stop - start))
         self._fill(out, block_states(root_seed_sequence(rng), first_block, last_block), self._kernel_inputs())
@@ -110,14 +110,14 @@ class GBMRun:
 
     def simulate(self, n_paths: int, rng: RngLike) -> PathSet:
         """All ``n_paths`` paths; large runs share their blocks among threads (same numbers)."""
-        n_paths = _check_paths(n_paths)
+        n_paths = check_paths(n_paths)
         inputs = self._kernel_inputs()
         out = np.empty((len(self.names), len(self.dates), n_paths))
         root = root_seed_sequence(rng)
         n_blocks = -(-n_paths // BLOCK_PATHS)
         seeds = block_states(root, 0, n_blocks)
         work = n_paths * (len(self.dates) - 1)
-        threads = min(_workers(), n_blocks) if work >= _THREAD_MIN_WORK else 1
+        threads = min(simulation_threads(), n_blocks) if work >= _THREAD_MIN_WORK else 1
 
         def task(bounds: tuple[int, int]) -> None:
             cols = out[:, :, bounds[0] * BLOCK_PATHS : min(bounds[1] * BLOCK_PATHS, n_paths)]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.csvfile import read_user_csv
 from models.exceptions import InputError
 
 __all__ = ["SCENARIOS", "ScenarioCurve", "load_scenario"]
@@ -81,10 +82,7 @@ def load_scenario(source: str | Path) -> ScenarioCurve:
         path = Path(source)
         if not path.is_file():
             raise InputError(f"scenario '{source}' is neither {', '.join(SCENARIOS)} nor an existing CSV file")
-        try:
-            frame = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read scenario file '{path}': {str(exc).splitlines()[0]}") from exc
+        frame = read_user_csv(path, "scenario file")
         name, label = path.stem, str(path)
     missing = {"year", "price_cny_per_t"} - set(frame.columns)
     if missing:

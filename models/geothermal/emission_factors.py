@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.csvfile import read_user_csv
 from models.exceptions import InputError
 
 __all__ = [
@@ -184,13 +185,7 @@ def load_ef_csv(path: str | Path) -> EmissionFactorTrajectory:
     models.exceptions.InputError
         Missing file or columns, repeated or missing years, negative or non-finite factors.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"emission-factor file '{path}' does not exist")
-    try:
-        frame = pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read emission-factor file '{path}': {str(exc).splitlines()[0]}") from exc
+    frame = read_user_csv(path, "emission-factor file")
     need = {"year", "power_ef_t_per_mwh", "heat_ef_t_per_mwh"}
     missing_cols = sorted(need - set(frame.columns))
     if missing_cols:
@@ -216,7 +211,8 @@ def load_ef_csv(path: str | Path) -> EmissionFactorTrajectory:
                 f"emission-factor file '{path}': {col} must be finite and >= 0; bad in {y[bad][:10].tolist()}"
             )
         values[col] = v
-    return EmissionFactorTrajectory(p.stem, "csv", y, values["power_ef_t_per_mwh"], values["heat_ef_t_per_mwh"])
+    name = Path(path).stem
+    return EmissionFactorTrajectory(name, "csv", y, values["power_ef_t_per_mwh"], values["heat_ef_t_per_mwh"])
 
 
 def annual_reductions(

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from models.csvfile import read_user_csv
 from models.exceptions import InputError
 
 __all__ = [
@@ -225,13 +226,7 @@ def load_temperature_csv(path: str | Path, season_days: int) -> pd.Series:
         Missing file, wrong number of rows (must be ``season_days x 24``), gaps (empty values or non-hourly
         timestamps), values evidently in kelvin (mean > 200) or Fahrenheit (season mean > 25).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"weather file '{path}' does not exist")
-    try:
-        frame = pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read weather file '{path}': {str(exc).splitlines()[0]}") from exc
+    frame = read_user_csv(path, "weather file")
     expected = int(season_days) * HOURS_PER_DAY
     if "temperature_c" in frame.columns:
         column = "temperature_c"
