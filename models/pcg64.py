@@ -30,7 +30,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["block_states", "pcg64_fill", "pcg64_next", "pcg64_seed", "raw_words"]
+__all__ = ["block_states", "pcg64_advance", "pcg64_fill", "pcg64_next", "pcg64_seed", "raw_words", "state_words"]
 
 _M32 = 0xFFFFFFFF
 _INIT_A = 0x43B0D7E5
@@ -99,6 +99,36 @@ def pcg64_fill(state: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover 
     """The next ``out.size`` raw words, in order (``random_raw(out.size)``)."""
     for i in range(out.size):
         out[i] = pcg64_next(state)
+
+
+@numba.njit(cache=True, nogil=True)
+def pcg64_advance(state: np.ndarray, delta: int) -> None:  # pragma: no cover - compiled
+    """Jump ``delta`` raw words ahead in O(log delta) (numpy's ``PCG64.advance``): the LCG composed with itself,
+    :math:`s \\leftarrow A s + C` with :math:`A = a^\\delta`, :math:`C = c (a^\\delta - 1) / (a - 1)`, built by
+    squaring (Brown, "Random number generation with arbitrary strides", 1994)."""
+    zero, one = np.uint64(0), np.uint64(1)
+    acc_m_hi, acc_m_lo = zero, one
+    acc_p_hi, acc_p_lo = zero, zero
+    cur_m_hi, cur_m_lo = np.uint64(_PCG_MULT_HI), np.uint64(_PCG_MULT_LO)
+    cur_p_hi, cur_p_lo = state[2], state[3]
+    d = np.uint64(delta)
+    while d > zero:
+        if d & one:
+            acc_m_hi, acc_m_lo = _muladd128(acc_m_hi, acc_m_lo, cur_m_hi, cur_m_lo, zero, zero)  # type: ignore[call-arg]
+            acc_p_hi, acc_p_lo = _muladd128(acc_p_hi, acc_p_lo, cur_m_hi, cur_m_lo, cur_p_hi, cur_p_lo)
+        m1_hi, m1_lo = _muladd128(cur_m_hi, cur_m_lo, zero, one, zero, one)  # type: ignore[call-arg,var-annotated]
+        cur_p_hi, cur_p_lo = _muladd128(m1_hi, m1_lo, cur_p_hi, cur_p_lo, zero, zero)
+        cur_m_hi, cur_m_lo = _muladd128(cur_m_hi, cur_m_lo, cur_m_hi, cur_m_lo, zero, zero)
+        d = d >> one
+    state[0], state[1] = _muladd128(state[0], state[1], acc_m_hi, acc_m_lo, acc_p_hi, acc_p_lo)  # type: ignore[call-arg]
+
+
+def state_words(bit_generator: np.random.PCG64) -> np.ndarray:
+    """The generator's state as the ``[s_hi, s_lo, inc_hi, inc_lo]`` uint64 words the kernels here use (a copy:
+    advance the generator itself with ``bit_generator.advance`` after drawing)."""
+    st = bit_generator.state["state"]
+    mask = (1 << 64) - 1
+    return np.array([st["state"] >> 64, st["state"] & mask, st["inc"] >> 64, st["inc"] & mask], dtype=np.uint64)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

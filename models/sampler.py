@@ -63,7 +63,7 @@ from numba.extending import intrinsic
 from scipy import stats
 
 from models.exceptions import InputError
-from models.pcg64 import pcg64_fill, pcg64_next, pcg64_seed
+from models.pcg64 import pcg64_fill, pcg64_next, pcg64_seed, state_words
 from models.random import BLOCK_PATHS, RngLike, iter_blocks
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "VOL_EGARCH",
     "VOL_GARCH",
     "gbm_blocks",
+    "normals_from_pcg64",
     "quantile_tables",
     "simulate_block",
     "standard_normal",
@@ -236,7 +237,7 @@ def standard_t(nu: float, size: int, rng: RngLike = None) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _normals_from_pcg64(state: np.ndarray, tab: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+def normals_from_pcg64(state: np.ndarray, tab: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     """``out[2i]``, ``out[2i + 1]``: the normals of the low and high halves of raw word ``i`` (in stream order)."""
     n = out.shape[0]
     for i in range((n + 1) // 2):
@@ -267,10 +268,7 @@ def standard_normal(
     flat = out.reshape(-1)
     bit_gen = generator.bit_generator
     if isinstance(bit_gen, np.random.PCG64):
-        st = bit_gen.state["state"]
-        mask = (1 << 64) - 1
-        state = np.array([st["state"] >> 64, st["state"] & mask, st["inc"] >> 64, st["inc"] & mask], dtype=np.uint64)
-        _normals_from_pcg64(state, quantile_tables(0), flat)
+        normals_from_pcg64(state_words(bit_gen), quantile_tables(0), flat)
         bit_gen.advance((size + 1) // 2)
     else:
         raw = bit_gen.random_raw((size + 1) // 2).view(np.uint32)

@@ -284,6 +284,21 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             cluster.close()
 
 
+def _in_worker(func: Callable[[BlockTask], BlockResult], task: BlockTask) -> BlockResult:
+    """``func(task)`` with numba's pool limited to :func:`models.base.simulation_threads` in this thread.
+
+    The limit is set here, in the task's thread, because the environment alone does not hold: a worker process
+    re-imports the driver's main module (``spawn``), which may import numba before the worker's environment is set,
+    sizing numba's pool to the CPU count; two such workers on two cores would each run two threads.
+    """
+    import numba
+
+    from models.base import simulation_threads
+
+    numba.set_num_threads(min(simulation_threads(), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    return func(task)
+
+
 def _run_dask(
     client: Any,
     func: Callable[[BlockTask], BlockResult],
@@ -296,7 +311,7 @@ def _run_dask(
 
     run_token = uuid.uuid4().hex[:12]
     futures = [
-        client.submit(func, task, key=f"carbonrisk-{run_token}-{task.index}", retries=retries, pure=False)
+        client.submit(_in_worker, func, task, key=f"carbonrisk-{run_token}-{task.index}", retries=retries, pure=False)
         for task in tasks
     ]
     order = {f.key: i for i, f in enumerate(futures)}
@@ -307,6 +322,11 @@ def _run_dask(
         except CarbonRiskError:
             raise
         except Exception as exc:
+            if type(exc).__name__ == "KilledWorker":
+                raise ExecutionError(
+                    f"task {order[future.key]} of {len(futures)} was abandoned: every worker that ran it died "
+                    f"(Dask's allowed-failures); {exc}"
+                ) from exc
             raise ExecutionError(
                 f"task {order[future.key]} of {len(futures)} failed after {retries} retries: "
                 f"{type(exc).__name__}: {exc}"

@@ -40,8 +40,10 @@ __all__ = [
     "SeasonResult",
     "SeasonTotals",
     "load_plant",
+    "path_totals",
     "season_totals",
     "simulate_season",
+    "totals_from_sums",
 ]
 
 WATER_SPECIFIC_HEAT_KJ_PER_KG_K: float = 4.186
@@ -270,7 +272,7 @@ def season_totals(
         raise InputError(f"temperature series of {hours} hours is not a whole number of days")
     cf = np.ones(n) if capacity_factor is None else np.asarray(capacity_factor, dtype=float)
     ref = -1.0 if reference_degree_hours is None else float(reference_degree_hours)
-    out = _totals_kernel(
+    sums = _totals_kernel(
         np.ascontiguousarray(temps.T),
         cf,
         plant.indoor_temperature_c,
@@ -281,10 +283,16 @@ def season_totals(
         plant.hp_heat_mw,
         plant.stage1_capacity_mw,
     )
-    degree_hours, demand, stage1, stage2, unmet, hp_hours = out
+    return totals_from_sums(plant, hours, cf, sums)
+
+
+def totals_from_sums(plant: PlantParameters, hours: int, capacity_factor: np.ndarray, sums: Any) -> SeasonTotals:
+    """:class:`SeasonTotals` from the dispatch sums ``(degree_hours, demand, stage1, stage2, unmet, hp_hours)`` per
+    path (the rows :func:`path_totals` returns), for a season of ``hours`` hours."""
+    degree_hours, demand, stage1, stage2, unmet, hp_hours = sums
     if np.any(degree_hours <= 0):
         raise InputError("temperatures never fall below the indoor temperature: no heating load")
-    flow = plant.flow_m3_per_h * cf
+    flow = plant.flow_m3_per_h * capacity_factor
     parts = {
         "pumping_mwh": flow * plant.production_kwh_per_m3 / KWH_PER_MWH * hours,
         "reinjection_mwh": flow * plant.reinjection_kwh_per_m3 / KWH_PER_MWH * hours,
@@ -316,62 +324,80 @@ def _totals_kernel(  # pragma: no cover - compiled
     threshold_c: float,
     hp_heat_mw: float,
     cap1_mw: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Same dispatch as :func:`_dispatch`, summed over the season; ``temps`` is (paths, hours), C-contiguous."""
-    n, hours = temps.shape
-    days = hours // 24
-    dh = np.zeros(n)
-    demand = np.zeros(n)
-    s1 = np.zeros(n)
-    s2 = np.zeros(n)
-    unmet = np.zeros(n)
-    hp_hours = np.zeros(n)
+) -> np.ndarray:
+    """:func:`path_totals` of every path; ``temps`` is (paths, hours), C-contiguous; returns ``(6, paths)``."""
+    n = temps.shape[0]
+    out = np.zeros((6, n))
     for j in numba.prange(n):
-        total_dt = 0.0
-        for t in range(hours):
-            d = indoor_c - temps[j, t]
-            if d > 0.0:
-                total_dt += d
-        dh[j] = total_dt
-        if total_dt <= 0.0:
-            continue
-        annual = annual_mwh if reference_dh < 0.0 else annual_mwh * total_dt / reference_dh
-        scale = annual / total_dt
-        cap = cap1_mw * cf[j]
-        a1 = 0.0
-        a2 = 0.0
-        au = 0.0
-        ad = 0.0
-        ah = 0.0
-        for day in range(days):
-            lo = temps[j, day * 24]
-            for h in range(1, 24):
-                v = temps[j, day * 24 + h]
-                if v < lo:
-                    lo = v
-            on = lo < threshold_c
+        path_totals(temps[j], cf[j], indoor_c, annual_mwh, reference_dh, loss, threshold_c, hp_heat_mw, cap1_mw, out, j)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def path_totals(  # pragma: no cover - compiled
+    temps: np.ndarray,
+    cf: float,
+    indoor_c: float,
+    annual_mwh: float,
+    reference_dh: float,
+    loss: float,
+    threshold_c: float,
+    hp_heat_mw: float,
+    cap1_mw: float,
+    out: np.ndarray,
+    j: int,
+) -> None:
+    """Same dispatch as :func:`_dispatch` for one path's hourly ``temps``, summed over the season into
+    ``out[:, j]`` = degree-hours (K h), demand, stage 1, stage 2, unmet (MWh), heat-pump hours.
+
+    A path with no degree-hours leaves the other sums at zero (the caller reports it).
+    """
+    hours = temps.shape[0]
+    days = hours // 24
+    total_dt = 0.0
+    for t in range(hours):
+        d = indoor_c - temps[t]
+        if d > 0.0:
+            total_dt += d
+    out[0, j] = total_dt
+    if total_dt <= 0.0:
+        return
+    annual = annual_mwh if reference_dh < 0.0 else annual_mwh * total_dt / reference_dh
+    scale = annual / total_dt
+    cap = cap1_mw * cf
+    a1 = 0.0
+    a2 = 0.0
+    au = 0.0
+    ad = 0.0
+    ah = 0.0
+    for day in range(days):
+        lo = temps[day * 24]
+        for h in range(1, 24):
+            v = temps[day * 24 + h]
+            if v < lo:
+                lo = v
+        on = lo < threshold_c
+        if on:
+            ah += 24.0
+        for h in range(24):
+            d = indoor_c - temps[day * 24 + h]
+            load = d * scale if d > 0.0 else 0.0
+            gross = load / (1.0 - loss)
+            st2 = 0.0
             if on:
-                ah += 24.0
-            for h in range(24):
-                d = indoor_c - temps[j, day * 24 + h]
-                load = d * scale if d > 0.0 else 0.0
-                gross = load / (1.0 - loss)
-                st2 = 0.0
-                if on:
-                    st2 = hp_heat_mw if hp_heat_mw < gross else gross
-                st1 = gross - st2
-                if st1 > cap:
-                    st1 = cap
-                ad += load
-                a1 += st1
-                a2 += st2
-                au += gross - st1 - st2
-        demand[j] = ad
-        s1[j] = a1
-        s2[j] = a2
-        unmet[j] = au
-        hp_hours[j] = ah
-    return dh, demand, s1, s2, unmet, hp_hours
+                st2 = hp_heat_mw if hp_heat_mw < gross else gross
+            st1 = gross - st2
+            if st1 > cap:
+                st1 = cap
+            ad += load
+            a1 += st1
+            a2 += st2
+            au += gross - st1 - st2
+    out[1, j] = ad
+    out[2, j] = a1
+    out[3, j] = a2
+    out[4, j] = au
+    out[5, j] = ah
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,11 @@ import pandas as pd
 from scipy.stats import beta
 
 from models.exceptions import InputError
-from models.geothermal.cascade import season_totals, simulate_season
+from models.geothermal.cascade import season_totals, simulate_season, totals_from_sums
 from models.geothermal.issuance import IssuanceSchedule
 from models.geothermal.project import Project, daily_heat_weights
-from models.geothermal.weather import HOURS_PER_DAY, temperatures_from_shocks
+from models.geothermal.season_paths import PLANT_FIELDS, WEATHER_FIELDS, season_sums
+from models.geothermal.weather import HOURS_PER_DAY, temperature_cycle_c
 from models.random import RngLike, iter_blocks, root_seed_sequence
 from models.sampler import standard_normal
 
@@ -306,33 +307,24 @@ def simulate_portfolio(
             o["capex_multiplier"][cols] = mult
             o["capex_cny"][0, cols] = p.finance.capex_cny * mult + n_fail * r.redrill_cost_cny
         z_day = np.empty((n_proj, n, max_days))
-        z_hour = np.empty((n_proj, n, max_days * HOURS_PER_DAY))  # reused every year: no fresh pages to fault in
+        cf_paths = np.stack(cfs)
         for k in range(max_life):
             u_avail = g.random((n_proj, n))
-            standard_normal(g, z_day.shape, out=z_day)
-            standard_normal(g, z_hour.shape, out=z_hour)
-            if n_proj > 1:
-                _mix_in_place(chol, z_day)
-                _mix_in_place(chol, z_hour)
+            if not deterministic:
+                standard_normal(g, z_day.shape, out=z_day)
+                if n_proj > 1:
+                    _mix_in_place(chol, z_day)
+                sums = season_sums(g, chol, z_day, *_year_inputs(projects, k, max_days, refs), cf_paths)
             for i, p in enumerate(projects):
                 if k >= p.life_years:
                     continue
-                days = int(p.plant.season_days)
-                season = p.plant.season.shifted_to(int(p.years[k]))
                 if deterministic:
-                    temps = np.broadcast_to(reference_temps[i][None, :], (n, days * HOURS_PER_DAY))
+                    temps = np.broadcast_to(reference_temps[i][:, None], (reference_temps[i].size, n))
+                    season_out = season_totals(p.plant, temps, capacity_factor=cfs[i])
                     avail = np.ones(n)
                 else:
-                    temps = temperatures_from_shocks(
-                        season, p.weather_params, z_day[i, :, :days], z_hour[i, :, : days * HOURS_PER_DAY]
-                    )
+                    season_out = totals_from_sums(p.plant, int(p.plant.season_days) * HOURS_PER_DAY, cfs[i], sums[i])
                     avail = _availability(u_avail[i], p.risk.availability_mean, p.risk.availability_sd)
-                season_out = season_totals(
-                    p.plant,
-                    np.asarray(temps).T,
-                    reference_degree_hours=None if deterministic else refs[i],
-                    capacity_factor=cfs[i],
-                )
                 frac = _operated_fraction(p, k, delays[i])
                 op_heat[i][k] = season_out.heat_mwh * avail * frac
                 op_elec[i][k] = season_out.electricity_mwh * avail * frac
@@ -372,6 +364,29 @@ def simulate_portfolio(
             total[offset : offset + res.years.size] += getattr(res, key)
         totals[key] = total
     return PortfolioPaths(projects=results, years=all_years, totals=totals, correlation=corr)
+
+
+def _year_inputs(
+    projects: list[Project], k: int, max_days: int, reference_degree_hours: list[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-project inputs of :func:`~models.geothermal.season_paths.season_sums` for operating year ``k``:
+    temperature cycle ``(P, 24 max_days)``, season hours (0 when the project no longer operates), weather and
+    plant parameters."""
+    n_proj = len(projects)
+    base = np.zeros((n_proj, max_days * HOURS_PER_DAY))
+    hours = np.zeros(n_proj, dtype=np.int64)
+    weather = np.zeros((n_proj, len(WEATHER_FIELDS)))
+    plant = np.zeros((n_proj, len(PLANT_FIELDS)))
+    for i, p in enumerate(projects):
+        if k >= p.life_years:
+            continue
+        season = p.plant.season.shifted_to(int(p.years[k]))
+        hours[i] = season.hours
+        base[i, : season.hours] = temperature_cycle_c(season, p.weather_params)
+        weather[i] = [getattr(p.weather_params, f) for f in WEATHER_FIELDS]
+        values = {f: getattr(p.plant, f) for f in PLANT_FIELDS if f != "reference_degree_hours"}
+        plant[i] = [reference_degree_hours[i] if f == "reference_degree_hours" else values[f] for f in PLANT_FIELDS]
+    return base, hours, weather, plant
 
 
 @numba.njit(cache=True, parallel=True)

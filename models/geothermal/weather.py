@@ -26,7 +26,9 @@ __all__ = [
     "WeatherParameters",
     "load_temperature_csv",
     "load_weather_parameters",
+    "path_temperatures",
     "simulate_temperatures",
+    "temperature_cycle_c",
     "temperatures_from_shocks",
     "typical_year",
 ]
@@ -116,7 +118,8 @@ def load_weather_parameters(path: str | Path | None = None) -> WeatherParameters
         raise InputError(f"weather parameters: {exc}") from exc
 
 
-def _deterministic_part(season: HeatingSeason, params: WeatherParameters) -> np.ndarray:
+def temperature_cycle_c(season: HeatingSeason, params: WeatherParameters) -> np.ndarray:
+    """The deterministic part of the hourly temperature (C) over ``season``: mean, seasonal and diurnal cycle."""
     index = season.index()
     doy = index.day_of_year.to_numpy(dtype=float)
     hour = index.hour.to_numpy(dtype=float)
@@ -138,20 +141,37 @@ def _temperatures_kernel(  # pragma: no cover - compiled
     hourly_sd: float,
 ) -> np.ndarray:
     n, hours = hourly_shocks.shape
-    days = daily_shocks.shape[1]
     out = np.empty((n, hours))
+    for j in numba.prange(n):
+        path_temperatures(base, daily_shocks[j], hourly_shocks[j], daily_ar, daily_sd, hourly_ar, hourly_sd, out[j])
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def path_temperatures(  # pragma: no cover - compiled
+    base: np.ndarray,
+    daily_shocks: np.ndarray,
+    hourly_shocks: np.ndarray,
+    daily_ar: float,
+    daily_sd: float,
+    hourly_ar: float,
+    hourly_sd: float,
+    out: np.ndarray,
+) -> None:
+    """One path's hourly temperatures ``out[t] = base[t] + a_d + e_t`` for ``t < out.size`` (see
+    :func:`temperatures_from_shocks`); ``daily_shocks`` needs ``out.size // 24`` values, ``hourly_shocks``
+    ``out.size``."""
+    days = out.shape[0] // HOURS_PER_DAY
     k_day = daily_sd * np.sqrt(1.0 - daily_ar**2)
     k_hour = hourly_sd * np.sqrt(1.0 - hourly_ar**2)
-    for j in numba.prange(n):
-        a = 0.0
-        e = 0.0
-        for d in range(days):
-            a = daily_shocks[j, d] * daily_sd if d == 0 else daily_ar * a + k_day * daily_shocks[j, d]
-            for h in range(HOURS_PER_DAY):
-                t = d * HOURS_PER_DAY + h
-                e = hourly_shocks[j, t] * hourly_sd if t == 0 else hourly_ar * e + k_hour * hourly_shocks[j, t]
-                out[j, t] = base[t] + a + e
-    return out
+    a = 0.0
+    e = 0.0
+    for d in range(days):
+        a = daily_shocks[d] * daily_sd if d == 0 else daily_ar * a + k_day * daily_shocks[d]
+        for h in range(HOURS_PER_DAY):
+            t = d * HOURS_PER_DAY + h
+            e = hourly_shocks[t] * hourly_sd if t == 0 else hourly_ar * e + k_hour * hourly_shocks[t]
+            out[t] = base[t] + a + e
 
 
 def temperatures_from_shocks(
@@ -169,7 +189,7 @@ def temperatures_from_shocks(
         raise InputError(f"shock shapes {daily.shape} and {hourly.shape} do not match a season of {season.days} days")
     return np.asarray(
         _temperatures_kernel(
-            _deterministic_part(season, params),
+            temperature_cycle_c(season, params),
             daily,
             hourly,
             params.daily_ar,

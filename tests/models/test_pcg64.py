@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.pcg64 import block_states, raw_words
+from models.pcg64 import block_states, pcg64_advance, pcg64_next, raw_words, state_words
 from models.random import block_generator, root_seed_sequence
 
 ROOTS = [
@@ -39,3 +39,14 @@ def test_raw_words_match_numpy_pcg64(root: np.random.SeedSequence, block: int) -
 def test_fresh_entropy_matches_too() -> None:
     root = np.random.SeedSequence()  # 128 bits of fresh entropy, as rng=None gives
     np.testing.assert_array_equal(raw_words(root, 2, 10), block_generator(root, 2).bit_generator.random_raw(10))
+
+
+@pytest.mark.parametrize("delta", [0, 1, 2, 1487, 2**40 + 12345, 2**63 + 77, 2**64 - 1])
+def test_advance_matches_numpy(delta: int) -> None:
+    """The jump-ahead lands where numpy's ``PCG64.advance`` does and the next word agrees."""
+    bit_gen = np.random.PCG64(np.random.SeedSequence(delta))
+    state = state_words(bit_gen)
+    pcg64_advance(state, np.uint64(delta))
+    bit_gen.advance(delta)
+    np.testing.assert_array_equal(state, state_words(bit_gen))
+    assert pcg64_next(state) == bit_gen.random_raw()

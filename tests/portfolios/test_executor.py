@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,21 @@ def draw_block(task: BlockTask) -> dict[str, np.ndarray]:
 
 def fail_block(task: BlockTask) -> dict[str, np.ndarray]:
     raise ValueError(f"broken task {task.index}")
+
+
+def die_once_block(task: BlockTask, marker_dir: str) -> dict[str, np.ndarray]:
+    """Kill the worker process the first time task 1 runs (a crash, not an exception), then compute normally."""
+    marker = Path(marker_dir) / f"died-{task.index}"
+    if task.index == 1 and not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return draw_block(task)
+
+
+def always_die_block(task: BlockTask) -> dict[str, np.ndarray]:
+    if task.index == 1:
+        os._exit(1)
+    return draw_block(task)
 
 
 N_PATHS = 3 * BLOCK_PATHS + 123
@@ -51,6 +68,21 @@ def test_local_cluster_of_two_workers_is_bit_identical() -> None:
     np.testing.assert_array_equal(serial["normals"], parallel["normals"])
     with pytest.raises(ExecutionError, match=r"failed after 0 retries: ValueError: broken task"):
         map_blocks(fail_block, N_PATHS, 5, workers=2, retries=0)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_replaced_and_its_task_rerun(tmp_path: Path) -> None:
+    """Dask restarts a dead worker and reruns its task: same arrays as in-process. A task that kills every worker
+    it runs on ends the run with one error and no result."""
+    pytest.importorskip("distributed")
+    serial = map_blocks(draw_block, N_PATHS, 5)
+    crashed = map_blocks(functools.partial(die_once_block, marker_dir=str(tmp_path)), N_PATHS, 5, workers=2)
+    assert (tmp_path / "died-1").exists()
+    np.testing.assert_array_equal(serial["normals"], crashed["normals"])
+    dask = pytest.importorskip("dask")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):  # two deaths, not four: a shorter test
+        with pytest.raises(ExecutionError, match=r"task 1 of 4 .*worker.* died"):
+            map_blocks(always_die_block, N_PATHS, 5, workers=2)
 
 
 def test_bad_arguments() -> None:
