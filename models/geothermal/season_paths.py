@@ -133,16 +133,18 @@ def _season_kernel(  # pragma: no cover - compiled
             pcg64_advance(states[i], (i * n + p0) * words_per_path)
         z = np.empty((n_proj, hours_max))
         temps = np.empty(hours_max)
+        row = np.empty(hours_max)
         for p in range(p0, p1):
             for i in range(n_proj):
                 normals_from_pcg64(states[i], table, z[i])
             if n_proj > 1:
-                for t in range(hours_max):
-                    for i in range(n_proj - 1, -1, -1):
-                        acc = 0.0
-                        for j in range(i + 1):
-                            acc += chol[i, j] * z[j, t]
-                        z[i, t] = acc
+                for i in range(n_proj - 1, -1, -1):  # z_i <- sum_{j <= i} L_ij z_j, summed over j in order
+                    row[:] = 0.0
+                    for j in range(i + 1):
+                        c_ij = chol[i, j]
+                        for t in range(hours_max):
+                            row[t] += c_ij * z[j, t]
+                    z[i] = row
             for i in range(n_proj):
                 h = hours[i]
                 if h == 0:
