@@ -6,7 +6,7 @@
 2. One block-year of a three-project portfolio (4096 paths, 124-day seasons, correlated weather): the streamed
    kernel :func:`models.geothermal.season_paths.season_sums` (path by path, in cache) vs the array pipeline it
    replaced (all ``3 x 4096 x 2976`` hourly shocks drawn, mixed, turned into temperatures and dispatched, about
-   0.9 GB of arrays). Both consume the same random words and give bit-identical sums (checked); timed on one thread.
+   0.6 GB of arrays). Both consume the same random words and give bit-identical sums (checked); timed on one thread.
 
 Run: ``NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/bench_geothermal_season.py``.
 """
