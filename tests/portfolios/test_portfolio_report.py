@@ -268,3 +268,18 @@ def test_default_run_does_not_import_dask(tmp_path: Path) -> None:
         env={"CARBONRISK_HOME": str(tmp_path), "PATH": ""},
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_is_one_line_exit_2_and_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that cannot start on its cluster says so in one line, exits 2, and leaves no output directory."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    address = "tcp://127.0.0.1:9"  # discard port: nothing listens
+    assert main(["report", str(DEMO), "--out", str(out), "--paths", "100", "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot reach Dask scheduler '{address}'" in err, err
+    assert not out.exists()
