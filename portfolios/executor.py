@@ -324,8 +324,8 @@ def _run_dask(
         except Exception as exc:
             if type(exc).__name__ == "KilledWorker":
                 raise ExecutionError(
-                    f"task {order[future.key]} of {len(futures)} was abandoned: every worker that ran it died "
-                    f"(Dask's allowed-failures); {exc}"
+                    f"task {order[future.key]} of {len(futures)} was abandoned: the workers holding it died more "
+                    f"often than Dask's allowed-failures; {exc}"
                 ) from exc
             raise ExecutionError(
                 f"task {order[future.key]} of {len(futures)} failed after {retries} retries: "

@@ -81,7 +81,8 @@ def test_a_worker_that_dies_is_replaced_and_its_task_rerun(tmp_path: Path) -> No
     np.testing.assert_array_equal(serial["normals"], crashed["normals"])
     dask = pytest.importorskip("dask")
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):  # two deaths, not four: a shorter test
-        with pytest.raises(ExecutionError, match=r"task 1 of 4 .*worker.* died"):
+        # the task that kills its worker, or one queued on the same worker (Dask counts both as suspicious)
+        with pytest.raises(ExecutionError, match=r"task \d of 4 was abandoned: the workers holding it died"):
             map_blocks(always_die_block, N_PATHS, 5, workers=2)
 
 
