@@ -30,6 +30,7 @@ from finance.instruments import (
     Forward,
     GuaranteedPurchase,
     GuaranteedSale,
+    vanilla_payoff,
 )
 from finance.market import MarketEnv
 from finance.results import PricingResult, date_rows, fixing_sums, mc_estimate, prices_on
@@ -77,20 +78,6 @@ class Engine:
         if paths is None:
             raise PathSetError("this Monte Carlo engine needs a path set (paths=None given)")
         return paths
-
-
-def _omega(option_type: str) -> float:
-    return 1.0 if option_type == "call" else -1.0
-
-
-def _call_put_value(average: np.ndarray, omega: float, strike: float, scale: float) -> np.ndarray:
-    """:math:`c \\max(\\omega (A - K), 0)` per path (a new array)."""
-    out = average - strike
-    if omega < 0:
-        np.negative(out, out=out)
-    np.maximum(out, 0.0, out=out)
-    out *= scale
-    return out
 
 
 def _ql_type(option_type: str) -> int:
@@ -351,8 +338,7 @@ class MCAsianEngine(Engine):
         use_cv = self.use_cv(instrument, market, paths)
         total, log_total = fixing_sums(paths, instrument.underlying, fix, logs=geometric or use_cv)
         df = float(market.df(instrument.payment_date)[0])
-        w = _omega(instrument.option_type)
-        k = instrument.strike_cny_per_t
+        option_type, k = instrument.option_type, instrument.strike_cny_per_t
         scale = instrument.quantity_t * df
         n = fx.n_total
         geo = None
@@ -367,11 +353,11 @@ class MCAsianEngine(Engine):
             avg = total
             avg += fx.past_sum
             avg /= n
-        y = _call_put_value(avg, w, k, scale)
+        y = vanilla_payoff(avg, option_type, k, scale)
         extras: dict[str, Any] = {"n_fixings": fx.n_total, "n_past_fixings": fx.n_past, "control_variate": "none"}
         if use_cv:
             assert geo is not None
-            x = _call_put_value(geo, w, k, scale)
+            x = vanilla_payoff(geo, option_type, k, scale)
             ex = instrument.quantity_t * geometric_asian_closed_form(
                 market,
                 instrument.underlying,

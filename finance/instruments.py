@@ -36,10 +36,23 @@ __all__ = [
     "Instrument",
     "PledgeLoan",
     "ProjectLoan",
+    "vanilla_payoff",
 ]
 
 ASSETS: tuple[str, ...] = ("CEA", "CCER")
 """Carbon assets an instrument may reference."""
+
+
+def vanilla_payoff(values: np.ndarray, option_type: str, strike: float, scale: float) -> np.ndarray:
+    """:math:`c \\max(\\omega (x - K), 0)` per value, :math:`\\omega = +1` for a call and -1 for a put (a new
+    array; shared by the European payoff and the Asian engine's averages)."""
+    x = np.asarray(values, dtype=float)
+    out = np.subtract(x, strike, out=np.empty(x.shape))
+    if option_type != "call":
+        np.negative(out, out=out)
+    np.maximum(out, 0.0, out=out)
+    out *= scale
+    return out
 
 
 def _ts(field_name: str, value: object) -> pd.Timestamp:
@@ -277,14 +290,7 @@ class EuropeanOption(Instrument):
 
     def payoff(self, price_cny_per_t: np.ndarray) -> np.ndarray:
         """Payoff in CNY for terminal prices: :math:`Q \\max(\\omega (S_T - K), 0)` (a new array)."""
-        s = np.asarray(price_cny_per_t, dtype=float)
-        out = np.subtract(s, self.strike_cny_per_t, out=np.empty(s.shape))
-        if self.option_type != "call":
-            np.negative(out, out=out)
-        np.maximum(out, 0.0, out=out)
-        if self.quantity_t != 1.0:
-            out *= self.quantity_t
-        return out
+        return vanilla_payoff(price_cny_per_t, self.option_type, self.strike_cny_per_t, self.quantity_t)
 
     def cashflows(self) -> pd.DataFrame:
         return pd.DataFrame(

@@ -25,7 +25,7 @@ import pandas as pd
 import QuantLib as ql
 
 from finance.exceptions import MarketDataError
-from models.calendar import interbank_calendar, to_ql, year_fractions
+from models.calendar import as_datetime_index, interbank_calendar, to_ql, year_fractions
 
 __all__ = [
     "DEPOSIT_TENORS",
@@ -58,11 +58,6 @@ def _positive(field_name: str, value: object) -> float:
     if v <= 0:
         raise MarketDataError(f"{field_name}={value!r} must be > 0")
     return v
-
-
-def _index(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """``dates`` as a ``DatetimeIndex`` (no new index when it already is one: this runs on every pricing call)."""
-    return dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
 
 
 def _period(tenor: str) -> ql.Period:
@@ -168,11 +163,11 @@ class DiscountCurve:
 
     def times(self, dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> np.ndarray:
         """Actual/365 Fixed year fractions from the valuation date."""
-        return year_fractions(self.valuation_date, _index(dates))
+        return year_fractions(self.valuation_date, as_datetime_index(dates))
 
     def df(self, dates: Sequence[pd.Timestamp] | pd.DatetimeIndex | pd.Timestamp) -> np.ndarray:
         """Discount factors to ``dates`` (1 on or before the valuation date)."""
-        idx = pd.DatetimeIndex([dates]) if isinstance(dates, pd.Timestamp) else _index(dates)
+        idx = pd.DatetimeIndex([dates]) if isinstance(dates, pd.Timestamp) else as_datetime_index(dates)
         t = np.maximum(self.times(idx), 0.0)
         base = np.array([self.curve.discount(float(x), True) for x in t])
         return np.asarray(base * np.exp(-self.shift * t), dtype=float)
@@ -261,7 +256,7 @@ class ForwardCurve:
 
     def __call__(self, dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> np.ndarray:
         """Forward price for delivery on each of ``dates`` (spot on or before the valuation date)."""
-        return self.at_times(year_fractions(self.valuation_date, _index(dates)))
+        return self.at_times(year_fractions(self.valuation_date, as_datetime_index(dates)))
 
     def at_times(self, t: np.ndarray) -> np.ndarray:
         """Forward price at year fractions ``t``."""

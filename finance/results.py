@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from finance.exceptions import PathSetError
+from models.calendar import as_datetime_index
 from models.paths import PathSet
 
 __all__ = ["PricingResult", "date_rows", "fixing_sums", "jsonable", "mc_estimate", "prices_on"]
@@ -103,9 +104,8 @@ def date_rows(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarra
     """
     if factor not in paths.factors:
         raise PathSetError(f"path set has no factor '{factor}'; it holds {list(paths.factors)}")
-    wanted = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
-    grid = paths.dates if isinstance(paths.dates, pd.DatetimeIndex) else pd.DatetimeIndex(paths.dates)
-    pos = grid.get_indexer(wanted)
+    wanted = as_datetime_index(dates)
+    pos = as_datetime_index(paths.dates).get_indexer(wanted)
     if np.any(pos < 0):
         missing = wanted[pos < 0]
         raise PathSetError(f"path set lacks date {missing[0].date()} ({len(missing)} dates missing) for '{factor}'")

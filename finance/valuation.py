@@ -55,6 +55,7 @@ from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
 from finance.results import PricingResult, jsonable
+from models.calendar import as_datetime_index
 from models.gbm import GBM, CorrelatedGBM, GBMRun
 from models.paths import PathSet
 from models.random import RngLike, root_seed_sequence
@@ -142,8 +143,7 @@ def _grid(valuation_date: pd.Timestamp, dates: pd.DatetimeIndex) -> pd.DatetimeI
     operations, which ran on every pricing call.
     """
     vd = pd.Timestamp(valuation_date).as_unit("ns").to_datetime64()
-    idx = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
-    d = np.asarray(idx.as_unit("ns").values)
+    d = np.asarray(as_datetime_index(dates).as_unit("ns").values)
     return pd.DatetimeIndex(np.concatenate([[vd], np.unique(d[d > vd])]))
 
 

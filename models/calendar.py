@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import QuantLib as ql
@@ -9,7 +11,21 @@ import QuantLib as ql
 from models.exceptions import InputError
 from models.units import DAYS_PER_YEAR
 
-__all__ = ["business_days_after", "from_ql", "interbank_calendar", "sse_calendar", "to_ql", "year_fractions"]
+__all__ = [
+    "as_datetime_index",
+    "business_days_after",
+    "from_ql",
+    "interbank_calendar",
+    "sse_calendar",
+    "to_ql",
+    "year_fractions",
+]
+
+
+def as_datetime_index(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``dates`` as a ``DatetimeIndex``, without building a new index when it already is one (this runs on every
+    pricing call)."""
+    return dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
 
 
 def sse_calendar() -> ql.Calendar:
@@ -55,6 +71,5 @@ def year_fractions(start: pd.Timestamp | str, dates: pd.DatetimeIndex) -> np.nda
     ``datetime64`` values in numpy, a tenth of the cost of pandas' ``Timedelta`` index (this runs on every
     pricing call).
     """
-    idx = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
-    delta = idx.values - pd.Timestamp(start).to_datetime64()
+    delta = as_datetime_index(dates).values - pd.Timestamp(start).to_datetime64()
     return (delta // np.timedelta64(1, "D")).astype(float) / DAYS_PER_YEAR

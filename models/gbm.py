@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import check_paths, simulation_threads
-from models.calendar import year_fractions
+from models.calendar import as_datetime_index, year_fractions
 from models.exceptions import InputError
 from models.paths import PathSet
 from models.pcg64 import block_states
@@ -52,7 +52,7 @@ def _check_positive(field_name: str, value: float) -> float:
 
 
 def _check_dates(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:
-    idx = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
+    idx = as_datetime_index(dates)
     if len(idx) < 2:
         raise InputError(f"dates has {len(idx)} entries; a path set needs the valuation date and at least one more")
     if not idx.is_monotonic_increasing or not idx.is_unique:

@@ -91,10 +91,6 @@ def _years(run: PortfolioRun) -> np.ndarray:
     return np.asarray(run.context.years)
 
 
-def _times(run: PortfolioRun) -> np.ndarray:
-    return run.times_years
-
-
 def _portfolio_cash_flows(run: PortfolioRun) -> np.ndarray:
     """Per year and path: project cash flows minus the (hedged) compliance purchases of the obligations."""
     cf = (
@@ -161,7 +157,7 @@ def _mismatch(
         plan_costs = plan_costs + cost_delta.mean(axis=1)
     return mismatch_metrics(
         list(_years(run)),
-        _times(run),
+        run.times_years,
         income,
         costs,
         credits,
@@ -211,7 +207,7 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
     credits = a["total_credits_t"]
     price = a["ccer_annual"]
     forward = price.mean(axis=1, keepdims=True)
-    t = _times(run)[:, None]
+    t = run.times_years[:, None]
     disc = (1.0 + run.portfolio.market.discount_rate) ** -t
     capex = a["total_capex_cny"]
     first_cost_year = int(np.argmax(capex.sum(axis=1) > 0))

@@ -48,6 +48,7 @@ import pandas as pd
 from finance.instruments import Instrument, PledgeLoan, ProjectLoan
 from finance.market import MarketEnv
 from finance.valuation import GBMSource, engines_for, path_dates, value_all
+from models.calendar import year_fractions
 from models.catalog import fit_model
 from models.data import PriceHistory, load_prices
 from models.exceptions import CarbonRiskWarning
@@ -192,8 +193,8 @@ class PortfolioRun:
 
 def times_years(ctx: RunContext) -> np.ndarray:
     """Mid-year (1 July) time of each of ``ctx.years`` from the valuation date, years, floored at 0."""
-    vd = ctx.market.valuation_date
-    return np.array([(pd.Timestamp(f"{y}-07-01") - vd).days / 365.0 for y in ctx.years]).clip(min=0.0)
+    mid_years = pd.DatetimeIndex([f"{y}-07-01" for y in ctx.years])
+    return year_fractions(ctx.market.valuation_date, mid_years).clip(min=0.0)
 
 
 def pledge_rows(ctx: RunContext, loan: PledgeLoan) -> np.ndarray:
@@ -392,12 +393,13 @@ def _one_block(
             capex[k] = _on_years(pp.capex_cny, pp.years, years)
             opex[k] = _on_years(pp.opex_cny, pp.years, years)
     if n_proj:
+        costs = capex + opex
         cf = income + heat_rev - capex - opex
         t = times_years(ctx)
         rate = pf.market.discount_rate
         out |= {
             "project_income": income,
-            "project_costs": capex + opex,
+            "project_costs": costs,
             "project_credits": credits,
             "project_heat_revenue": heat_rev,
             "project_npv_cny": np.array([npv(cf[k], t, rate) for k in range(n_proj)]),
@@ -406,7 +408,7 @@ def _one_block(
             "project_credits_sum_t": credits.sum(axis=1),
             "project_income_sum_cny": income.sum(axis=1),
             "total_income_cny": income.sum(axis=0),
-            "total_costs_cny": (capex + opex).sum(axis=0),
+            "total_costs_cny": costs.sum(axis=0),
             "total_capex_cny": capex.sum(axis=0),
             "total_credits_t": credits.sum(axis=0),
             "total_heat_revenue_cny": heat_rev.sum(axis=0),
@@ -447,7 +449,7 @@ def _one_block(
         if isinstance(inst, PledgeLoan):
             s = price[inst.collateral]
             kept = pledge_rows(ctx, inst)
-            t_loan = ((dates[kept] - dates[0]).days.to_numpy() / 365.0)[:, None]
+            t_loan = year_fractions(dates[0], dates[kept])[:, None]
             principal = inst.ltv * inst.quantity_t * s[0, 0]
             collateral = inst.quantity_t * s[kept] * (1.0 - inst.haircut)
             contract_extra[f"contract{c}_exposure"] = np.maximum(principal * (1 + inst.rate * t_loan) - collateral, 0.0)

@@ -229,10 +229,7 @@ def map_blocks(
         ``scheduler`` are not used.
     """
     tasks = plan_tasks(n_paths, rng, blocks_per_task)
-    if workers is not None and scheduler is not None:
-        raise InputError("give either workers or scheduler, not both")
-    if workers is not None and workers < 1:
-        raise InputError(f"workers={workers} must be >= 1")
+    _check_cluster(workers, scheduler)
     merger = _Merger(tasks, sum_keys, block_keys, spill_dir, spill_rows)
     try:
         if client is not None:
@@ -250,16 +247,22 @@ def map_blocks(
     return merger.result()
 
 
+def _check_cluster(workers: int | None, scheduler: str | None) -> None:
+    if workers is not None and scheduler is not None:
+        raise InputError("give either workers or scheduler, not both")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers={workers} must be >= 1")
+
+
 @contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A ``distributed.Client`` on a new local cluster of ``workers`` processes or on ``scheduler``; closed (and
     the local cluster shut down) on exit."""
     from distributed import Client, LocalCluster
 
-    if (workers is None) == (scheduler is None):
+    if workers is None and scheduler is None:
         raise InputError("give exactly one of workers or scheduler")
-    if workers is not None and workers < 1:
-        raise InputError(f"workers={workers} must be >= 1")
+    _check_cluster(workers, scheduler)
     cluster: Any = None
     try:
         if scheduler is not None:

@@ -384,8 +384,9 @@ def _year_inputs(
         hours[i] = season.hours
         base[i, : season.hours] = temperature_cycle_c(season, p.weather_params)
         weather[i] = [getattr(p.weather_params, f) for f in WEATHER_FIELDS]
-        values = {f: getattr(p.plant, f) for f in PLANT_FIELDS if f != "reference_degree_hours"}
-        plant[i] = [reference_degree_hours[i] if f == "reference_degree_hours" else values[f] for f in PLANT_FIELDS]
+        plant[i] = [
+            reference_degree_hours[i] if f == "reference_degree_hours" else getattr(p.plant, f) for f in PLANT_FIELDS
+        ]
     return base, hours, weather, plant
 
 
