@@ -18,12 +18,13 @@ import pandas as pd
 
 from finance.contracts import instrument_from_dict
 from finance.instruments import Instrument, ProjectLoan
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES
+from models import quantities as Q
+from models.catalog import DEFAULT_DIST, DEFAULT_MODEL
 from models.data import load_prices
 from models.exceptions import CarbonRiskError
-from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
 from models.scenarios import SCENARIOS
+from models.validation import check
 from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
@@ -43,9 +44,9 @@ __all__ = [
 
 DEMO_PORTFOLIO = "demo_portfolio.toml"
 ASSETS = ("CEA", "CCER")
-MIN_PATHS = 100
+MIN_PATHS = int(Q.PORTFOLIO_N_PATHS.low or 100)
 """Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
-MAX_CCER_OFFSET_SHARE = 0.05
+MAX_CCER_OFFSET_SHARE = Q.MAX_CCER_OFFSET_SHARE
 """National ETS rule: CCERs may cover at most 5 % of a compliance obligation (DOMAIN.md section 1)."""
 
 
@@ -164,10 +165,10 @@ class Portfolio:
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
-        if n_paths is not None and n_paths < MIN_PATHS:
-            raise InputError(f"n_paths={n_paths} must be >= {MIN_PATHS}")
-        if seed is not None and seed < 0:
-            raise InputError(f"seed={seed} must be >= 0")
+        if n_paths is not None:
+            check(Q.PORTFOLIO_N_PATHS, n_paths, name="n_paths")
+        if seed is not None:
+            check(Q.PORTFOLIO_SEED, seed, name="seed")
         return dataclasses.replace(
             self,
             n_paths=self.n_paths if n_paths is None else n_paths,
@@ -189,16 +190,16 @@ def _market(section: Section) -> MarketSpec:
         scenario = None
     elif scenario not in SCENARIOS:
         scenario = str(section.file_path("scenario"))
-    model = section.string("model", DEFAULT_MODEL, choices=MODEL_NAMES)
-    dist = section.string("dist", "normal" if model == "ou" else DEFAULT_DIST, choices=DISTRIBUTIONS)
+    model = section.quantity("model", Q.MARKET_MODEL)
+    dist = section.quantity("dist", Q.MARKET_DIST, "normal" if model == "ou" else DEFAULT_DIST)
     return MarketSpec(
         prices=prices,
         model=model,
         dist=dist,
-        persistence_policy=section.string("persistence_policy", "variance-target", choices=PERSISTENCE_POLICIES),
+        persistence_policy=section.quantity("persistence_policy", Q.MARKET_POLICY),
         scenario=scenario,
-        discount_rate=section.number("discount_rate", 0.02, low=-0.05, high=0.5),
-        ccer_discount=section.number("ccer_discount", low=0.0, high=1.5, low_open=True)
+        discount_rate=float(section.quantity("discount_rate", Q.MARKET_DISCOUNT_RATE)),
+        ccer_discount=float(section.quantity("ccer_discount", Q.MARKET_CCER_DISCOUNT))
         if section.has("ccer_discount")
         else None,
     )
@@ -208,9 +209,9 @@ def _position(section: Section) -> Position:
     section.check_keys(["name", "asset", "quantity_t", "cost_cny_per_t"], required=["name", "asset", "quantity_t"])
     return Position(
         name=section.string("name"),
-        asset=section.string("asset", choices=ASSETS),
-        quantity_t=section.number("quantity_t", low=0.0, low_open=True),
-        cost_cny_per_t=section.number("cost_cny_per_t", 0.0, low=0.0),
+        asset=section.quantity("asset", Q.POSITION_ASSET),
+        quantity_t=float(section.quantity("quantity_t", Q.POSITION_QUANTITY)),
+        cost_cny_per_t=float(section.quantity("cost_cny_per_t", Q.POSITION_COST)),
     )
 
 
@@ -219,16 +220,16 @@ def _obligation(section: Section) -> Obligation:
         ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t"],
         required=["name", "year", "emissions_t", "free_allocation_t"],
     )
-    emissions = section.number("emissions_t", low=0.0, low_open=True)
-    hedged = section.number("hedged_t", 0.0, low=0.0)
+    emissions = float(section.quantity("emissions_t", Q.OBLIGATION_EMISSIONS))
+    hedged = float(section.quantity("hedged_t", Q.OBLIGATION_HEDGED))
     obligation = Obligation(
         name=section.string("name"),
-        year=section.integer("year", low=2021, high=2060),
+        year=int(section.quantity("year", Q.OBLIGATION_YEAR)),
         emissions_t=emissions,
-        free_allocation_t=section.number("free_allocation_t", low=0.0),
-        ccer_share=section.number("ccer_share", MAX_CCER_OFFSET_SHARE, low=0.0, high=MAX_CCER_OFFSET_SHARE),
+        free_allocation_t=float(section.quantity("free_allocation_t", Q.OBLIGATION_FREE)),
+        ccer_share=float(section.quantity("ccer_share", Q.OBLIGATION_CCER_SHARE)),
         hedged_t=hedged,
-        hedge_price_cny_per_t=section.number("hedge_price_cny_per_t", 0.0, low=0.0),
+        hedge_price_cny_per_t=float(section.quantity("hedge_price_cny_per_t", Q.OBLIGATION_HEDGE_PRICE)),
     )
     if hedged > 0 and not section.has("hedge_price_cny_per_t"):
         raise section.error(None, "sets hedged_t > 0 but no hedge_price_cny_per_t")
@@ -253,17 +254,20 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
     )
     name = section.string("name")
     file = section.file_path("file")
-    template = section.string("template", "hebei", choices=["hebei", "basin"]) if section.has("template") else None
-    scenario = section.string("scenario", "mid", choices=SCENARIOS)
+    template = section.quantity("template", Q.PROJECT_TEMPLATE) if section.has("template") else None
+    scenario = section.quantity("scenario", Q.PROJECT_SCENARIO)
+    start = int(section.quantity("start_year", Q.PROJECT_START_YEAR, start_year))
     try:
         if file is not None:
             project = load_project(file)
+            if section.has("start_year"):
+                project = _moved(project, start)
         elif template == "basin" or section.has("basin"):
             basin = section.string("basin")
-            area = section.number("area_m2", low=0.0, low_open=True) if section.has("area_m2") else None
+            area = float(section.quantity("area_m2", Q.PROJECT_AREA)) if section.has("area_m2") else None
             found = basin_portfolio(
                 base=hebei_project(scenario),
-                start_years=section.integer("start_year", start_year),
+                start_years=start,
                 basins=[basin],
                 area_m2=area,
             )
@@ -275,14 +279,14 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
         else:
             project = hebei_project(scenario)
             if section.has("start_year"):
-                project = _moved(project, section.integer("start_year", low=2021, high=2060))
+                project = _moved(project, start)
     except CarbonRiskError as exc:
         raise section.error(None, f"cannot build the project: {exc}") from exc
     project = dataclasses.replace(project, name=name)
     if section.has("capex_cny"):
-        capex = section.number("capex_cny", low=0.0, low_open=True)
+        capex = float(section.quantity("capex_cny", Q.PROJECT_CAPEX))
         project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
-    tariff = section.number("heat_tariff_cny_per_mwh", 200.0, low=0.0)
+    tariff = float(section.quantity("heat_tariff_cny_per_mwh", Q.PROJECT_TARIFF))
     return ProjectSpec(name, project, tariff), file
 
 
@@ -327,38 +331,26 @@ def _limits(section: Section) -> Limits:
     positions: dict[str, float] = {}
     table = section.table("position_t")
     table.check_keys(ASSETS)
-    for asset in ASSETS:
+    for asset, declared in (("CEA", Q.LIMIT_POSITION_CEA), ("CCER", Q.LIMIT_POSITION_CCER)):
         if table.has(asset):
-            positions[asset] = table.number(asset, low=0.0, low_open=True)
-    return Limits(
-        var_99_10d_cny=section.number("var_99_10d_cny", low=0.0, low_open=True)
-        if section.has("var_99_10d_cny")
-        else None,
-        es_99_1y_cny=section.number("es_99_1y_cny", low=0.0, low_open=True) if section.has("es_99_1y_cny") else None,
-        ltv_max=section.number("ltv_max", low=0.0, high=1.0, low_open=True, high_open=True)
-        if section.has("ltv_max")
-        else None,
-        position_t=positions,
-    )
+            positions[asset] = float(table.quantity(asset, declared))
+    found = {
+        key: float(section.quantity(key, declared)) if section.has(key) else None
+        for key, declared in (("var_99_10d_cny", Q.LIMIT_VAR), ("es_99_1y_cny", Q.LIMIT_ES), ("ltv_max", Q.LIMIT_LTV))
+    }
+    return Limits(**found, position_t=positions)
 
 
 def _levers(section: Section) -> Levers:
     names = [f.name for f in dataclasses.fields(Levers)]
     section.check_keys(names)
     default = Levers()
-    share = {"low": 0.0, "high": 1.0}
+    declared = {q.key: q for q in Q.LEVERS}
     values: dict[str, Any] = {}
     for name in names:
-        if not section.has(name):
-            continue
-        if name == "loan_tenor_years":
-            values[name] = section.integer(name, low=1, high=30)
-        elif name.endswith("share") or name.endswith("ltv") or name.endswith("discount") or name == "delivery_penalty":
-            values[name] = section.number(name, low=share["low"], high=share["high"])
-        elif name.endswith("rate"):
-            values[name] = section.number(name, low=-0.05, high=0.5)
-        else:
-            values[name] = section.number(name, low=0.0, low_open=True)
+        if section.has(name):
+            value = section.quantity(name, declared[name])
+            values[name] = value if declared[name].type == "int" else float(value)
     return dataclasses.replace(default, **values)
 
 
@@ -384,7 +376,7 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
     if head.has("valuation_date"):
         raise head.error("valuation_date", "cannot be set: the valuation date is the last date of the price history")
     market = _market(root.table("market", required=True))
-    horizon = head.integer("horizon_years", 20, low=1, high=35)
+    horizon = int(head.quantity("horizon_years", Q.PORTFOLIO_HORIZON_YEARS))
     positions = tuple(_position(s) for s in root.tables("positions"))
     obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     files: dict[str, str] = {}
@@ -404,8 +396,8 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
     portfolio = Portfolio(
         name=head.string("name"),
         horizon_years=horizon,
-        n_paths=head.integer("n_paths", 2000, low=MIN_PATHS, high=10_000_000),
-        seed=head.integer("seed", 20241031, low=0),
+        n_paths=int(head.quantity("n_paths", Q.PORTFOLIO_N_PATHS)),
+        seed=int(head.quantity("seed", Q.PORTFOLIO_SEED)),
         market=market,
         positions=positions,
         obligations=obligations,

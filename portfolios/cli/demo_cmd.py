@@ -7,12 +7,12 @@ import sys
 
 from rich.table import Table
 
+from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from models.validation import argparse_type
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 from portfolios.cli.report_cmd import print_report_summary, run_with_progress
@@ -54,8 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", default="carbonrisk-demo", metavar="DIR", help="output directory (default %(default)s)"
     )
-    parser.add_argument("--paths", type=positive_int, default=None, metavar="N", help="number of simulated paths")
-    parser.add_argument("--seed", type=non_negative_int, default=None, metavar="S", help="random seed")
+    parser.add_argument(
+        "--paths", type=argparse_type(PORTFOLIO_N_PATHS), default=None, metavar="N", help="number of simulated paths"
+    )
+    parser.add_argument("--seed", type=argparse_type(PORTFOLIO_SEED), default=None, metavar="S", help="random seed")
     parser.add_argument(
         "--cea-holding", action="store_true", help="the walking skeleton: VaR/ES of 1 000 000 t CEA (GARCH(1,1)-t)"
     )

@@ -19,8 +19,10 @@ from models.geothermal.methodology import (
 )
 from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
 from models.geothermal.risk import simulate_project
+from models.quantities import REDUCTIONS_RISK_PATHS, SEED
 from models.scenarios import SCENARIOS
-from portfolios.cli._common import add_json_flag, console, non_negative_int, positive_int, print_json
+from models.validation import argparse_type
+from portfolios.cli._common import add_json_flag, console, print_json
 
 __all__ = ["register"]
 
@@ -127,8 +129,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rk.add_argument("file", metavar="FILE.toml", nargs="?", default=None, help="project (default: the Hebei case)")
-    rk.add_argument("--paths", type=positive_int, default=2000, help="Monte Carlo paths (default 2000)")
-    rk.add_argument("--seed", type=non_negative_int, default=20240131, help="seed (default 20240131)")
+    rk.add_argument(
+        "--paths", type=argparse_type(REDUCTIONS_RISK_PATHS), default=2000, help="Monte Carlo paths (default 2000)"
+    )
+    rk.add_argument("--seed", type=argparse_type(SEED), default=20240131, help="seed (default 20240131)")
     add_json_flag(rk)
     rk.set_defaults(func=run_risk)
 

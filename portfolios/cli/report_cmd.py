@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from models.validation import argparse_type
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 from portfolios.portfolio import Portfolio, load_portfolio
@@ -50,8 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", default="carbonrisk-report", metavar="DIR", help="output directory (default %(default)s)"
     )
-    parser.add_argument("--paths", type=positive_int, default=None, metavar="N", help="override portfolio.n_paths")
-    parser.add_argument("--seed", type=non_negative_int, default=None, metavar="S", help="override portfolio.seed")
+    parser.add_argument(
+        "--paths", type=argparse_type(PORTFOLIO_N_PATHS), default=None, metavar="N", help="override portfolio.n_paths"
+    )
+    parser.add_argument(
+        "--seed", type=argparse_type(PORTFOLIO_SEED), default=None, metavar="S", help="override portfolio.seed"
+    )
     add_scaleout_flags(parser)
     add_json_flag(parser)
     parser.set_defaults(func=run)

@@ -11,13 +11,13 @@ from rich.table import Table
 from finance.contracts import ContractFile, example_names, load_contract_file, load_example
 from finance.valuation import value_all
 from models.exceptions import InputError
+from models.quantities import MC_PATHS, SEED
+from models.validation import argparse_type
 from portfolios import __version__
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 
@@ -61,9 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--example", metavar="NAME", help="run a shipped sample file instead of FILE")
     parser.add_argument("--list-examples", action="store_true", help="print the sample names, one per line")
     parser.add_argument(
-        "--paths", type=positive_int, default=None, help=f"Monte Carlo paths (default: file or {DEFAULT_PATHS})"
+        "--paths",
+        type=argparse_type(MC_PATHS),
+        default=None,
+        help=f"Monte Carlo paths (default: file or {DEFAULT_PATHS})",
     )
-    parser.add_argument("--seed", type=non_negative_int, default=None, help="random seed (default: file, else fresh)")
+    parser.add_argument(
+        "--seed", type=argparse_type(SEED), default=None, help="random seed (default: file, else fresh)"
+    )
     parser.add_argument("--no-sensitivities", action="store_true", help="skip delta / vega / rho")
     add_scaleout_flags(parser)
     add_json_flag(parser)
