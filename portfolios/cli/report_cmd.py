@@ -13,6 +13,7 @@ from rich.table import Table
 
 from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
 from models.validation import argparse_type
+from portfolios.budget import check_portfolio_memory
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
@@ -62,7 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_with_progress(portfolio: Portfolio, args: argparse.Namespace, quiet: bool) -> ReportRun:
-    """Run the report with a rich progress bar on stderr (none when ``quiet``)."""
+    """Run the report with a rich progress bar on stderr (none when ``quiet``); refuse first what cannot fit."""
+    check_portfolio_memory(
+        portfolio, str(getattr(args, "command", "report")), workers=args.workers, blocks_per_task=args.blocks_per_task
+    )
     progress: Progress | None = None
     context: AbstractContextManager[object] = nullcontext()
     callback: Callable[[int, int], None] | None = None

@@ -13,11 +13,19 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
-from models.base import PathSummary, SimulationPlan, simulate_blocks, summarise_blocks, summary_from_parts
+from models.base import (
+    PathSummary,
+    SimulationPlan,
+    simulate_blocks,
+    simulation_threads,
+    summarise_blocks,
+    summary_from_parts,
+)
 from models.data import load_prices
 from models.exceptions import InputError
 from models.grid import FREQUENCIES, SimulationGrid
 from models.joint import BasisParams, JointCeaCcer, fit_basis
+from models.memory import check_memory, estimate_price_paths
 from models.paths import DEFAULT_QUANTILES, PathSet
 from models.quantities import SEED, SIMULATE_HORIZON, SIMULATE_PATHS
 from models.random import root_seed_sequence, seed_entropy
@@ -157,6 +165,17 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario) if args.scenario is not None else None
     history = load_prices(args.prices, args.column)
     grid = SimulationGrid.build(history.last_date, args.horizon, args.freq)  # checked before the (slower) fit
+    check_memory(
+        estimate_price_paths(
+            f"simulate --paths {args.paths}",
+            args.paths,
+            len(grid.dates),
+            1 if args.ccer is None else 2,
+            full=args.out is not None,
+            threads=simulation_threads(),
+            workers=args.workers,
+        )
+    )
     model = fit_from_args(args)
     basis: BasisParams | None = None
     if args.ccer is not None:

@@ -11,9 +11,11 @@ from rich.table import Table
 from finance.contracts import ContractFile, example_names, load_contract_file, load_example
 from finance.valuation import value_all
 from models.exceptions import InputError
+from models.memory import check_memory
 from models.quantities import MC_PATHS, SEED
 from models.validation import argparse_type
 from portfolios import __version__
+from portfolios.budget import estimate_value
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
@@ -102,6 +104,15 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else contract.seed
     if seed is None:
         seed = secrets.randbelow(2**32)  # recorded in the output so the run can be repeated
+    check_memory(
+        estimate_value(
+            contract.instruments,
+            contract.market,
+            n_paths,
+            f"value with {n_paths:,} paths",
+            sensitivities=not args.no_sensitivities,
+        )
+    )
     if args.workers is None and args.scheduler is None:
         results = value_all(
             contract.instruments, contract.market, n_paths=n_paths, rng=seed, sensitivities=not args.no_sensitivities
