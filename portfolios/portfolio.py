@@ -281,7 +281,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
             if section.has("start_year"):
                 project = _moved(project, start)
     except CarbonRiskError as exc:
-        raise section.error(None, f"cannot build the project: {exc}") from exc
+        raise InputError(f"{section.where()}: {section.key_path()} '{name}': {' '.join(str(exc).split())}") from exc
     project = dataclasses.replace(project, name=name)
     if section.has("capex_cny"):
         capex = float(section.quantity("capex_cny", Q.PROJECT_CAPEX))
@@ -315,15 +315,19 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         raise section.error(
             "project", f"= '{link}' names no project; projects: {', '.join(sorted(project_names)) or 'none'}"
         )
-    line = section.locator.line(section.path)
+    name = str(table.get("name", f"{table.get('type', 'contract')} {section.path[-1]}"))
     try:
-        instrument = instrument_from_dict(table, where=f"{section.file}:{line} contracts[{section.path[-1]}]")
+        instrument = instrument_from_dict(table, where=_contract_where(section, name))
     except CarbonRiskError as exc:
         raise InputError(" ".join(str(exc).split())) from exc
     if link is not None and not isinstance(instrument, ProjectLoan):
         raise section.error("project", "links a project but only a project_loan can be linked")
-    name = str(table.get("name", f"{table.get('type', 'contract')} {section.path[-1]}"))
     return ContractSpec(name=name, instrument=instrument, project=link)
+
+
+def _contract_where(section: Section, name: str) -> str:
+    """``file:line: contracts[i] 'name'``: where a contract's errors point (its table header line)."""
+    return f"{section.where()}: {section.key_path()} '{name}'"
 
 
 def _limits(section: Section) -> Limits:
@@ -420,20 +424,34 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
     The valuation date is the last date of the price history, so the history is read here (its warnings are
     raised again, and collected, when the run loads it).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        valuation_date = load_prices(portfolio.market.prices).last_date
+    market = root.table("market")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            valuation_date = load_prices(portfolio.market.prices).last_date
+    except CarbonRiskError as exc:
+        where = market.where("prices") if market.has("prices") else market.where()
+        raise InputError(f"{where}: market.prices: {' '.join(str(exc).split())}") from exc
     end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
     for i, spec in enumerate(portfolio.contracts):
+        where = _contract_where(root.tables("contracts")[i], spec.name)
         try:
             last = max(spec.instrument.fixing_dates(valuation_date))
         except CarbonRiskError as exc:
-            raise root.tables("contracts")[i].error(None, " ".join(str(exc).split())) from exc
+            raise InputError(f"{where}: {' '.join(str(exc).split())}") from exc
         if last > end:
-            raise root.tables("contracts")[i].error(
-                None,
-                f"fixes until {last.date()}, after the horizon ends on {end.date()} "
-                f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})",
+            raise InputError(
+                f"{where}: fixes until {last.date()}, after the horizon ends on {end.date()} "
+                f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})"
+            )
+    for i, project in enumerate(portfolio.projects):
+        last_season = int(project.project.start_year) + int(project.project.life_years) - 1
+        if last_season < valuation_date.year:
+            section = root.tables("projects")[i]
+            raise InputError(
+                f"{section.where()}: {section.key_path()} '{project.name}': runs {project.project.start_year}-"
+                f"{last_season} and ended before the valuation date {valuation_date.date()} (its last heating "
+                f"season started in {last_season}); remove it or move start_year to {valuation_date.year} or later"
             )
     for i, ob in enumerate(portfolio.obligations):
         if not valuation_date.year <= ob.year <= end.year:
