@@ -131,6 +131,8 @@ def format_value(value: Any) -> str:
 def _bound(x: float | None, sign: str) -> str:
     if x is None:
         return sign + "inf"
+    if isinstance(x, int):
+        return str(x)
     if float(x) == int(x) and abs(x) < 1e15:
         return str(int(x))
     return f"{x:.12g}"

@@ -316,10 +316,13 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
             "project", f"= '{link}' names no project; projects: {', '.join(sorted(project_names)) or 'none'}"
         )
     name = str(table.get("name", f"{table.get('type', 'contract')} {section.path[-1]}"))
+    where = _contract_where(section, name)
     try:
-        instrument = instrument_from_dict(table, where=_contract_where(section, name))
-    except CarbonRiskError as exc:
-        raise InputError(" ".join(str(exc).split())) from exc
+        instrument = instrument_from_dict(table, where=where)
+    except CarbonRiskError as exc:  # the contract's own rules (ltv, ratios) do not know where they were written
+        message = " ".join(str(exc).split())
+        kind = table.get("type", "contract")
+        raise InputError(message if message.startswith(where) else f"{where} ({kind}): {message}") from exc
     if link is not None and not isinstance(instrument, ProjectLoan):
         raise section.error("project", "links a project but only a project_loan can be linked")
     return ContractSpec(name=name, instrument=instrument, project=link)
@@ -436,6 +439,7 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
     for i, spec in enumerate(portfolio.contracts):
         where = _contract_where(root.tables("contracts")[i], spec.name)
         try:
+            spec.instrument.check_dates(valuation_date)
             last = max(spec.instrument.fixing_dates(valuation_date))
         except CarbonRiskError as exc:
             raise InputError(f"{where}: {' '.join(str(exc).split())}") from exc
