@@ -21,7 +21,7 @@ from finance.instruments import Instrument, ProjectLoan
 from models import quantities as Q
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL
 from models.data import load_prices
-from models.exceptions import CarbonRiskError
+from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
 from models.scenarios import SCENARIOS
 from models.validation import check
@@ -449,7 +449,16 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
                 f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})"
             )
     for i, project in enumerate(portfolio.projects):
-        last_season = int(project.project.start_year) + int(project.project.life_years) - 1
+        first_season = int(project.project.start_year)
+        last_season = first_season + int(project.project.life_years) - 1
+        if valuation_date.year > first_season and last_season >= valuation_date.year:
+            warnings.warn(
+                f"project '{project.name}' has operated since {first_season}: it is valued from the valuation date "
+                f"{valuation_date.date()} on; its years before {valuation_date.year} (construction capex included) "
+                "are history, left out of its NPV, IRR and payback",
+                CarbonRiskWarning,
+                stacklevel=3,
+            )
         if last_season < valuation_date.year:
             section = root.tables("projects")[i]
             raise InputError(

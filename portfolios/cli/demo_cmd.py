@@ -7,6 +7,7 @@ import sys
 
 from rich.table import Table
 
+from models.memory import check_memory, estimate_price_paths
 from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
 from models.validation import argparse_type
 from portfolios.cli._common import (
@@ -83,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
 def run_cea_holding(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk demo --cea-holding``."""
+    n_paths = DEFAULT_PATHS if args.paths is None else args.paths
+    check_memory(  # one year of daily GARCH paths held in full (the quantiles and VaR read every path)
+        estimate_price_paths(f"demo --cea-holding with {n_paths:,} paths", n_paths, 1 + 245, 1, full=True)
+    )
     with console.status("fitting GARCH(1,1)-t and simulating paths...") if not args.json else _null():
-        n_paths = DEFAULT_PATHS if args.paths is None else args.paths
         seed = DEFAULT_SEED if args.seed is None else args.seed
         result = run_demo(n_paths=n_paths, seed=seed, holding_t=DEFAULT_HOLDING_T)
         run_id = new_run_id()

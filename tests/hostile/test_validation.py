@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import models.memory
+from models.exceptions import CarbonRiskWarning
 from tests.hostile.harness import assert_refused
 
 PORTFOLIO = """\
@@ -248,6 +249,7 @@ MEMORY_RULE = r"needs about [\d,.]+ (GiB|MiB) of memory \(.*\); this machine has
     [
         ["report", "{file}", "--paths", "1000000", "--out", "{tmp}/out"],
         ["demo", "--paths", "200000", "--out", "{tmp}/demo"],
+        ["demo", "--cea-holding", "--paths", "1000000", "--out", "{tmp}/demo"],
         ["simulate", "cea", "--paths", "100000000"],
         ["simulate", "cea", "--paths", "1000000", "--horizon", "5y", "--freq", "D", "--out", "{tmp}/p.parquet"],
         ["value", "--example", "asian_option", "--paths", "10000000"],
@@ -346,5 +348,6 @@ def test_operating_project_is_accepted(tmp_path: Path) -> None:
     from portfolios.portfolio import load_portfolio
 
     file = _write(tmp_path, PORTFOLIO + "\n[[projects]]\nname = 'Hebei'\ntemplate = 'hebei'\nstart_year = 2021\n")
-    portfolio = load_portfolio(file)
+    with pytest.warns(CarbonRiskWarning, match=r"project 'Hebei' has operated since 2021: it is valued from the "):
+        portfolio = load_portfolio(file)
     assert portfolio.projects[0].project.start_year == 2021
