@@ -151,8 +151,6 @@ def check_memory(estimate: MemoryEstimate) -> MemoryEstimate:
 
 WORKER_PROCESS_BYTES: float = 512.0 * (1 << 20)
 """Resident memory of one extra Dask worker process (Python, numpy, numba, arch imported), bytes."""
-PIPELINE_YEARS: int = 12
-"""Years a project's credits keep arriving after its last season (verification and issuance lags), at most."""
 SLACK_BYTES: float = 256.0 * (1 << 20)
 """Temporaries a run allocates besides its arrays (random words of a step chunk, pandas and pyarrow buffers)."""
 
@@ -204,11 +202,10 @@ def estimate_price_paths(
 def estimate_project_paths(what: str, years_and_vintages: list[tuple[int, int]], n_paths: int) -> MemoryEstimate:
     """Memory of ``reductions risk``: the per-path arrays of :func:`models.geothermal.simulate_project`.
 
-    Per project with ``ny`` pipeline years and ``nv`` vintages: six ``(ny, n_paths)`` arrays (heat, electricity,
-    reductions, credits, capex, opex), credits by vintage ``(ny, nv, n_paths)`` and two per-path scalars, counted
-    twice (the percentiles and totals of the command copy them).
+    Per project with ``ny`` calendar years (construction to the last issuance) and ``nv`` vintages: six
+    ``(ny, n_paths)`` arrays (heat, electricity, reductions, credits, capex, opex), credits by vintage
+    ``(ny, nv, n_paths)`` and three per-path scalars, plus one ``(ny, n_paths)`` copy per project (the percentiles
+    of the command sort a copy of one array at a time).
     """
-    values = sum(ny * (6 + nv) + 2 for ny, nv in years_and_vintages)
-    return MemoryEstimate(
-        what, n_paths, 2.0 * BYTES_PER_VALUE * values, SLACK_BYTES, f"{values:,} values per path, counted twice"
-    )
+    values = sum(ny * (7 + nv) + 3 for ny, nv in years_and_vintages)
+    return MemoryEstimate(what, n_paths, BYTES_PER_VALUE * values, SLACK_BYTES, f"{values:,} values per path")

@@ -19,7 +19,7 @@ from models.geothermal.methodology import (
 )
 from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
 from models.geothermal.risk import simulate_project
-from models.memory import PIPELINE_YEARS, check_memory, estimate_project_paths
+from models.memory import check_memory, estimate_project_paths
 from models.quantities import REDUCTIONS_RISK_PATHS, SEED
 from models.scenarios import SCENARIOS
 from models.validation import argparse_type
@@ -283,10 +283,10 @@ def run_project_cmd(args: argparse.Namespace) -> int:
 def run_risk(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk reductions risk [FILE.toml]``."""
     project = load_project(args.file)
-    span = int(project.life_years) + PIPELINE_YEARS  # issuance runs past the last season: lags and vintages
-    check_memory(estimate_project_paths(f"reductions risk --paths {args.paths}", [(span, span)], args.paths))
+    det = simulate_project(project, 1, deterministic=True)  # its shapes are the per-path arrays' (years, vintages)
+    shape = (len(det.years), int(det.credits_by_vintage_t.shape[1]))
+    check_memory(estimate_project_paths(f"reductions risk --paths {args.paths}", [shape], args.paths))
     paths = simulate_project(project, args.paths, rng=args.seed)
-    det = simulate_project(project, 1, deterministic=True)
     years = [int(y) for y in paths.years]
     quantiles = {
         field: {
