@@ -23,7 +23,7 @@ Ranges that are a choice of ours rather than a law of the domain, and why:
 from __future__ import annotations
 
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES
-from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
+from models.garch import DISTRIBUTIONS, MIN_FIT_OBS, PERSISTENCE_POLICIES
 from models.grid import MAX_HORIZON_YEARS
 from models.scenarios import SCENARIOS
 from models.validation import Quantity
@@ -196,6 +196,20 @@ SIMULATE_PATHS = Quantity("simulate --paths", "int", "paths", 10_000, 1, 1_000_0
                           description="price paths simulated")  # fmt: skip
 SIMULATE_HORIZON = Quantity("simulate --horizon", "horizon", "years", "1y", 0.0, MAX_HORIZON_YEARS,
                             low_inclusive=False, description="horizon: 250d (trading days), 6m, 20y")  # fmt: skip
+WORKERS = Quantity("--workers", "int", "processes", None, 1, 256,
+                   description="processes of a local Dask cluster (report, demo, simulate, value)")  # fmt: skip
+BLOCKS_PER_TASK = Quantity("--blocks-per-task", "int", "blocks", 1, 1, 100_000,
+                           description="4096-path blocks per task (never changes a number)")  # fmt: skip
+BACKTEST_WINDOW = Quantity("backtest --window", "int", "returns", 500, MIN_FIT_OBS, None,
+                           description="estimation window of the walk-forward backtest")  # fmt: skip
+BACKTEST_REFIT = Quantity("backtest --refit", "int", "trading days", 20, 1, None,
+                          description="trading days between refits")  # fmt: skip
+PERSISTENCE_CAP = Quantity("fit --cap", "float", "fraction", 0.99, 0.0, 1.0, low_inclusive=False,
+                           high_inclusive=False, description="persistence the policy scales a boundary fit to",
+                           also=("simulate --cap", "backtest --cap"))  # fmt: skip
+TABLE1_PRICE = Quantity("reductions table1 --price", "float", "CNY/t", 60.0, 0.0, 10_000.0,
+                        description="carbon price of the Table 1 revenue column")  # fmt: skip
+RUNS_LIMIT = Quantity("runs list --limit", "int", "runs", None, 1, None, description="show only the newest N runs")
 REDUCTIONS_RISK_PATHS = Quantity("reductions risk --paths", "int", "paths", 2000, 1, 1_000_000_000,
                                  description="Monte Carlo paths of the project risk")  # fmt: skip
 

@@ -9,6 +9,9 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from models.quantities import BLOCKS_PER_TASK, WORKERS
+from models.validation import argparse_type
+
 __all__ = ["OneLineParser", "add_json_flag", "console", "positive_int", "print_json"]
 
 console = Console(highlight=False, soft_wrap=True)
@@ -58,14 +61,18 @@ def add_scaleout_flags(parser: argparse.ArgumentParser) -> None:
     """``--workers N`` (local Dask cluster), ``--scheduler ADDRESS`` (existing cluster), ``--blocks-per-task K``."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "--workers", type=positive_int, default=None, metavar="N", help="run on a local Dask cluster of N processes"
+        "--workers",
+        type=argparse_type(WORKERS),
+        default=None,
+        metavar="N",
+        help="run on a local Dask cluster of N processes",
     )
     group.add_argument(
         "--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
     )
     parser.add_argument(
         "--blocks-per-task",
-        type=positive_int,
+        type=argparse_type(BLOCKS_PER_TASK),
         default=1,
         metavar="K",
         help="4096-path blocks per task (memory / scheduling granularity; never changes a number)",

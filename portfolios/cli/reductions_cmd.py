@@ -20,7 +20,7 @@ from models.geothermal.methodology import (
 from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
 from models.geothermal.risk import simulate_project
 from models.memory import check_memory, estimate_project_paths
-from models.quantities import REDUCTIONS_RISK_PATHS, SEED
+from models.quantities import REDUCTIONS_RISK_PATHS, SEED, TABLE1_PRICE
 from models.scenarios import SCENARIOS
 from models.validation import argparse_type
 from portfolios.cli._common import add_json_flag, console, print_json
@@ -95,7 +95,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=_TABLE1_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    t1.add_argument("--price", type=float, default=DEFAULT_PRICE_CNY_PER_T, help="carbon price, CNY/t (default 60)")
+    t1.add_argument(
+        "--price",
+        type=argparse_type(TABLE1_PRICE),
+        default=DEFAULT_PRICE_CNY_PER_T,
+        help="carbon price, CNY/t (default 60)",
+    )
     add_json_flag(t1)
     t1.set_defaults(func=run_table1)
     hb = inner.add_parser(

@@ -6,6 +6,8 @@ import argparse
 
 from rich.table import Table
 
+from models.quantities import RUNS_LIMIT
+from models.validation import argparse_type
 from portfolios.cli._common import add_json_flag, console, print_json
 from portfolios.ledger import Ledger, compare_metrics, flatten_metrics
 from portfolios.reruns import rerun
@@ -33,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     inner = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True, parser_class=type(runs))
     listing = inner.add_parser("list", help="list recorded runs, newest first")
-    listing.add_argument("--limit", type=int, default=None, help="show only the newest N runs")
+    listing.add_argument("--limit", type=argparse_type(RUNS_LIMIT), default=None, help="show only the newest N runs")
     add_json_flag(listing)
     listing.set_defaults(func=run_list)
     show = inner.add_parser("show", help="everything recorded about one run")

@@ -119,6 +119,14 @@ FLAG_CASES = [
     (["value", "--example", "forward", "--seed", "-2"], r"argument --seed: -2 is not in \[0, "),
     (["reductions", "risk", "--paths", "0"], r"argument --paths: 0 is not in \[1, 1000000000\] \(paths\)"),
     (["reductions", "risk", "--seed", "-3"], r"argument --seed: -3 is not in \[0, "),
+    (["report", "{file}", "--workers", "0"], r"argument --workers: 0 is not in \[1, 256\] \(processes\)"),
+    (["simulate", "cea", "--blocks-per-task", "0"], r"argument --blocks-per-task: 0 is not in \[1, 100000\]"),
+    (["backtest", "cea", "--window", "50"], r"argument --window: 50 is not >= 100 \(returns\)"),
+    (["backtest", "cea", "--refit", "0"], r"argument --refit: 0 is not >= 1 \(trading days\)"),
+    (["fit", "cea", "--cap", "1.0"], r"argument --cap: 1 is not in \(0, 1\) \(fraction\)"),
+    (["simulate", "cea", "--cap", "nan"], r"argument --cap: nan is not a finite number"),
+    (["reductions", "table1", "--price", "1e300"], r"argument --price: 1e\+300 is not in \[0, 10000\] \(CNY/t\)"),
+    (["runs", "list", "--limit", "0"], r"argument --limit: 0 is not >= 1 \(runs\)"),
 ]
 
 

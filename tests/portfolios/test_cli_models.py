@@ -78,7 +78,7 @@ def test_simulate_json_is_reproducible_and_writes_parquet(tmp_path: Path, capsys
         (["simulate", "cea", "--paths", "-10"], "argument --paths: -10 is not in [1, 1000000000] (paths)"),
         (["fit", "nowhere"], "unknown dataset 'nowhere'"),
         (["fit", "cea", "--model", "ou", "--dist", "t"], "not available for model 'ou'"),
-        (["backtest", "cea", "--window", "50"], "window=50 must be an integer >= 100"),
+        (["backtest", "cea", "--window", "50"], "argument --window: 50 is not >= 100 (returns)"),
         (["backtest", "cea", "--levels", "0.95,1.5"], "levels '0.95,1.5' must lie in (0.5, 1)"),
     ],
 )
