@@ -15,9 +15,11 @@ Ranges that are a choice of ours rather than a law of the domain, and why:
 * seeds 0 .. 2**63 - 1: the run ledger stores the seed as a signed 64-bit SQLite integer.
 * Monte Carlo paths of ``simulate``, ``value`` and ``reductions risk`` 1 .. 1 000 000 000; the memory estimate
   (:mod:`models.memory`) refuses what the machine cannot hold.
-* ``projects.start_year`` 2000 .. 2100 and ``projects.life_years`` 1 .. 50: the emission-factor trajectories are
-  anchored at 2022 and 2060 and extrapolated outside them (a start in 1850 gives 4 355 tCO2/MWh); a geothermal
-  doublet runs 20-30 years, 50 leaves room for re-drilled ones.
+* ``projects.start_year`` 2021 .. 2060, ``projects.life_years`` 1 .. 50 and the last season
+  (``start_year + life_years - 1``) at most 2070: the emission-factor trajectories cover 2021-2060 (anchored at
+  the 2022 bases and doc 001's 2060 values) and are extrapolated outside it: a start in 1850 gives 4 355 tCO2/MWh,
+  the dynamic heat factor of 2000 is 2.9 times the 2022 one, and the linear heat factor falls below zero in 2076.
+  A geothermal doublet runs 20-30 years; 50 leaves room for re-drilled ones.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ PROJECT_FILE = Quantity("projects.file", "str", "-", None, description="a projec
 PROJECT_BASIN = Quantity("projects.basin", "str", "-", None, description="basin of Table 1 (doc 000), template basin",
                          free_text="a basin name of Table 1")  # fmt: skip
 PROJECT_START_YEAR = Quantity(
-    "projects.start_year", "int", "year", 2026, 2000, 2100,
+    "projects.start_year", "int", "year", 2026, 2021, 2060,
     description="first heating season (a project that started before the valuation date is operating; one that "
     "ended before it is refused)",
     also=("project file start_year",),
@@ -128,6 +130,9 @@ PROJECT_START_YEAR = Quantity(
 PROJECT_LIFE_YEARS = Quantity("projects.life_years", "int", "years", 20, 1, 50,
                               description="operating years (project files; the Hebei case runs 2021-2040)",
                               also=("project file life_years",))  # fmt: skip
+PROJECT_LAST_YEAR = Quantity("projects.last_season", "int", "year", None, 2021, 2070,
+                             description="start_year + life_years - 1, the last heating season (derived, not a key)",
+                             also=("project file start_year + life_years - 1",))  # fmt: skip
 PROJECT_AREA = Quantity("projects.area_m2", "float", "m2", None, 0.0, _INF, low_inclusive=False,
                         description="heated floor area (default: the template's)")  # fmt: skip
 PROJECT_CAPEX = Quantity("projects.capex_cny", "float", "CNY", None, 0.0, _INF, low_inclusive=False,

@@ -33,7 +33,7 @@ from models.geothermal.weather import (
     load_weather_parameters,
     typical_year,
 )
-from models.quantities import PROJECT_LIFE_YEARS, PROJECT_START_YEAR
+from models.quantities import PROJECT_LAST_YEAR, PROJECT_LIFE_YEARS, PROJECT_START_YEAR
 from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
 from models.units import TJ_PER_MWH
 from models.validation import check
@@ -145,6 +145,8 @@ class Project:
         # outside them, so a start in 1850 or a 2000-year life would give absurd factors
         check(PROJECT_LIFE_YEARS, self.life_years, name="life_years")
         check(PROJECT_START_YEAR, self.start_year, name="start_year")
+        last = int(self.start_year) + int(self.life_years) - 1
+        check(PROJECT_LAST_YEAR, last, name=f"start_year + life_years - 1 ({self.start_year} + {self.life_years} - 1)")
         if self.scenario not in SCENARIOS:
             raise InputError(f"scenario={self.scenario!r} must be one of {', '.join(SCENARIOS)}")
         if self.ef_csv is None and self.ef_form not in EF_FORMS:

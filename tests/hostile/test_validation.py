@@ -181,11 +181,15 @@ TABLE_CASES = [
     ),
     (
         "[[projects]]\nname = 'p'\ntemplate = 'hebei'\nstart_year = 1850\n",
-        r"projects\[0\]\.start_year = 1850 is not in \[2000, 2100\] \(year\)",
+        r"projects\[0\]\.start_year = 1850 is not in \[2021, 2060\] \(year\)",
     ),
     (
-        "[[projects]]\nname = 'p'\ntemplate = 'hebei'\nstart_year = 2101\n",
-        r"projects\[0\]\.start_year = 2101 is not in \[2000, 2100\] \(year\)",
+        "[[projects]]\nname = 'p'\ntemplate = 'hebei'\nstart_year = 2061\n",
+        r"projects\[0\]\.start_year = 2061 is not in \[2021, 2060\] \(year\)",
+    ),
+    (
+        "[[projects]]\nname = 'p'\ntemplate = 'hebei'\nstart_year = 2055\n",
+        r"projects\[0\] 'p': start_year \+ life_years - 1 \(2055 \+ 20 - 1\) = 2074 is not in \[2021, 2070\]",
     ),
     (
         "[[projects]]\nname = 'p'\ntemplate = 'basin'\nbasin = 'Ordos Basin'\nstart_year = 2027\narea_m2 = 0\n",
@@ -320,7 +324,8 @@ def test_nan_price_in_history_names_the_portfolio_key(
 # --- projects' date ranges -------------------------------------------------------------------------------------------
 
 PROJECT_FILE_CASES = [
-    ("start_year = 1850\n", r"start_year = 1850 is not in \[2000, 2100\] \(year\)"),
+    ("start_year = 1850\n", r"start_year = 1850 is not in \[2021, 2060\] \(year\)"),
+    ("start_year = 2050\nlife_years = 30\n", r"\(2050 \+ 30 - 1\) = 2079 is not in \[2021, 2070\] \(year\)"),
     ("start_year = 2030\nlife_years = 2000\n", r"life_years = 2000 is not in \[1, 50\] \(years\)"),
     ("life_years = 0\n", r"life_years = 0 is not in \[1, 50\] \(years\)"),
 ]
@@ -338,7 +343,7 @@ def test_project_file_ranges(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
 
 def test_project_ended_before_valuation_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    project = _write(tmp_path, "start_year = 2001\nlife_years = 20\n", "old.toml")
+    project = _write(tmp_path, "start_year = 2021\nlife_years = 3\n", "old.toml")
     text = PORTFOLIO + f"\n[[projects]]\nname = 'old plant'\nfile = '{project.name}'\n"
     file = _write(tmp_path, text)
     line = _line_of(text, "[[projects]]")
@@ -346,7 +351,7 @@ def test_project_ended_before_valuation_date(tmp_path: Path, capsys: pytest.Capt
         ["report", str(file)],
         tmp_path,
         capsys,
-        match=rf"{re.escape(str(file))}:{line}: projects\[0\] 'old plant': runs 2001-2020 and ended before the "
+        match=rf"{re.escape(str(file))}:{line}: projects\[0\] 'old plant': runs 2021-2023 and ended before the "
         r"valuation date 2024-10-31",
     )
 
