@@ -22,7 +22,7 @@ from portfolios.excel import write_workbook
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
 from portfolios.io import atomic_output_dir, write_json
 
-__all__ = ["summary_payload", "write_report"]
+__all__ = ["summary_payload", "write_report", "write_report_files"]
 
 _TITLES = {
     "var_es": "Value at risk and expected shortfall (CNY, positive = loss)",
@@ -261,16 +261,21 @@ def summary_payload(run: PortfolioRun, analysis: Analysis, run_id: str) -> dict[
     )
 
 
+def write_report_files(run: PortfolioRun, analysis: Analysis, folder: Path, run_id: str) -> None:
+    """Write report.html, report.xlsx, paths_summary.parquet and summary.json into ``folder`` (a staging folder)."""
+    (folder / "report.html").write_text(render_html(run, analysis, run_id), encoding="utf-8")
+    write_workbook(analysis.tables, folder / "report.xlsx")
+    frames = []
+    for factor in ("CEA", "CCER"):
+        fan = analysis.tables[f"fan_{factor}"].reset_index()
+        fan.insert(1, "factor", factor)
+        frames.append(fan)
+    pd.concat(frames, ignore_index=True).to_parquet(folder / "paths_summary.parquet", index=False)
+    write_json(folder / "summary.json", summary_payload(run, analysis, run_id))
+
+
 def write_report(run: PortfolioRun, analysis: Analysis, out_dir: str | Path, run_id: str) -> Path:
-    """Write the four report files atomically into ``out_dir``; return the directory."""
-    with atomic_output_dir(out_dir) as staging:
-        (staging / "report.html").write_text(render_html(run, analysis, run_id), encoding="utf-8")
-        write_workbook(analysis.tables, staging / "report.xlsx")
-        frames = []
-        for factor in ("CEA", "CCER"):
-            fan = analysis.tables[f"fan_{factor}"].reset_index()
-            fan.insert(1, "factor", factor)
-            frames.append(fan)
-        pd.concat(frames, ignore_index=True).to_parquet(staging / "paths_summary.parquet", index=False)
-        write_json(staging / "summary.json", summary_payload(run, analysis, run_id))
-    return Path(out_dir).resolve()
+    """Write the four report files atomically into ``out_dir`` (see :class:`portfolios.io.OutputFolder`)."""
+    with atomic_output_dir(out_dir, run_id) as staging:
+        write_report_files(run, analysis, staging, run_id)
+    return Path(out_dir).absolute()

@@ -120,6 +120,7 @@ def test_report_cli_files_ledger_and_rerun(tmp_path: Path, capsys: pytest.Captur
     assert main(["report", str(DEMO), "--out", str(out), "--paths", "150", "--seed", "3", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert sorted(p.name for p in out.iterdir()) == [
+        ".carbonrisk-output.json",
         "paths_summary.parquet",
         "report.html",
         "report.xlsx",
