@@ -87,14 +87,14 @@ def render_demo_html(result: DemoResult, run_id: str = "") -> str:
         [
             section(
                 "Value at risk and expected shortfall (CNY, positive = loss)",
-                table_tag(risk, float_format=",.0f", table_id="risk"),
+                table_tag(risk, table_id="risk"),
             ),
             section("Price fan", _fan_figure(result), table_tag(fan, index=True, table_id="fan")),
             section("Profit and loss", _pnl_figure(result)),
             section(
                 f"Model: {fit.spec.name} on daily log-returns in percent",
-                table_tag(params, float_format=".5f", table_id="params"),
-                table_tag(stats, float_format=",.4f"),
+                table_tag(params, table_id="params"),
+                table_tag(stats),
             ),
             section("Inputs", table_tag(inputs)),
             section("Warnings", warnings_block(result.warnings)),
