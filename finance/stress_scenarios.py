@@ -224,7 +224,8 @@ def _trading_day_offsets(vd: pd.Timestamp, dates: pd.DatetimeIndex) -> np.ndarra
 
 
 def _err(file: str, scen: str, key: str, msg: str) -> ScenarioError:
-    return ScenarioError(f"{file}: scenario {scen!r}: {key} {msg}")
+    sep = "" if msg.startswith("=") else " "
+    return ScenarioError(f"{file}: scenario {scen!r}: {key}{sep}{msg}")
 
 
 def _number(file: str, scen: str, key: str, value: Any) -> float:
