@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from models.exceptions import InputError
+
+_DataFrame: TypeAlias = pd.DataFrame  # the IRBCapital field ``pd`` shadows the module name inside that class
 
 __all__ = [
     "BASEL2_PD_FLOOR",
@@ -162,7 +164,7 @@ class IRBCapital:
             rw = np.where(ead > 0, rwa / np.where(ead > 0, ead, 1.0), 12.5 * np.asarray(self.k, dtype=float))
         return _out(rw)
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> _DataFrame:
         """One row per exposure."""
         cols = {
             "pd": self.pd,
@@ -676,7 +678,9 @@ def ifrs9_stage(
             2, f"lifetime PD {now:.4%} exceeds {orig:.4%} at origination by more than {absolute_threshold:.2%} (5.5.3)"
         )
     if coverage is not None and maintenance_ratio is not None and coverage < maintenance_ratio:
-        return StageResult(2, f"collateral coverage {coverage:.4g} < maintenance ratio {maintenance_ratio:.4g} (B5.5.17(j))")
+        return StageResult(
+            2, f"collateral coverage {coverage:.4g} < maintenance ratio {maintenance_ratio:.4g} (B5.5.17(j))"
+        )
     return StageResult(1, "no significant increase in credit risk since origination")
 
 
@@ -804,7 +808,9 @@ def path_credit_figures(default: npt.ArrayLike, loss_cny: npt.ArrayLike, ead_cny
     if d.ndim != 1 or d.size == 0:
         raise CreditInputError("default must be a non-empty 1-d array of flags")
     if loss.shape != d.shape or ead.shape != d.shape:
-        raise CreditInputError(f"loss_cny {loss.shape} and ead_cny {ead.shape} must have the shape of default {d.shape}")
+        raise CreditInputError(
+            f"loss_cny {loss.shape} and ead_cny {ead.shape} must have the shape of default {d.shape}"
+        )
     if np.any(loss < 0):
         raise CreditInputError(f"loss_cny={float(loss[loss < 0][0])!r} must be >= 0")
     if np.any(loss[~d] > 0):

@@ -117,9 +117,7 @@ def find_threshold(
     fa, fb = ev(a), ev(b)
 
     def done(threshold: float | None, steps: int, converged: bool, bracketed: bool = True) -> ThresholdResult:
-        return ThresholdResult(
-            threshold, a, b, fa, fb, steps, converged, bracketed, pd.DataFrame({"x": xs, "f": fs})
-        )
+        return ThresholdResult(threshold, a, b, fa, fb, steps, converged, bracketed, pd.DataFrame({"x": xs, "f": fs}))
 
     if fa == 0.0:
         return done(a, 0, True)

@@ -61,11 +61,11 @@ from __future__ import annotations
 
 import math
 import tomllib
-from io import StringIO
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from io import StringIO
 from pathlib import Path
 from typing import Any, Literal
 
@@ -157,7 +157,9 @@ class StressScenario:
             )
         return _trading_day_offsets(vd, self.dates)
 
-    def relative_level(self, factor: str, days: npt.ArrayLike, valuation_date: pd.Timestamp | str | None = None) -> np.ndarray:
+    def relative_level(
+        self, factor: str, days: npt.ArrayLike, valuation_date: pd.Timestamp | str | None = None
+    ) -> np.ndarray:
         """:math:`1 + r_f(d)` at trading-day offsets ``days`` (log-linear between points, held after the last).
 
         ``valuation_date`` is needed only for a scenario defined by ``dates``.
@@ -310,7 +312,9 @@ def _parse_ramp(file: str, scen: str, table: Any) -> tuple[np.ndarray, dict]:
     return np.array([0, over]), {k: np.array([0.0, v]) for k, v in moves.items()}
 
 
-def _parse_csv(file: str, scen: str, value: Any, base: Path | None) -> tuple[np.ndarray | None, pd.DatetimeIndex | None, dict]:
+def _parse_csv(
+    file: str, scen: str, value: Any, base: Path | None
+) -> tuple[np.ndarray | None, pd.DatetimeIndex | None, dict]:
     if not isinstance(value, str) or not value:
         raise _err(file, scen, "csv", f"={value!r} must be a file path")
     path = Path(value)

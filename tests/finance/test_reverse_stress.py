@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,8 +56,16 @@ def test_pledge_loan_engine_loses_money_below_the_threshold() -> None:
     vd = pd.Timestamp("2024-10-31")
     market = MarketEnv.simple(vd, 0.02, {"CEA": 100.0}, {"CEA": 0.3}, 0.0)
     loan = PledgeLoan(
-        collateral="CEA", quantity_t=1e6, ltv=0.6, rate=0.045, tenor_years=1.0, maintenance_ratio=1.35,
-        liquidation_ratio=1.15, haircut=0.08, max_liquidation_days=5, adv_t=1e9,
+        collateral="CEA",
+        quantity_t=1e6,
+        ltv=0.6,
+        rate=0.045,
+        tenor_years=1.0,
+        maintenance_ratio=1.35,
+        liquidation_ratio=1.15,
+        haircut=0.08,
+        max_liquidation_days=5,
+        adv_t=1e9,
     )
     dates = loan.fixing_dates(vd)
 
@@ -72,4 +78,3 @@ def test_pledge_loan_engine_loses_money_below_the_threshold() -> None:
     assert res.converged
     assert loss(res.lo) > 0 and loss(res.hi) == 0  # re-run at the bracket ends
     assert abs(res.threshold - 60.0 / 0.92) <= CNY_TOL  # type: ignore[operator]
-    assert dataclasses.is_dataclass(res)

@@ -167,22 +167,34 @@ csv = "p.csv"
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [0, 5]\ncea = [0.0, -0.1]\n',
-         "scenario 'a': shocks.cea is not a factor; factors are CEA, CCER"),
-        ('[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [0, 5]\nCEA = [0.0]\n',
-         "scenario 'a': shocks.CEA has 1 values; must have 2, one per day/date"),
-        ('[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [5, 5]\nCEA = [0.0, 0.1]\n',
-         "scenario 'a': shocks.days=[5, 5] must be strictly increasing"),
-        ('[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [0, 5]\nCEA = [0.0, -1.0]\n',
-         "scenario 'a': shocks.CEA=-1.0 must be > -1 (a relative change)"),
+        (
+            '[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [0, 5]\ncea = [0.0, -0.1]\n',
+            "scenario 'a': shocks.cea is not a factor; factors are CEA, CCER",
+        ),
+        (
+            '[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [0, 5]\nCEA = [0.0]\n',
+            "scenario 'a': shocks.CEA has 1 values; must have 2, one per day/date",
+        ),
+        (
+            '[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [5, 5]\nCEA = [0.0, 0.1]\n',
+            "scenario 'a': shocks.days=[5, 5] must be strictly increasing",
+        ),
+        (
+            '[[scenario]]\nname = "a"\n[scenario.shocks]\ndays = [0, 5]\nCEA = [0.0, -1.0]\n',
+            "scenario 'a': shocks.CEA=-1.0 must be > -1 (a relative change)",
+        ),
         ('[[scenario]]\nname = "a"\noffset_cap = 1.5\n', "scenario 'a': offset_cap=1.5 must lie in [0, 1]"),
         ('[[scenario]]\nname = "a"\nheat_ef_multiplier = 0\n', "scenario 'a': heat_ef_multiplier=0.0 must be > 0"),
         ('[[scenario]]\nname = "a"\n', "scenario 'a': shocks/ramp/csv missing: the scenario shocks nothing"),
         ('[[scenario]]\nname = "a"\nshock = 1\n', "scenario 'a': shock is not a scenario key"),
-        ('[[scenario]]\nname = "a"\nkind = "crash"\noffset_cap = 0.0\n',
-         "scenario 'a': kind='crash' must be one of historical, policy, user"),
-        ('[[scenario]]\nname = "a"\noffset_cap = 0.0\n[[scenario]]\nname = "a"\noffset_cap = 0.1\n',
-         "scenario 'a': name is used twice"),
+        (
+            '[[scenario]]\nname = "a"\nkind = "crash"\noffset_cap = 0.0\n',
+            "scenario 'a': kind='crash' must be one of historical, policy, user",
+        ),
+        (
+            '[[scenario]]\nname = "a"\noffset_cap = 0.0\n[[scenario]]\nname = "a"\noffset_cap = 0.1\n',
+            "scenario 'a': name is used twice",
+        ),
         ('[[scenario]]\nname = "a"\ncsv = "missing.csv"\n', "scenario 'a': csv='missing.csv' cannot be read"),
         ('[[scenario]]\nname = "a"\n[scenario.ramp]\nCEA = 0.1\n', "scenario 'a': ramp.over_days is missing"),
         ("name = 'a'\n", "top-level key 'name' is not allowed; use [[scenario]] tables"),
