@@ -18,6 +18,8 @@ Contents and sources
   carry the same rules).
 - :func:`path_credit_figures`, :func:`default_times`, :func:`first_default`: PD, LGD and EAD from Monte Carlo
   paths, with standard errors.
+- :func:`loan_credit_figures`: all of the above for one loan from its per-path outcomes (the figures the
+  reports and ``carbonrisk value --json`` carry).
 - :class:`WrongWayTopUp`, :func:`top_up_model`: pledge-borrower top-up probability that falls with the price.
 - :func:`exposure_profile`, :func:`cva`: EE / EPE / PFE profiles from a (dates x paths) value array and the
   unilateral CVA (Gregory, *The xVA Challenge*, 4th ed., 2020, ch. 17; Basel CRE51 for the exposure terms).
@@ -52,6 +54,7 @@ __all__ = [
     "ECLResult",
     "ExposureProfile",
     "IRBCapital",
+    "LoanCreditFigures",
     "PathCreditFigures",
     "StageResult",
     "StandardisedCapital",
@@ -66,6 +69,7 @@ __all__ = [
     "hazard_rate",
     "ifrs9_stage",
     "irb_corporate",
+    "loan_credit_figures",
     "marginal_pd",
     "path_credit_figures",
     "pd_from_rating",
@@ -1070,3 +1074,180 @@ def cva_from_values(
     w = lg * df * marginal_pd(t, pd_1y, term_structure=term_structure)
     per_path = (np.maximum(v, 0.0) * w[:, None]).sum(axis=0)
     return float(per_path.mean()), float(per_path.std(ddof=1) / math.sqrt(per_path.size))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one loan's credit figures from its paths
+# ---------------------------------------------------------------------------------------------------------------
+
+FOUNDATION_LGD_SENIOR_UNSECURED: float = 0.45
+"""Supervisory LGD of senior unsecured corporate claims under the foundation IRB approach (Basel II para 287);
+used for IRB capital when no path defaults (the paths then say nothing about the loss rate)."""
+
+
+@dataclass(frozen=True)
+class LoanCreditFigures:
+    """A loan's credit figures for the credit file (:func:`loan_credit_figures`).
+
+    Attributes
+    ----------
+    paths : PathCreditFigures
+        PD over the life, LGD, EAD, EL from the paths, with standard errors.
+    ecl : ECLResult
+        12-month and lifetime ECL with the per-period table.
+    stage : StageResult
+    irb : IRBCapital
+        With the borrower's one-year PD, the paths' exposure-weighted LGD and EAD, M = remaining maturity.
+    standardised : StandardisedCapital
+    lgd_source : str
+        ``"paths"`` or ``"foundation 45 % (no path defaults)"``.
+    """
+
+    paths: PathCreditFigures
+    ecl: ECLResult
+    stage: StageResult
+    irb: IRBCapital
+    standardised: StandardisedCapital
+    lgd_source: str
+
+    def to_dict(self) -> dict[str, float | int | str | bool]:
+        """The report / ``--json`` keys: ``irb_capital_cny``, ``rwa_cny``, ``ecl_12m_cny``, ``ecl_lifetime_cny``,
+        ``ifrs9_stage``, ``pd_lifetime``, ``lgd``, ``ead_cny`` and their companions."""
+        return {
+            "pd_lifetime": self.paths.pd_lifetime,
+            "pd_lifetime_se": self.paths.pd_lifetime_se,
+            "lgd": self.paths.lgd_exposure_weighted,
+            "lgd_default_weighted": self.paths.lgd,
+            "lgd_default_weighted_se": self.paths.lgd_se,
+            "ead_cny": self.paths.ead_cny,
+            "ead_se": self.paths.ead_se,
+            "expected_loss_cny": self.paths.expected_loss_cny,
+            "expected_loss_se": self.paths.expected_loss_se,
+            "ecl_12m_cny": self.ecl.ecl_12m_cny,
+            "ecl_lifetime_cny": self.ecl.ecl_lifetime_cny,
+            "ecl_allowance_cny": self.ecl.ecl_for_stage(self.stage.stage),
+            "ifrs9_stage": self.stage.stage,
+            "ifrs9_stage_reason": self.stage.reason,
+            "irb_pd_1y": float(self.irb.pd),
+            "irb_lgd": float(self.irb.lgd),
+            "irb_lgd_source": self.lgd_source,
+            "irb_ead_cny": float(self.irb.ead_cny),
+            "irb_maturity_years": float(self.irb.maturity_years),
+            "irb_risk_weight": float(self.irb.risk_weight),
+            "irb_capital_cny": float(self.irb.capital_cny),
+            "rwa_cny": float(self.irb.rwa_cny),
+            "standardised_category": self.standardised.category,
+            "standardised_risk_weight": self.standardised.risk_weight,
+            "standardised_rwa_cny": self.standardised.rwa_cny,
+            "standardised_capital_cny": self.standardised.capital_cny,
+            "carbon_collateral_recognised": False,
+        }
+
+
+def loan_credit_figures(
+    *,
+    default_time_years: npt.ArrayLike,
+    loss_cny: npt.ArrayLike,
+    ead_cny: npt.ArrayLike,
+    maturity_years: float,
+    eir: float,
+    exposure_cny: float,
+    borrower_pd_1y: float | None = None,
+    rating: str | None = None,
+    pd_lifetime_at_origination: float | None = None,
+    coverage: float | None = None,
+    maintenance_ratio: float | None = None,
+    days_past_due: int = 0,
+    defaulted: bool = False,
+    period_years: float = 0.25,
+    pd_floor: float = BASEL3_PD_FLOOR,
+    standardised_category: str = "general",
+    collateral_cny: float = 0.0,
+    collateral_kind: str = "CEA",
+    capital_ratio: float = NFRA_MIN_CAPITAL_RATIO,
+) -> LoanCreditFigures:
+    """PD, LGD, EAD, IFRS 9 ECL and stage, IRB and standardised capital of one loan from its per-path outcomes.
+
+    Parameters
+    ----------
+    default_time_years : array_like
+        Per path, the time of default in years from the reporting date (``inf`` = none before maturity): the
+        earlier of the borrower's default (:func:`default_times` from its PD) and the collateral-driven default
+        of the path (e.g. the liquidation date), combined with :func:`first_default`.
+    loss_cny, ead_cny : array_like
+        Per path, loss (0 where no default) and amount owed at default, undiscounted.
+    maturity_years : float
+        Remaining contractual life (> 0): the ECL horizon (IFRS 9 5.5.19) and the IRB effective maturity.
+    eir : float
+        Effective interest rate (ECL discounting, B5.5.44).
+    exposure_cny : float
+        Amount owed today: the standardised exposure, and the IRB EAD when no path defaults.
+    borrower_pd_1y, rating : optional
+        Borrower one-year PD for IRB (give one; ``rating`` goes through :func:`pd_from_rating`).
+    pd_lifetime_at_origination : float, optional
+        Lifetime PD at origination for the SICR test; None = today's (no PD-based transfer: a loan valued on its
+        origination date is in stage 1 unless another rule applies).
+    coverage, maintenance_ratio, days_past_due, defaulted :
+        Passed to :func:`ifrs9_stage`.
+    period_years : float, default 0.25
+        Width of the ECL periods (quarters); the last period ends at maturity.
+    pd_floor, standardised_category, collateral_cny, collateral_kind, capital_ratio :
+        Passed to :func:`irb_corporate` and :func:`standardised_corporate`.
+
+    Notes
+    -----
+    Per period :math:`(t_{k-1}, t_k]`: marginal PD = share of paths defaulting in it, LGD = their summed loss over
+    their summed EAD, EAD = their mean EAD; :func:`expected_credit_loss` then discounts at the EIR, so
+    :math:`ECL_{life} = n^{-1}\\sum_p L_p (1+EIR)^{-t_{k(p)}}` (the paths' mean loss discounted from the end of its
+    period). IRB uses the borrower's one-year PD (CRE31: a PD per obligor grade), the paths' exposure-weighted LGD
+    (so that :math:`EL = PD \\times EAD \\times LGD` holds on the paths) and mean EAD, and
+    :math:`M` = remaining maturity.
+    """
+    tau = np.where(np.isnan(np.asarray(default_time_years, dtype=float)), np.inf, default_time_years)
+    tau = np.asarray(tau, dtype=float)
+    mat = float(_in_range("maturity_years", maturity_years, 0.0, 1e3, lo_open=True))
+    if np.any(tau < 0):
+        raise CreditInputError(f"default_time_years={float(np.min(tau))!r} must be >= 0")
+    d = tau <= mat
+    figs = path_credit_figures(d, loss_cny, ead_cny)
+    loss = np.asarray(loss_cny, dtype=float)
+    ead = np.asarray(ead_cny, dtype=float)
+    if (borrower_pd_1y is None) == (rating is None):
+        raise CreditInputError("borrower_pd_1y and rating: give exactly one")
+    p1 = float(borrower_pd_1y) if borrower_pd_1y is not None else pd_from_rating(str(rating))
+    width = float(_in_range("period_years", period_years, 0.0, 1e3, lo_open=True))
+    n_per = max(1, math.ceil(mat / width - 1e-9))
+    ends = np.minimum(width * np.arange(1, n_per + 1), mat)
+    ends[-1] = mat
+    k = np.searchsorted(ends, tau[d], side="left")
+    n = tau.size
+    counts = np.bincount(k, minlength=n_per).astype(float)
+    loss_k = np.bincount(k, weights=loss[d], minlength=n_per)
+    ead_k = np.bincount(k, weights=ead[d], minlength=n_per)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lgd_k = np.where(ead_k > 0, loss_k / np.where(ead_k > 0, ead_k, 1.0), 0.0)
+        ead_mean_k = np.where(counts > 0, ead_k / np.where(counts > 0, counts, 1.0), 0.0)
+    ecl = expected_credit_loss(ends, counts / n, np.clip(lgd_k, 0.0, 1.0), ead_mean_k, eir)
+    now = figs.pd_lifetime
+    stage = ifrs9_stage(
+        now,
+        now if pd_lifetime_at_origination is None else pd_lifetime_at_origination,
+        days_past_due=days_past_due,
+        defaulted=defaulted,
+        coverage=coverage,
+        maintenance_ratio=maintenance_ratio,
+    )
+    if figs.n_defaults:
+        lgd_irb, source, ead_irb = figs.lgd_exposure_weighted, "paths", figs.ead_cny
+    else:
+        lgd_irb, source = FOUNDATION_LGD_SENIOR_UNSECURED, "foundation 45 % (no path defaults)"
+        ead_irb = float(exposure_cny)
+    irb = irb_corporate(p1, lgd_irb, ead_irb, mat, pd_floor=pd_floor)
+    std = standardised_corporate(
+        exposure_cny,
+        standardised_category,
+        capital_ratio=capital_ratio,
+        collateral_cny=collateral_cny,
+        collateral_kind=collateral_kind,
+    )
+    return LoanCreditFigures(figs, ecl, stage, irb, std, source)

@@ -76,6 +76,7 @@ import pandas as pd
 from finance.schedules import trading_days
 from models.data import load_prices
 from models.exceptions import DataGapWarning, InputError
+from models.paths import PathSet
 
 __all__ = [
     "EMBEDDED_FILES",
@@ -86,6 +87,8 @@ __all__ = [
     "embedded_scenarios",
     "historical_paths",
     "load_scenarios",
+    "scenario_path_set",
+    "shock_path_set",
     "worst_change",
     "write_historical_files",
 ]
@@ -218,6 +221,42 @@ def _trading_day_offsets(vd: pd.Timestamp, dates: pd.DatetimeIndex) -> np.ndarra
     """Number of SSE trading days in ``(vd, date]`` for each date."""
     days = trading_days(vd, dates.max(), include_start=False)
     return np.asarray(days.searchsorted(dates, side="right"), dtype=int)
+
+
+def scenario_path_set(
+    scenario: StressScenario,
+    valuation_date: pd.Timestamp | str,
+    spots: Mapping[str, float],
+    dates: Sequence[pd.Timestamp] | pd.DatetimeIndex,
+    *,
+    n_paths: int = 1,
+) -> PathSet:
+    """The deterministic stressed path set: :math:`S_f(0)(1 + r_f(d))` on ``dates`` for every factor in ``spots``,
+    repeated over ``n_paths`` identical columns (factors the scenario does not shock stay at their spot)."""
+    if int(n_paths) < 1:
+        raise ScenarioError(f"n_paths={n_paths!r} must be >= 1")
+    lv = scenario.levels_on(valuation_date, dates)
+    idx = pd.DatetimeIndex(dates)
+    factors: dict[str, np.ndarray] = {}
+    for name, spot in spots.items():
+        if not float(spot) > 0:
+            raise ScenarioError(f"spots[{name!r}]={spot!r} must be > 0")
+        rel = lv[name].to_numpy() if name in lv.columns else np.ones(len(idx))
+        factors[name] = np.repeat((float(spot) * rel)[:, None], int(n_paths), axis=1)
+    return PathSet(idx, factors, None, {"stress_scenario": scenario.name, "deterministic": True})
+
+
+def shock_path_set(paths: PathSet, scenario: StressScenario, valuation_date: pd.Timestamp | str) -> PathSet:
+    """Monte Carlo around a scenario: every path of each shocked factor multiplied by :math:`1 + r_f(d)` on its
+    date (the scenario's move compounded with each path's own move from the valuation date; same random numbers,
+    so a run with and without the scenario is a common-random-number comparison)."""
+    lv = scenario.levels_on(valuation_date, paths.dates)
+    factors = {
+        name: (values * lv[name].to_numpy()[:, None] if name in scenario.shocks else values)
+        for name, values in paths.factors.items()
+    }
+    meta = {**dict(paths.meta), "stress_scenario": scenario.name}
+    return PathSet(paths.dates, factors, paths.seed_entropy, meta)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from finance.credit import (
     hazard_rate,
     ifrs9_stage,
     irb_corporate,
+    loan_credit_figures,
     marginal_pd,
     path_credit_figures,
     pd_from_rating,
@@ -373,3 +374,46 @@ def test_cva_closed_form_sum_by_hand_and_effective_epe() -> None:
     assert prof.effective_epe([1 / 3, 2 / 3, 1.0]) == pytest.approx(7 / 3)  # running max 1, 3, 3
     with pytest.raises(CreditInputError, match=r"^values has shape \(3,\)"):
         exposure_profile(np.ones(3))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one loan's figures from its paths
+# ---------------------------------------------------------------------------------------------------------------
+def test_loan_credit_figures_by_hand() -> None:
+    # 4 paths, 2-year loan, quarterly periods, EIR 4 %: defaults at 0.1 y (loss 10 of 100 owed) and 1.6 y (loss 20
+    # of 100); one path never defaults, one only after maturity. ECL = mean discounted loss, each loss discounted
+    # from the end of its quarter: 12-month = 10 / 1.04^0.25 / 4; lifetime adds 20 / 1.04^1.75 / 4.
+    res = loan_credit_figures(
+        default_time_years=[0.1, 1.6, np.inf, 2.5],
+        loss_cny=[10.0, 20.0, 0.0, 0.0],
+        ead_cny=[100.0, 100.0, 0.0, 0.0],
+        maturity_years=2.0,
+        eir=0.04,
+        exposure_cny=100.0,
+        rating="BB",
+        coverage=1.2,
+        maintenance_ratio=1.35,
+    )
+    out = res.to_dict()
+    assert out["ecl_12m_cny"] == pytest.approx(10 / 1.04**0.25 / 4, rel=1e-12)
+    assert out["ecl_lifetime_cny"] == pytest.approx(10 / 1.04**0.25 / 4 + 20 / 1.04**1.75 / 4, rel=1e-12)
+    assert out["pd_lifetime"] == 0.5 and out["lgd"] == pytest.approx(30 / 200) and out["ead_cny"] == 100.0
+    assert out["ifrs9_stage"] == 2 and "maintenance ratio" in str(out["ifrs9_stage_reason"])
+    assert out["ecl_allowance_cny"] == out["ecl_lifetime_cny"]
+    ref = irb_corporate(0.006, 30 / 200, 100.0, 2.0)  # BB -> 0.6 %, path LGD and EAD, M = 2 years
+    assert out["irb_capital_cny"] == ref.capital_cny and out["rwa_cny"] == ref.rwa_cny
+    assert out["standardised_rwa_cny"] == 100.0 and out["carbon_collateral_recognised"] is False
+    # no path defaults: foundation LGD 45 % on today's exposure
+    quiet = loan_credit_figures(
+        default_time_years=[np.inf] * 3,
+        loss_cny=[0.0] * 3,
+        ead_cny=[0.0] * 3,
+        maturity_years=1.0,
+        eir=0.04,
+        exposure_cny=50.0,
+        borrower_pd_1y=0.01,
+    )
+    assert (
+        quiet.lgd_source.startswith("foundation") and quiet.irb.rwa_cny == irb_corporate(0.01, 0.45, 50.0, 1.0).rwa_cny
+    )
+    assert quiet.stage.stage == 1 and quiet.ecl.ecl_lifetime_cny == 0.0

@@ -16,11 +16,14 @@ from finance.stress_scenarios import (
     embedded_scenarios,
     historical_paths,
     load_scenarios,
+    scenario_path_set,
+    shock_path_set,
     worst_change,
     write_historical_files,
 )
 from models.data import load_prices
 from models.exceptions import DataGapWarning
+from models.paths import PathSet
 
 # The CSV files are written with 12 significant digits, so a path read back differs from the data's ratios by at
 # most ~5e-12 relative; 1e-11 absolute on relative changes of order 0.1-1 is that rounding and nothing else.
@@ -207,3 +210,17 @@ def test_user_scenario_errors_name_file_scenario_key(tmp_path: Path, body: str, 
         load_scenarios(path)
     text = str(exc.value)
     assert text.startswith(str(path)) and message in text and "\n" not in text
+
+
+def test_scenario_applied_to_path_sets() -> None:
+    vd = pd.Timestamp("2024-10-31")
+    dates = pd.DatetimeIndex(["2024-10-31", "2024-11-01", "2024-11-04"])
+    sc = embedded_scenarios("policy")["ccer_supply_flood"]
+    det = scenario_path_set(sc, vd, {"CEA": 100.0, "CCER": 70.0}, dates, n_paths=2)
+    np.testing.assert_allclose(det["CCER"], np.full((3, 2), 42.0))  # 70 x (1 - 0.4), instantaneous
+    np.testing.assert_allclose(det["CEA"], np.full((3, 2), 100.0))
+    base = PathSet(dates, {"CEA": np.array([[100.0, 100.0], [101.0, 99.0], [102.0, 98.0]]), "CCER": det["CEA"].copy()})
+    tight = embedded_scenarios("policy")["allocation_tightened"]
+    shocked = shock_path_set(base, tight, vd)
+    np.testing.assert_allclose(shocked["CEA"], base["CEA"] * (1.5 ** (np.array([0, 1, 2]) / 245))[:, None], rtol=1e-12)
+    assert shocked.meta["stress_scenario"] == "allocation_tightened"
