@@ -6,23 +6,24 @@ portfolio engine (or a notebook) feeds them whatever per-path arrays it has.
 Contents and sources
 --------------------
 - :func:`irb_corporate`: Basel II IRB corporate risk-weight function (BCBS, *International Convergence of Capital
-  Measurement and Capital Standards*, June 2006, paras 272-273 and 318-320; Basel Framework CRE31.5-31.9 and
-  CRE32.6 for the Basel III PD floor). Checked against Annex 5 of the 2006 text ("Illustrative IRB risk weights").
+  Measurement and Capital Standards*, June 2006, paras 44, 272-273, 285, 287 and 318-320; the consolidated Basel Framework, chapters CRE31-CRE32, carries the
+  same function and the Basel III PD floor). Checked against Annex 5 of the 2006 text ("Illustrative IRB risk weights").
 - :func:`standardised_corporate`: corporate risk weights of the weighting approach (权重法) of the NFRA capital
   rules, 商业银行资本管理办法 (国家金融监督管理总局令 2023 年第 4 号, effective 2024-01-01), Annex 2; table and
   assumptions in :data:`NFRA_2023_CORPORATE_RISK_WEIGHTS`.
 - :data:`RATING_PD_1Y`, :func:`pd_from_rating`, :func:`cumulative_pd`, :func:`marginal_pd`: rating-to-PD table and
   PD term structures (constant or piecewise-constant hazard).
 - :func:`expected_credit_loss`, :func:`ifrs9_stage`: IFRS 9 5.5.3, 5.5.5, 5.5.9-5.5.11, 5.5.17, B5.5.17, B5.5.37,
-  B5.5.43-B5.5.44 (CAS 22, 企业会计准则第 22 号, 2017, is the converged Chinese standard; its articles 46-63
-  carry the same rules).
+  B5.5.44 and Appendix A (CAS 22, 企业会计准则第 22 号, revised 2017, is the converged Chinese standard; its
+  chapter on impairment, 金融工具的减值, carries the same rules).
 - :func:`path_credit_figures`, :func:`default_times`, :func:`first_default`: PD, LGD and EAD from Monte Carlo
   paths, with standard errors.
 - :func:`loan_credit_figures`: all of the above for one loan from its per-path outcomes (the figures the
   reports and ``carbonrisk value --json`` carry).
 - :class:`WrongWayTopUp`, :func:`top_up_model`: pledge-borrower top-up probability that falls with the price.
 - :func:`exposure_profile`, :func:`cva`: EE / EPE / PFE profiles from a (dates x paths) value array and the
-  unilateral CVA (Gregory, *The xVA Challenge*, 4th ed., 2020, ch. 17; Basel CRE51 for the exposure terms).
+  unilateral CVA (Gregory, *The xVA Challenge*, 4th ed., 2020, the CVA chapter; EE / effective EPE as defined for the
+  internal model method in Basel II Annex 4).
 
 Every error is a :class:`~models.exceptions.InputError` subclass whose one-line message names the field, the value
 and the rule.
@@ -131,7 +132,7 @@ def _out(a: np.ndarray) -> FloatOrArray:
 BASEL2_PD_FLOOR: float = 0.0003
 """PD floor of Basel II for corporate and bank exposures, 0.03 % (June 2006 text, para 285)."""
 BASEL3_PD_FLOOR: float = 0.0005
-"""PD floor of the Basel III reforms for corporate exposures, 0.05 % (Basel Framework CRE32.6, 2017 reforms)."""
+"""PD floor of the Basel III reforms for corporate exposures, 0.05 % (Basel III reforms, December 2017; chapter CRE32 of the consolidated framework)."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def irb_corporate(
         Annual sales in million EUR for the SME firm-size adjustment of para 273 (applied below 50, sales
         below 5 treated as 5). None: no adjustment.
     scaling : float, default 1.0
-        Scaling factor on RWA: 1.06 under Basel II (para 44), 1.0 under the Basel III reforms (CRE31.4).
+        Scaling factor on RWA: 1.06 under Basel II (para 44), 1.0 under the Basel III reforms (removed in 2017).
 
     Returns
     -------
@@ -300,7 +301,7 @@ Annex's criteria: China's rules do not use external ratings for this), ``sme`` 8
 ``small_micro_regulatory_retail`` 75 % (小微企业 meeting the regulatory-retail conditions, strictly a retail
 class), specialised lending (专业贷款): project finance 130 % before operation, 100 % in operation, 80 % high-quality
 operational; object and commodities finance 100 %. These weights mirror the Basel III standardised approach for
-unrated corporates (CRE20.43-20.54), which the 2023 rules transpose; they are quoted from our reading of the
+unrated corporates (chapter CRE20 of the Basel Framework), which the 2023 rules transpose; they are quoted from our reading of the
 rules' Annex 2 and secondary summaries, not from a verified copy of the official text (confidence: high for 100 /
 75 / 85 / 130 / 100 / 80, the figures every summary agrees on; article numbers are not given for that reason).
 A CCER-linked geothermal project loan is project finance: 130 % while the wells are drilled and the plant built,
@@ -587,7 +588,8 @@ def expected_credit_loss(
     (defaults assumed at the end of their period). The 12-month ECL (5.5.5, Appendix A "12-month expected credit
     losses") keeps the defaults in the 12 months after the reporting date: periods ending by 1 year count in full,
     the period straddling 1 year counts for the share of it before 1 year (uniform default time inside the
-    period). When the maturity is shorter than 12 months both figures coincide (B5.5.43). Since every term is
+    period). When the maturity is shorter than 12 months both figures coincide (the Appendix A definition counts
+    defaults "possible within the 12 months", and 5.5.19 ends every horizon at maturity). Since every term is
     >= 0, :math:`ECL_{12m} \\le ECL_{life}`.
     """
     t = _arr("times_years", times_years)
@@ -656,7 +658,7 @@ def ifrs9_stage(
     5. otherwise stage 1.
 
     The thresholds (2x, 50 bp) are policy parameters, not IFRS 9 figures: the standard prescribes no number. The
-    two PDs must be over the same remaining horizon (B5.5.11): pass the origination curve read at today's
+    two PDs must be over the same remaining horizon (compare like with like, 5.5.9): pass the origination curve read at today's
     remaining life.
     """
     now = float(_in_range("pd_lifetime_now", pd_lifetime_now, 0.0, 1.0))
@@ -965,7 +967,7 @@ class ExposureProfile:
 
     def effective_epe(self, times_years: npt.ArrayLike, horizon_years: float = 1.0) -> float:
         """Basel effective EPE: time average over the first ``horizon_years`` of the running maximum of EE
-        (CRE53.17-53.19; with dates after the horizon dropped and weights :math:`\\Delta t_k`)."""
+        (Basel II Annex 4, internal model method; dates after the horizon dropped, weights :math:`\\Delta t_k`)."""
         t = _arr("times_years", times_years)
         if t.shape != self.epe.shape or np.any(np.diff(t) <= 0) or np.any(t <= 0):
             raise CreditInputError("times_years must be increasing, > 0 and match the profile's dates")
@@ -1027,7 +1029,7 @@ def cva(
 
     Notes
     -----
-    Gregory (2020), eq. (17.2):
+    Gregory (2020), the standard discretisation of unilateral CVA:
     :math:`CVA = LGD \\sum_{i=1}^{n} EE(t_i)\\, DF(t_i)\\, [PD(t_i) - PD(t_{i-1})]`, default and exposure
     independent (no wrong-way risk), exposure at the end of each interval.
     """
@@ -1199,7 +1201,7 @@ def loan_credit_figures(
     Per period :math:`(t_{k-1}, t_k]`: marginal PD = share of paths defaulting in it, LGD = their summed loss over
     their summed EAD, EAD = their mean EAD; :func:`expected_credit_loss` then discounts at the EIR, so
     :math:`ECL_{life} = n^{-1}\\sum_p L_p (1+EIR)^{-t_{k(p)}}` (the paths' mean loss discounted from the end of its
-    period). IRB uses the borrower's one-year PD (CRE31: a PD per obligor grade), the paths' exposure-weighted LGD
+    period). IRB uses the borrower's one-year PD (para 285: a PD per obligor grade), the paths' exposure-weighted LGD
     (so that :math:`EL = PD \\times EAD \\times LGD` holds on the paths) and mean EAD, and
     :math:`M` = remaining maturity.
     """

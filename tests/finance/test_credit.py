@@ -81,7 +81,7 @@ def test_irb_hand_case_pd1_lgd45() -> None:
 
 
 def test_irb_floors_caps_and_vectorisation() -> None:
-    # M floored at 1 and capped at 5 (para 320); PD floor 0.05 % by default (CRE32.6), 0.03 % for Basel II.
+    # M floored at 1 and capped at 5 (para 320); PD floor 0.05 % by default (Basel III), 0.03 % for Basel II.
     assert irb_corporate(0.01, 0.45, 1.0, 0.25).k == irb_corporate(0.01, 0.45, 1.0, 1.0).k
     assert irb_corporate(0.01, 0.45, 1.0, 9.0).k == irb_corporate(0.01, 0.45, 1.0, 5.0).k
     assert irb_corporate(0.01, 0.45, 1.0, 1.0).k < irb_corporate(0.01, 0.45, 1.0, 5.0).k
@@ -212,7 +212,7 @@ def test_ecl_hand_computed() -> None:
     r2 = expected_credit_loss([0.5, 1.25], [0.01, 0.02], 0.5, 100.0, 0.0)
     assert r2.ecl_12m_cny == pytest.approx(0.5 + 2 / 3 * 1.0, rel=1e-12)
     assert r2.ecl_lifetime_cny == pytest.approx(1.5, rel=1e-12)
-    # maturity under a year: both coincide (B5.5.43)
+    # maturity under a year: both coincide (IFRS 9 Appendix A, 5.5.19)
     r3 = expected_credit_loss([0.25, 0.5], [0.01, 0.01], 0.5, 100.0, 0.03)
     assert r3.ecl_12m_cny == r3.ecl_lifetime_cny
 
@@ -331,8 +331,8 @@ def _black(f0: float, k: float, vol: float, t: np.ndarray) -> np.ndarray:
 def test_cva_of_forward_matches_closed_form() -> None:
     # Long forward on CEA, S0 = 100, r = 2 %, no carry yield, vol 30 %, delivery T = 1, strike K = F0 (value 0
     # at inception). Value at t: V_t = e^{-r(T-t)} (F(t,T) - K), F(t,T) a GBM martingale, so the discounted EE is
-    # DF(t) EE(t) = e^{-rT} E[max(F(t,T) - K, 0)] = e^{-rT} Black(F0, K, vol, t) (Gregory 2020, sec. 11.2.3 for the
-    # forward's exposure). CVA = LGD sum_i e^{-rT} Black(t_i) [PD(t_i) - PD(t_{i-1})], flat hazard with PD_1y 5 %.
+    # DF(t) EE(t) = e^{-rT} E[max(F(t,T) - K, 0)] = e^{-rT} Black(F0, K, vol, t) (the exposure of a forward is a
+    # call on the forward; Black 1976). CVA = LGD sum_i e^{-rT} Black(t_i) [PD(t_i) - PD(t_{i-1})], flat hazard with PD_1y 5 %.
     s0, r, vol, big_t, lgd, pd_1y = 100.0, 0.02, 0.30, 1.0, 0.6, 0.05
     f0 = s0 * math.exp(r * big_t)
     k = f0
