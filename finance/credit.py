@@ -6,8 +6,9 @@ portfolio engine (or a notebook) feeds them whatever per-path arrays it has.
 Contents and sources
 --------------------
 - :func:`irb_corporate`: Basel II IRB corporate risk-weight function (BCBS, *International Convergence of Capital
-  Measurement and Capital Standards*, June 2006, paras 44, 272-273, 285, 287 and 318-320; the consolidated Basel Framework, chapters CRE31-CRE32, carries the
-  same function and the Basel III PD floor). Checked against Annex 5 of the 2006 text ("Illustrative IRB risk weights").
+  Measurement and Capital Standards*, June 2006, paras 44, 272-273, 285, 287 and 318-320; the consolidated
+  Basel Framework, chapters CRE31-CRE32, carries the same function and the Basel III PD floor). Checked against
+  Annex 5 of the 2006 text ("Illustrative IRB risk weights").
 - :func:`standardised_corporate`: corporate risk weights of the weighting approach (权重法) of the NFRA capital
   rules, 商业银行资本管理办法 (国家金融监督管理总局令 2023 年第 4 号, effective 2024-01-01), Annex 2; table and
   assumptions in :data:`NFRA_2023_CORPORATE_RISK_WEIGHTS`.
@@ -132,7 +133,8 @@ def _out(a: np.ndarray) -> FloatOrArray:
 BASEL2_PD_FLOOR: float = 0.0003
 """PD floor of Basel II for corporate and bank exposures, 0.03 % (June 2006 text, para 285)."""
 BASEL3_PD_FLOOR: float = 0.0005
-"""PD floor of the Basel III reforms for corporate exposures, 0.05 % (Basel III reforms, December 2017; chapter CRE32 of the consolidated framework)."""
+"""PD floor of the Basel III reforms for corporate exposures, 0.05 % (December 2017 reforms; chapter CRE32 of the
+consolidated framework)."""
 
 
 @dataclass(frozen=True)
@@ -301,9 +303,10 @@ Annex's criteria: China's rules do not use external ratings for this), ``sme`` 8
 ``small_micro_regulatory_retail`` 75 % (小微企业 meeting the regulatory-retail conditions, strictly a retail
 class), specialised lending (专业贷款): project finance 130 % before operation, 100 % in operation, 80 % high-quality
 operational; object and commodities finance 100 %. These weights mirror the Basel III standardised approach for
-unrated corporates (chapter CRE20 of the Basel Framework), which the 2023 rules transpose; they are quoted from our reading of the
-rules' Annex 2 and secondary summaries, not from a verified copy of the official text (confidence: high for 100 /
-75 / 85 / 130 / 100 / 80, the figures every summary agrees on; article numbers are not given for that reason).
+unrated corporates (chapter CRE20 of the Basel Framework), which the 2023 rules transpose; they are quoted from our
+reading of the rules' Annex 2 and secondary summaries, not from a verified copy of the official text (confidence:
+high for 100 / 75 / 85 / 130 / 100 / 80, the figures every summary agrees on; article numbers are not given for that
+reason).
 A CCER-linked geothermal project loan is project finance: 130 % while the wells are drilled and the plant built,
 100 % once it operates.
 """
@@ -658,8 +661,8 @@ def ifrs9_stage(
     5. otherwise stage 1.
 
     The thresholds (2x, 50 bp) are policy parameters, not IFRS 9 figures: the standard prescribes no number. The
-    two PDs must be over the same remaining horizon (compare like with like, 5.5.9): pass the origination curve read at today's
-    remaining life.
+    two PDs must be over the same remaining horizon (compare like with like, 5.5.9): pass the origination curve
+    read at today's remaining life.
     """
     now = float(_in_range("pd_lifetime_now", pd_lifetime_now, 0.0, 1.0))
     orig = float(_in_range("pd_lifetime_at_origination", pd_lifetime_at_origination, 0.0, 1.0))

@@ -332,7 +332,8 @@ def test_cva_of_forward_matches_closed_form() -> None:
     # Long forward on CEA, S0 = 100, r = 2 %, no carry yield, vol 30 %, delivery T = 1, strike K = F0 (value 0
     # at inception). Value at t: V_t = e^{-r(T-t)} (F(t,T) - K), F(t,T) a GBM martingale, so the discounted EE is
     # DF(t) EE(t) = e^{-rT} E[max(F(t,T) - K, 0)] = e^{-rT} Black(F0, K, vol, t) (the exposure of a forward is a
-    # call on the forward; Black 1976). CVA = LGD sum_i e^{-rT} Black(t_i) [PD(t_i) - PD(t_{i-1})], flat hazard with PD_1y 5 %.
+    # call on the forward; Black 1976). CVA = LGD sum_i e^{-rT} Black(t_i) [PD(t_i) - PD(t_{i-1})], flat hazard
+    # with PD_1y 5 %.
     s0, r, vol, big_t, lgd, pd_1y = 100.0, 0.02, 0.30, 1.0, 0.6, 0.05
     f0 = s0 * math.exp(r * big_t)
     k = f0
