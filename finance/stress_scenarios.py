@@ -89,6 +89,7 @@ __all__ = [
     "load_scenarios",
     "scenario_path_set",
     "shock_path_set",
+    "uniform_shock",
     "worst_change",
     "write_historical_files",
 ]
@@ -221,6 +222,29 @@ def _trading_day_offsets(vd: pd.Timestamp, dates: pd.DatetimeIndex) -> np.ndarra
     """Number of SSE trading days in ``(vd, date]`` for each date."""
     days = trading_days(vd, dates.max(), include_start=False)
     return np.asarray(days.searchsorted(dates, side="right"), dtype=int)
+
+
+def uniform_shock(shock: float, factors: Sequence[str] = FACTORS, *, name: str | None = None) -> StressScenario:
+    """An instantaneous relative shock of every factor in ``factors`` (sensitivity ladders, reverse stress).
+
+    ``uniform_shock(-0.3)`` moves CEA and CCER by -30 % on the valuation date and holds them there; use it inside
+    the ``f`` of :func:`finance.reverse_stress.find_threshold` to find the smallest breaching shock.
+    """
+    if isinstance(shock, bool) or not isinstance(shock, int | float) or not math.isfinite(shock) or shock <= -1.0:
+        raise ScenarioError(f"shock={shock!r} must be a finite relative change > -1")
+    for f in factors:
+        if f not in FACTORS:
+            raise ScenarioError(f"factors: {f!r} is not a factor; factors are {', '.join(FACTORS)}")
+    label = name or f"uniform_{shock:+.4g}"
+    return StressScenario(
+        name=label,
+        kind="user",
+        description=f"instantaneous {shock:+.2%} of {', '.join(factors)}",
+        source="generated",
+        days=np.array([0]),
+        dates=None,
+        shocks={f: np.array([float(shock)]) for f in factors},
+    )
 
 
 def scenario_path_set(

@@ -18,6 +18,7 @@ from finance.stress_scenarios import (
     load_scenarios,
     scenario_path_set,
     shock_path_set,
+    uniform_shock,
     worst_change,
     write_historical_files,
 )
@@ -224,3 +225,14 @@ def test_scenario_applied_to_path_sets() -> None:
     shocked = shock_path_set(base, tight, vd)
     np.testing.assert_allclose(shocked["CEA"], base["CEA"] * (1.5 ** (np.array([0, 1, 2]) / 245))[:, None], rtol=1e-12)
     assert shocked.meta["stress_scenario"] == "allocation_tightened"
+
+
+def test_uniform_shock_ladder_point() -> None:
+    sc = uniform_shock(-0.3)
+    assert float(sc.relative_level("CEA", 0)) == pytest.approx(0.7) and float(sc.relative_level("CCER", 50)) == 0.7
+    only = uniform_shock(0.1, ("CEA",))
+    assert float(only.relative_level("CCER", 3)) == 1.0 and float(only.relative_level("CEA", 3)) == 1.1
+    with pytest.raises(ScenarioError, match=r"^shock=-1.0 must be a finite relative change > -1$"):
+        uniform_shock(-1.0)
+    with pytest.raises(ScenarioError, match=r"^factors: 'EUA' is not a factor"):
+        uniform_shock(0.1, ("EUA",))
