@@ -123,8 +123,8 @@ PROJECT_BASIN = Quantity("projects.basin", "str", "-", None, description="basin 
                          free_text="a basin name of Table 1")  # fmt: skip
 PROJECT_START_YEAR = Quantity(
     "projects.start_year", "int", "year", 2026, 2021, 2060,
-    description="first heating season (a project that started before the valuation date is operating; one that "
-    "ended before it is refused)",
+    description="first heating season (default 2026 for a basin, the file's or 2021 for hebei; a project that "
+    "started before the valuation date is operating, one that ended before it is refused)",
     also=("project file start_year",),
 )  # fmt: skip
 PROJECT_LIFE_YEARS = Quantity("projects.life_years", "int", "years", 20, 1, 50,
