@@ -41,17 +41,18 @@ class Analysis:
 
 
 def _components(run: PortfolioRun) -> list[str]:
+    """Component names in the order of the engine's P&L rows: positions, obligations, contracts."""
     pf = run.portfolio
-    return [f"position: {p.name}" for p in pf.positions] + [f"contract: {c.name}" for c in pf.contracts]
+    return (
+        [f"position: {p.name}" for p in pf.positions]
+        + [f"obligation: {o.name}" for o in pf.obligations]
+        + [f"contract: {c.name}" for c in pf.contracts]
+    )
 
 
 def _pnl(run: PortfolioRun, key: str) -> np.ndarray:
-    """Per component and path P&L; contracts' 1-year P&L is their path value minus its mean over all paths."""
-    pnl = run.arrays[key].copy()
-    if key == "pnl_1y" and run.portfolio.contracts:
-        first = len(run.portfolio.positions)
-        pnl[first:] -= pnl[first:].mean(axis=1, keepdims=True)
-    return pnl
+    """Per component and path P&L at one horizon: value at h + carried cash flows - value today (engine)."""
+    return np.asarray(run.arrays[key])
 
 
 def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -402,14 +403,26 @@ def analyse(run: PortfolioRun) -> Analysis:
         tables["dscr"] = pd.DataFrame(dscr_rows)
     if pf.contracts:
         pv = a["contract_pv"]
+        regs = run.context.regressions
+        nan = float("nan")
         tables["contracts"] = pd.DataFrame(
             {
                 "contract": [c.name for c in pf.contracts],
                 "type": [c.instrument.kind for c in pf.contracts],
                 "value_cny": pv.mean(axis=1),
                 "value_se_cny": pv.std(axis=1, ddof=1) / np.sqrt(pv.shape[1]),
-                "delta_CEA": [dict(d).get("CEA", 0.0) for d in run.context.deltas],
-                "delta_CCER": [dict(d).get("CCER", 0.0) for d in run.context.deltas],
+                "revaluation": [
+                    "closed form per path"
+                    if r is None
+                    else ("pathwise (settled by 1y)" if r[1].exact else "regression on pilot set")
+                    for r in regs
+                ],
+                "regression_residual_sd_10d_cny": [nan if r is None else r[0].residual_sd for r in regs],
+                "regression_residual_sd_1y_cny": [nan if r is None else r[1].residual_sd for r in regs],
+                "delta_CEA": [dict(d).get("CEA", 0.0 if r is None else nan) for d, r in zip(run.context.deltas, regs)],
+                "delta_CCER": [
+                    dict(d).get("CCER", 0.0 if r is None else nan) for d, r in zip(run.context.deltas, regs)
+                ],
             }
         )
     breaches = _limits(run, risk_summary)
