@@ -324,12 +324,14 @@ def _asian(inst: AsianOption, st: HorizonState) -> np.ndarray:
     suffix = np.concatenate([np.cumsum(g[::-1])[::-1][1:], [0.0]])  # sum_{j > i} g_j
     # sum_{i,j} g_i g_j exp(sig2 min(tau_i, tau_j)) = sum_i g_i exp(sig2 tau_i) (g_i + 2 sum_{j>i} g_j)
     weights = g * (g + 2.0 * suffix)
+    second: np.ndarray | float
     if sig2.ndim == 0:
         second = float(np.sum(weights * np.exp(float(sig2) * tau)))
     else:
-        second = np.zeros_like(sig2)
+        acc = np.zeros_like(sig2)
         for w_i, t_i in zip(weights, tau, strict=True):
-            second += w_i * np.exp(sig2 * t_i)
+            acc += w_i * np.exp(sig2 * t_i)
+        second = acc
     m1 = s_h * float(g.sum())
     s2 = np.log(np.maximum(second / float(g.sum()) ** 2, 1.0))
     strike = n * k - observed

@@ -419,9 +419,12 @@ def analyse(run: PortfolioRun) -> Analysis:
                 ],
                 "regression_residual_sd_10d_cny": [nan if r is None else r[0].residual_sd for r in regs],
                 "regression_residual_sd_1y_cny": [nan if r is None else r[1].residual_sd for r in regs],
-                "delta_CEA": [dict(d).get("CEA", 0.0 if r is None else nan) for d, r in zip(run.context.deltas, regs)],
+                "delta_CEA": [
+                    dict(d).get("CEA", 0.0 if r is None else nan) for d, r in zip(run.context.deltas, regs, strict=True)
+                ],
                 "delta_CCER": [
-                    dict(d).get("CCER", 0.0 if r is None else nan) for d, r in zip(run.context.deltas, regs)
+                    dict(d).get("CCER", 0.0 if r is None else nan)
+                    for d, r in zip(run.context.deltas, regs, strict=True)
                 ],
             }
         )

@@ -376,7 +376,7 @@ def _linked_loan(
 
 
 def obligation_value(ctx: RunContext, ob: Obligation, state: HorizonState) -> np.ndarray:
-    """Value at the horizon (plus its carried cost once paid) of an obligation, CNY per path.
+    r"""Value at the horizon (plus its carried cost once paid) of an obligation, CNY per path.
 
     Notes
     -----
@@ -428,7 +428,7 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
                 col *= 1.0 + rel
             factors[name] = col
         variance = getattr(pilot, "variance", None)
-        extra = {"variance": {k: np.array(v[:, :1]) for k, v in variance.items()}} if variance else {}
+        extra: dict[str, Any] = {"variance": {k: np.array(v[:, :1]) for k, v in variance.items()}} if variance else {}
         return dataclasses.replace(pilot, factors=factors, **extra)
 
     today = HorizonState(market, first_path(None, 0.0), 0, vol)
