@@ -410,7 +410,9 @@ def analyse(run: PortfolioRun) -> Analysis:
                 "contract": [c.name for c in pf.contracts],
                 "type": [c.instrument.kind for c in pf.contracts],
                 "value_cny": pv.mean(axis=1),
-                "value_se_cny": pv.std(axis=1, ddof=1) / np.sqrt(pv.shape[1]),
+                "value_se_cny": [
+                    0.0 if r is None else float(pv[c].std(ddof=1) / np.sqrt(pv.shape[1])) for c, r in enumerate(regs)
+                ],
                 "revaluation": [
                     "closed form per path"
                     if r is None

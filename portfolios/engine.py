@@ -28,9 +28,11 @@ What each component contributes per path, at each horizon ``h`` (10 trading days
 * loans and other contracts without one: least-squares regression of the engine's per-path present value on the
   price at ``h``, fitted once per run on a pilot set of :data:`PILOT_PATHS` paths from the run's own seed
   (stream ``PILOT_KEY``), so every block applies the same coefficients;
-* obligations: minus the compliance cost ``ccer_t * CCER_avg_y + (cea_t - hedged_t) * CEA_avg_y + hedged_t * K``
-  (annual averages over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's
-  forward), paid on the year's last grid date, discounted on the market's curve;
+* obligations: minus the unhedged compliance cost ``ccer_t * CCER_avg_y + cea_t * CEA_avg_y`` (annual averages
+  over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's forward), paid on
+  the year's last grid date, discounted on the market's curve. Hedges enter the P&L as the contracts that make
+  them (the demo's emitter holds its Dec-25 forward); an obligation's ``hedged_t`` at ``hedge_price_cny_per_t``
+  only feeds the compliance cost-at-risk table, so a hedge held as a contract is not counted twice;
 * projects: per year carbon income ``credits issued x CCER annual average``, heat revenue ``heat x tariff``, capex
   and opex; CCER-linked project loans run on those per-path volumes and cash flows (projects are not yet
   components of the VaR: their NPV distribution is reported on its own).
@@ -380,8 +382,8 @@ def obligation_value(ctx: RunContext, ob: Obligation, state: HorizonState) -> np
 
     Notes
     -----
-    :math:`-P(h, T_y)\,[c\,E_h \bar S^{CCER}_y + (a - q_h) E_h \bar S^{CEA}_y + q_h K]` with ``c`` the CCER
-    tonnes (at most ``ccer_share`` of emissions), ``a`` the CEA tonnes, ``q_h`` the hedged tonnes at ``K``,
+    :math:`-P(h, T_y)\,[c\,E_h \bar S^{CCER}_y + a\,E_h \bar S^{CEA}_y]` (unhedged: hedges are contracts of the
+    book) with ``c`` the CCER tonnes (at most ``ccer_share`` of emissions), ``a`` the CEA tonnes,
     :math:`\bar S_y` the average over the grid dates of year ``y`` (those up to ``h`` from the path, the rest at
     the path's forward) and :math:`T_y` the year's last grid date (carried to ``h`` once it has passed).
     """
@@ -393,7 +395,7 @@ def obligation_value(ctx: RunContext, ob: Obligation, state: HorizonState) -> np
     cea_t = ob.shortfall_t - ccer_t
     ccer_sum, n_fix = state.expected_average("CCER", fixings)
     cea_sum, _ = state.expected_average("CEA", fixings)
-    cost = ccer_t * ccer_sum / n_fix + (cea_t - ob.hedged_t) * cea_sum / n_fix + ob.hedged_t * ob.hedge_price_cny_per_t
+    cost = ccer_t * ccer_sum / n_fix + cea_t * cea_sum / n_fix
     return np.asarray(-disc * cost, dtype=float)
 
 
