@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
-from portfolios.engine import PortfolioRun, pledge_rows
+from portfolios.components import LoanPaths
+from portfolios.engine import PortfolioRun, discount_factors, pledge_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     MismatchMetrics,
@@ -184,7 +185,8 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
     """How each lever changes the portfolio's mismatch metrics, and its expected cost.
 
     All levers act on the projects' combined credits ``C_y`` and the CCER annual average ``P_y`` (paths), with the
-    forward price ``F_y = E[P_y]`` (the run's own expectation) and discount factors ``D_y = (1 + r)^-t_y``:
+    forward price ``F_y = E[P_y]`` (the run's own expectation) and discount factors ``D_y = P(0, t_y)`` of the
+    market's curve (the run's one discounting convention):
 
     * forward sale of share ``s``: income ``(1 - s) C_y P_y + s C_y F_y``;
     * prepaid forward of share ``s``: today ``(1 - d) sum_y s E[C_y] F_y D_y`` (discount ``d``); each year the
@@ -208,8 +210,7 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
     credits = a["total_credits_t"]
     price = a["ccer_annual"]
     forward = price.mean(axis=1, keepdims=True)
-    t = run.times_years[:, None]
-    disc = (1.0 + run.portfolio.market.discount_rate) ** -t
+    disc = discount_factors(run.context)[:, None]
     capex = a["total_capex_cny"]
     first_cost_year = int(np.argmax(capex.sum(axis=1) > 0))
     zero = np.zeros_like(credits)
@@ -354,23 +355,26 @@ def analyse(run: PortfolioRun) -> Analysis:
     for c, contract in enumerate(pf.contracts):
         inst = contract.instrument
         spec_name = contract.name
+        if isinstance(inst, (PledgeLoan, ProjectLoan)):
+            loan = LoanPaths.read(a, c)
+            loss = loan.loss_cny
         if isinstance(inst, PledgeLoan):
-            loss = a[f"contract{c}_loss_cny"]
+            assert loan.margin_call is not None and loan.liquidated is not None and loan.exposure_cny is not None
             loan_rows.append(
                 {
                     "loan": spec_name,
-                    "p_margin_call": float(a[f"contract{c}_margin_call"].mean()),
-                    "p_liquidation": float(a[f"contract{c}_liquidated"].mean()),
+                    "p_margin_call": float(loan.margin_call.mean()),
+                    "p_liquidation": float(loan.liquidated.mean()),
                     "p_loss": float((loss > 1e-9).mean()),
                     "expected_loss_cny": float(loss.mean()),
                     "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
                 }
             )
             dates = run.context.dates[pledge_rows(run.context, inst)]
-            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(a[f"contract{c}_exposure"], list(dates), 0.95)
+            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(loan.exposure_cny, list(dates), 0.95)
         if isinstance(inst, ProjectLoan):
-            loss = a[f"contract{c}_loss_cny"]
-            default = a[f"contract{c}_default"]
+            assert loan.default is not None and loan.min_dscr is not None and loan.dscr is not None
+            default = loan.default
             loan_rows.append(
                 {
                     "loan": spec_name,
@@ -378,11 +382,11 @@ def analyse(run: PortfolioRun) -> Analysis:
                     "p_loss": float((loss > 1e-9).mean()),
                     "expected_loss_cny": float(loss.mean()),
                     "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
-                    "p_min_dscr_below_1_0": float((a[f"contract{c}_min_dscr"] < 1.0).mean()),
-                    "p_min_dscr_below_1_2": float((a[f"contract{c}_min_dscr"] < 1.2).mean()),
+                    "p_min_dscr_below_1_0": float((loan.min_dscr < 1.0).mean()),
+                    "p_min_dscr_below_1_2": float((loan.min_dscr < 1.2).mean()),
                 }
             )
-            dscr = a[f"contract{c}_dscr"]
+            dscr = loan.dscr
             sched = inst.schedule()
             for y in range(dscr.shape[0]):
                 d = dscr[y][np.isfinite(dscr[y])]

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from finance.instruments import Instrument, ProjectLoan
 from finance.market import MarketEnv
 from finance.revaluation import (
     FlatVolatility,
@@ -80,12 +80,30 @@ from models.paths import PathSet
 from models.random import BLOCK_PATHS, root_seed_sequence
 from models.scenarios import ScenarioCurve, load_scenario
 from models.units import TRADING_DAYS_PER_YEAR
+from portfolios.components import (
+    BlockInputs,
+    ContractComponent,
+    ProjectPaths,
+    components,
+    linked_loan,
+    obligation_value,
+    pledge_rows,
+)
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
-from portfolios.metrics import irr, npv, payback_year
-from portfolios.portfolio import Obligation, Portfolio
+from portfolios.metrics import irr, payback_year, present_value
+from portfolios.portfolio import Portfolio
 
-__all__ = ["SPILL_ROWS", "PortfolioRun", "RunArrays", "RunContext", "pledge_rows", "prepare", "run_portfolio"]
+__all__ = [
+    "SPILL_ROWS",
+    "PortfolioRun",
+    "RunArrays",
+    "RunContext",
+    "discount_factors",
+    "pledge_rows",
+    "prepare",
+    "run_portfolio",
+]
 
 TEN_DAYS: int = 10
 """Trading days of the short VaR horizon."""
@@ -221,16 +239,21 @@ class PortfolioRun:
         return times_years(self.context)
 
 
+def _mid_years(ctx: RunContext) -> pd.DatetimeIndex:
+    """1 July of each of ``ctx.years``, no earlier than the valuation date (the cash-flow date of a report year)."""
+    vd = ctx.market.valuation_date
+    return pd.DatetimeIndex([max(pd.Timestamp(f"{y}-07-01"), vd) for y in ctx.years])
+
+
 def times_years(ctx: RunContext) -> np.ndarray:
     """Mid-year (1 July) time of each of ``ctx.years`` from the valuation date, years, floored at 0."""
-    mid_years = pd.DatetimeIndex([f"{y}-07-01" for y in ctx.years])
-    return year_fractions(ctx.market.valuation_date, mid_years).clip(min=0.0)
+    return year_fractions(ctx.market.valuation_date, _mid_years(ctx)).clip(min=0.0)
 
 
-def pledge_rows(ctx: RunContext, loan: PledgeLoan) -> np.ndarray:
-    """Grid rows on which a pledge loan's exposure and coverage are kept: every ``n // 24``-th date of its life."""
-    n = int(np.count_nonzero(ctx.dates <= loan.fixing_dates(ctx.market.valuation_date)[-1]))
-    return np.arange(0, n, max(1, n // 24))
+def discount_factors(ctx: RunContext) -> np.ndarray:
+    """Discount factor of each report year's mid-year cash flows on the market's curve (the one convention of
+    values and risk: contracts, project NPVs, levers and mismatch metrics)."""
+    return np.asarray(ctx.market.build().df(_mid_years(ctx)), dtype=float)
 
 
 def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument]) -> pd.DatetimeIndex:
@@ -366,39 +389,6 @@ def volatility_source(ctx: RunContext) -> VolatilitySource:
     return ModelVariance(expected, flat) if callable(expected) else flat
 
 
-def _linked_loan(
-    ctx: RunContext, inst: ProjectLoan, credits: np.ndarray, net_cash_cny: np.ndarray, n: int
-) -> ProjectLoan:
-    """The loan with its linked project's per-path credits and net heat cash flows on its schedule's years."""
-    years = ctx.years
-    rows = [d.year - years[0] for d in inst.schedule()[1:]]
-    vol = np.vstack([credits[r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
-    other = np.vstack([net_cash_cny[r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
-    return dataclasses.replace(inst, carbon_volumes_t=vol, other_cash_flows_cny=other)
-
-
-def obligation_value(ctx: RunContext, ob: Obligation, state: HorizonState) -> np.ndarray:
-    r"""Value at the horizon (plus its carried cost once paid) of an obligation, CNY per path.
-
-    Notes
-    -----
-    :math:`-P(h, T_y)\,[c\,E_h \bar S^{CCER}_y + a\,E_h \bar S^{CEA}_y]` (unhedged: hedges are contracts of the
-    book) with ``c`` the CCER tonnes (at most ``ccer_share`` of emissions), ``a`` the CEA tonnes,
-    :math:`\bar S_y` the average over the grid dates of year ``y`` (those up to ``h`` from the path, the rest at
-    the path's forward) and :math:`T_y` the year's last grid date (carried to ``h`` once it has passed).
-    """
-    dates = ctx.dates
-    in_year = dates[(dates.year == ob.year) & (np.arange(len(dates)) > 0)]
-    fixings = in_year if len(in_year) else dates[:1]
-    disc = float(state.discount(fixings[-1:])[0])
-    ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
-    cea_t = ob.shortfall_t - ccer_t
-    ccer_sum, n_fix = state.expected_average("CCER", fixings)
-    cea_sum, _ = state.expected_average("CEA", fixings)
-    cost = ccer_t * ccer_sum / n_fix + cea_t * cea_sum / n_fix
-    return np.asarray(-disc * cost, dtype=float)
-
-
 def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
     """Contract and obligation values today, contract deltas and the regressions of contracts without a closed
     form, all from a pilot set of :data:`PILOT_PATHS` paths (seed stream ``PILOT_KEY``) of the run's model.
@@ -459,7 +449,7 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
             k = names.index(contract.project)
             plan_credits = np.repeat(ctx.planned_credits_t[k][:, None], PILOT_PATHS, axis=1)
             plan_net = np.repeat(plan_net_cny[k][:, None], PILOT_PATHS, axis=1)
-            inst = _linked_loan(ctx, inst, plan_credits, plan_net, PILOT_PATHS)
+            inst = linked_loan(ctx.years, inst, plan_credits, plan_net)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = engines_for(inst)[0].calculate(inst, market, pilot, quick=True)
@@ -489,56 +479,15 @@ def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
 
 
-def _one_block(
-    ctx: RunContext,
-    n: int,
-    price_seed: np.random.SeedSequence,
-    project_seed: np.random.SeedSequence,
-    contract_seed: np.random.SeedSequence,
-) -> dict[str, np.ndarray]:
+def _project_paths(
+    ctx: RunContext, n: int, seed: np.random.SeedSequence, ccer_avg: np.ndarray
+) -> tuple[ProjectPaths | None, dict[str, np.ndarray]]:
+    """Per-path project cash flows of a block (the explicit input of project-linked contracts) and the project
+    arrays of the report: income ``credits x CCER annual average``, heat revenue ``heat x tariff``, capex, opex,
+    NPV on the market's curve at mid-year, IRR and payback."""
     pf = ctx.portfolio
-    dates = ctx.dates
-    paths: PathSet = ctx.model.simulate(ctx.grid, n, price_seed, scenario=ctx.scenario)
-    cea, ccer = paths["CEA"], paths["CCER"]
-    price = {"CEA": cea, "CCER": ccer}
-    out: dict[str, np.ndarray] = {
-        "cea_fan": cea[list(ctx.fan_rows)],
-        "ccer_fan": ccer[list(ctx.fan_rows)],
-    }
-    cea_avg = _annual_average(cea, dates, ctx.years)
-    ccer_avg = _annual_average(ccer, dates, ctx.years)
-    out["ccer_annual"] = ccer_avg
-
-    market = ctx.market.build()
-    # contract-internal randomness (borrower top-ups) comes from this block's own stream, via the path set's entropy
-    contract_entropy = int.from_bytes(contract_seed.generate_state(4).tobytes(), "little")
-    block_paths = dataclasses.replace(paths, factors=price, seed_entropy=contract_entropy)
-    vol = volatility_source(ctx)
-    states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
-    pnl10, pnl1y = [], []
-    for pos in pf.positions:
-        s = price[pos.asset]
-        pnl10.append(pos.quantity_t * (s[ctx.row_10d] - s[0]))
-        pnl1y.append(pos.quantity_t * (s[ctx.row_1y] - s[0]))
-    n_contracts = len(pf.contracts)
-    for i, ob in enumerate(pf.obligations):
-        v0 = ctx.value_today[n_contracts + i]
-        pnl10.append(obligation_value(ctx, ob, states[0]) - v0)
-        pnl1y.append(obligation_value(ctx, ob, states[1]) - v0)
-
-    # compliance obligations: annual-average purchase cost, unhedged and hedged
-    cost_u, cost_h = [], []
-    for ob in pf.obligations:
-        i = ob.year - ctx.years[0]
-        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
-        cea_t = ob.shortfall_t - ccer_t
-        base = ccer_t * ccer_avg[i]
-        cost_u.append(base + cea_t * cea_avg[i])
-        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
-    out["obligation_cost_unhedged"] = np.array(cost_u).reshape(len(cost_u), n)
-    out["obligation_cost_hedged"] = np.array(cost_h).reshape(len(cost_h), n)
-
-    # projects
+    if not pf.projects:
+        return None, {}
     years = ctx.years
     n_proj = len(pf.projects)
     income = np.zeros((n_proj, len(years), n))
@@ -546,75 +495,92 @@ def _one_block(
     capex = np.zeros_like(income)
     opex = np.zeros_like(income)
     credits = np.zeros_like(income)
-    if n_proj:
-        sim = simulate_portfolio([p.project for p in pf.projects], n, project_seed)
-        for k, (spec, pp) in enumerate(zip(pf.projects, sim.projects, strict=True)):
-            credits[k] = _on_years(pp.credits_issued_t, pp.years, years)
-            income[k] = credits[k] * ccer_avg
-            heat_rev[k] = _on_years(pp.heat_mwh, pp.years, years) * spec.heat_tariff_cny_per_mwh
-            capex[k] = _on_years(pp.capex_cny, pp.years, years)
-            opex[k] = _on_years(pp.opex_cny, pp.years, years)
-    if n_proj:
-        costs = capex + opex
-        cf = income + heat_rev - capex - opex
-        t = times_years(ctx)
-        rate = pf.market.discount_rate
-        out |= {
-            "project_income": income,
-            "project_costs": costs,
-            "project_credits": credits,
-            "project_heat_revenue": heat_rev,
-            "project_npv_cny": np.array([npv(cf[k], t, rate) for k in range(n_proj)]),
-            "project_irr": np.array([irr(cf[k], t) for k in range(n_proj)]),
-            "project_payback_year": np.array([payback_year(cf[k], list(years)) for k in range(n_proj)]),
-            "project_credits_sum_t": credits.sum(axis=1),
-            "project_income_sum_cny": income.sum(axis=1),
-            "total_income_cny": income.sum(axis=0),
-            "total_costs_cny": costs.sum(axis=0),
-            "total_capex_cny": capex.sum(axis=0),
-            "total_credits_t": credits.sum(axis=0),
-            "total_heat_revenue_cny": heat_rev.sum(axis=0),
-            "total_cash_flow_cny": cf.sum(axis=0),
-        }
+    sim = simulate_portfolio([p.project for p in pf.projects], n, seed)
+    for k, (spec, pp) in enumerate(zip(pf.projects, sim.projects, strict=True)):
+        credits[k] = _on_years(pp.credits_issued_t, pp.years, years)
+        income[k] = credits[k] * ccer_avg
+        heat_rev[k] = _on_years(pp.heat_mwh, pp.years, years) * spec.heat_tariff_cny_per_mwh
+        capex[k] = _on_years(pp.capex_cny, pp.years, years)
+        opex[k] = _on_years(pp.opex_cny, pp.years, years)
+    costs = capex + opex
+    cf = income + heat_rev - capex - opex
+    t = times_years(ctx)
+    df = discount_factors(ctx)
+    out = {
+        "project_income": income,
+        "project_costs": costs,
+        "project_credits": credits,
+        "project_heat_revenue": heat_rev,
+        "project_npv_cny": np.array([present_value(cf[k], df) for k in range(n_proj)]),
+        "project_irr": np.array([irr(cf[k], t) for k in range(n_proj)]),
+        "project_payback_year": np.array([payback_year(cf[k], list(years)) for k in range(n_proj)]),
+        "project_credits_sum_t": credits.sum(axis=1),
+        "project_income_sum_cny": income.sum(axis=1),
+        "total_income_cny": income.sum(axis=0),
+        "total_costs_cny": costs.sum(axis=0),
+        "total_capex_cny": capex.sum(axis=0),
+        "total_credits_t": credits.sum(axis=0),
+        "total_heat_revenue_cny": heat_rev.sum(axis=0),
+        "total_cash_flow_cny": cf.sum(axis=0),
+    }
+    names = tuple(p.name for p in pf.projects)
+    return ProjectPaths(names, years, credits, heat_rev, capex, opex), out
 
-    # contracts on this block's paths: full revaluation at each horizon, or the pilot regression
-    contract_pv: list[np.ndarray] = []
-    contract_extra: dict[str, np.ndarray] = {}
-    names = [p.name for p in pf.projects]
-    for c, contract in enumerate(pf.contracts):
-        inst = contract.instrument
-        v0 = ctx.value_today[c]
-        regression = ctx.regressions[c]
-        if regression is None:
-            contract_pv.append(np.full(n, v0))
-            pnl10.append(horizon_value(inst, states[0]) - v0)
-            pnl1y.append(horizon_value(inst, states[1]) - v0)
-            continue
-        if isinstance(inst, ProjectLoan) and contract.project is not None:
-            k = names.index(contract.project)
-            inst = _linked_loan(ctx, inst, credits[k], heat_rev[k] - opex[k], n)
-        result = engines_for(inst)[0].calculate(inst, market, block_paths)
-        pv = np.asarray(result.samples.get("pv_cny", np.full(n, result.value)), dtype=float)
-        contract_pv.append(pv)
-        for st, reg, acc in zip(states, regression, (pnl10, pnl1y), strict=True):
-            acc.append(reg.at_horizon(pv, st.price(reg.factor), st.df_h) - reg.value_today)
-        for key in ("loss_cny", "margin_call", "liquidated", "default", "min_dscr"):
-            if key in result.samples:
-                contract_extra[f"contract{c}_{key}"] = np.asarray(result.samples[key], dtype=float)
-        if "dscr" in result.samples:
-            contract_extra[f"contract{c}_dscr"] = np.asarray(result.samples["dscr"], dtype=float)
-        if isinstance(inst, PledgeLoan):
-            s = price[inst.collateral]
-            kept = pledge_rows(ctx, inst)
-            t_loan = year_fractions(dates[0], dates[kept])[:, None]
-            principal = inst.ltv * inst.quantity_t * s[0, 0]
-            collateral = inst.quantity_t * s[kept] * (1.0 - inst.haircut)
-            contract_extra[f"contract{c}_exposure"] = np.maximum(principal * (1 + inst.rate * t_loan) - collateral, 0.0)
-            contract_extra[f"contract{c}_coverage"] = inst.quantity_t * s[kept] / principal
-    out["contract_pv"] = np.array(contract_pv).reshape(len(contract_pv), n)
+
+def _obligation_costs(ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Compliance cost at the annual average prices, unhedged and hedged at the obligation's own hedge terms."""
+    cost_u, cost_h = [], []
+    for ob in ctx.portfolio.obligations:
+        i = ob.year - ctx.years[0]
+        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
+        cea_t = ob.shortfall_t - ccer_t
+        base = ccer_t * ccer_avg[i]
+        cost_u.append(base + cea_t * cea_avg[i])
+        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
+    return {
+        "obligation_cost_unhedged": np.array(cost_u).reshape(len(cost_u), n),
+        "obligation_cost_hedged": np.array(cost_h).reshape(len(cost_h), n),
+    }
+
+
+def _one_block(
+    ctx: RunContext,
+    n: int,
+    price_seed: np.random.SeedSequence,
+    project_seed: np.random.SeedSequence,
+    contract_seed: np.random.SeedSequence,
+) -> dict[str, np.ndarray]:
+    paths: PathSet = ctx.model.simulate(ctx.grid, n, price_seed, scenario=ctx.scenario)
+    cea, ccer = paths["CEA"], paths["CCER"]
+    # contract-internal randomness (borrower top-ups) comes from this block's own stream, via the path set's entropy
+    contract_entropy = int.from_bytes(contract_seed.generate_state(4).tobytes(), "little")
+    block_paths = dataclasses.replace(paths, factors={"CEA": cea, "CCER": ccer}, seed_entropy=contract_entropy)
+    cea_avg = _annual_average(cea, ctx.dates, ctx.years)
+    ccer_avg = _annual_average(ccer, ctx.dates, ctx.years)
+    out: dict[str, np.ndarray] = {
+        "cea_fan": cea[list(ctx.fan_rows)],
+        "ccer_fan": ccer[list(ctx.fan_rows)],
+        "ccer_annual": ccer_avg,
+    }
+    out |= _obligation_costs(ctx, cea_avg, ccer_avg, n)
+    projects, project_arrays = _project_paths(ctx, n, project_seed, ccer_avg)
+    out |= project_arrays
+    market = ctx.market.build()
+    vol = volatility_source(ctx)
+    states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
+    inputs = BlockInputs(ctx, block_paths, market, states, projects)
+    pnl10, pnl1y, values = [], [], []
+    for component in components(ctx):
+        result = component.block(inputs)
+        pnl10.append(result.pnl_10d)
+        pnl1y.append(result.pnl_1y)
+        if isinstance(component, ContractComponent):
+            values.append(result.value_cny if result.value_cny is not None else np.full(n, np.nan))
+            if result.loan is not None:
+                out |= result.loan.arrays(component.index)
+    out["contract_pv"] = np.array(values).reshape(len(values), n)
     out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)
     out["pnl_1y"] = np.array(pnl1y).reshape(len(pnl1y), n)
-    out |= contract_extra
     return out
 
 

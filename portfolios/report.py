@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from finance.instruments import PledgeLoan
 from portfolios import __version__
 from portfolios.analysis import Analysis
+from portfolios.components import LoanPaths
 from portfolios.engine import PortfolioRun, pledge_rows
 from portfolios.excel import write_workbook
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
@@ -107,7 +108,8 @@ def _coverage_figure(run: PortfolioRun) -> str:
     for c, spec in enumerate(run.portfolio.contracts):
         if not isinstance(spec.instrument, PledgeLoan):
             continue
-        cov = run.arrays[f"contract{c}_coverage"]
+        cov = LoanPaths.read(run.arrays, c).coverage
+        assert cov is not None
         dates = run.context.dates[pledge_rows(run.context, spec.instrument)]
         q = np.quantile(cov, [0.05, 0.5, 0.95], axis=1)
         fig = Figure(figsize=(11, 3.4))
