@@ -381,12 +381,17 @@ def _seed(task: BlockTask, block: int, stream: int) -> np.random.SeedSequence:
 
 
 def volatility_source(ctx: RunContext) -> VolatilitySource:
-    """The revaluation's volatility: the model's expected average variance when the fitted model offers one
-    (``expected_average_variance(variance_now, n_days)``) and the path set carries conditional variances, else
-    the market's (history) volatilities (:class:`~finance.revaluation.FlatVolatility`)."""
+    """The revaluation's volatility: the model's expected average variance from the horizon to expiry given its
+    conditional variance there, when the fitted model offers ``expected_average_variance(variance_now, n_days)``
+    (daily variances of decimal log-returns; looked up on the joint model, then on its CEA model) and the path set
+    carries ``variance``; otherwise the market's volatilities (:class:`~finance.revaluation.FlatVolatility`: the
+    history's CEA volatility and the CCER volatility implied by the basis), the documented fallback."""
     flat = FlatVolatility(dict(ctx.market.vols))
-    expected = getattr(ctx.model, "expected_average_variance", None)
-    return ModelVariance(expected, flat) if callable(expected) else flat
+    for owner in (ctx.model, getattr(ctx.model, "cea", None)):
+        expected = getattr(owner, "expected_average_variance", None)
+        if callable(expected):
+            return ModelVariance(expected, flat)
+    return flat
 
 
 def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:

@@ -153,3 +153,52 @@ def test_revaluation_is_bit_identical_across_task_sizes(tmp_path: Path) -> None:
     two = _run(tmp_path, "b", body, n=BLOCK_PATHS + 100, blocks_per_task=2)
     for key in ("pnl_10d", "pnl_1y"):
         np.testing.assert_array_equal(one.arrays[key], two.arrays[key])
+
+
+OBLIGATION = """
+[[obligations]]
+name = "Plant 2025"
+year = 2025
+emissions_t = 1000000
+free_allocation_t = 700000
+ccer_share = 0.0
+"""
+
+
+def test_obligation_is_a_short_position_in_the_years_average_price(tmp_path: Path) -> None:
+    # all of 2025's fixings lie after the 10-day date: P&L(10d) = -a (S_10d - S_0) mean_i P(t_i, T) on every path
+    # (carry curve at the discount rate), a = 300 000 t; value today = -a P(0, T) mean_i F(0, t_i)
+    run = _run(tmp_path, "obligation", OBLIGATION)
+    ctx = run.context
+    fan = list(ctx.fan_rows)
+    s0 = run.arrays["cea_fan"][0]
+    s10 = run.arrays["cea_fan"][fan.index(ctx.row_10d)]
+    ratio = run.arrays["pnl_10d"][0] / (s10 - s0)
+    market = ctx.market.build()
+    year = ctx.dates[(ctx.dates.year == 2025)]
+    factor = float(np.mean(market.df(year[-1:])[0] / market.df(year)))  # mean_i P(t_i, T)
+    np.testing.assert_allclose(ratio, -300000.0 * factor, rtol=1e-9)
+    value_today = ctx.value_today[0]
+    ref = -300000.0 * float(market.df(year[-1:])[0]) * float(market.forward("CEA", year).mean())
+    assert value_today == pytest.approx(ref, rel=1e-12)
+    assert "obligation: Plant 2025" in analyse(run).tables["es_contributions_1y_99"].index
+
+
+def test_volatility_comes_from_the_model_when_it_offers_expected_variance(
+    books: dict[str, tuple[PortfolioRun, Analysis]],
+) -> None:
+    import dataclasses
+
+    from finance.revaluation import FlatVolatility, ModelVariance
+    from portfolios.engine import volatility_source
+
+    ctx = books["forward"][0].context
+
+    class Stub:
+        def expected_average_variance(self, variance_now: np.ndarray, n_days: int) -> np.ndarray:
+            return variance_now
+
+    chosen = volatility_source(dataclasses.replace(ctx, model=Stub()))
+    assert isinstance(chosen, ModelVariance)
+    bare = volatility_source(dataclasses.replace(ctx, model=object()))
+    assert isinstance(bare, FlatVolatility) and bare.vols == dict(ctx.market.vols)
