@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
+from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import LoanPaths
-from portfolios.engine import PortfolioRun, discount_factors, pledge_rows
+from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, pledge_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     MismatchMetrics,
@@ -64,7 +65,7 @@ def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
             continue
         total = pnl.sum(axis=0)
         for level in LEVELS:
-            f = var_es(total, level, horizon_days=10 if horizon == "10d" else 245)
+            f = var_es(total, level, horizon_days=TEN_DAYS if horizon == "10d" else TRADING_DAYS_PER_YEAR)
             rows.append(
                 {
                     "horizon": horizon,

@@ -281,3 +281,37 @@ def test_instrument_without_closed_form_is_refused(market: MarketEnv) -> None:
     paths = with_h([], market, n=4)
     with pytest.raises(PathSetError, match="no closed-form revaluation"):
         horizon_value(loan, today(market, paths))
+
+
+def test_exchange_option_and_swaption_at_h_match_quantlib_on_that_paths_state(market: MarketEnv) -> None:
+    # the analytic engines on a market whose valuation date is h and whose spots are the path's prices (same rate,
+    # carry, vols and correlation) give each path's revalued option
+    swap = CarbonSwap(
+        underlying="CEA",
+        fixed_price_cny_per_t=104.0,
+        quantity_t_per_period=1000.0,
+        start_date=pd.Timestamp("2025-07-01"),
+        end_date=pd.Timestamp("2026-06-30"),
+        period_months=3,
+    )
+    swaption = CarbonSwaption(swap=swap, expiry=EXPIRY)
+    exchange = ExchangeOption(
+        receive="CEA", deliver="CCER", quantity_receive_t=100.0, quantity_deliver_t=140.0, expiry=EXPIRY
+    )
+    paths = with_h([swaption, swap, exchange], market, n=16)
+    st = state(market, paths, H)
+    v_swaption, v_exchange = horizon_value(swaption, st), horizon_value(exchange, st)
+    for j in (0, 9):
+        spots = {"CEA": float(paths["CEA"][st.row, j]), "CCER": float(paths["CCER"][st.row, j])}
+        at_h = MarketEnv.simple(H, 0.02, spots, dict(market.vols), market.correlation, {"CCER": 0.01})
+        assert v_exchange[j] == pytest.approx(MargrabeEngine().calculate(exchange, at_h).value, rel=1e-6)
+        assert v_swaption[j] == pytest.approx(BlackSwaptionEngine().calculate(swaption, at_h).value, rel=1e-9)
+    # after expiry the swaption is the swap on the paths where the swap was worth more than 0 at expiry
+    late = paths.dates[paths.dates > EXPIRY][0]
+    st_late = state(market, paths, late)
+    at_expiry = state(market, paths, EXPIRY)
+    exercised = horizon_value(swap, at_expiry) > 0
+    assert 0 < exercised.sum() < paths.n_paths
+    np.testing.assert_array_equal(
+        horizon_value(swaption, st_late), np.where(exercised, horizon_value(swap, st_late), 0.0)
+    )
