@@ -283,7 +283,8 @@ def _asian(inst: AsianOption, st: HorizonState) -> np.ndarray:
     the remaining sum :math:`Y = \\sum S_{t_i}` has :math:`M_1 = S_h \\sum g_i` and
     :math:`M_2 = S_h^2 \\sum_{i,j} g_i g_j e^{\\sigma^2 \\min(\\tau_i,\\tau_j)}`; matched to a lognormal with
     :math:`s^2 = \\ln(M_2/M_1^2)`, the call is :math:`\\frac{Q}{n}` Black-76 on forward :math:`M_1`, strike
-    :math:`nK - P` (intrinsic forward value when that strike is not positive).
+    :math:`nK - P` (intrinsic forward value when that strike is not positive). :math:`\\sigma^2` is one average
+    variance from :math:`h` to the last fixing (the volatility source's), applied to every remaining fixing.
     """
     vd = st.market.valuation_date
     fx = inst.fixings(vd)
