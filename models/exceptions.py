@@ -16,6 +16,7 @@ __all__ = [
     "DataGapWarning",
     "InputError",
     "NonStationaryWarning",
+    "SimulationPolicyWarning",
     "UnsortedInputWarning",
 ]
 
@@ -54,3 +55,7 @@ class NonStationaryWarning(CarbonRiskWarning):
 
 class ConvergenceWarning(CarbonRiskWarning):
     """An optimiser reported a problem but returned a usable estimate."""
+
+
+class SimulationPolicyWarning(CarbonRiskWarning):
+    """The simulation parameters differ from the fitted ones by a documented policy (tail floor, vol-of-vol bound)."""

@@ -135,6 +135,13 @@ class JointCeaCcer(SimulatesPaths):
         """Valuation date of the CEA model."""
         return self.cea.last_date
 
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """The CEA model's average expected daily variance (``PathSet.variance`` records CEA only)."""
+        fn = getattr(self.cea, "expected_average_variance", None)
+        if fn is None:
+            raise InputError(f"the CEA model {type(self.cea).__name__} has no expected_average_variance")
+        return np.asarray(fn(variance_now, n_days))
+
     def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
         """The CEA model's plan with the basis arrays added."""
         base = self.cea.plan(grid, scenario)

@@ -256,6 +256,18 @@ class OUResult(SimulatesPaths):
         sd = self.ar.sigma_e * math.sqrt((1.0 - phi_m * phi_m) / (1.0 - self.ar.phi**2))
         return th + (x0 - th) * phi_m, sd
 
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """The constant daily variance ``sigma_e^2`` of the log-return innovations, broadcast to the inputs.
+
+        Notes
+        -----
+        Constant volatility: ``E[sigma^2_{t+k}] = sigma_e^2`` for every ``k``, whatever ``variance_now``.
+        """
+        v, n = np.broadcast_arrays(np.asarray(variance_now, dtype=float), np.asarray(n_days))
+        if not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
+            raise InputError(f"n_days={n_days!r} must be integers >= 1")
+        return np.full(v.shape, self.ar.sigma_e**2)
+
     def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
         """Exact transitions from grid date to grid date."""
         m = grid.trading_days.astype(float)
@@ -281,6 +293,7 @@ class OUResult(SimulatesPaths):
             record=np.arange(1, n + 1, dtype=np.int64),
             step_days=grid.trading_days,
             price0=self.last_price,
+            daily_variance=self.ar.sigma_e**2,
             meta={
                 "model": self.name,
                 "data": self.data_name,
@@ -458,4 +471,10 @@ class OUGarchResult(SimulatesPaths):
             meta=meta,
             z_max=inner.z_max,
             h_max=inner.h_max,
+            innovations=inner.innovations,
         )
+
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """Average expected daily variance of the residual GARCH (see
+        :meth:`models.garch.GarchResult.expected_average_variance`); the reversion adds nothing to it."""
+        return self.garch.expected_average_variance(variance_now, n_days)

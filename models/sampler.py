@@ -68,6 +68,7 @@ from models.random import BLOCK_PATHS, RngLike, iter_blocks
 
 __all__ = [
     "DIST_CODES",
+    "DIST_EMPIRICAL",
     "TABLE_POINTS",
     "VOL_CONSTANT",
     "VOL_EGARCH",
@@ -81,7 +82,9 @@ __all__ = [
     "uniforms_per_step",
 ]
 
-DIST_CODES: dict[str, int] = {"normal": 0, "t": 1, "skewt": 2}
+DIST_CODES: dict[str, int] = {"normal": 0, "t": 1, "skewt": 2, "empirical": 3}
+"""Innovation laws of the kernel; 3 draws from an empirical sample (filtered historical simulation)."""
+DIST_EMPIRICAL: int = 3
 VOL_CONSTANT: int = 0
 VOL_GARCH: int = 1
 """GARCH(1,1) and GJR-GARCH(1,1,1) (``gamma = 0`` for GARCH)."""
@@ -315,14 +318,23 @@ def simulate_block(  # pragma: no cover - compiled
     outb: np.ndarray,
     z_max: float,
     h_max: float,
+    emp: np.ndarray,
+    record_h: bool,
+    outh: np.ndarray,
 ) -> None:
     """Advance paths over steps ``s0 .. s0 + rz.shape[0] - 1`` in place (see the module docstring).
 
     ``rz`` (price innovations) and ``rb`` (basis, unused without it) are ``uint32`` views of the block's raw
     64-bit words for those steps, one row per step and one column per path: the first ``n`` 32-bit values of a
     row drive the price, the next ``n`` the basis. Any column range of a block can be advanced on its own.
+
+    ``emp`` (empty unless filtered historical simulation) is the residual sample: the innovation of a 32-bit word
+    ``w`` is ``emp[(w * len(emp)) >> 32]`` (an exact integer draw with replacement, same stream as the table
+    laws). With ``record_h`` the variance state ``h`` after each recorded step (the conditional variance of the
+    next return) is stored in ``outh`` like the prices.
     """
     n = x.shape[0]
+    n_emp = np.int64(emp.shape[0])
     rho_c = math.sqrt(max(0.0, 1.0 - rho * rho))
     z = np.empty(n)
     for j in range(rz.shape[0]):
@@ -331,13 +343,17 @@ def simulate_block(  # pragma: no cover - compiled
         phi = phi_arr[i]
         sd = sd_arr[i]
         # pass 1: innovations (table gathers, scalar code)
-        for p in range(n):
-            zp = _quantile(_uniform(rz, j, p), tab)
-            if zp > z_max:
-                zp = z_max
-            elif zp < -z_max:
-                zp = -z_max
-            z[p] = zp
+        if n_emp > 0:
+            for p in range(n):
+                z[p] = emp[(np.int64(rz[j, p]) * n_emp) >> 32]
+        else:
+            for p in range(n):
+                zp = _quantile(_uniform(rz, j, p), tab)
+                if zp > z_max:
+                    zp = z_max
+                elif zp < -z_max:
+                    zp = -z_max
+                z[p] = zp
         # pass 2: the recursion, branch-free per path so that LLVM vectorises it (same operations, same order)
         if vol == 0:
             for p in range(n):
@@ -367,6 +383,9 @@ def simulate_block(  # pragma: no cover - compiled
             if basis_on:
                 for p in range(n):
                     outb[row, p] = x[p] - b[p]
+            if record_h:
+                for p in range(n):
+                    outh[row, p] = h[p]
 
 
 @numba.njit(cache=True, nogil=True)
