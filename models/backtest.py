@@ -45,6 +45,7 @@ __all__ = [
     "backtest_table",
     "backtest_var",
     "christoffersen",
+    "format_backtest_table",
     "kupiec_pof",
     "rank_by_coverage",
 ]
@@ -474,3 +475,33 @@ def backtest_table(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def format_backtest_table(table: pd.DataFrame, size: float = 0.05) -> str:
+    """The README's Markdown table of a :func:`backtest_table` frame, best model first (the default-model rule).
+
+    Each cell: violations / expected, Kupiec p-value, Christoffersen conditional-coverage p-value; a cross marks a
+    rejection at ``size`` by either test. Rows sorted by ``passes_all`` then the smallest conditional-coverage
+    p-value, as :func:`rank_by_coverage`.
+    """
+    series = list(dict.fromkeys(table["data"]))
+    levels = sorted(set(table["level"]))
+    rows = []
+    for _key, g in table.groupby("model_key", sort=False):
+        cells = []
+        for name in series:
+            for lv in levels:
+                r = g[(g["data"] == name) & (g["level"] == lv)].iloc[0]
+                ok = r["kupiec_pvalue"] >= size and r["cc_pvalue"] >= size
+                cells.append(
+                    f"{int(r['violations'])} / {r['expected']:.1f}, {r['kupiec_pvalue']:.3f}, {r['cc_pvalue']:.3f}"
+                    + ("" if ok else " ✗")
+                )
+        passes = bool(((g["kupiec_pvalue"] >= size) & (g["cc_pvalue"] >= size)).all())
+        rows.append((not passes, -float(g["cc_pvalue"].min()), str(g["model"].iloc[0]), cells))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    head = ["model"] + [f"{n.upper()} {lv:.0%}" for n in series for lv in levels] + ["min cc p"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _failed, neg_min, model, cells in rows:
+        lines.append(f"| {model} | " + " | ".join(cells) + f" | {-neg_min:.4f} |")
+    return "\n".join(lines)

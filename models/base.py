@@ -34,7 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -42,6 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from models.drift import MarketAnchor, anchor_glide_target
 from models.exceptions import InputError
 from models.grid import SimulationGrid
 from models.paths import DEFAULT_QUANTILES, PathSet
@@ -67,6 +68,7 @@ __all__ = [
     "SimulationPlan",
     "check_paths",
     "glide_path",
+    "median_target",
     "run_plan",
     "run_plan_summary",
     "simulate_blocks",
@@ -256,6 +258,21 @@ def glide_path(x0: float, start: pd.Timestamp, dates: pd.DatetimeIndex, scenario
     gap = x0 - float(np.log(scenario.price_at(pd.DatetimeIndex([start]))[0]))
     weight = np.clip(1.0 - years / CONVERGENCE_YEARS, 0.0, 1.0)
     return np.asarray(log_curve + gap * weight, dtype=float)
+
+
+def median_target(
+    x0: float,
+    start: pd.Timestamp,
+    dates: pd.DatetimeIndex,
+    scenario: ScenarioCurve,
+    anchor: MarketAnchor | None,
+    log_variance: Callable[[], np.ndarray],
+) -> np.ndarray:
+    """Target median ``ln S`` on ``dates``: :func:`glide_path`, or the anchor / glide rule of :mod:`models.drift`
+    (``log_variance()`` gives the model's ``Var ln S`` on ``dates``; only called with an anchor)."""
+    if anchor is None:
+        return glide_path(x0, start, dates, scenario)
+    return anchor_glide_target(x0, start, dates, scenario, anchor, log_variance())
 
 
 def check_paths(n_paths: int) -> int:
@@ -631,8 +648,10 @@ class SimulatesPaths:
 
     last_date: pd.Timestamp
 
-    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
-        """The model's dynamics on ``grid`` as kernel arrays."""
+    def plan(
+        self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None
+    ) -> SimulationPlan:
+        """The model's dynamics on ``grid`` as kernel arrays (``anchor``: :mod:`models.drift`)."""
         raise NotImplementedError
 
     def _grid(self, grid: SimulationGrid | int) -> SimulationGrid:
@@ -649,6 +668,7 @@ class SimulatesPaths:
         scenario: ScenarioCurve | None = None,
         chunk_paths: int | None = None,
         record_variance: bool = False,
+        anchor: MarketAnchor | None = None,
     ) -> PathSet:
         """Simulate price paths on ``grid`` from the last observed price.
 
@@ -669,6 +689,9 @@ class SimulatesPaths:
             Also record the model's conditional daily variance of CEA's next log-return at every grid date
             (``PathSet.variance["CEA"]``, decimal); opt-in because it doubles the memory. Prices are identical
             either way.
+        anchor : MarketAnchor, optional
+            With ``scenario``: the mean follows the market forward up to ``anchor.anchor_years``, then the median
+            glides onto the scenario (:mod:`models.drift`); without it the median glides from the last price.
 
         Returns
         -------
@@ -676,7 +699,7 @@ class SimulatesPaths:
             Factor ``"CEA"`` (and ``"CCER"`` for the joint model), CNY/t, one row per grid date.
         """
         g = self._grid(grid)
-        plan = self.plan(g, scenario)
+        plan = self.plan(g, scenario, anchor)
         return run_plan(plan, g.dates, n_paths, rng, chunk_paths=chunk_paths, record_variance=record_variance)
 
     def simulate_summary(
@@ -688,10 +711,11 @@ class SimulatesPaths:
         scenario: ScenarioCurve | None = None,
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         chunk_paths: int | None = None,
+        anchor: MarketAnchor | None = None,
     ) -> PathSummary:
         """Like :meth:`simulate` but streaming: keeps quantiles, means and terminal values only."""
         g = self._grid(grid)
-        plan = self.plan(g, scenario)
+        plan = self.plan(g, scenario, anchor)
         return run_plan_summary(plan, g.dates, n_paths, rng, quantiles=quantiles, chunk_paths=chunk_paths)
 
 

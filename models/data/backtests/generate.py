@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.backtest import backtest_table
+from models.backtest import backtest_table, format_backtest_table
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "backtests.csv"
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         frame = backtest_table()
     target = Path(argv[0]) if argv else OUT
     frame.to_csv(target, index=False, float_format="%.10g")
-    print(frame.to_string(index=False))
+    print(format_backtest_table(frame))
     print(f"wrote {target}")
     return 0
 
