@@ -598,7 +598,7 @@ class GarchResult(SimulatesPaths):
             )
             self.warnings.append(message)
             warnings.warn(message, NonStationaryWarning, stacklevel=4)
-        elif changes:
+        elif any(not c.startswith("omega set") for c in changes):  # targeting omega alone is the plain default
             message = f"{self.name} fitted on '{self.data_name}': simulation policy {self.policy_applied}"
             self.warnings.append(message)
             warnings.warn(message, SimulationPolicyWarning, stacklevel=4)
