@@ -583,14 +583,14 @@ class GarchResult(SimulatesPaths):
             changes.append(f"coefficients scaled to persistence {cap}, fitted omega kept")
         self.sim_params = sim
         if policy == "none":
-            what = "fitted parameters simulated as they are (long horizons may explode)"
-        elif changes:
-            what = "; ".join(changes)
+            stationary = p < PERSISTENCE_WARN
+            self.policy_applied = (
+                "none (stationary fit)"
+                if stationary
+                else "none: fitted parameters simulated as they are (long horizons may explode)"
+            )
         else:
-            what = "fitted parameters kept"
-        self.policy_applied = f"{policy}: {what}" if p >= PERSISTENCE_WARN or policy != "none" else "none"
-        if p < PERSISTENCE_WARN and policy == "none":
-            self.policy_applied = "none (stationary fit)"
+            self.policy_applied = f"{policy}: {'; '.join(changes) if changes else 'fitted parameters kept'}"
         if p >= PERSISTENCE_WARN:
             message = (
                 f"{self.name} fitted on '{self.data_name}' has persistence {p:.5f} >= {PERSISTENCE_WARN} "
@@ -702,6 +702,7 @@ class GarchResult(SimulatesPaths):
             "persistence_policy": self.spec.persistence_policy,
             "policy_applied": self.policy_applied,
             "guards": self.guards,
+            "simulation_refused": self.simulation_refused or None,
             "diagnostics": self.diagnostics,
             "warnings": list(self.warnings),
         }

@@ -109,3 +109,17 @@ def test_egarch_normal_mean_variance_is_exact_by_simulation(history: PriceHistor
     se = per_path.std(ddof=1) / math.sqrt(N_PATHS)
     assert abs(per_path.mean() - res.long_run_variance) < 4 * se
     assert res.long_run_variance == pytest.approx(res.sample_variance_pct2 / 1e4, rel=1e-9)
+
+
+def test_changes_to_a_stationary_fit_are_reported_as_our_warning() -> None:
+    """HBEA GARCH(1,1)-normal is stationary (persistence 0.996) but above the cap: scaled, and said so."""
+    from models.exceptions import SimulationPolicyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hbea = load_prices("hbea")
+    with pytest.warns(SimulationPolicyWarning, match="scaled to persistence 0.99"):
+        res = Garch(dist="normal").fit(hbea)
+    assert 0.99 < res.persistence < 0.999 and res.warnings
+    assert res.summary()["simulation_refused"] is None
+    assert res.sim_persistence == pytest.approx(0.99, rel=1e-12)
