@@ -16,6 +16,7 @@ __all__ = [
     "DataGapWarning",
     "InputError",
     "NonStationaryWarning",
+    "ReportWarning",
     "SimulationPolicyWarning",
     "UnsortedInputWarning",
 ]
@@ -55,6 +56,10 @@ class NonStationaryWarning(CarbonRiskWarning):
 
 class ConvergenceWarning(CarbonRiskWarning):
     """An optimiser reported a problem but returned a usable estimate."""
+
+
+class ReportWarning(CarbonRiskWarning):
+    """Part of a report could not be produced (e.g. no Chromium to print the PDF); the rest is complete."""
 
 
 class SimulationPolicyWarning(CarbonRiskWarning):
