@@ -26,13 +26,20 @@ from models.exceptions import InputError
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES, Garch
 from models.meanrev import OrnsteinUhlenbeck, OUGarch
 
-__all__ = ["DEFAULT_DIST", "DEFAULT_MODEL", "MODEL_NAMES", "fit_model", "make_spec"]
+__all__ = ["DEFAULT_DIST", "DEFAULT_MODEL", "MODEL_NAMES", "default_dist", "fit_model", "make_spec"]
 
 MODEL_NAMES: tuple[str, ...] = ("garch", "gjr", "egarch", "ou", "ou-garch")
 DEFAULT_MODEL: str = "garch"
 DEFAULT_DIST: str = "empirical"
 
 Spec = Garch | OrnsteinUhlenbeck | OUGarch
+
+
+def default_dist(model: str | None = None) -> str:
+    """Innovation law used when none is given: :data:`DEFAULT_DIST`, or normal for ``ou`` and ``egarch`` (which do
+    not offer filtered historical simulation)."""
+    name = DEFAULT_MODEL if model is None else str(model).strip().lower()
+    return "normal" if name in ("ou", "egarch") else DEFAULT_DIST
 
 
 def make_spec(
@@ -53,10 +60,7 @@ def make_spec(
     name = DEFAULT_MODEL if model is None else str(model).strip().lower()
     if name == "egarch" and dist is not None and str(dist).strip().lower() == "empirical":
         raise InputError("dist='empirical' (filtered historical simulation) is available for garch, gjr and ou-garch")
-    if dist is None:
-        law = "normal" if name in ("ou", "egarch") else DEFAULT_DIST  # neither offers the empirical law
-    else:
-        law = str(dist).strip().lower()
+    law = default_dist(name) if dist is None else str(dist).strip().lower()
     if name not in MODEL_NAMES:
         raise InputError(f"model='{model}' is unknown; choose one of {', '.join(MODEL_NAMES)}")
     if law not in DISTRIBUTIONS:

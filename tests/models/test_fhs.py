@@ -118,3 +118,12 @@ def test_gjr_and_ou_garch_offer_fhs(cea: PriceHistory) -> None:
     assert gjr.name == "GJR-GARCH(1,1,1)-empirical" and ou.name == "OU-GARCH(1,1)-empirical"
     assert ou.garch.innovations is not None
     assert np.all(np.isfinite(ou.simulate(20, 100, rng=1)["CEA"]))
+
+
+def test_default_law_is_fhs_where_offered() -> None:
+    from models.catalog import default_dist, make_spec
+    from models.meanrev import OrnsteinUhlenbeck
+
+    assert make_spec().name == "GARCH(1,1)-empirical" and default_dist("ou-garch") == "empirical"
+    assert make_spec("egarch").name == "EGARCH(1,1,1)-normal" and default_dist("egarch") == "normal"
+    assert isinstance(make_spec("ou"), OrnsteinUhlenbeck)
