@@ -2,8 +2,16 @@
 
 finance/ and portfolios/ call any fitted model the same way (no ``isinstance`` chains)::
 
-    result.simulate(grid, n_paths, rng, *, scenario=None, chunk_paths=None) -> PathSet
-    result.simulate_summary(grid, n_paths, rng, *, scenario=None, quantiles=..., chunk_paths=None) -> PathSummary
+    result.simulate(grid, n_paths, rng, *, scenario=None, chunk_paths=None, record_variance=False,
+                    anchor=None) -> PathSet
+    result.simulate_summary(grid, n_paths, rng, *, scenario=None, quantiles=..., chunk_paths=None,
+                            anchor=None) -> PathSummary
+    result.expected_average_variance(variance_now, n_days) -> ndarray     (daily variance, decimal)
+
+``record_variance=True`` fills ``PathSet.variance["CEA"]`` with the model's conditional daily variance of the next
+log-return at every grid date (the kernel's variance state after each recorded step; the prices are bit-identical
+either way). ``anchor`` (:class:`models.drift.MarketAnchor`) makes the mean follow the market forward up to its
+``anchor_years`` before the median glides onto the scenario (:mod:`models.drift`).
 
 :class:`PriceModelResult` is that protocol. A model implements it by inheriting :class:`SimulatesPaths` and
 describing its dynamics as a :class:`SimulationPlan` (per-step arrays for the fused kernel of

@@ -43,6 +43,12 @@ and price recursion, whose loop has no data-dependent control flow so that LLVM 
 the same operations in the same order, so the numbers are those of a scalar loop), then the basis. Splitting the
 former single fused loop this way made the kernel 1.8x faster.
 
+Filtered historical simulation (``DIST_EMPIRICAL``): pass 1 draws ``z = emp[(w * len(emp)) >> 32]`` from the
+residual sample ``emp`` with the same 32-bit word ``w`` a table law would use (an exact integer draw with
+replacement, no floating point, so the numbers are the same on every machine and for every chunking). With
+``record_h`` the kernel also stores the variance state ``h`` on the recorded steps (the conditional variance of
+the next return; the caller converts it to a decimal daily variance).
+
 ``z`` has unit variance, so ``rho`` is the correlation of the two shocks. On the steps marked in ``record`` the
 kernel stores ``x`` and ``x - b``; the caller exponentiates them (vectorised) into CEA and CCER prices. Guards
 (see :mod:`models.garch`): ``z`` is clipped to ``[-z_max, z_max]`` and ``h`` to at most ``h_max`` (``ln`` of the
