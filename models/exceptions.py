@@ -17,6 +17,7 @@ __all__ = [
     "InputError",
     "NonStationaryWarning",
     "ReportWarning",
+    "SimulationPolicyWarning",
     "UnsortedInputWarning",
 ]
 
@@ -59,3 +60,7 @@ class ConvergenceWarning(CarbonRiskWarning):
 
 class ReportWarning(CarbonRiskWarning):
     """Part of a report could not be produced (e.g. no Chromium to print the PDF); the rest is complete."""
+
+
+class SimulationPolicyWarning(CarbonRiskWarning):
+    """The simulation parameters differ from the fitted ones by a documented policy (tail floor, vol-of-vol bound)."""

@@ -19,7 +19,7 @@ import pandas as pd
 from finance.contracts import instrument_from_dict
 from finance.instruments import Instrument, ProjectLoan
 from models import quantities as Q
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL
+from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import load_prices
 from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
@@ -191,7 +191,7 @@ def _market(section: Section) -> MarketSpec:
     elif scenario not in SCENARIOS:
         scenario = str(section.file_path("scenario"))
     model = section.quantity("model", Q.MARKET_MODEL)
-    dist = section.quantity("dist", Q.MARKET_DIST, "normal" if model == "ou" else DEFAULT_DIST)
+    dist = section.quantity("dist", Q.MARKET_DIST, default_dist(model))
     return MarketSpec(
         prices=prices,
         model=model,
