@@ -74,7 +74,7 @@ MARKET_PRICES = Quantity("market.prices", "str", "-", "cea", description="price 
                          "valuation date", free_text="cea, hbea or a CSV / XLSX path")  # fmt: skip
 MARKET_MODEL = Quantity("market.model", "str", "-", DEFAULT_MODEL, description="price model", choices=MODEL_NAMES)
 MARKET_DIST = Quantity("market.dist", "str", "-", DEFAULT_DIST,
-                       description="innovation law (default normal for ou and egarch)", choices=DISTRIBUTIONS)  # fmt: skip
+                       description="innovation law (normal for ou and egarch)", choices=DISTRIBUTIONS)  # fmt: skip
 MARKET_POLICY = Quantity("market.persistence_policy", "str", "-", "variance-target",
                          description="what to do with a fit on the stationarity boundary",
                          choices=PERSISTENCE_POLICIES)  # fmt: skip
