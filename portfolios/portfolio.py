@@ -23,7 +23,7 @@ from models.data import load_prices
 from models.exceptions import CarbonRiskError
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS
+from models.scenarios import SCENARIOS, load_scenario
 from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
@@ -443,6 +443,11 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
                 f"fixes until {last.date()}, after the horizon ends on {end.date()} "
                 f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})",
             )
+    if portfolio.market.scenario is not None:
+        try:
+            load_scenario(portfolio.market.scenario).require_covers(valuation_date)
+        except CarbonRiskError as exc:
+            raise root.table("market").error("scenario", " ".join(str(exc).split())) from exc
     for i, ob in enumerate(portfolio.obligations):
         if not valuation_date.year <= ob.year <= end.year:
             raise root.tables("obligations")[i].error(
