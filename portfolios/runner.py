@@ -68,7 +68,13 @@ def run_report(
     progress: Callable[[int, int], None] | None = None,
     ledger: Ledger | None = None,
 ) -> ReportRun:
-    """Simulate, analyse, write the report atomically, then record the run in the ledger."""
+    """Simulate, analyse, write the report atomically, then record the run in the ledger.
+
+    The ledger is checked first (:meth:`Ledger.check_writable`): a run that could not be recorded writes no
+    report and runs no Monte Carlo.
+    """
+    ledger = ledger or Ledger()
+    ledger.check_writable()
     run = run_portfolio(
         portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
     )
@@ -77,7 +83,7 @@ def run_report(
     out = write_report(run, analysis, out_dir, run_id)
     files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
     files |= portfolio.referenced_files
-    record = (ledger or Ledger()).record(
+    record = ledger.record(
         run_id=run_id,
         kind="report",
         inputs={
