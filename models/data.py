@@ -302,7 +302,7 @@ def _parse_dates(raw: pd.Series, date_col: str, where: str) -> pd.DatetimeIndex:
 
 
 def _parse_prices(raw: pd.Series, dates: pd.DatetimeIndex, column: str, where: str) -> np.ndarray:
-    text = raw.astype(str).str.strip()
+    text = raw.where(raw.notna(), "").astype(str).str.strip()  # an empty Excel cell is NaN, not text
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     lowered = text.str.lower()
     looks_missing = lowered.isin(["", "nan", "none", "null", "na", "n/a", "inf", "-inf", "+inf", "infinity"])

@@ -224,9 +224,23 @@ class Ledger:
             advice = _ADVICE
         return LedgerError(f"ledger '{self.path}' cannot be {doing} ({reason}); {advice}")
 
+    def _sidecars(self) -> list[Path]:
+        return [self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm")]
+
+    def _remove_new_sidecars(self, existed: list[bool]) -> None:
+        """Remove the ``-wal`` / ``-shm`` files SQLite created for a connection that failed (a corrupt, truncated or
+        read-only ledger), so a refused command leaves the folder as it found it. Only when neither existed before
+        and the ``-wal`` is still empty: never a file another process may be using."""
+        wal, shm = self._sidecars()
+        if any(existed) or (wal.exists() and wal.stat().st_size > 0):
+            return
+        for sidecar in (wal, shm):
+            sidecar.unlink(missing_ok=True)
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         doing = "read" if self.readonly else "opened for writing"
+        existed = [p.exists() for p in self._sidecars()]
         try:
             conn = _sqlite_connect(self.path, readonly=self.readonly)
             conn.execute("PRAGMA busy_timeout=60000")
@@ -240,10 +254,13 @@ class Ledger:
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.Error as exc:
+            self._remove_new_sidecars(existed)
             raise self._error(exc, doing) from None
         try:
             yield conn
         except sqlite3.Error as exc:
+            conn.close()
+            self._remove_new_sidecars(existed)
             raise self._error(exc, doing) from None
         finally:
             conn.close()
@@ -259,14 +276,17 @@ class Ledger:
     def check_writable(self) -> None:
         """Raise :class:`~portfolios.exceptions.LedgerError` now if a record could not be written.
 
-        Takes and releases the write lock (``BEGIN IMMEDIATE`` then ``ROLLBACK``): call it before a long run so
+        Takes the write lock, runs a write statement that changes nothing and rolls back: call it before a long run so
         that a read-only, corrupt or locked ledger is reported before any work (and before any output exists).
         """
         if self.readonly:
             raise LedgerError(f"ledger '{self.path}' was opened read-only; open it with readonly=False to record")
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("DELETE FROM runs WHERE 0")  # a write statement: refused on a read-only file
+            finally:
+                conn.execute("ROLLBACK")
 
     def record(
         self,

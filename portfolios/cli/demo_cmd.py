@@ -84,10 +84,12 @@ def run_cea_holding(args: argparse.Namespace) -> int:
     with console.status("fitting GARCH(1,1)-t and simulating paths...") if not args.json else _null():
         n_paths = DEFAULT_PATHS if args.paths is None else args.paths
         seed = DEFAULT_SEED if args.seed is None else args.seed
+        ledger = Ledger()
+        ledger.check_writable()  # before any work: a run that cannot be recorded writes nothing
         result = run_demo(n_paths=n_paths, seed=seed, holding_t=DEFAULT_HOLDING_T)
         run_id = new_run_id()
         out = write_demo_outputs(result, args.out, run_id=run_id)
-        record = Ledger().record(
+        record = ledger.record(
             run_id=run_id,
             kind="demo",
             inputs={"n_paths": n_paths, "seed": seed, "holding_t": DEFAULT_HOLDING_T, "dataset": "cea"},
