@@ -53,6 +53,8 @@ __all__ = [
     "OUTLIER_FACTOR",
     "Gap",
     "PriceHistory",
+    "find_gaps",
+    "find_outliers",
     "load_prices",
 ]
 

@@ -355,6 +355,26 @@ GEOTHERMAL_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda t: ["reductions", "risk", _folder(t, "project.toml"), "--paths", "10"],
         r"is a directory",
     ),
+    "project-plant-file-binary": (
+        lambda t: ["reductions", "project", _project(t, "[plant]\n" + _key("file", _write(t, "p.toml", b"\xff\xfe")))],
+        r"plant file '.*p\.toml' is not UTF-8 text",
+    ),
+    "project-plant-file-directory": (
+        lambda t: ["reductions", "project", _project(t, "[plant]\n" + _key("file", _folder(t, "plant.toml")))],
+        r"plant file '.*plant\.toml' is a directory",
+    ),
+    "project-weather-parameters-gbk": (
+        lambda t: [
+            "reductions",
+            "project",
+            _project(t, "[weather]\n" + _key("parameters", _write(t, "w.toml", 'site = "保定"\n'.encode("gbk")))),
+        ],
+        r"weather parameter file '.*w\.toml' is not UTF-8 text",
+    ),
+    "project-ef-csv-directory": (
+        lambda t: ["reductions", "project", _project(t, _key("ef_csv", _folder(t, "ef.csv")))],
+        r"emission-factor file '.*ef\.csv' is a directory",
+    ),
     "risk-project-weather-csv-gbk": (
         lambda t: [
             "reductions",
@@ -388,6 +408,28 @@ CONTRACT_CASES: dict[str, tuple[Callable[[Path], str], str]] = {
     "directory": (lambda t: _folder(t, "deal.toml"), r"contract file '.*deal\.toml' is a directory"),
     "utf16": (lambda t: _write(t, "deal.toml", "[market]\n".encode("utf-16")), r"is not UTF-8 text"),
     "nul-bytes": (lambda t: _write(t, "deal.toml", b"[market]\n\x00\x00"), r"NUL byte at offset 9"),
+}
+
+
+def _contract_with_quotes(tmp: Path, quotes: str) -> str:
+    text = (REPO / "finance" / "examples" / "forward.toml").read_text(encoding="utf-8")
+    assert "discount_rate = 0.018\n" in text
+    return _write(tmp, "deal.toml", text.replace("discount_rate = 0.018\n", _key("discount_quotes", quotes) + "\n"))
+
+
+CONTRACT_CASES |= {
+    "quotes-gbk": (
+        lambda t: _contract_with_quotes(t, _write(t, "q.csv", "品种,期限,利率\nDEPO,1M,0.018\n".encode("gbk"))),
+        r"discount quote file '.*q\.csv' is not UTF-8 text",
+    ),
+    "quotes-directory": (
+        lambda t: _contract_with_quotes(t, _folder(t, "q.csv")),
+        r"discount quote file '.*q\.csv' is a directory",
+    ),
+    "quotes-semicolon": (
+        lambda t: _contract_with_quotes(t, _write(t, "q.csv", "instrument;tenor;rate\nDEPO;1M;0,018\n")),
+        r"discount quote file .*separated by semicolon",
+    ),
 }
 
 
