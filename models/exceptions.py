@@ -17,6 +17,7 @@ __all__ = [
     "InputError",
     "NonStationaryWarning",
     "PriceOutlierWarning",
+    "ReportWarning",
     "UnsortedInputWarning",
 ]
 
@@ -59,3 +60,7 @@ class NonStationaryWarning(CarbonRiskWarning):
 
 class ConvergenceWarning(CarbonRiskWarning):
     """An optimiser reported a problem but returned a usable estimate."""
+
+
+class ReportWarning(CarbonRiskWarning):
+    """Part of a report could not be produced (e.g. no Chromium to print the PDF); the rest is complete."""

@@ -12,7 +12,7 @@ from portfolios.demo import DemoResult
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
 from portfolios.io import atomic_output_dir, write_json
 
-__all__ = ["write_demo_outputs"]
+__all__ = ["write_demo_files", "write_demo_outputs"]
 
 
 def _fan_figure(result: DemoResult) -> str:
@@ -87,14 +87,14 @@ def render_demo_html(result: DemoResult, run_id: str = "") -> str:
         [
             section(
                 "Value at risk and expected shortfall (CNY, positive = loss)",
-                table_tag(risk, float_format=",.0f", table_id="risk"),
+                table_tag(risk, table_id="risk"),
             ),
             section("Price fan", _fan_figure(result), table_tag(fan, index=True, table_id="fan")),
             section("Profit and loss", _pnl_figure(result)),
             section(
                 f"Model: {fit.spec.name} on daily log-returns in percent",
-                table_tag(params, float_format=".5f", table_id="params"),
-                table_tag(stats, float_format=",.4f"),
+                table_tag(params, table_id="params"),
+                table_tag(stats),
             ),
             section("Inputs", table_tag(inputs)),
             section("Warnings", warnings_block(result.warnings)),
@@ -104,10 +104,14 @@ def render_demo_html(result: DemoResult, run_id: str = "") -> str:
     return page("carbonrisk demo: CEA holding risk", body, meta)
 
 
+def write_demo_files(result: DemoResult, folder: Path, run_id: str = "") -> None:
+    """Write ``report.html`` and ``summary.json`` into ``folder`` (a staging folder)."""
+    (folder / "report.html").write_text(render_demo_html(result, run_id), encoding="utf-8")
+    write_json(folder / "summary.json", result.to_dict() | {"run_id": run_id})
+
+
 def write_demo_outputs(result: DemoResult, out_dir: str | Path, run_id: str = "") -> Path:
     """Write ``report.html`` and ``summary.json`` atomically into ``out_dir``; return the final directory."""
-    final = Path(out_dir).resolve()
-    with atomic_output_dir(final) as staging:
-        (staging / "report.html").write_text(render_demo_html(result, run_id), encoding="utf-8")
-        write_json(staging / "summary.json", result.to_dict() | {"run_id": run_id})
-    return final
+    with atomic_output_dir(out_dir, run_id) as staging:
+        write_demo_files(result, staging, run_id)
+    return Path(out_dir).absolute()

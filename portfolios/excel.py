@@ -1,4 +1,4 @@
-"""Excel workbook of report tables: one sheet per table, numbers stored as numbers (openpyxl)."""
+"""Excel workbook of report tables: one sheet per table, numbers stored as numbers with formats (openpyxl)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from portfolios.formatting import column_unit, excel_format, format_value
 
 __all__ = ["write_workbook"]
 
@@ -42,25 +45,41 @@ def _cell_value(value: object) -> object:
     return str(value)
 
 
-def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write each frame of ``tables`` to its own sheet (index included when named); return the path."""
+def _write_sheet(sheet: Worksheet, data: pd.DataFrame, units: Mapping[str, str] | None) -> None:
+    sheet.append([str(c) for c in data.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    for row in data.itertuples(index=False):
+        sheet.append([_cell_value(v) for v in row])
+    for i, column in enumerate(data.columns, start=1):
+        unit = column_unit(column, units)
+        number_format = excel_format(unit)
+        shown = [format_value(v, unit) for v in data[column]]
+        if number_format is not None:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                    cell.number_format = number_format
+        width = max([min(len(str(column)), 24), *(len(text) for text in shown)])
+        sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+    sheet.freeze_panes = "A2"
+
+
+def write_workbook(
+    tables: Mapping[str, pd.DataFrame], path: str | Path, *, front: Mapping[str, pd.DataFrame] | None = None
+) -> Path:
+    """Write each frame to its own sheet, ``front`` sheets first (Summary, Inputs, ...); return the path.
+
+    Numbers are numeric cells with the number format of their column's unit (:func:`portfolios.formatting.
+    excel_format`: CNY ``#,##0``, probabilities ``0.0%``...), the header row is frozen and columns are sized to
+    their formatted content. A frame's index is written as columns when it is named.
+    """
     workbook = Workbook()
     workbook.remove(workbook.active)
     used: set[str] = set()
-    for name, frame in tables.items():
+    for name, frame in {**(front or {}), **tables}.items():
         data = frame.reset_index() if any(n is not None for n in frame.index.names) else frame
-        sheet = workbook.create_sheet(_sheet_name(name, used))
-        sheet.append([str(c) for c in data.columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in data.itertuples(index=False):
-            sheet.append([_cell_value(v) for v in row])
-        for i, column in enumerate(data.columns, start=1):
-            width = max(
-                [len(str(column)), *(len(f"{v:.6g}" if isinstance(v, float) else str(v)) for v in data[column])]
-            )
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-        sheet.freeze_panes = "A2"
+        _write_sheet(workbook.create_sheet(_sheet_name(name, used)), data, frame.attrs.get("units"))
     target = Path(path)
     workbook.save(target)
     return target

@@ -15,13 +15,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from portfolios.formatting import Unit, column_label, column_unit, format_value
+
 __all__ = ["figure_tag", "page", "section", "table_tag"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#1b1b1b}
 h1{font-size:1.6em;border-bottom:2px solid #2b6a4f;padding-bottom:.2em}h2{font-size:1.25em;color:#2b6a4f}
-table{border-collapse:collapse;margin:.5em 0 1.2em 0;font-size:.9em}
-th,td{border:1px solid #ccd;padding:.25em .6em;text-align:right}th{background:#eef3f0}
+table{border-collapse:collapse;margin:.5em 0 1.2em 0;font-size:.82em;max-width:100%}
+th,td{border:1px solid #ccd;padding:.25em .45em;text-align:right}th{background:#eef3f0;vertical-align:bottom}
+td{white-space:nowrap}.tw{max-width:100%}caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555}
 td.l,th.l{text-align:left}.warn{background:#fff4e0;border-left:4px solid #e69500;padding:.4em .8em;margin:.3em 0}
 figure{margin:1em 0}figcaption{font-size:.85em;color:#555}.meta{color:#666;font-size:.85em}
 """
@@ -38,30 +41,38 @@ def figure_tag(fig: Figure, caption: str, alt: str) -> str:
     )
 
 
-def _cell(value: object, fmt: str) -> str:
-    if isinstance(value, (float, np.floating)):
-        return f"<td>{value:{fmt}}</td>" if np.isfinite(value) else "<td></td>"
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        return f"<td>{value:,}</td>" if abs(int(value)) >= 10_000 else f"<td>{value}</td>"  # years stay 2025
-    if isinstance(value, pd.Timestamp):
-        return f'<td class="l">{value.date() if value == value.normalize() else value}</td>'
-    return f'<td class="l">{html.escape(str(value))}</td>'
+def _cell(value: object, unit: Unit) -> str:
+    text = html.escape(format_value(value, unit))
+    if unit in (Unit.TEXT, Unit.DATE) or not isinstance(value, int | float | np.integer | np.floating):
+        return f'<td class="l">{text}</td>'
+    return f"<td>{text}</td>"
 
 
-def table_tag(frame: pd.DataFrame, *, float_format: str = ",.2f", index: bool = False, table_id: str = "") -> str:
-    """Render ``frame`` as an HTML table (numbers right-aligned with ``float_format``)."""
+def table_tag(frame: pd.DataFrame, *, index: bool = False, table_id: str = "", caption: str = "") -> str:
+    """Render ``frame`` as an HTML table, each column formatted by its unit (:mod:`portfolios.formatting`).
+
+    Headers are readable labels with the unit (``NPV P5 (CNY)``); ``frame.attrs["units"]`` overrides the unit read
+    from a column name.
+    """
     data = frame.reset_index() if index else frame
-    head = "".join(f'<th class="l">{html.escape(str(c))}</th>' for c in data.columns)
+    units = frame.attrs.get("units")
+    columns = list(data.columns)
+    kinds = [column_unit(c, units) for c in columns]
+    head = "".join(f'<th class="l">{html.escape(column_label(c, units))}</th>' for c in columns)
     rows = "".join(
-        "<tr>" + "".join(_cell(v, float_format) for v in row) + "</tr>" for row in data.itertuples(index=False)
+        "<tr>" + "".join(_cell(v, k) for v, k in zip(row, kinds, strict=True)) + "</tr>"
+        for row in data.itertuples(index=False)
     )
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
-    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f'<div class="tw"><table{ident}>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
-def section(title: str, *parts: str) -> str:
-    """A titled section."""
-    return f"<section><h2>{html.escape(title)}</h2>{''.join(parts)}</section>"
+def section(title: str, *parts: str, anchor: str = "", keep: bool = False) -> str:
+    """A titled section (``anchor`` for the table of contents; ``keep``: no page break before it in the PDF)."""
+    ident = f' id="{html.escape(anchor)}"' if anchor else ""
+    cls = ' class="keep"' if keep else ""
+    return f"<section{ident}{cls}><h2>{html.escape(title)}</h2>{''.join(parts)}</section>"
 
 
 def warnings_block(messages: Sequence[str]) -> str:
@@ -71,10 +82,27 @@ def warnings_block(messages: Sequence[str]) -> str:
     return "".join(f'<div class="warn">{html.escape(m)}</div>' for m in messages)
 
 
-def page(title: str, body: str, meta: str = "") -> str:
-    """A complete HTML document."""
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _print_css(footer: str) -> str:
+    """A4 print layout: margins, a page break before each section, ``footer`` and page numbers on every page."""
+    small = "font-size:8pt;color:#555"
+    return (
+        "@page{size:A4;margin:14mm 12mm 16mm 12mm;"
+        f"@bottom-left{{content:{_css_string(footer)};{small}}}"
+        f'@bottom-right{{content:"page " counter(page) " of " counter(pages);{small}}}}}'
+        "@media print{body{max-width:none;margin:0;font-size:9pt}section{break-before:page}"
+        "section:first-of-type,section.keep{break-before:auto}figure img{max-width:100%}tr,figure{break-inside:avoid}}"
+    )
+
+
+def page(title: str, body: str, meta: str = "", footer: str = "") -> str:
+    """A complete HTML document; ``footer`` is printed at the bottom of every PDF page (e.g. the run id)."""
+    css = _CSS + _print_css(footer or title)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/>'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{css}</style></head><body>"
         f'<h1>{html.escape(title)}</h1><p class="meta">{html.escape(meta)}</p>{body}</body></html>\n'
     )

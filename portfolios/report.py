@@ -1,4 +1,5 @@
-"""The portfolio report: ``report.html`` (self-contained), ``report.xlsx``, ``paths_summary.parquet``, ``summary.json``.
+"""The portfolio report: ``report.html`` (self-contained), ``report.pdf``, ``report.xlsx``, ``paths_summary.parquet``,
+``summary.json``.
 
 Written atomically into the output directory (a failed or interrupted run leaves no half report).
 """
@@ -6,6 +7,7 @@ Written atomically into the output directory (a failed or interrupted run leaves
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from finance.instruments import PledgeLoan
+from models.exceptions import ReportWarning
 from portfolios import __version__
 from portfolios.analysis import Analysis
 from portfolios.engine import PortfolioRun, pledge_rows
 from portfolios.excel import write_workbook
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
 from portfolios.io import atomic_output_dir, write_json
+from portfolios.pdf import print_pdf
 
-__all__ = ["summary_payload", "write_report"]
+__all__ = ["summary_payload", "write_report", "write_report_files"]
 
 _TITLES = {
     "var_es": "Value at risk and expected shortfall (CNY, positive = loss)",
@@ -162,16 +166,14 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
     """The report page."""
     t = analysis.tables
     risk = t["var_es"].assign(level=[f"{lv:.0%}" for lv in t["var_es"]["level"]])
-    parts = [table_tag(risk, float_format=",.0f", table_id="var_es")]
+    parts = [table_tag(risk, table_id="var_es")]
     if "es_contributions_1y_99" in t:
-        parts.append(
-            table_tag(t["es_contributions_1y_99"], float_format=",.4g", index=True, table_id="es_contributions")
-        )
+        parts.append(table_tag(t["es_contributions_1y_99"], index=True, table_id="es_contributions"))
     body = [section("Risk figures", *parts)]
     body.append(
         section(
             "Limits",
-            table_tag(t["limit_breaches"], float_format=",.4g", table_id="limit_breaches")
+            table_tag(t["limit_breaches"], table_id="limit_breaches")
             if len(t["limit_breaches"])
             else "<p>No limit breached.</p>",
         )
@@ -179,40 +181,38 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
     body.append(section("Prices", _fan_figure(analysis)))
     for key in ("contracts", "loans", "dscr", "compliance_cost_at_risk"):
         if key in t:
-            body.append(section(_TITLES[key], table_tag(t[key], float_format=",.4g", table_id=key)))
+            body.append(section(_TITLES[key], table_tag(t[key], table_id=key)))
     coverage = _coverage_figure(run)
     if coverage:
         body.append(section("Loan coverage paths", coverage))
     for key in [k for k in t if k.startswith("exposure_")]:
-        body.append(section(f"PFE / EPE: {key[9:]}", table_tag(t[key], float_format=",.0f", index=True, table_id=key)))
+        body.append(section(f"PFE / EPE: {key[9:]}", table_tag(t[key], index=True, table_id=key)))
     if run.portfolio.projects:
         body.append(
             section(
                 "Project cash flows",
                 _cash_flow_figure(run),
-                table_tag(t["cash_flow_at_risk"], float_format=",.0f", index=True, table_id="cash_flow_at_risk"),
+                table_tag(t["cash_flow_at_risk"], index=True, table_id="cash_flow_at_risk"),
             )
         )
         for key in ("projects", "project_es_contributions"):
             body.append(
                 section(
                     _TITLES[key],
-                    table_tag(t[key], float_format=",.4g", index=key == "project_es_contributions", table_id=key),
+                    table_tag(t[key], index=key == "project_es_contributions", table_id=key),
                 )
             )
         body.append(
             section(
                 _TITLES["mismatch"],
                 _mismatch_figure(analysis),
-                table_tag(t["mismatch"], float_format=",.4g", table_id="mismatch"),
-                table_tag(t["mismatch_profile"], float_format=",.4g", index=True, table_id="mismatch_profile"),
+                table_tag(t["mismatch"], table_id="mismatch"),
+                table_tag(t["mismatch_profile"], index=True, table_id="mismatch_profile"),
             )
         )
-        body.append(section(_TITLES["levers"], table_tag(t["levers"], float_format=",.4g", table_id="levers")))
+        body.append(section(_TITLES["levers"], table_tag(t["levers"], table_id="levers")))
     elif "cash_flow_at_risk" in t:
-        body.append(
-            section(_TITLES["cash_flow_at_risk"], table_tag(t["cash_flow_at_risk"], float_format=",.0f", index=True))
-        )
+        body.append(section(_TITLES["cash_flow_at_risk"], table_tag(t["cash_flow_at_risk"], index=True)))
     body.append(section("Inputs", table_tag(_inputs_table(run))))
     body.append(section("Assumptions", "<ul>" + "".join(f"<li>{a}</li>" for a in _ASSUMPTIONS) + "</ul>"))
     body.append(section("Warnings", warnings_block(run.warnings)))
@@ -220,7 +220,8 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
         f"carbonrisk {__version__} - run {run_id} - {run.n_paths:,} paths, seed {run.portfolio.seed} - "
         f"{run.elapsed_s:.1f} s"
     )
-    return page(f"Portfolio risk report: {run.portfolio.name}", "".join(body), meta)
+    footer = f"carbonrisk run {run_id} - {run.portfolio.name}"
+    return page(f"Portfolio risk report: {run.portfolio.name}", "".join(body), meta, footer=footer)
 
 
 def _jsonable(value: Any) -> Any:
@@ -261,16 +262,28 @@ def summary_payload(run: PortfolioRun, analysis: Analysis, run_id: str) -> dict[
     )
 
 
+def write_report_files(run: PortfolioRun, analysis: Analysis, folder: Path, run_id: str) -> None:
+    """Write report.html, report.pdf, report.xlsx, paths_summary.parquet and summary.json into ``folder``.
+
+    ``folder`` is a staging folder (:class:`portfolios.io.OutputFolder`). Without a Chromium to print with, the
+    PDF is left out with a :class:`~models.exceptions.ReportWarning`.
+    """
+    (folder / "report.html").write_text(render_html(run, analysis, run_id), encoding="utf-8")
+    reason = print_pdf(folder / "report.html", folder / "report.pdf")
+    if reason is not None:
+        warnings.warn(reason, ReportWarning, stacklevel=2)
+    write_workbook(analysis.tables, folder / "report.xlsx")
+    frames = []
+    for factor in ("CEA", "CCER"):
+        fan = analysis.tables[f"fan_{factor}"].reset_index()
+        fan.insert(1, "factor", factor)
+        frames.append(fan)
+    pd.concat(frames, ignore_index=True).to_parquet(folder / "paths_summary.parquet", index=False)
+    write_json(folder / "summary.json", summary_payload(run, analysis, run_id))
+
+
 def write_report(run: PortfolioRun, analysis: Analysis, out_dir: str | Path, run_id: str) -> Path:
-    """Write the four report files atomically into ``out_dir``; return the directory."""
-    with atomic_output_dir(out_dir) as staging:
-        (staging / "report.html").write_text(render_html(run, analysis, run_id), encoding="utf-8")
-        write_workbook(analysis.tables, staging / "report.xlsx")
-        frames = []
-        for factor in ("CEA", "CCER"):
-            fan = analysis.tables[f"fan_{factor}"].reset_index()
-            fan.insert(1, "factor", factor)
-            frames.append(fan)
-        pd.concat(frames, ignore_index=True).to_parquet(staging / "paths_summary.parquet", index=False)
-        write_json(staging / "summary.json", summary_payload(run, analysis, run_id))
-    return Path(out_dir).resolve()
+    """Write the four report files atomically into ``out_dir`` (see :class:`portfolios.io.OutputFolder`)."""
+    with atomic_output_dir(out_dir, run_id) as staging:
+        write_report_files(run, analysis, staging, run_id)
+    return Path(out_dir).absolute()

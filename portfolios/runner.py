@@ -9,9 +9,10 @@ from typing import Any
 
 from portfolios.analysis import Analysis, analyse
 from portfolios.engine import PortfolioRun, run_portfolio
+from portfolios.io import OutputFolder
 from portfolios.ledger import Ledger, RunRecord, new_run_id
 from portfolios.portfolio import Portfolio, portfolio_from_text
-from portfolios.report import write_report
+from portfolios.report import write_report_files
 
 __all__ = ["ReportRun", "ledger_metrics", "rerun_report", "run_report"]
 
@@ -70,36 +71,45 @@ def run_report(
 ) -> ReportRun:
     """Simulate, analyse, write the report atomically, then record the run in the ledger.
 
-    The ledger is checked first (:meth:`Ledger.check_writable`): a run that could not be recorded writes no
-    report and runs no Monte Carlo.
+    The output folder is checked and locked before the Monte Carlo (:class:`portfolios.io.OutputFolder`); the
+    report is moved into place only together with its ledger record: if the record cannot be written, the
+    previous content of ``out_dir`` is restored and the error propagates (no report without a record). The
+    ledger is checked first (:meth:`Ledger.check_writable`): a run that could not be recorded stops before its
+    Monte Carlo and before any staging folder exists.
     """
-    ledger = ledger or Ledger()
-    ledger.check_writable()
-    run = run_portfolio(
-        portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
-    )
-    analysis = analyse(run)
-    run_id = new_run_id()
-    out = write_report(run, analysis, out_dir, run_id)
-    files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
-    files |= portfolio.referenced_files
-    record = ledger.record(
-        run_id=run_id,
-        kind="report",
-        inputs={
+    book = ledger or Ledger()
+    book.check_writable()
+    with OutputFolder(out_dir) as out:
+        run = run_portfolio(
+            portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
+        )
+        analysis = analyse(run)
+        run_id = new_run_id()
+        write_report_files(run, analysis, out.staging, run_id)
+        files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
+        files |= portfolio.referenced_files
+        inputs = {
             "portfolio_text": portfolio.text,
             "source": portfolio.source,
             "base_dir": portfolio.base_dir,
             "n_paths": portfolio.n_paths,
             "seed": portfolio.seed,
-        },
-        metrics=ledger_metrics(analysis),
-        seed=portfolio.seed,
-        n_paths=portfolio.n_paths,
-        input_files=files,
-        output_dir=out,
-    )
-    return ReportRun(run, analysis, run_id, out, record)
+        }
+
+        def record(final: Path) -> RunRecord:
+            return book.record(
+                run_id=run_id,
+                kind="report",
+                inputs=inputs,
+                metrics=ledger_metrics(analysis),
+                seed=portfolio.seed,
+                n_paths=portfolio.n_paths,
+                input_files=files,
+                output_dir=final,
+            )
+
+        entry = out.commit(run_id, record)
+    return ReportRun(run, analysis, run_id, out.final, entry)
 
 
 def rerun_report(inputs: dict[str, Any]) -> dict[str, Any]:

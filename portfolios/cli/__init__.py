@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -62,14 +64,31 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``with`` block cleans up (no staging folder is left)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 success, 2 bad input, 1 internal error)."""
+    """Run the command line; return the exit code.
+
+    0 success; 1 an internal error (a bug: please report it) or ``runs rerun`` found a difference; 2 bad input or
+    an output that cannot be written (one line on stderr, nothing written); 130 interrupted (SIGINT) and 143
+    terminated (SIGTERM), nothing written.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     debug = os.environ.get("CARBONRISK_DEBUG", "") not in ("", "0")
+    previous = signal.getsignal(signal.SIGTERM)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        signal.signal(signal.SIGTERM, _raise_terminated)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CarbonRiskWarning)
         try:
@@ -82,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             sys.stderr.write(f"carbonrisk {args.command}: interrupted; nothing was written\n")
             return 130
+        except Terminated:
+            sys.stderr.write(f"carbonrisk {args.command}: terminated; nothing was written\n")
+            return 143
         except Exception as exc:
             if debug:
                 raise
@@ -90,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "(rerun with CARBONRISK_DEBUG=1 for a traceback)\n"
             )
             return 1
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
     for message in dict.fromkeys(_one_line(w.message) for w in caught):  # type: ignore[arg-type]
         sys.stderr.write(f"carbonrisk: warning: {message}\n")
     return code

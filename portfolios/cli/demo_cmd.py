@@ -17,7 +17,8 @@ from portfolios.cli._common import (
 )
 from portfolios.cli.report_cmd import print_report_summary, run_with_progress
 from portfolios.demo import DEFAULT_HOLDING_T, DEFAULT_PATHS, DEFAULT_SEED, run_demo
-from portfolios.demo_report import write_demo_outputs
+from portfolios.demo_report import write_demo_files
+from portfolios.io import OutputFolder
 from portfolios.ledger import Ledger, new_run_id
 from portfolios.portfolio import load_portfolio
 from portfolios.report import summary_payload
@@ -86,18 +87,23 @@ def run_cea_holding(args: argparse.Namespace) -> int:
         seed = DEFAULT_SEED if args.seed is None else args.seed
         ledger = Ledger()
         ledger.check_writable()  # before any work: a run that cannot be recorded writes nothing
-        result = run_demo(n_paths=n_paths, seed=seed, holding_t=DEFAULT_HOLDING_T)
-        run_id = new_run_id()
-        out = write_demo_outputs(result, args.out, run_id=run_id)
-        record = ledger.record(
-            run_id=run_id,
-            kind="demo",
-            inputs={"n_paths": n_paths, "seed": seed, "holding_t": DEFAULT_HOLDING_T, "dataset": "cea"},
-            metrics=demo_metrics(result),
-            seed=seed,
-            n_paths=n_paths,
-            output_dir=out,
-        )
+        with OutputFolder(args.out) as folder:
+            result = run_demo(n_paths=n_paths, seed=seed, holding_t=DEFAULT_HOLDING_T)
+            run_id = new_run_id()
+            write_demo_files(result, folder.staging, run_id=run_id)
+            record = folder.commit(
+                run_id,
+                lambda final: ledger.record(
+                    run_id=run_id,
+                    kind="demo",
+                    inputs={"n_paths": n_paths, "seed": seed, "holding_t": DEFAULT_HOLDING_T, "dataset": "cea"},
+                    metrics=demo_metrics(result),
+                    seed=seed,
+                    n_paths=n_paths,
+                    output_dir=final,
+                ),
+            )
+        out = folder.final
     for message in result.warnings:
         sys.stderr.write(f"carbonrisk: warning: {message}\n")
     if args.json:

@@ -117,7 +117,9 @@ def print_report_summary(result: ReportRun) -> None:
         console.print(
             f"[bold red]limit breach[/]: {breach['limit']} = {breach['value']:,.4g} > {breach['limit_value']:,.4g}"
         )
-    console.print(f"report: {result.out_dir / 'report.html'} (also report.xlsx, paths_summary.parquet, summary.json)")
+    console.print(
+        f"report: {result.out_dir / 'report.html'} (also report.pdf, report.xlsx, paths_summary.parquet, summary.json)"
+    )
     console.print(f"run id: {result.run_id} ({result.run.elapsed_s:.1f} s)")
 
 

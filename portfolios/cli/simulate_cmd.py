@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
-import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from rich.table import Table
 
 from models.base import PathSummary, SimulationPlan, simulate_blocks, summarise_blocks, summary_from_parts
 from models.data import load_prices
-from models.exceptions import InputError
 from models.grid import FREQUENCIES, SimulationGrid
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.paths import DEFAULT_QUANTILES, PathSet
@@ -30,8 +28,8 @@ from portfolios.cli._common import (
     print_json,
 )
 from portfolios.cli.fit_cmd import _clean, add_model_arguments, fit_from_args
-from portfolios.exceptions import OutputError
 from portfolios.executor import BlockTask, map_blocks
+from portfolios.io import OutputFile
 
 __all__ = ["register"]
 
@@ -43,7 +41,8 @@ a CSV year,price_cny_per_t) the median follows that trend curve after a 2-year g
 CCER price FILE given). The seed makes the run reproducible on any machine, whatever the number of threads.
 
 Without --out only summaries are kept (streaming; memory does not grow with --paths). With --out the full path
-set is written as Parquet (columns date, path, CEA[, CCER]) atomically.
+set is written as Parquet (columns date, path, CEA[, CCER]) atomically; an existing FILE is replaced only with
+--overwrite (checked before the fit).
 
 --workers N runs the blocks of paths on a local Dask cluster of N processes, --scheduler ADDRESS on an existing
 one; the numbers are bit-identical to the in-process run (each 4096-path block has its own seed stream, histogram
@@ -73,25 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--ccer", nargs="?", const="default", default=None, metavar="FILE", help="also simulate CCER (basis)"
     )
     parser.add_argument("--out", default=None, metavar="FILE", help="write the full path set to a Parquet file")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the --out file if it exists (otherwise refused)"
+    )
     add_scaleout_flags(parser)
     add_json_flag(parser)
     parser.set_defaults(func=run)
-
-
-def _write_parquet_atomic(paths: Any, target: Path) -> Path:
-    final = target.resolve()
-    if final.is_dir():
-        raise OutputError(f"--out '{target}' is a directory; expected a .parquet file path")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
-    os.close(fd)
-    try:
-        paths.to_parquet(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
 
 
 def _summary_task(task: BlockTask, plan: SimulationPlan, n_dates: int) -> dict[str, np.ndarray]:
@@ -152,17 +138,19 @@ def run(args: argparse.Namespace) -> int:
     if scenario is not None:
         scenario.require_covers(history.last_date)
     grid = SimulationGrid.build(history.last_date, args.horizon, args.freq)  # checked before the (slower) fit
-    model = fit_from_args(args)
-    basis: BasisParams | None = None
-    if args.ccer is not None:
-        basis = BasisParams() if args.ccer == "default" else fit_basis(history, load_prices(args.ccer))
-        model = JointCeaCcer(model, basis)
     out: Path | None = None
-    if args.out is not None and Path(args.out).is_dir():
-        raise InputError(f"--out '{args.out}' is a directory; expected a .parquet file path")
-    paths, summary = _simulate(args, model, grid, scenario, full=args.out is not None)
-    if paths is not None:
-        out = _write_parquet_atomic(paths, Path(args.out))
+    with ExitStack() as stack:
+        # the output file is checked (exists without --overwrite, unwritable folder) before the fit and the paths
+        target = stack.enter_context(OutputFile(args.out, overwrite=args.overwrite)) if args.out else None
+        model = fit_from_args(args)
+        basis: BasisParams | None = None
+        if args.ccer is not None:
+            basis = BasisParams() if args.ccer == "default" else fit_basis(history, load_prices(args.ccer))
+            model = JointCeaCcer(model, basis)
+        paths, summary = _simulate(args, model, grid, scenario, full=target is not None)
+        if target is not None and paths is not None:
+            paths.to_parquet(target.staging)
+            out = target.commit()
     meta = dict(summary.meta)
     payload = {
         "model": meta.get("model"),

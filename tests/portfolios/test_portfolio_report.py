@@ -18,6 +18,7 @@ from models.random import BLOCK_PATHS
 from portfolios.analysis import Analysis, analyse
 from portfolios.cli import main
 from portfolios.engine import PortfolioRun, run_portfolio
+from portfolios.pdf import chromium_executable
 from portfolios.portfolio import load_portfolio
 
 DEMO = Path(__file__).resolve().parents[2] / "portfolios" / "data" / "demo_portfolio.toml"
@@ -119,9 +120,12 @@ def test_report_cli_files_ledger_and_rerun(tmp_path: Path, capsys: pytest.Captur
     out = tmp_path / "report"
     assert main(["report", str(DEMO), "--out", str(out), "--paths", "150", "--seed", "3", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
+    pdf = ["report.pdf"] if chromium_executable() else []
     assert sorted(p.name for p in out.iterdir()) == [
+        ".carbonrisk-output.json",
         "paths_summary.parquet",
         "report.html",
+        *pdf,
         "report.xlsx",
         "summary.json",
     ]
