@@ -172,7 +172,8 @@ _ADVICE = "move the file aside (carbonrisk never deletes it) or set CARBONRISK_H
 
 
 def _sqlite_connect(path: Path, *, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
-    """Open the SQLite file ``path`` (``readonly``: a ``mode=ro`` URI that never creates or writes anything)."""
+    """Open the SQLite file ``path`` (``readonly``: a ``mode=ro`` URI, which never creates the ledger or writes to it;
+    SQLite may still create its empty ``-wal`` / ``-shm`` files beside a WAL ledger in a writable folder)."""
     if not readonly:
         return sqlite3.connect(path, timeout=60.0, isolation_level=None)
     uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
