@@ -4,7 +4,8 @@ The book is ``benchmarks/data/bank_book.toml``: five geothermal projects, 20 yea
 (496 dates), a pledge loan, a CCER-linked project loan, a forward, two inventories and an obligation. Each size runs
 in a fresh child process (``run_report``: Monte Carlo, analysis and the full report written to a temporary
 directory, ledger in a temporary CARBONRISK_HOME), so the child's peak resident set (``ru_maxrss`` from ``wait4``)
-is that size's own. Printed per size: the phases (prepare = fit, grid, contract deltas, deterministic plan;
+is that size's own. Printed per size: the phases (prepare = fit, grid, deterministic plan, pilot set of the
+regression revaluation, today's values and deltas;
 blocks = Monte Carlo and merge; analysis + report), the block time per path and the peak memory; the flatness
 criterion compares each size's block time per path with the largest size's (target: within 20 %).
 

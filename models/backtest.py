@@ -38,7 +38,24 @@ from models.garch import MIN_FIT_OBS, Garch
 from models.meanrev import OrnsteinUhlenbeck, OUGarch, fit_ar1
 from models.units import PERCENT
 
-__all__ = ["BacktestResult", "LevelBacktest", "backtest_var", "christoffersen", "kupiec_pof", "rank_by_coverage"]
+__all__ = [
+    "BACKTEST_MODELS",
+    "BacktestResult",
+    "LevelBacktest",
+    "backtest_table",
+    "backtest_var",
+    "christoffersen",
+    "format_backtest_table",
+    "kupiec_pof",
+    "rank_by_coverage",
+]
+
+BACKTEST_MODELS: tuple[tuple[str, str], ...] = tuple(
+    [(m, d) for m in ("garch", "gjr", "egarch") for d in ("normal", "t", "skewt")]
+    + [("garch", "empirical"), ("gjr", "empirical"), ("ou", "normal")]
+    + [("ou-garch", d) for d in ("normal", "t", "skewt", "empirical")]
+)
+"""Every (model, dist) the catalog offers, in the order of the README's backtest table."""
 
 Spec = Garch | OrnsteinUhlenbeck | OUGarch
 
@@ -239,12 +256,14 @@ def _garch_forecasts(
     refit: int,
     expanding: bool,
     notes: list[str],
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], Any]:
-    """Mean and variance forecasts (percent) for days ``refit_points[0]..`` and the fitted results' quantile."""
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], Any, list[np.ndarray]]:
+    """Mean and variance forecasts (percent) for days ``refit_points[0]..``, the parameters in force each day, the
+    fitted distribution and each day's window of standardised residuals (for filtered historical simulation)."""
     n = len(r_pct)
     mean = np.full(n, np.nan)
     var = np.full(n, np.nan)
     params: list[np.ndarray] = []
+    resids: list[np.ndarray] = []
     start_values: np.ndarray | None = None
     dist = spec.arch_model(r_pct.iloc[:MIN_FIT_OBS]).distribution
     for i in refit_points:
@@ -256,7 +275,26 @@ def _garch_forecasts(
         mean[i:stop] = fc.mean.iloc[: stop - i, 0].to_numpy()
         var[i:stop] = fc.variance.iloc[: stop - i, 0].to_numpy()
         params.extend([start_values] * (stop - i))
-    return mean, var, params, dist
+        resids.extend([_window_resid(res)] * (stop - i))
+    return mean, var, params, dist, resids
+
+
+def _window_resid(res: Any) -> np.ndarray:
+    """Finite standardised residuals of a fit (its estimation window)."""
+    z = np.asarray(res.std_resid, dtype=float)
+    return z[np.isfinite(z)]
+
+
+def _fhs_quantiles(resids: list[np.ndarray], level: float, window: int) -> np.ndarray:
+    """Per forecast day, the ``1 - level`` empirical quantile of the window's standardised residuals."""
+    cache: dict[int, float] = {}
+    qs = []
+    for z in resids:
+        key = id(z)
+        if key not in cache:
+            cache[key] = float(np.quantile(z, 1.0 - level))
+        qs.append(cache[key])
+    return np.concatenate([np.full(window, np.nan), qs])
 
 
 def backtest_var(
@@ -294,17 +332,21 @@ def backtest_var(
     q_std: dict[float, np.ndarray] = {}
     notes: list[str] = []
     if isinstance(spec, Garch):
-        mean, var, params, dist = _garch_forecasts(
+        mean, var, params, dist, resids = _garch_forecasts(
             spec, r_pct, history.name, refit_points, window, refit, expanding, notes
         )
         k = dist.num_params
         for lv in levels:
+            if spec.dist == "empirical":
+                q_std[lv] = _fhs_quantiles(resids, lv, window)
+                continue
             qs = [float(dist.ppf(1.0 - lv, p[len(p) - k :] if k else None)) for p in params]
             q_std[lv] = np.concatenate([np.full(window, np.nan), qs])
     else:
         mean = np.full(n, np.nan)
         var = np.full(n, np.nan)
         garch_params: list[np.ndarray] = []
+        garch_resids: list[np.ndarray] = []
         start_values: np.ndarray | None = None
         dist = None
         for i in refit_points:
@@ -323,8 +365,11 @@ def backtest_var(
             fc = res.forecast(horizon=1, start=i - 1, reindex=False)
             var[i:stop] = fc.variance.iloc[: stop - i, 0].to_numpy()
             garch_params.extend([start_values] * (stop - i))
+            garch_resids.extend([_window_resid(res)] * (stop - i))
         for lv in levels:
-            if dist is None:
+            if isinstance(spec, OUGarch) and spec.garch.dist == "empirical":
+                q_std[lv] = _fhs_quantiles(garch_resids, lv, window)
+            elif dist is None:
                 q_std[lv] = np.full(n, float(stats.norm.ppf(1.0 - lv)))
             else:
                 k = dist.num_params
@@ -391,3 +436,72 @@ def rank_by_coverage(results: Sequence[BacktestResult], size: float = 0.05) -> p
             row["n_rejections"] += int(not lv.passes(size))
     frame = pd.DataFrame(list(rows.values()))
     return frame.sort_values(["passes_all", "min_cc_pvalue"], ascending=[False, False]).reset_index(drop=True)
+
+
+def backtest_table(
+    series: Sequence[str] = ("cea", "hbea"),
+    models: Sequence[tuple[str, str]] = BACKTEST_MODELS,
+    *,
+    levels: Sequence[float] = (0.95, 0.99),
+    window: int = 500,
+    refit: int = 20,
+) -> pd.DataFrame:
+    """Backtest every ``(model, dist)`` on every embedded series: one row per model, series and level.
+
+    Columns ``model_key`` (``garch-normal``...), ``model``, ``data``, ``level``, ``n_obs``, ``violations``,
+    ``expected``, ``kupiec_pvalue``, ``cc_pvalue``, ``passes`` (neither rejects at 5 %).
+    """
+    from models.catalog import make_spec
+    from models.data import load_prices
+
+    rows = []
+    for name in series:
+        history = load_prices(name)
+        for model, dist in models:
+            res = backtest_var(history, make_spec(model, dist), levels=levels, window=window, refit=refit)
+            for lv in res.levels:
+                rows.append(
+                    {
+                        "model_key": f"{model}-{dist}",
+                        "model": res.model,
+                        "data": name,
+                        "level": lv.level,
+                        "n_obs": lv.n_obs,
+                        "violations": lv.violations,
+                        "expected": lv.expected,
+                        "kupiec_pvalue": lv.kupiec_pvalue,
+                        "cc_pvalue": lv.christoffersen_cc_pvalue,
+                        "passes": lv.passes(),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def format_backtest_table(table: pd.DataFrame, size: float = 0.05) -> str:
+    """The README's Markdown table of a :func:`backtest_table` frame, best model first (the default-model rule).
+
+    Each cell: violations / expected, Kupiec p-value, Christoffersen conditional-coverage p-value; a cross marks a
+    rejection at ``size`` by either test. Rows sorted by ``passes_all`` then the smallest conditional-coverage
+    p-value, as :func:`rank_by_coverage`.
+    """
+    series = list(dict.fromkeys(table["data"]))
+    levels = sorted(set(table["level"]))
+    rows = []
+    for _key, g in table.groupby("model_key", sort=False):
+        cells = []
+        for name in series:
+            for lv in levels:
+                r = g[(g["data"] == name) & (g["level"] == lv)].iloc[0]
+                ok = r["kupiec_pvalue"] >= size and r["cc_pvalue"] >= size
+                cells.append(
+                    f"{int(r['violations'])} / {r['expected']:.1f}, {r['kupiec_pvalue']:.3f}, {r['cc_pvalue']:.3f}"
+                    + ("" if ok else " ✗")
+                )
+        passes = bool(((g["kupiec_pvalue"] >= size) & (g["cc_pvalue"] >= size)).all())
+        rows.append((not passes, -float(g["cc_pvalue"].min()), str(g["model"].iloc[0]), cells))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    head = ["model"] + [f"{n.upper()} {lv:.0%}" for n in series for lv in levels] + ["min cc p"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _failed, neg_min, model, cells in rows:
+        lines.append(f"| {model} | " + " | ".join(cells) + f" | {-neg_min:.4f} |")
+    return "\n".join(lines)

@@ -2,8 +2,16 @@
 
 finance/ and portfolios/ call any fitted model the same way (no ``isinstance`` chains)::
 
-    result.simulate(grid, n_paths, rng, *, scenario=None, chunk_paths=None) -> PathSet
-    result.simulate_summary(grid, n_paths, rng, *, scenario=None, quantiles=..., chunk_paths=None) -> PathSummary
+    result.simulate(grid, n_paths, rng, *, scenario=None, chunk_paths=None, record_variance=False,
+                    anchor=None) -> PathSet
+    result.simulate_summary(grid, n_paths, rng, *, scenario=None, quantiles=..., chunk_paths=None,
+                            anchor=None) -> PathSummary
+    result.expected_average_variance(variance_now, n_days) -> ndarray     (daily variance, decimal)
+
+``record_variance=True`` fills ``PathSet.variance["CEA"]`` with the model's conditional daily variance of the next
+log-return at every grid date (the kernel's variance state after each recorded step; the prices are bit-identical
+either way). ``anchor`` (:class:`models.drift.MarketAnchor`) makes the mean follow the market forward up to its
+``anchor_years`` before the median glides onto the scenario (:mod:`models.drift`).
 
 :class:`PriceModelResult` is that protocol. A model implements it by inheriting :class:`SimulatesPaths` and
 describing its dynamics as a :class:`SimulationPlan` (per-step arrays for the fused kernel of
@@ -34,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -42,11 +50,20 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from models.drift import MarketAnchor, anchor_glide_target
 from models.exceptions import InputError
 from models.grid import SimulationGrid
 from models.paths import DEFAULT_QUANTILES, PathSet
 from models.random import BLOCK_PATHS, Block, RngLike, iter_blocks, root_seed_sequence, seed_entropy
-from models.sampler import histogram_update, quantile_tables, simulate_block, uniforms_per_step
+from models.sampler import (
+    DIST_EMPIRICAL,
+    VOL_CONSTANT,
+    VOL_EGARCH,
+    histogram_update,
+    quantile_tables,
+    simulate_block,
+    uniforms_per_step,
+)
 from models.scenarios import ScenarioCurve
 
 __all__ = [
@@ -59,6 +76,7 @@ __all__ = [
     "SimulationPlan",
     "check_paths",
     "glide_path",
+    "median_target",
     "run_plan",
     "run_plan_summary",
     "simulate_blocks",
@@ -122,6 +140,18 @@ class SimulationPlan:
     """Ceiling of the kernel's variance state (``ln`` of it for EGARCH; inf: no guard)."""
     price0: float = math.nan
     """Observed starting price written in row 0 (default ``exp(x0)``)."""
+    innovations: np.ndarray | None = None
+    """Residual sample of filtered historical simulation (``dist`` = ``DIST_EMPIRICAL``), else None."""
+    daily_variance: float = math.nan
+    """Constant-volatility models: the daily variance of the log-return (decimal), recorded as the path set's
+    conditional variance."""
+
+    def variance_of_state(self, h: np.ndarray) -> np.ndarray:
+        """Daily conditional variance (decimal) of the kernel's variance state ``h`` (in place when possible)."""
+        if self.vol == VOL_EGARCH:
+            np.exp(h, out=h)
+        h *= 1e-4
+        return h
 
     @property
     def start_prices(self) -> tuple[float, float]:
@@ -133,6 +163,13 @@ class SimulationPlan:
     def n_steps(self) -> int:
         """Number of kernel steps."""
         return len(self.c)
+
+    @property
+    def initial_variance(self) -> float:
+        """Conditional daily variance (decimal) of the first simulated log-return."""
+        if self.vol == VOL_CONSTANT:
+            return self.daily_variance
+        return float(self.variance_of_state(np.array([self.h0]))[0])
 
 
 @dataclass(frozen=True)
@@ -199,8 +236,13 @@ class PriceModelResult(Protocol):
         *,
         scenario: ScenarioCurve | None = None,
         chunk_paths: int | None = None,
+        record_variance: bool = False,
     ) -> PathSet:
-        """Simulate a path set on ``grid``."""
+        """Simulate a path set on ``grid`` (with ``record_variance``, its ``variance`` too)."""
+        ...
+
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """Mean of ``E[sigma^2_{t+k} | sigma^2_{t+1} = variance_now]`` over ``k = 1..n_days`` (daily, decimal)."""
         ...
 
     def simulate_summary(
@@ -224,6 +266,21 @@ def glide_path(x0: float, start: pd.Timestamp, dates: pd.DatetimeIndex, scenario
     gap = x0 - float(np.log(scenario.price_at(pd.DatetimeIndex([start]))[0]))
     weight = np.clip(1.0 - years / CONVERGENCE_YEARS, 0.0, 1.0)
     return np.asarray(log_curve + gap * weight, dtype=float)
+
+
+def median_target(
+    x0: float,
+    start: pd.Timestamp,
+    dates: pd.DatetimeIndex,
+    scenario: ScenarioCurve,
+    anchor: MarketAnchor | None,
+    log_variance: Callable[[], np.ndarray],
+) -> np.ndarray:
+    """Target median ``ln S`` on ``dates``: :func:`glide_path`, or the anchor / glide rule of :mod:`models.drift`
+    (``log_variance()`` gives the model's ``Var ln S`` on ``dates``; only called with an anchor)."""
+    if anchor is None:
+        return glide_path(x0, start, dates, scenario)
+    return anchor_glide_target(x0, start, dates, scenario, anchor, log_variance())
 
 
 def check_paths(n_paths: int) -> int:
@@ -251,10 +308,12 @@ def _run_block(
     out: np.ndarray,
     outb: np.ndarray,
     parallel: bool = False,
+    outh: np.ndarray | None = None,
 ) -> None:
     """Simulate one block; ``out`` / ``outb`` are ``(n_dates, size)`` views, row 0 already set.
 
-    ``parallel`` spreads the block's paths over numba's threads (never used from a thread pool).
+    ``parallel`` spreads the block's paths over numba's threads (never used from a thread pool). ``outh``
+    (``(n_dates, size)``, optional) receives the conditional daily variance (decimal), row 0 included.
     """
     splits = _SPLITS if parallel else 1
     basis_on = plan.basis is not None
@@ -264,8 +323,14 @@ def _run_block(
     empty = np.zeros(0)
     mb, eb, sb = (plan.basis.mean, plan.basis.decay, plan.basis.sd) if plan.basis is not None else (empty,) * 3
     rho = plan.basis.rho if plan.basis is not None else 0.0
-    tab = quantile_tables(plan.dist, plan.nu, plan.lam)
+    empirical = plan.dist == DIST_EMPIRICAL
+    tab = quantile_tables(0) if empirical else quantile_tables(plan.dist, plan.nu, plan.lam)
     ntab = quantile_tables(0)
+    emp = np.asarray(plan.innovations, dtype=float) if empirical and plan.innovations is not None else empty
+    if empirical and emp.size == 0:
+        raise InputError("filtered historical simulation needs a non-empty residual sample (plan.innovations)")
+    record_h = outh is not None and plan.vol != VOL_CONSTANT
+    oh = outh if outh is not None and record_h else np.zeros((0, 0))
     width = uniforms_per_step(size, basis_on)
 
     def draw(s0: int) -> np.ndarray:
@@ -277,13 +342,18 @@ def _run_block(
         simulate_block(
             raw32[:, lo:hi], rb, s0, x[lo:hi], h[lo:hi], b[lo:hi], tab, ntab, plan.vol, plan.omega, plan.alpha,
             plan.gamma, plan.beta, plan.c, plan.phi, plan.sd, basis_on, mb, eb, sb, rho, plan.record,
-            out[:, lo:hi], ob, plan.z_max, plan.h_max,
+            out[:, lo:hi], ob, plan.z_max, plan.h_max, emp, record_h, oh[:, lo:hi] if record_h else oh,
         )  # fmt: skip
 
     def finish(lo: int, hi: int) -> None:
         np.exp(out[1:, lo:hi], out=out[1:, lo:hi])
         if basis_on:
             np.exp(outb[1:, lo:hi], out=outb[1:, lo:hi])
+        if outh is not None:
+            if record_h:
+                plan.variance_of_state(outh[1:, lo:hi])
+            else:
+                outh[1:, lo:hi] = plan.daily_variance
 
     starts = list(range(0, plan.n_steps, STEP_CHUNK))
     if splits == 1:
@@ -349,13 +419,21 @@ def run_plan(
     rng: RngLike,
     *,
     chunk_paths: int | None = None,
+    record_variance: bool = False,
 ) -> PathSet:
-    """Simulate the full path set of ``plan`` (threads over blocks; numbers independent of ``chunk_paths``)."""
+    """Simulate the full path set of ``plan`` (threads over blocks; numbers independent of ``chunk_paths``).
+
+    With ``record_variance`` the path set's ``variance`` holds the conditional daily variance of CEA's next
+    log-return at every date (the prices are the same bit for bit either way).
+    """
     n_paths = check_paths(n_paths)
     root = root_seed_sequence(rng)
     n_dates = len(dates)
     cea = np.empty((n_dates, n_paths))
     cea[0] = plan.start_prices[0]
+    var = np.empty((n_dates, n_paths)) if record_variance else None
+    if var is not None:
+        var[0] = plan.initial_variance
     ccer = np.empty((n_dates, n_paths)) if plan.basis is not None else np.zeros((0, 0))
     if plan.basis is not None:
         ccer[0] = plan.start_prices[1]
@@ -365,7 +443,8 @@ def run_plan(
     def task(bounds: tuple[int, int]) -> None:
         for block in iter_blocks(n_paths, root, first_block=bounds[0], last_block=bounds[1]):
             outb = ccer[:, block.start : block.stop] if plan.basis is not None else ccer
-            _run_block(plan, block.rng, block.size, cea[:, block.start : block.stop], outb, parallel)
+            vb = var[:, block.start : block.stop] if var is not None else None
+            _run_block(plan, block.rng, block.size, cea[:, block.start : block.stop], outb, parallel, vb)
 
     tasks = _tasks(n_paths, chunk_paths)
     if pool_threads == 1:
@@ -375,7 +454,13 @@ def run_plan(
         with ThreadPoolExecutor(max_workers=pool_threads) as pool:
             list(pool.map(task, tasks))
     factors = {"CEA": cea} | ({"CCER": ccer} if plan.basis is not None else {})
-    return PathSet(dates=dates, factors=factors, seed_entropy=seed_entropy(root), meta=dict(plan.meta))
+    return PathSet(
+        dates=dates,
+        factors=factors,
+        seed_entropy=seed_entropy(root),
+        meta=dict(plan.meta),
+        variance={"CEA": var} if var is not None else None,
+    )
 
 
 def summary_bin_width(n_dates: int) -> float:
@@ -571,8 +656,10 @@ class SimulatesPaths:
 
     last_date: pd.Timestamp
 
-    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
-        """The model's dynamics on ``grid`` as kernel arrays."""
+    def plan(
+        self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None
+    ) -> SimulationPlan:
+        """The model's dynamics on ``grid`` as kernel arrays (``anchor``: :mod:`models.drift`)."""
         raise NotImplementedError
 
     def _grid(self, grid: SimulationGrid | int) -> SimulationGrid:
@@ -588,6 +675,8 @@ class SimulatesPaths:
         *,
         scenario: ScenarioCurve | None = None,
         chunk_paths: int | None = None,
+        record_variance: bool = False,
+        anchor: MarketAnchor | None = None,
     ) -> PathSet:
         """Simulate price paths on ``grid`` from the last observed price.
 
@@ -604,6 +693,13 @@ class SimulatesPaths:
             Trend the median follows (see the module docstring).
         chunk_paths : int, optional
             Paths per work unit (rounded up to whole blocks); a scheduling choice only.
+        record_variance : bool
+            Also record the model's conditional daily variance of CEA's next log-return at every grid date
+            (``PathSet.variance["CEA"]``, decimal); opt-in because it doubles the memory. Prices are identical
+            either way.
+        anchor : MarketAnchor, optional
+            With ``scenario``: the mean follows the market forward up to ``anchor.anchor_years``, then the median
+            glides onto the scenario (:mod:`models.drift`); without it the median glides from the last price.
 
         Returns
         -------
@@ -611,7 +707,8 @@ class SimulatesPaths:
             Factor ``"CEA"`` (and ``"CCER"`` for the joint model), CNY/t, one row per grid date.
         """
         g = self._grid(grid)
-        return run_plan(self.plan(g, scenario), g.dates, n_paths, rng, chunk_paths=chunk_paths)
+        plan = self.plan(g, scenario, anchor)
+        return run_plan(plan, g.dates, n_paths, rng, chunk_paths=chunk_paths, record_variance=record_variance)
 
     def simulate_summary(
         self,
@@ -622,10 +719,11 @@ class SimulatesPaths:
         scenario: ScenarioCurve | None = None,
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         chunk_paths: int | None = None,
+        anchor: MarketAnchor | None = None,
     ) -> PathSummary:
         """Like :meth:`simulate` but streaming: keeps quantiles, means and terminal values only."""
         g = self._grid(grid)
-        plan = self.plan(g, scenario)
+        plan = self.plan(g, scenario, anchor)
         return run_plan_summary(plan, g.dates, n_paths, rng, quantiles=quantiles, chunk_paths=chunk_paths)
 
 

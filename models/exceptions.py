@@ -18,6 +18,7 @@ __all__ = [
     "NonStationaryWarning",
     "PriceOutlierWarning",
     "ReportWarning",
+    "SimulationPolicyWarning",
     "UnsortedInputWarning",
 ]
 
@@ -64,3 +65,7 @@ class ConvergenceWarning(CarbonRiskWarning):
 
 class ReportWarning(CarbonRiskWarning):
     """Part of a report could not be produced (e.g. no Chromium to print the PDF); the rest is complete."""
+
+
+class SimulationPolicyWarning(CarbonRiskWarning):
+    """The simulation parameters differ from the fitted ones by a documented policy (tail floor, vol-of-vol bound)."""

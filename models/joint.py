@@ -32,6 +32,7 @@ import pandas as pd
 
 from models.base import BasisPlan, SimulatesPaths, SimulationPlan
 from models.data import PriceHistory
+from models.drift import MarketAnchor
 from models.exceptions import InputError
 from models.garch import MIN_FIT_OBS
 from models.grid import SimulationGrid
@@ -135,8 +136,17 @@ class JointCeaCcer(SimulatesPaths):
         """Valuation date of the CEA model."""
         return self.cea.last_date
 
-    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """The CEA model's average expected daily variance (``PathSet.variance`` records CEA only)."""
+        fn = getattr(self.cea, "expected_average_variance", None)
+        if fn is None:
+            raise InputError(f"the CEA model {type(self.cea).__name__} has no expected_average_variance")
+        return np.asarray(fn(variance_now, n_days))
+
+    def plan(
+        self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None
+    ) -> SimulationPlan:
         """The CEA model's plan with the basis arrays added."""
-        base = self.cea.plan(grid, scenario)
+        base = self.cea.plan(grid, scenario, anchor)
         meta = dict(base.meta) | {"model": self.name, "basis": self.basis.to_dict()}
         return replace(base, basis=self.basis.plan(base.step_days), meta=meta)

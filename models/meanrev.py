@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +45,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.ar_model import AutoReg
 
-from models.base import SimulatesPaths, SimulationPlan, glide_path
+from models.base import SimulatesPaths, SimulationPlan, median_target
 from models.data import PriceHistory
+from models.drift import MarketAnchor
 from models.exceptions import InputError
 from models.garch import MIN_FIT_OBS, Garch, GarchResult, ljung_box
 from models.grid import SimulationGrid
@@ -152,11 +154,19 @@ def _reversion_drift(
     start: pd.Timestamp,
     dates: pd.DatetimeIndex,
     scenario: ScenarioCurve | None,
+    anchor: MarketAnchor | None = None,
+    log_variance: Callable[[], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Per-step constants ``c_i`` of ``x <- c_i + phi_i x`` (constant theta, or the scenario glide path)."""
+    """Per-step constants ``c_i`` of ``x <- c_i + phi_i x`` (constant theta, the scenario glide path, or the
+    anchor / glide target of :mod:`models.drift`)."""
     if scenario is None:
+        if anchor is not None:
+            raise InputError("anchor needs a scenario to glide to; give scenario= as well")
         return (1.0 - phi) * theta
-    target = np.concatenate([[x0], glide_path(x0, start, dates, scenario)])
+    target_path = median_target(
+        x0, start, dates, scenario, anchor, log_variance if log_variance is not None else lambda: np.zeros(len(dates))
+    )
+    target = np.concatenate([[x0], target_path])
     return np.asarray(target[1:] - phi * target[:-1], dtype=float)
 
 
@@ -256,13 +266,32 @@ class OUResult(SimulatesPaths):
         sd = self.ar.sigma_e * math.sqrt((1.0 - phi_m * phi_m) / (1.0 - self.ar.phi**2))
         return th + (x0 - th) * phi_m, sd
 
-    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """The constant daily variance ``sigma_e^2`` of the log-return innovations, broadcast to the inputs.
+
+        Notes
+        -----
+        Constant volatility: ``E[sigma^2_{t+k}] = sigma_e^2`` for every ``k``, whatever ``variance_now``.
+        """
+        v, n = np.broadcast_arrays(np.asarray(variance_now, dtype=float), np.asarray(n_days))
+        if not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
+            raise InputError(f"n_days={n_days!r} must be integers >= 1")
+        return np.full(v.shape, self.ar.sigma_e**2)
+
+    def plan(
+        self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None
+    ) -> SimulationPlan:
         """Exact transitions from grid date to grid date."""
         m = grid.trading_days.astype(float)
         phi = self.ar.phi**m
         sd = self.ar.sigma_e * np.sqrt((1.0 - phi * phi) / (1.0 - self.ar.phi**2))
         x0 = math.log(self.last_price)
-        c = _reversion_drift(x0, phi, self.ar.theta, grid.start, grid.dates[1:], scenario)
+
+        def log_variance() -> np.ndarray:
+            days = np.cumsum(grid.trading_days).astype(float)
+            return np.asarray(self.ar.sigma_e**2 * (1.0 - self.ar.phi ** (2 * days)) / (1.0 - self.ar.phi**2))
+
+        c = _reversion_drift(x0, phi, self.ar.theta, grid.start, grid.dates[1:], scenario, anchor, log_variance)
         n = grid.n_steps
         return SimulationPlan(
             x0=x0,
@@ -281,6 +310,7 @@ class OUResult(SimulatesPaths):
             record=np.arange(1, n + 1, dtype=np.int64),
             step_days=grid.trading_days,
             price0=self.last_price,
+            daily_variance=self.ar.sigma_e**2,
             meta={
                 "model": self.name,
                 "data": self.data_name,
@@ -425,13 +455,26 @@ class OUGarchResult(SimulatesPaths):
             "warnings": self.warnings,
         }
 
-    def plan(self, grid: SimulationGrid, scenario: ScenarioCurve | None = None) -> SimulationPlan:
+    def plan(
+        self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None
+    ) -> SimulationPlan:
         """Daily steps: AR(1) reversion with the residual GARCH's innovations."""
         inner = self.garch.plan(grid, None)
         n = grid.n_days
         phi = np.full(n, self.ar.phi)
         x0 = math.log(self.last_price)
-        c = _reversion_drift(x0, phi, self.ar.theta, grid.start, grid.day_dates, scenario)
+
+        def log_variance() -> np.ndarray:
+            # V_k = phi^2 V_{k-1} + E sigma^2_{t+k}
+            per_day = np.diff(np.concatenate([[0.0], self.garch.log_variance_days(n)]))
+            out = np.empty(n)
+            acc = 0.0
+            for k in range(n):
+                acc = self.ar.phi**2 * acc + per_day[k]
+                out[k] = acc
+            return out
+
+        c = _reversion_drift(x0, phi, self.ar.theta, grid.start, grid.day_dates, scenario, anchor, log_variance)
         meta = dict(inner.meta) | {
             "model": self.name,
             "ou_params": {k: float(v) for k, v in self.ar.ou_params().items()},
@@ -458,4 +501,10 @@ class OUGarchResult(SimulatesPaths):
             meta=meta,
             z_max=inner.z_max,
             h_max=inner.h_max,
+            innovations=inner.innovations,
         )
+
+    def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
+        """Average expected daily variance of the residual GARCH (see
+        :meth:`models.garch.GarchResult.expected_average_variance`); the reversion adds nothing to it."""
+        return self.garch.expected_average_variance(variance_now, n_days)

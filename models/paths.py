@@ -35,12 +35,17 @@ class PathSet:
         Entropy of the root ``SeedSequence`` that generated the paths (reproduces them).
     meta : dict
         Model name, parameters, policies applied, warnings: whatever explains how the paths were made.
+    variance : mapping of str to numpy.ndarray, optional
+        Per factor (a subset of ``factors``), the model's conditional daily variance of the next log-return
+        (decimal, ``(ln S_{t+1} / S_t)^2`` units) at each date, same ``(n_dates, n_paths)`` shape; None when not
+        recorded (``simulate(..., record_variance=True)``).
     """
 
     dates: pd.DatetimeIndex
     factors: Mapping[str, np.ndarray]
     seed_entropy: int | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    variance: Mapping[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if not self.factors:
@@ -51,6 +56,12 @@ class PathSet:
         widths = {v.shape[1] for v in self.factors.values()}
         if len(widths) != 1:
             raise InputError(f"factors have different path counts {sorted(widths)}")
+        for name, values in (self.variance or {}).items():
+            if name not in self.factors:
+                raise InputError(f"variance of '{name}' given but '{name}' is not a factor ({list(self.factors)})")
+            expected = self.factors[name].shape
+            if values.shape != expected:
+                raise InputError(f"variance of '{name}' has shape {values.shape}; expected {expected}")
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
-from portfolios.engine import PortfolioRun, pledge_rows
+from models.units import TRADING_DAYS_PER_YEAR
+from portfolios.components import LoanPaths
+from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, pledge_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     MismatchMetrics,
@@ -41,17 +43,18 @@ class Analysis:
 
 
 def _components(run: PortfolioRun) -> list[str]:
+    """Component names in the order of the engine's P&L rows: positions, obligations, contracts."""
     pf = run.portfolio
-    return [f"position: {p.name}" for p in pf.positions] + [f"contract: {c.name}" for c in pf.contracts]
+    return (
+        [f"position: {p.name}" for p in pf.positions]
+        + [f"obligation: {o.name}" for o in pf.obligations]
+        + [f"contract: {c.name}" for c in pf.contracts]
+    )
 
 
 def _pnl(run: PortfolioRun, key: str) -> np.ndarray:
-    """Per component and path P&L; contracts' 1-year P&L is their path value minus its mean over all paths."""
-    pnl = run.arrays[key].copy()
-    if key == "pnl_1y" and run.portfolio.contracts:
-        first = len(run.portfolio.positions)
-        pnl[first:] -= pnl[first:].mean(axis=1, keepdims=True)
-    return pnl
+    """Per component and path P&L at one horizon: value at h + carried cash flows - value today (engine)."""
+    return np.asarray(run.arrays[key])
 
 
 def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -62,7 +65,7 @@ def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
             continue
         total = pnl.sum(axis=0)
         for level in LEVELS:
-            f = var_es(total, level, horizon_days=10 if horizon == "10d" else 245)
+            f = var_es(total, level, horizon_days=TEN_DAYS if horizon == "10d" else TRADING_DAYS_PER_YEAR)
             rows.append(
                 {
                     "horizon": horizon,
@@ -183,7 +186,8 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
     """How each lever changes the portfolio's mismatch metrics, and its expected cost.
 
     All levers act on the projects' combined credits ``C_y`` and the CCER annual average ``P_y`` (paths), with the
-    forward price ``F_y = E[P_y]`` (the run's own expectation) and discount factors ``D_y = (1 + r)^-t_y``:
+    forward price ``F_y = E[P_y]`` (the run's own expectation) and discount factors ``D_y = P(0, t_y)`` of the
+    market's curve (the run's one discounting convention):
 
     * forward sale of share ``s``: income ``(1 - s) C_y P_y + s C_y F_y``;
     * prepaid forward of share ``s``: today ``(1 - d) sum_y s E[C_y] F_y D_y`` (discount ``d``); each year the
@@ -207,8 +211,7 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
     credits = a["total_credits_t"]
     price = a["ccer_annual"]
     forward = price.mean(axis=1, keepdims=True)
-    t = run.times_years[:, None]
-    disc = (1.0 + run.portfolio.market.discount_rate) ** -t
+    disc = discount_factors(run.context)[:, None]
     capex = a["total_capex_cny"]
     first_cost_year = int(np.argmax(capex.sum(axis=1) > 0))
     zero = np.zeros_like(credits)
@@ -353,23 +356,26 @@ def analyse(run: PortfolioRun) -> Analysis:
     for c, contract in enumerate(pf.contracts):
         inst = contract.instrument
         spec_name = contract.name
+        if isinstance(inst, (PledgeLoan, ProjectLoan)):
+            loan = LoanPaths.read(a, c)
+            loss = loan.loss_cny
         if isinstance(inst, PledgeLoan):
-            loss = a[f"contract{c}_loss_cny"]
+            assert loan.margin_call is not None and loan.liquidated is not None and loan.exposure_cny is not None
             loan_rows.append(
                 {
                     "loan": spec_name,
-                    "p_margin_call": float(a[f"contract{c}_margin_call"].mean()),
-                    "p_liquidation": float(a[f"contract{c}_liquidated"].mean()),
+                    "p_margin_call": float(loan.margin_call.mean()),
+                    "p_liquidation": float(loan.liquidated.mean()),
                     "p_loss": float((loss > 1e-9).mean()),
                     "expected_loss_cny": float(loss.mean()),
                     "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
                 }
             )
             dates = run.context.dates[pledge_rows(run.context, inst)]
-            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(a[f"contract{c}_exposure"], list(dates), 0.95)
+            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(loan.exposure_cny, list(dates), 0.95)
         if isinstance(inst, ProjectLoan):
-            loss = a[f"contract{c}_loss_cny"]
-            default = a[f"contract{c}_default"]
+            assert loan.default is not None and loan.min_dscr is not None and loan.dscr is not None
+            default = loan.default
             loan_rows.append(
                 {
                     "loan": spec_name,
@@ -377,11 +383,11 @@ def analyse(run: PortfolioRun) -> Analysis:
                     "p_loss": float((loss > 1e-9).mean()),
                     "expected_loss_cny": float(loss.mean()),
                     "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
-                    "p_min_dscr_below_1_0": float((a[f"contract{c}_min_dscr"] < 1.0).mean()),
-                    "p_min_dscr_below_1_2": float((a[f"contract{c}_min_dscr"] < 1.2).mean()),
+                    "p_min_dscr_below_1_0": float((loan.min_dscr < 1.0).mean()),
+                    "p_min_dscr_below_1_2": float((loan.min_dscr < 1.2).mean()),
                 }
             )
-            dscr = a[f"contract{c}_dscr"]
+            dscr = loan.dscr
             sched = inst.schedule()
             for y in range(dscr.shape[0]):
                 d = dscr[y][np.isfinite(dscr[y])]
@@ -402,14 +408,31 @@ def analyse(run: PortfolioRun) -> Analysis:
         tables["dscr"] = pd.DataFrame(dscr_rows)
     if pf.contracts:
         pv = a["contract_pv"]
+        regs = run.context.regressions
+        nan = float("nan")
         tables["contracts"] = pd.DataFrame(
             {
                 "contract": [c.name for c in pf.contracts],
                 "type": [c.instrument.kind for c in pf.contracts],
                 "value_cny": pv.mean(axis=1),
-                "value_se_cny": pv.std(axis=1, ddof=1) / np.sqrt(pv.shape[1]),
-                "delta_CEA": [dict(d).get("CEA", 0.0) for d in run.context.deltas],
-                "delta_CCER": [dict(d).get("CCER", 0.0) for d in run.context.deltas],
+                "value_se_cny": [
+                    0.0 if r is None else float(pv[c].std(ddof=1) / np.sqrt(pv.shape[1])) for c, r in enumerate(regs)
+                ],
+                "revaluation": [
+                    "closed form per path"
+                    if r is None
+                    else ("pathwise (settled by 1y)" if r[1].exact else "regression on pilot set")
+                    for r in regs
+                ],
+                "regression_residual_sd_10d_cny": [nan if r is None else r[0].residual_sd for r in regs],
+                "regression_residual_sd_1y_cny": [nan if r is None else r[1].residual_sd for r in regs],
+                "delta_CEA": [
+                    dict(d).get("CEA", 0.0 if r is None else nan) for d, r in zip(run.context.deltas, regs, strict=True)
+                ],
+                "delta_CCER": [
+                    dict(d).get("CCER", 0.0 if r is None else nan)
+                    for d, r in zip(run.context.deltas, regs, strict=True)
+                ],
             }
         )
     breaches = _limits(run, risk_summary)

@@ -17,16 +17,28 @@ Randomness: block ``b`` of the run draws prices from ``SeedSequence(seed, spawn_
 ``(b, 1)`` and contract-internal randomness (borrower top-ups) from ``(b, 2)``; so the numbers depend only on the
 seed and the path count, never on how blocks are grouped into tasks or spread over workers.
 
-What each component contributes per path:
+What each component contributes per path, at each horizon ``h`` (10 trading days and 1 year): one definition,
+``P&L(h) = value at h on the path + cash flows up to h carried to h - value today`` (:mod:`finance.revaluation`):
 
-* inventories: ``q (S_10d - S_0)`` and ``q (S_1y - S_0)`` (10-day and 1-year P&L);
-* contracts: the engine's discounted value of each path minus its mean over the run's paths (the contract's value
-  on these paths; hold-to-maturity P&L, the 1-year figure) and ``sum_f delta_f (S_f,10d - S_f,0)`` at 10 days
-  (delta from a CRN bump-and-revalue on GBM paths with the history's volatility);
-* obligations: compliance cost ``ccer_t * CCER_avg_y + (cea_t - hedged_t) * CEA_avg_y + hedged_t * K`` at the
-  annual average prices (hedged) and the same with ``hedged_t = 0`` (unhedged);
+* inventories: ``q (S_h - S_0)``;
+* contracts with a closed form (forwards, options, swaps, swaptions, exchange options, guaranteed contracts):
+  full revaluation on each path at ``h`` (the path's price carried to delivery on the market's forward curve,
+  the fixings already on the path, the remaining time and the model's expected average variance), minus the
+  same formula on the valuation date;
+* loans and other contracts without one: least-squares regression of the engine's per-path present value on the
+  price at ``h``, fitted once per run on a pilot set of :data:`PILOT_PATHS` paths from the run's own seed
+  (stream ``PILOT_KEY``), so every block applies the same coefficients;
+* obligations: minus the unhedged compliance cost ``ccer_t * CCER_avg_y + cea_t * CEA_avg_y`` (annual averages
+  over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's forward), paid on
+  the year's last grid date, discounted on the market's curve. Hedges enter the P&L as the contracts that make
+  them (the demo's emitter holds its Dec-25 forward); an obligation's ``hedged_t`` at ``hedge_price_cny_per_t``
+  only feeds the compliance cost-at-risk table, so a hedge held as a contract is not counted twice;
 * projects: per year carbon income ``credits issued x CCER annual average``, heat revenue ``heat x tariff``, capex
-  and opex; CCER-linked project loans run on those per-path volumes and cash flows.
+  and opex; CCER-linked project loans run on those per-path volumes and cash flows (projects are not yet
+  components of the VaR: their NPV distribution is reported on its own).
+
+Contract deltas (the contracts table) are bump-and-revalue of the same revaluation on the valuation date
+(spot +-1 %); loans have none (their value comes from the regression, which has no today state to bump).
 """
 
 from __future__ import annotations
@@ -45,9 +57,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from finance.instruments import Instrument, ProjectLoan
 from finance.market import MarketEnv
-from finance.valuation import GBMSource, engines_for, path_dates, value_all
+from finance.revaluation import (
+    FlatVolatility,
+    HorizonState,
+    ModelVariance,
+    RegressionRevaluation,
+    VolatilitySource,
+    has_closed_form,
+    horizon_value,
+)
+from finance.valuation import engines_for, path_dates
 from models.calendar import year_fractions
 from models.catalog import fit_model
 from models.data import PriceHistory, load_prices
@@ -56,20 +77,42 @@ from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
 from models.joint import BasisParams, JointCeaCcer
 from models.paths import PathSet
-from models.random import BLOCK_PATHS
+from models.random import BLOCK_PATHS, root_seed_sequence
 from models.scenarios import ScenarioCurve, load_scenario
 from models.units import TRADING_DAYS_PER_YEAR
+from portfolios.components import (
+    BlockInputs,
+    ContractComponent,
+    ProjectPaths,
+    components,
+    linked_loan,
+    obligation_value,
+    pledge_rows,
+)
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
-from portfolios.metrics import irr, npv, payback_year
+from portfolios.metrics import irr, payback_year, present_value
 from portfolios.portfolio import Portfolio
 
-__all__ = ["SPILL_ROWS", "PortfolioRun", "RunArrays", "RunContext", "pledge_rows", "prepare", "run_portfolio"]
+__all__ = [
+    "SPILL_ROWS",
+    "PortfolioRun",
+    "RunArrays",
+    "RunContext",
+    "discount_factors",
+    "pledge_rows",
+    "prepare",
+    "run_portfolio",
+]
 
 TEN_DAYS: int = 10
 """Trading days of the short VaR horizon."""
-SENSITIVITY_PATHS: int = 4096
-"""Paths of the one-off CRN bump-and-revalue that gives contract deltas for the 10-day horizon."""
+PILOT_PATHS: int = 2048
+"""Paths of the pilot set on which the regression revaluation of contracts without a closed form is fitted."""
+PILOT_KEY: int = 2**31 - 1
+"""Spawn key of the pilot set's seed stream (no block of a run uses it: blocks are numbered from 0)."""
+SPOT_BUMP: float = 0.01
+"""Relative spot bump of the contract deltas."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +151,11 @@ class RunContext:
     row_10d: int
     row_1y: int
     deltas: tuple[tuple[tuple[str, float], ...], ...]
+    """Per contract ``((factor, delta CNY per CNY/t), ...)``: bump-and-revalue on the valuation date."""
+    value_today: tuple[float, ...]
+    """Per contract, then per obligation: value on the valuation date, CNY (the ``V_0`` of the P&L)."""
+    regressions: tuple[tuple[RegressionRevaluation, RegressionRevaluation] | None, ...]
+    """Per contract: the 10-day and 1-year regressions (``None`` for contracts with a closed form)."""
     planned_costs_cny: np.ndarray
     """``(n_projects, n_years)`` capex + opex of the deterministic projects (the plan)."""
     planned_credits_t: np.ndarray
@@ -191,16 +239,21 @@ class PortfolioRun:
         return times_years(self.context)
 
 
+def _mid_years(ctx: RunContext) -> pd.DatetimeIndex:
+    """1 July of each of ``ctx.years``, no earlier than the valuation date (the cash-flow date of a report year)."""
+    vd = ctx.market.valuation_date
+    return pd.DatetimeIndex([max(pd.Timestamp(f"{y}-07-01"), vd) for y in ctx.years])
+
+
 def times_years(ctx: RunContext) -> np.ndarray:
     """Mid-year (1 July) time of each of ``ctx.years`` from the valuation date, years, floored at 0."""
-    mid_years = pd.DatetimeIndex([f"{y}-07-01" for y in ctx.years])
-    return year_fractions(ctx.market.valuation_date, mid_years).clip(min=0.0)
+    return year_fractions(ctx.market.valuation_date, _mid_years(ctx)).clip(min=0.0)
 
 
-def pledge_rows(ctx: RunContext, loan: PledgeLoan) -> np.ndarray:
-    """Grid rows on which a pledge loan's exposure and coverage are kept: every ``n // 24``-th date of its life."""
-    n = int(np.count_nonzero(ctx.dates <= loan.fixing_dates(ctx.market.valuation_date)[-1]))
-    return np.arange(0, n, max(1, n // 24))
+def discount_factors(ctx: RunContext) -> np.ndarray:
+    """Discount factor of each report year's mid-year cash flows on the market's curve (the one convention of
+    values and risk: contracts, project NPVs, levers and mismatch metrics)."""
+    return np.asarray(ctx.market.build().df(_mid_years(ctx)), dtype=float)
 
 
 def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument]) -> pd.DatetimeIndex:
@@ -249,9 +302,10 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     year_ends = (int(np.searchsorted(dates, pd.Timestamp(f"{y}-12-31"), "right")) - 1 for y in years)
     fan = sorted({0, row_10d, row_1y, len(dates) - 1, *year_ends})
 
-    # GBM inputs of the contract deltas only: CEA volatility from the history; since ln CCER = ln CEA - b with the
-    # basis shock correlated rho with the CEA shock, vol_CCER^2 = s^2 + s_b^2 - 2 rho s s_b and
-    # corr(CEA, CCER) = (s^2 - rho s s_b) / (s vol_CCER).
+    # Market: the curve of the portfolio's rate, carry forwards from the last close; the volatilities are the
+    # fallback of the revaluation when the path set carries no conditional variance: CEA's from the history and,
+    # since ln CCER = ln CEA - b with the basis shock correlated rho with the CEA shock,
+    # vol_CCER^2 = s^2 + s_b^2 - 2 rho s s_b and corr(CEA, CCER) = (s^2 - rho s s_b) / (s vol_CCER).
     basis = BasisParams()
     s0 = history.last_price
     ratio = portfolio.market.ccer_discount or math.exp(-basis.mean_basis)
@@ -264,17 +318,9 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         vols=(("CEA", vol), ("CCER", vol_ccer)),
         correlation=(vol**2 - basis.rho * vol * basis.sigma) / (vol * vol_ccer),
     )
-    deltas: list[tuple[tuple[str, float], ...]] = []
-    if contracts:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vals = value_all(
-                contracts, market.build(), n_paths=SENSITIVITY_PATHS, rng=portfolio.seed, source=GBMSource()
-            )
-        for v in vals:
-            deltas.append(tuple((k, float(x)) for k, x in (v.sensitivities or {}).get("delta", {}).items()))
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)
+    plan_net = np.zeros_like(plan_costs)
     if portfolio.projects:
         plan = simulate_portfolio([p.project for p in portfolio.projects], 1, 0, deterministic=True)
         for k, pp in enumerate(plan.projects):
@@ -288,6 +334,8 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
                 )
             plan_costs[k] = _on_years(pp.capex_cny + pp.opex_cny, pp.years, years)[:, 0]
             plan_credits[k] = _on_years(pp.credits_issued_t, pp.years, years)[:, 0]
+            heat = _on_years(pp.heat_mwh, pp.years, years)[:, 0] * portfolio.projects[k].heat_tariff_cny_per_mwh
+            plan_net[k] = heat - _on_years(pp.opex_cny, pp.years, years)[:, 0]
     context = RunContext(
         portfolio=portfolio,
         model=model,
@@ -298,10 +346,13 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         fan_rows=tuple(fan),
         row_10d=row_10d,
         row_1y=row_1y,
-        deltas=tuple(deltas),
+        deltas=(),
+        value_today=(),
+        regressions=(),
         planned_costs_cny=plan_costs,
         planned_credits_t=plan_credits,
     )
+    context = _today_values(context, plan_net)
     summary |= {"valuation_date": str(vd.date()), "grid_dates": len(dates), "volatility_annual": vol}
     return context, history, summary
 
@@ -329,6 +380,101 @@ def _seed(task: BlockTask, block: int, stream: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, block, stream), pool_size=root.pool_size)
 
 
+def volatility_source(ctx: RunContext) -> VolatilitySource:
+    """The revaluation's volatility: the model's expected average variance from the horizon to expiry given its
+    conditional variance there, when the fitted model offers ``expected_average_variance(variance_now, n_days)``
+    (daily variances of decimal log-returns; looked up on the joint model, then on its CEA model) and the path set
+    carries ``variance``; otherwise the market's volatilities (:class:`~finance.revaluation.FlatVolatility`: the
+    history's CEA volatility and the CCER volatility implied by the basis), the documented fallback."""
+    flat = FlatVolatility(dict(ctx.market.vols))
+    for owner in (ctx.model, getattr(ctx.model, "cea", None)):
+        expected = getattr(owner, "expected_average_variance", None)
+        if callable(expected):
+            return ModelVariance(expected, flat)
+    return flat
+
+
+def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
+    """Contract and obligation values today, contract deltas and the regressions of contracts without a closed
+    form, all from a pilot set of :data:`PILOT_PATHS` paths (seed stream ``PILOT_KEY``) of the run's model.
+
+    Today's values are the horizon revaluation at row 0 (every path holds the spot and the model's current
+    variance); deltas are central differences of it for a spot bump of :data:`SPOT_BUMP`. Project-linked loans
+    take the deterministic plan's credits and heat cash flows on the pilot set.
+    """
+    pf = ctx.portfolio
+    if not pf.contracts and not pf.obligations:
+        return ctx
+    market = ctx.market.build()
+    vol = volatility_source(ctx)
+    root = root_seed_sequence(pf.seed)
+    key = (*root.spawn_key, PILOT_KEY)
+    pilot: PathSet = ctx.model.simulate(
+        ctx.grid, PILOT_PATHS, np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)), scenario=ctx.scenario
+    )
+    entropy = int.from_bytes(
+        np.random.SeedSequence(root.entropy, spawn_key=(*key, 2)).generate_state(4).tobytes(), "little"
+    )
+    pilot = dataclasses.replace(pilot, seed_entropy=entropy)
+
+    def first_path(bump: str | None, rel: float) -> PathSet:
+        factors = {}
+        for name, values in pilot.factors.items():
+            col = np.array(values[:, :1])
+            if name == bump:
+                col *= 1.0 + rel
+            factors[name] = col
+        variance = getattr(pilot, "variance", None)
+        extra: dict[str, Any] = {"variance": {k: np.array(v[:, :1]) for k, v in variance.items()}} if variance else {}
+        return dataclasses.replace(pilot, factors=factors, **extra)
+
+    today = HorizonState(market, first_path(None, 0.0), 0, vol)
+    bumped = {
+        (f, sgn): HorizonState(market, first_path(f, sgn * SPOT_BUMP), 0, vol)
+        for f in ("CEA", "CCER")
+        for sgn in (1.0, -1.0)
+    }
+    names = [p.name for p in pf.projects]
+    values: list[float] = []
+    deltas: list[tuple[tuple[str, float], ...]] = []
+    regressions: list[tuple[RegressionRevaluation, RegressionRevaluation] | None] = []
+    for contract in pf.contracts:
+        inst = contract.instrument
+        if has_closed_form(inst):
+            values.append(float(horizon_value(inst, today)[0]))
+            d = []
+            for f in inst.factors:
+                up = float(horizon_value(inst, bumped[(f, 1.0)])[0])
+                down = float(horizon_value(inst, bumped[(f, -1.0)])[0])
+                d.append((f, (up - down) / (2.0 * SPOT_BUMP * market.spot(f))))
+            deltas.append(tuple(d))
+            regressions.append(None)
+            continue
+        if isinstance(inst, ProjectLoan) and contract.project is not None:
+            k = names.index(contract.project)
+            plan_credits = np.repeat(ctx.planned_credits_t[k][:, None], PILOT_PATHS, axis=1)
+            plan_net = np.repeat(plan_net_cny[k][:, None], PILOT_PATHS, axis=1)
+            inst = linked_loan(ctx.years, inst, plan_credits, plan_net)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = engines_for(inst)[0].calculate(inst, market, pilot, quick=True)
+        y = np.asarray(result.samples.get("pv_cny", np.full(PILOT_PATHS, result.value)), dtype=float)
+        factor = inst.factors[0]
+        last = max(inst.fixing_dates(ctx.market.valuation_date))
+        pair = tuple(
+            RegressionRevaluation.fit(
+                factor, market.spot(factor), pilot[factor][row], y, exact=bool(last <= ctx.dates[row])
+            )
+            for row in (ctx.row_10d, ctx.row_1y)
+        )
+        regressions.append((pair[0], pair[1]))
+        values.append(pair[1].value_today)
+        deltas.append(())
+    for ob in pf.obligations:
+        values.append(float(obligation_value(ctx, ob, today)[0]))
+    return dataclasses.replace(ctx, value_today=tuple(values), deltas=tuple(deltas), regressions=tuple(regressions))
+
+
 def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
     """Per-path results of the blocks of ``task`` (paths on the last axis)."""
     parts: list[dict[str, np.ndarray]] = []
@@ -338,45 +484,15 @@ def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
 
 
-def _one_block(
-    ctx: RunContext,
-    n: int,
-    price_seed: np.random.SeedSequence,
-    project_seed: np.random.SeedSequence,
-    contract_seed: np.random.SeedSequence,
-) -> dict[str, np.ndarray]:
+def _project_paths(
+    ctx: RunContext, n: int, seed: np.random.SeedSequence, ccer_avg: np.ndarray
+) -> tuple[ProjectPaths | None, dict[str, np.ndarray]]:
+    """Per-path project cash flows of a block (the explicit input of project-linked contracts) and the project
+    arrays of the report: income ``credits x CCER annual average``, heat revenue ``heat x tariff``, capex, opex,
+    NPV on the market's curve at mid-year, IRR and payback."""
     pf = ctx.portfolio
-    dates = ctx.dates
-    paths: PathSet = ctx.model.simulate(ctx.grid, n, price_seed, scenario=ctx.scenario)
-    cea, ccer = paths["CEA"], paths["CCER"]
-    price = {"CEA": cea, "CCER": ccer}
-    out: dict[str, np.ndarray] = {
-        "cea_fan": cea[list(ctx.fan_rows)],
-        "ccer_fan": ccer[list(ctx.fan_rows)],
-    }
-    cea_avg = _annual_average(cea, dates, ctx.years)
-    ccer_avg = _annual_average(ccer, dates, ctx.years)
-    out["ccer_annual"] = ccer_avg
-
-    pnl10, pnl1y = [], []
-    for pos in pf.positions:
-        s = price[pos.asset]
-        pnl10.append(pos.quantity_t * (s[ctx.row_10d] - s[0]))
-        pnl1y.append(pos.quantity_t * (s[ctx.row_1y] - s[0]))
-
-    # compliance obligations: annual-average purchase cost, unhedged and hedged
-    cost_u, cost_h = [], []
-    for ob in pf.obligations:
-        i = ob.year - ctx.years[0]
-        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
-        cea_t = ob.shortfall_t - ccer_t
-        base = ccer_t * ccer_avg[i]
-        cost_u.append(base + cea_t * cea_avg[i])
-        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
-    out["obligation_cost_unhedged"] = np.array(cost_u).reshape(len(cost_u), n)
-    out["obligation_cost_hedged"] = np.array(cost_h).reshape(len(cost_h), n)
-
-    # projects
+    if not pf.projects:
+        return None, {}
     years = ctx.years
     n_proj = len(pf.projects)
     income = np.zeros((n_proj, len(years), n))
@@ -384,80 +500,92 @@ def _one_block(
     capex = np.zeros_like(income)
     opex = np.zeros_like(income)
     credits = np.zeros_like(income)
-    if n_proj:
-        sim = simulate_portfolio([p.project for p in pf.projects], n, project_seed)
-        for k, (spec, pp) in enumerate(zip(pf.projects, sim.projects, strict=True)):
-            credits[k] = _on_years(pp.credits_issued_t, pp.years, years)
-            income[k] = credits[k] * ccer_avg
-            heat_rev[k] = _on_years(pp.heat_mwh, pp.years, years) * spec.heat_tariff_cny_per_mwh
-            capex[k] = _on_years(pp.capex_cny, pp.years, years)
-            opex[k] = _on_years(pp.opex_cny, pp.years, years)
-    if n_proj:
-        costs = capex + opex
-        cf = income + heat_rev - capex - opex
-        t = times_years(ctx)
-        rate = pf.market.discount_rate
-        out |= {
-            "project_income": income,
-            "project_costs": costs,
-            "project_credits": credits,
-            "project_heat_revenue": heat_rev,
-            "project_npv_cny": np.array([npv(cf[k], t, rate) for k in range(n_proj)]),
-            "project_irr": np.array([irr(cf[k], t) for k in range(n_proj)]),
-            "project_payback_year": np.array([payback_year(cf[k], list(years)) for k in range(n_proj)]),
-            "project_credits_sum_t": credits.sum(axis=1),
-            "project_income_sum_cny": income.sum(axis=1),
-            "total_income_cny": income.sum(axis=0),
-            "total_costs_cny": costs.sum(axis=0),
-            "total_capex_cny": capex.sum(axis=0),
-            "total_credits_t": credits.sum(axis=0),
-            "total_heat_revenue_cny": heat_rev.sum(axis=0),
-            "total_cash_flow_cny": cf.sum(axis=0),
-        }
+    sim = simulate_portfolio([p.project for p in pf.projects], n, seed)
+    for k, (spec, pp) in enumerate(zip(pf.projects, sim.projects, strict=True)):
+        credits[k] = _on_years(pp.credits_issued_t, pp.years, years)
+        income[k] = credits[k] * ccer_avg
+        heat_rev[k] = _on_years(pp.heat_mwh, pp.years, years) * spec.heat_tariff_cny_per_mwh
+        capex[k] = _on_years(pp.capex_cny, pp.years, years)
+        opex[k] = _on_years(pp.opex_cny, pp.years, years)
+    costs = capex + opex
+    cf = income + heat_rev - capex - opex
+    t = times_years(ctx)
+    df = discount_factors(ctx)
+    out = {
+        "project_income": income,
+        "project_costs": costs,
+        "project_credits": credits,
+        "project_heat_revenue": heat_rev,
+        "project_npv_cny": np.array([present_value(cf[k], df) for k in range(n_proj)]),
+        "project_irr": np.array([irr(cf[k], t) for k in range(n_proj)]),
+        "project_payback_year": np.array([payback_year(cf[k], list(years)) for k in range(n_proj)]),
+        "project_credits_sum_t": credits.sum(axis=1),
+        "project_income_sum_cny": income.sum(axis=1),
+        "total_income_cny": income.sum(axis=0),
+        "total_costs_cny": costs.sum(axis=0),
+        "total_capex_cny": capex.sum(axis=0),
+        "total_credits_t": credits.sum(axis=0),
+        "total_heat_revenue_cny": heat_rev.sum(axis=0),
+        "total_cash_flow_cny": cf.sum(axis=0),
+    }
+    names = tuple(p.name for p in pf.projects)
+    return ProjectPaths(names, years, credits, heat_rev, capex, opex), out
 
-    # contracts on this block's paths
-    market = ctx.market.build()
+
+def _obligation_costs(ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Compliance cost at the annual average prices, unhedged and hedged at the obligation's own hedge terms."""
+    cost_u, cost_h = [], []
+    for ob in ctx.portfolio.obligations:
+        i = ob.year - ctx.years[0]
+        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
+        cea_t = ob.shortfall_t - ccer_t
+        base = ccer_t * ccer_avg[i]
+        cost_u.append(base + cea_t * cea_avg[i])
+        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
+    return {
+        "obligation_cost_unhedged": np.array(cost_u).reshape(len(cost_u), n),
+        "obligation_cost_hedged": np.array(cost_h).reshape(len(cost_h), n),
+    }
+
+
+def _one_block(
+    ctx: RunContext,
+    n: int,
+    price_seed: np.random.SeedSequence,
+    project_seed: np.random.SeedSequence,
+    contract_seed: np.random.SeedSequence,
+) -> dict[str, np.ndarray]:
+    paths: PathSet = ctx.model.simulate(ctx.grid, n, price_seed, scenario=ctx.scenario)
+    cea, ccer = paths["CEA"], paths["CCER"]
     # contract-internal randomness (borrower top-ups) comes from this block's own stream, via the path set's entropy
     contract_entropy = int.from_bytes(contract_seed.generate_state(4).tobytes(), "little")
-    block_paths = PathSet(dates=dates, factors=price, seed_entropy=contract_entropy)
-    contract_pv: list[np.ndarray] = []
-    contract_extra: dict[str, np.ndarray] = {}
-    names = [p.name for p in pf.projects]
-    for c, contract in enumerate(pf.contracts):
-        inst = contract.instrument
-        if isinstance(inst, ProjectLoan) and contract.project is not None:
-            k = names.index(contract.project)
-            sched = inst.schedule()
-            loan_years = [d.year for d in sched[1:]]
-            rows = [y - years[0] for y in loan_years]
-            vol = np.vstack([credits[k][r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
-            other = np.vstack([heat_rev[k][r] - opex[k][r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
-            inst = dataclasses.replace(inst, carbon_volumes_t=vol, other_cash_flows_cny=other)
-        result = engines_for(inst)[0].calculate(inst, market, block_paths)
-        pv = np.asarray(result.samples.get("pv_cny", np.full(n, result.value)), dtype=float)
-        contract_pv.append(pv)
-        pnl1y.append(pv)  # centred on the run-wide mean after merging (portfolios.analysis)
-        delta = dict(ctx.deltas[c])
-        pnl10.append(
-            sum((delta.get(f, 0.0) * (price[f][ctx.row_10d] - price[f][0]) for f in ("CEA", "CCER")), np.zeros(n))
-        )
-        for key in ("loss_cny", "margin_call", "liquidated", "default", "min_dscr"):
-            if key in result.samples:
-                contract_extra[f"contract{c}_{key}"] = np.asarray(result.samples[key], dtype=float)
-        if "dscr" in result.samples:
-            contract_extra[f"contract{c}_dscr"] = np.asarray(result.samples["dscr"], dtype=float)
-        if isinstance(inst, PledgeLoan):
-            s = price[inst.collateral]
-            kept = pledge_rows(ctx, inst)
-            t_loan = year_fractions(dates[0], dates[kept])[:, None]
-            principal = inst.ltv * inst.quantity_t * s[0, 0]
-            collateral = inst.quantity_t * s[kept] * (1.0 - inst.haircut)
-            contract_extra[f"contract{c}_exposure"] = np.maximum(principal * (1 + inst.rate * t_loan) - collateral, 0.0)
-            contract_extra[f"contract{c}_coverage"] = inst.quantity_t * s[kept] / principal
-    out["contract_pv"] = np.array(contract_pv).reshape(len(contract_pv), n)
+    block_paths = dataclasses.replace(paths, factors={"CEA": cea, "CCER": ccer}, seed_entropy=contract_entropy)
+    cea_avg = _annual_average(cea, ctx.dates, ctx.years)
+    ccer_avg = _annual_average(ccer, ctx.dates, ctx.years)
+    out: dict[str, np.ndarray] = {
+        "cea_fan": cea[list(ctx.fan_rows)],
+        "ccer_fan": ccer[list(ctx.fan_rows)],
+        "ccer_annual": ccer_avg,
+    }
+    out |= _obligation_costs(ctx, cea_avg, ccer_avg, n)
+    projects, project_arrays = _project_paths(ctx, n, project_seed, ccer_avg)
+    out |= project_arrays
+    market = ctx.market.build()
+    vol = volatility_source(ctx)
+    states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
+    inputs = BlockInputs(ctx, block_paths, market, states, projects)
+    pnl10, pnl1y, values = [], [], []
+    for component in components(ctx):
+        result = component.block(inputs)
+        pnl10.append(result.pnl_10d)
+        pnl1y.append(result.pnl_1y)
+        if isinstance(component, ContractComponent):
+            values.append(result.value_cny if result.value_cny is not None else np.full(n, np.nan))
+            if result.loan is not None:
+                out |= result.loan.arrays(component.index)
+    out["contract_pv"] = np.array(values).reshape(len(values), n)
     out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)
     out["pnl_1y"] = np.array(pnl1y).reshape(len(pnl1y), n)
-    out |= contract_extra
     return out
 
 

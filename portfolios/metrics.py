@@ -41,6 +41,7 @@ __all__ = [
     "mismatch_metrics",
     "npv",
     "payback_year",
+    "present_value",
 ]
 
 
@@ -110,6 +111,13 @@ def npv(cash_flows: np.ndarray, times_years: np.ndarray, rate: float) -> np.ndar
     cf = _as_2d(cash_flows, "cash_flows")
     t = np.asarray(times_years, dtype=float)
     return np.asarray((cf / (1.0 + rate) ** t[:, None]).sum(axis=0))
+
+
+def present_value(cash_flows: np.ndarray, discount_factors: np.ndarray) -> np.ndarray:
+    """Per-path present value ``sum_y CF_y P(0, t_y)`` with the market curve's discount factors ``P(0, t_y)``."""
+    cf = _as_2d(cash_flows, "cash_flows")
+    df = np.asarray(discount_factors, dtype=float)
+    return np.asarray((cf * df[:, None]).sum(axis=0))
 
 
 def irr(cash_flows: np.ndarray, times_years: np.ndarray, low: float = -0.99, high: float = 10.0) -> np.ndarray:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from finance.contracts import instrument_from_dict
 from finance.instruments import Instrument, ProjectLoan
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES
+from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, default_dist
 from models.data import load_prices
 from models.exceptions import CarbonRiskError
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
@@ -190,7 +190,7 @@ def _market(section: Section) -> MarketSpec:
     elif scenario not in SCENARIOS:
         scenario = str(section.file_path("scenario"))
     model = section.string("model", DEFAULT_MODEL, choices=MODEL_NAMES)
-    dist = section.string("dist", "normal" if model == "ou" else DEFAULT_DIST, choices=DISTRIBUTIONS)
+    dist = section.string("dist", default_dist(model), choices=DISTRIBUTIONS)
     return MarketSpec(
         prices=prices,
         model=model,

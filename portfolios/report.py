@@ -20,6 +20,7 @@ from finance.instruments import PledgeLoan
 from models.exceptions import ReportWarning
 from portfolios import __version__
 from portfolios.analysis import Analysis
+from portfolios.components import LoanPaths
 from portfolios.engine import PortfolioRun, pledge_rows
 from portfolios.excel import write_workbook
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
@@ -32,7 +33,7 @@ _TITLES = {
     "var_es": "Value at risk and expected shortfall (CNY, positive = loss)",
     "es_contributions_1y_99": "Contributions to the 1-year 99 % expected shortfall (Euler)",
     "limit_breaches": "Limit breaches",
-    "contracts": "Contracts: value on the run's paths and deltas",
+    "contracts": "Contracts: value today, revaluation method and deltas",
     "loans": "Loans: margin-call, default and loss probabilities",
     "dscr": "Project loan DSCR by period",
     "compliance_cost_at_risk": "Compliance cost-at-risk (emitter short allowances)",
@@ -111,7 +112,8 @@ def _coverage_figure(run: PortfolioRun) -> str:
     for c, spec in enumerate(run.portfolio.contracts):
         if not isinstance(spec.instrument, PledgeLoan):
             continue
-        cov = run.arrays[f"contract{c}_coverage"]
+        cov = LoanPaths.read(run.arrays, c).coverage
+        assert cov is not None
         dates = run.context.dates[pledge_rows(run.context, spec.instrument)]
         q = np.quantile(cov, [0.05, 0.5, 0.95], axis=1)
         fig = Figure(figsize=(11, 3.4))
@@ -152,8 +154,11 @@ def _inputs_table(run: PortfolioRun) -> pd.DataFrame:
 
 
 _ASSUMPTIONS = [
-    "Contracts' 1-year P&L is hold-to-maturity: each path's discounted value minus its mean over all paths; at 10 days "
-    "contracts move with their deltas (CRN bump-and-revalue on GBM paths with the history's volatility).",
+    "P&L at 10 days and 1 year, for positions, obligations and contracts alike: value at the horizon on the path "
+    "+ cash flows up to it (carried on the curve) - value today. Contracts are revalued on each path (closed forms on "
+    "the path's price carried along the forward curve, the fixings already on it and the model's variance); loans by "
+    "a regression fitted on a seeded pilot set (residual s.d. in the contracts table). Obligations enter unhedged: "
+    "hedges are the book's contracts. Projects are not in the VaR (their NPV distribution is shown apart).",
     "Carbon income = credits issued in a year x that year's average CCER price on the path; "
     "heat revenue = heat x tariff.",
     "Compliance purchases are made at the year's average price; CCERs cover at most 5 % of emissions.",

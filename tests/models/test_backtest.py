@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from models.backtest import backtest_var, christoffersen, kupiec_pof, rank_by_coverage
+from models.backtest import (
+    BACKTEST_MODELS,
+    backtest_table,
+    backtest_var,
+    christoffersen,
+    format_backtest_table,
+    kupiec_pof,
+    rank_by_coverage,
+)
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, make_spec
 from models.data import PriceHistory, load_prices
 from models.exceptions import InputError
@@ -76,20 +86,62 @@ def test_bad_backtest_arguments(cea: PriceHistory, kwargs: dict[str, object], me
         backtest_var(cea, Garch(dist="normal"), **kwargs)  # type: ignore[arg-type]
 
 
+STORED = Path(__file__).resolve().parents[2] / "models" / "data" / "backtests" / "backtests.csv"
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _compare_rows(fresh: pd.DataFrame, stored: pd.DataFrame) -> None:
+    keys = ["model_key", "data", "level"]
+    merged = fresh.merge(stored, on=keys, suffixes=("", "_stored"), validate="one_to_one")
+    assert len(merged) == len(fresh)
+    assert (merged["violations"] == merged["violations_stored"]).all()
+    assert (merged["n_obs"] == merged["n_obs_stored"]).all()
+    # optimiser end points differ in the last digits between machines (issue 13, item 6): p-values to 1e-6
+    np.testing.assert_allclose(merged["kupiec_pvalue"], merged["kupiec_pvalue_stored"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(merged["cc_pvalue"], merged["cc_pvalue_stored"], rtol=1e-6, atol=1e-9)
+
+
+def test_stored_backtest_table_regenerates_for_the_default_on_cea() -> None:
+    stored = pd.read_csv(STORED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = backtest_table(("cea",), (("garch", "empirical"), ("garch", "normal")))
+    _compare_rows(fresh, stored)
+
+
+def test_readme_shows_the_stored_backtest_table() -> None:
+    table = format_backtest_table(pd.read_csv(STORED))
+    text = README.read_text(encoding="utf-8")
+    for line in table.splitlines():
+        assert line in text, f"README lacks the backtest row {line!r}"
+
+
+def test_default_model_follows_the_rule_on_the_stored_table() -> None:
+    stored = pd.read_csv(STORED)
+    assert set(stored["model_key"]) == {f"{m}-{d}" for m, d in BACKTEST_MODELS}
+    first = format_backtest_table(stored).splitlines()[2].split("|")[1].strip()
+    assert first == make_spec(DEFAULT_MODEL, DEFAULT_DIST).name
+    # the issue's goal: the default is rejected by neither test at either level on either series
+    default = stored[stored["model_key"] == f"{DEFAULT_MODEL}-{DEFAULT_DIST}"]
+    assert len(default) == 4 and default["passes"].all()
+    assert (default["kupiec_pvalue"] >= 0.05).all() and (default["cc_pvalue"] >= 0.05).all()
+
+
 @pytest.mark.slow
-def test_default_model_is_best_by_conditional_coverage() -> None:
+def test_full_backtest_table_regenerates_and_ranks_the_default_first() -> None:
+    stored = pd.read_csv(STORED)
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        fresh = backtest_table()
         for name in ("cea", "hbea"):
             history = load_prices(name)
-            for model in ("garch", "gjr", "egarch", "ou", "ou-garch"):
-                for dist in ("normal", "t") if model != "ou" else ("normal",):
-                    results.append(backtest_var(history, make_spec(model, dist)))
+            for model, dist in (("garch", "empirical"), ("ou-garch", "empirical"), ("garch", "normal")):
+                results.append(backtest_var(history, make_spec(model, dist)))
+    _compare_rows(fresh, stored)
     ranking = rank_by_coverage(results)
     assert ranking.iloc[0]["model"] == make_spec(DEFAULT_MODEL, DEFAULT_DIST).name
-    # no model passes both tests at both levels on both series (stated in README and models.catalog)
-    assert not ranking["passes_all"].any()
+    assert bool(ranking.iloc[0]["passes_all"])
 
 
 def test_forecasts_between_refits_follow_the_garch_recursion(cea: PriceHistory) -> None:
