@@ -58,6 +58,7 @@ from finance.instruments import (
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from models.files import read_toml
 from models.quantities import MC_PATHS, SEED
 from models.validation import check
 
@@ -216,12 +217,7 @@ def parse_contract(data: dict[str, Any], source: str, base_dir: Path | None = No
 def load_contract_file(path: str | Path) -> ContractFile:
     """Read and parse a TOML contract file."""
     p = Path(path)
-    if not p.is_file():
-        raise ContractError(f"contract file {str(path)!r} does not exist")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ContractError(f"contract file {p.name}: invalid TOML ({exc})") from None
+    data, _ = read_toml(p, "contract file", ContractError)
     return parse_contract(data, p.name, p.parent)
 
 

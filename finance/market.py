@@ -26,6 +26,7 @@ import QuantLib as ql
 
 from finance.exceptions import MarketDataError
 from models.calendar import as_datetime_index, interbank_calendar, to_ql, year_fractions
+from models.files import read_csv_text
 from models.validation import check_number
 
 __all__ = [
@@ -148,9 +149,8 @@ class DiscountCurve:
     def from_quotes_csv(cls, valuation_date: pd.Timestamp | str, path: str | Path) -> DiscountCurve:
         """Bootstrap from a CSV file ``instrument,tenor,rate`` (see :meth:`from_quotes`)."""
         p = Path(path)
-        if not p.is_file():
-            raise MarketDataError(f"discount.quotes={str(path)!r} is not a file")
-        return cls.from_quotes(valuation_date, pd.read_csv(p), source=p.name)
+        frame = read_csv_text(p, "discount quote file", MarketDataError)
+        return cls.from_quotes(valuation_date, frame, source=p.name)
 
     def shifted(self, bump: float) -> DiscountCurve:
         """The same curve with continuously compounded zero rates shifted by ``bump``."""

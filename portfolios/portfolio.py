@@ -23,7 +23,7 @@ from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import load_prices
 from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS
+from models.scenarios import SCENARIOS, load_scenario
 from models.validation import check
 from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
@@ -466,6 +466,11 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
                 f"{last_season} and ended before the valuation date {valuation_date.date()} (its last heating "
                 f"season started in {last_season}); remove it or move start_year to {valuation_date.year} or later"
             )
+    if portfolio.market.scenario is not None:
+        try:
+            load_scenario(portfolio.market.scenario).require_covers(valuation_date)
+        except CarbonRiskError as exc:
+            raise root.table("market").error("scenario", " ".join(str(exc).split())) from exc
     for i, ob in enumerate(portfolio.obligations):
         if not valuation_date.year <= ob.year <= end.year:
             raise root.tables("obligations")[i].error(

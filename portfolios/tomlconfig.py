@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from models.files import read_text
 from models.validation import Quantity, check, check_number
 from portfolios.exceptions import InputError
 
@@ -244,9 +245,10 @@ def parse_toml(text: str, label: str, base_dir: Path) -> Section:
 
 
 def load_toml(path: str | Path) -> tuple[Section, str]:
-    """Parse a TOML file; return its top-level :class:`Section` and the raw text (for the run ledger)."""
+    """Parse a TOML file; return its top-level :class:`Section` and the raw text (for the run ledger).
+
+    A missing path, a directory and text that is not UTF-8 are refused (:func:`models.files.read_text`).
+    """
     file = Path(path)
-    if not file.is_file():
-        raise InputError(f"input file '{path}' does not exist")
-    text = file.read_text(encoding="utf-8")
+    text = read_text(file, "input file", InputError)
     return parse_toml(text, str(file), file.parent), text

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.exceptions import InputError
+from models.files import read_toml
 from models.geothermal.cascade import PlantParameters, SeasonResult, load_plant, simulate_season
 from models.geothermal.emission_factors import (
     EF_FORMS,
@@ -265,12 +266,7 @@ def load_project(path: str | Path | None = None) -> Project:
     if path is None:
         return _build(defaults, None, defaults)
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"project file '{path}' does not exist")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"project file '{path}': {' '.join(str(exc).split())}") from exc
+    raw, _ = read_toml(p, "project file")
     try:
         return _build(raw, p.resolve().parent, defaults)
     except InputError as exc:

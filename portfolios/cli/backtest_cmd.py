@@ -35,6 +35,10 @@ def _levels(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"invalid levels '{text}'; expected e.g. 0.95,0.99") from None
     if not values or any(not 0.5 < v < 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"levels '{text}' must lie in (0.5, 1)")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        listed = ", ".join(f"{v:g}" for v in repeated)
+        raise argparse.ArgumentTypeError(f"levels '{text}' repeat {listed}; give each level once")
     return values
 
 

@@ -91,13 +91,15 @@ def run_cea_holding(args: argparse.Namespace) -> int:
     )
     with console.status("fitting GARCH(1,1)-t and simulating paths...") if not args.json else _null():
         seed = DEFAULT_SEED if args.seed is None else args.seed
+        ledger = Ledger()
+        ledger.check_writable()  # before any work: a run that cannot be recorded writes nothing
         with OutputFolder(args.out) as folder:
             result = run_demo(n_paths=n_paths, seed=seed, holding_t=DEFAULT_HOLDING_T)
             run_id = new_run_id()
             write_demo_files(result, folder.staging, run_id=run_id)
             record = folder.commit(
                 run_id,
-                lambda final: Ledger().record(
+                lambda final: ledger.record(
                     run_id=run_id,
                     kind="demo",
                     inputs={"n_paths": n_paths, "seed": seed, "holding_t": DEFAULT_HOLDING_T, "dataset": "cea"},

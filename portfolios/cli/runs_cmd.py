@@ -55,11 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs list``."""
-    records = Ledger().list(limit=args.limit)
+    ledger = Ledger(readonly=True)
+    records = ledger.list(limit=args.limit)
     if args.json:
         print_json([r.to_dict(full=False) for r in records])
         return 0
-    table = Table(title=f"{len(records)} run(s) in {Ledger().path}")
+    table = Table(title=f"{len(records)} run(s) in {ledger.path}")
     for col in ("id", "created (UTC)", "kind", "seed", "paths", "output"):
         table.add_column(col, no_wrap=col in ("id", "created (UTC)"))
     for r in records:
@@ -72,7 +73,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs show``."""
-    record = Ledger().get(args.run_id)
+    record = Ledger(readonly=True).get(args.run_id)
     if args.json:
         print_json(record.to_dict())
         return 0
@@ -94,7 +95,7 @@ def _print_differences(title: str, differences: list[dict[str, object]]) -> None
 
 def run_rerun(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs rerun``."""
-    record = Ledger().get(args.run_id)
+    record = Ledger(readonly=True).get(args.run_id)
     metrics = rerun(record.kind, record.inputs)
     differences = compare_metrics(record.metrics, metrics)
 
@@ -113,7 +114,7 @@ def run_rerun(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs diff``."""
-    ledger = Ledger()
+    ledger = Ledger(readonly=True)
     a, b = ledger.get(args.run_a), ledger.get(args.run_b)
     differences = compare_metrics(a.metrics, b.metrics)
     if args.json:

@@ -150,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     scenario = load_scenario(args.scenario) if args.scenario is not None else None
     history = load_prices(args.prices, args.column)
+    if scenario is not None:
+        scenario.require_covers(history.last_date)
     grid = SimulationGrid.build(history.last_date, args.horizon, args.freq)  # checked before the (slower) fit
     check_memory(
         estimate_price_paths(

@@ -10,8 +10,8 @@ Use::
         assert_refused(["data", "show", str(bad)], tmp_path, capsys, match="UTF-8")
 
 :func:`assert_refused` runs :func:`portfolios.cli.main` in-process with the working directory set to ``cwd``
-(default ``tmp_path``), so relative outputs land there. It snapshots every file and folder under ``tmp_path``
-(path, size, mtime) before and after and asserts they are identical, that the exit code is 2, that stderr is
+(default ``tmp_path``), so relative outputs land there. It snapshots every file under ``tmp_path`` (path, size,
+mtime; folders by path) before and after and asserts they are identical, that the exit code is 2, that stderr is
 exactly one line with no ``Traceback`` and no ``internal error``, and that the line matches ``match`` (a regular
 expression searched with :func:`re.search`). It returns the stderr line for further checks.
 :func:`assert_refused_subprocess` does the same through the console script (what the ``carbonrisk`` script runs) in a
@@ -40,15 +40,21 @@ _CONSOLE_SCRIPT = "import sys; from portfolios.cli import main; sys.exit(main(sy
 
 
 def snapshot(root: Path) -> Snapshot:
-    """Every path under ``root`` (relative) -> (kind, size in bytes, mtime in ns); symlinks are not followed."""
+    """Every path under ``root`` (relative) -> (kind, size in bytes, mtime in ns); symlinks are not followed.
+
+    Folders are recorded by path only (size and mtime 0): a folder's mtime changes when a temporary file is made
+    and removed in it (SQLite's ``-wal`` of a ledger it failed to open), which writes nothing that stays.
+    """
     result: Snapshot = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             stat = path.lstat()
             kind = "dir" if path.is_dir() and not path.is_symlink() else "file"
-            size = 0 if kind == "dir" else stat.st_size
-            result[str(path.relative_to(root))] = (kind, size, stat.st_mtime_ns)
+            if kind == "dir":
+                result[str(path.relative_to(root))] = (kind, 0, 0)
+            else:
+                result[str(path.relative_to(root))] = (kind, stat.st_size, stat.st_mtime_ns)
     return result
 
 
