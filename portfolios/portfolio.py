@@ -417,12 +417,28 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         referenced_files=files,
         base_dir=str(root.base_dir),
     )
-    _check_horizon(portfolio, root)
-    return portfolio
+    valuation_year = _check_horizon(portfolio, root)
+    return dataclasses.replace(portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects))
 
 
-def _check_horizon(portfolio: Portfolio, root: Section) -> None:
+def _as_operating(spec: ProjectSpec, valuation_year: int) -> ProjectSpec:
+    """An operating project (first season before the valuation year): its wells and capex are history.
+
+    Drilling failure, re-drill delays and capex overrun are set to none (the draws stay, so the random streams of
+    the other risks are unchanged); availability and weather stay random.
+    """
+    if spec.project.start_year >= valuation_year:
+        return spec
+    risk = dataclasses.replace(
+        spec.project.risk, well_failure_probability=0.0, capex_overrun_median=1.0, capex_overrun_sigma=0.0
+    )
+    return dataclasses.replace(spec, project=dataclasses.replace(spec.project, risk=risk))
+
+
+def _check_horizon(portfolio: Portfolio, root: Section) -> int:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
+
+    Returns the valuation year.
 
     The valuation date is the last date of the price history, so the history is read here (its warnings are
     raised again, and collected, when the run loads it).
@@ -455,7 +471,7 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
             warnings.warn(
                 f"project '{project.name}' has operated since {first_season}: it is valued from the valuation date "
                 f"{valuation_date.date()} on; its years before {valuation_date.year} (construction capex included) "
-                "are history, left out of its NPV, IRR and payback",
+                "are history, left out of its NPV, IRR and payback, and its drilling and capex risk are not simulated",
                 CarbonRiskWarning,
                 stacklevel=3,
             )
@@ -476,3 +492,4 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> None:
             raise root.tables("obligations")[i].error(
                 "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
             )
+    return int(valuation_date.year)

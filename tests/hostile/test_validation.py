@@ -364,3 +364,6 @@ def test_operating_project_is_accepted(tmp_path: Path) -> None:
     with pytest.warns(CarbonRiskWarning, match=r"project 'Hebei' has operated since 2021: it is valued from the "):
         portfolio = load_portfolio(file)
     assert portfolio.projects[0].project.start_year == 2021
+    risk = portfolio.projects[0].project.risk
+    assert (risk.well_failure_probability, risk.capex_overrun_median, risk.capex_overrun_sigma) == (0.0, 1.0, 0.0)
+    assert risk.availability_sd > 0  # operation stays random
