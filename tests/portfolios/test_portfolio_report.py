@@ -90,12 +90,27 @@ def test_mismatch_and_levers(analysis: Analysis) -> None:
         "pledge of future credits",
         "CCER-linked loan",
     ]
+    none = levers.loc["none"]
+    # Only a sale moves carbon income earlier; loans are financing: same carbon income, smaller funding gap.
+    assert levers.loc["prepaid forward", "income_mean_time_years"] < none["income_mean_time_years"]
+    assert levers.loc["prepaid forward", "upfront_carbon_income_cny"] > 0
+    for lever in ("pledge of future credits", "CCER-linked loan"):
+        assert levers.loc[lever, "income_mean_time_years"] == none["income_mean_time_years"]
+        assert levers.loc[lever, "pv_financing_proceeds_cny"] > 0
+        assert levers.loc[lever, "peak_funding_gap_p50_cny"] < none["peak_funding_gap_p50_cny"]
+    # Sign convention: pv_cost_cny > 0 is a cost to the project (the prepayment's discount, the loans' interest).
     for lever in ("prepaid forward", "pledge of future credits", "CCER-linked loan"):
-        assert levers.loc[lever, "income_mean_time_years"] < levers.loc["none", "income_mean_time_years"]
-        assert levers.loc[lever, "expected_pv_cost_cny"] < 0
+        assert levers.loc[lever, "pv_cost_cny"] > 0
+    # The downside includes carbon price risk: a floor (and a forward sale) lowers it; a loan does not.
+    assert levers.loc["sold floor", "downside_es_cny"] < none["downside_es_cny"]
+    assert levers.loc["forward sale", "downside_es_cny"] < none["downside_es_cny"]
+    assert levers.loc["CCER-linked loan", "downside_es_cny"] == none["downside_es_cny"]
+    # Coverage is counted from the first year with a loss: the valuation year (no cost yet) is not 1.0 but NaN.
+    assert np.isnan(profile["coverage_probability"].iloc[0])
+    assert np.isfinite(profile["coverage_probability"].iloc[1])
     # A forward at the expected price moves no expected value (cost within 1 % of the carbon income's PV).
     assert (
-        abs(levers.loc["forward sale", "expected_pv_cost_cny"])
+        abs(levers.loc["forward sale", "pv_cost_cny"])
         < 0.01 * analysis.tables["projects"]["carbon_income_mean_cny"].sum()
     )
 
