@@ -115,6 +115,7 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
     rows, npvs = [], {}
     for k, spec in enumerate(pf.projects):
         values = a.load("project_npv_cny", k)
+        at_hurdle = a.load("project_npv_hurdle_cny", k)
         npvs[spec.name] = values
         rates = a.load("project_irr", k)
         pb = a.load("project_payback_year", k)
@@ -125,6 +126,11 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
                 "npv_p05_cny": float(np.quantile(values, 0.05)),
                 "npv_p50_cny": float(np.quantile(values, 0.50)),
                 "npv_p95_cny": float(np.quantile(values, 0.95)),
+                "hurdle_rate": pf.market.discount_rate + spec.hurdle_spread(pf.market.discount_rate),
+                "npv_hurdle_mean_cny": float(at_hurdle.mean()),
+                "npv_hurdle_p05_cny": float(np.quantile(at_hurdle, 0.05)),
+                "npv_hurdle_p50_cny": float(np.quantile(at_hurdle, 0.50)),
+                "npv_hurdle_p95_cny": float(np.quantile(at_hurdle, 0.95)),
                 "irr_p05": float(np.nanquantile(rates, 0.05)) if np.isfinite(rates).any() else np.nan,
                 "irr_p50": float(np.nanquantile(rates, 0.50)) if np.isfinite(rates).any() else np.nan,
                 "irr_p95": float(np.nanquantile(rates, 0.95)) if np.isfinite(rates).any() else np.nan,
@@ -136,7 +142,9 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
         )
     contributions = es_contributions({n: v.mean() - v for n, v in npvs.items()}, 0.95)
     contributions.index.name = "project"
-    return {"projects": pd.DataFrame(rows), "project_es_contributions": contributions}
+    projects = pd.DataFrame(rows)
+    projects.attrs["units"] = {"hurdle_rate": "%"}
+    return {"projects": projects, "project_es_contributions": contributions}
 
 
 def _mismatch(run: PortfolioRun, which: int | None, lever: LeverFlows | None = None) -> Any:

@@ -487,9 +487,11 @@ def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
 def _project_paths(
     ctx: RunContext, n: int, seed: np.random.SeedSequence, ccer_avg: np.ndarray
 ) -> tuple[ProjectPaths | None, dict[str, np.ndarray]]:
-    """Per-path project cash flows of a block (the explicit input of project-linked contracts) and the project
+    r"""Per-path project cash flows of a block (the explicit input of project-linked contracts) and the project
     arrays of the report: income ``credits x CCER annual average``, heat revenue ``heat x tariff``, capex, opex,
-    NPV on the market's curve at mid-year, IRR and payback."""
+    NPV on the market's curve at mid-year, IRR and payback, and the NPV at the project's hurdle rate,
+    :math:`\sum_y CF_y P(0, t_y) e^{-s t_y}` with ``s`` the project's spread over the curve
+    (:meth:`~portfolios.portfolio.ProjectSpec.hurdle_spread`)."""
     pf = ctx.portfolio
     if not pf.projects:
         return None, {}
@@ -511,12 +513,15 @@ def _project_paths(
     cf = income + heat_rev - capex - opex
     t = times_years(ctx)
     df = discount_factors(ctx)
+    rate = pf.market.discount_rate
+    hurdle = [np.exp(-spec.hurdle_spread(rate) * t) for spec in pf.projects]
     out = {
         "project_income": income,
         "project_costs": costs,
         "project_credits": credits,
         "project_heat_revenue": heat_rev,
         "project_npv_cny": np.array([present_value(cf[k], df) for k in range(n_proj)]),
+        "project_npv_hurdle_cny": np.array([present_value(cf[k], df * hurdle[k]) for k in range(n_proj)]),
         "project_irr": np.array([irr(cf[k], t) for k in range(n_proj)]),
         "project_payback_year": np.array([payback_year(cf[k], list(years)) for k in range(n_proj)]),
         "project_credits_sum_t": credits.sum(axis=1),

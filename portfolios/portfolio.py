@@ -28,6 +28,7 @@ from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
+    "DEFAULT_HURDLE_SPREAD",
     "DEMO_PORTFOLIO",
     "ContractSpec",
     "Levers",
@@ -105,6 +106,11 @@ class ContractSpec:
     project: str | None = None
 
 
+DEFAULT_HURDLE_SPREAD: float = 0.06
+"""Default spread of a project's hurdle rate over the market curve (8 % with the demo's 2 % curve: an equity
+return a developer would ask of a geothermal heating project; set ``hurdle_rate`` per project to change it)."""
+
+
 @dataclass(frozen=True)
 class ProjectSpec:
     """A geothermal project and what it sells besides carbon credits."""
@@ -112,6 +118,13 @@ class ProjectSpec:
     name: str
     project: Project
     heat_tariff_cny_per_mwh: float
+    hurdle_rate: float | None = None
+    """Rate (continuously compounded, annual) at which the investment NPV is also shown: the market curve plus the
+    spread ``hurdle_rate - market.discount_rate``; ``None``: the curve plus :data:`DEFAULT_HURDLE_SPREAD`."""
+
+    def hurdle_spread(self, discount_rate: float) -> float:
+        """Spread over the market curve of the hurdle-rate NPV."""
+        return DEFAULT_HURDLE_SPREAD if self.hurdle_rate is None else self.hurdle_rate - discount_rate
 
 
 @dataclass(frozen=True)
@@ -249,6 +262,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
             "capex_cny",
             "heat_tariff_cny_per_mwh",
             "scenario",
+            "hurdle_rate",
         ]
     )
     name = section.string("name")
@@ -283,7 +297,8 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
         capex = section.number("capex_cny", low=0.0, low_open=True)
         project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
     tariff = section.number("heat_tariff_cny_per_mwh", 200.0, low=0.0)
-    return ProjectSpec(name, project, tariff), file
+    hurdle = section.number("hurdle_rate", low=-0.05, high=0.5) if section.has("hurdle_rate") else None
+    return ProjectSpec(name, project, tariff, hurdle), file
 
 
 def _moved(project: Project, start_year: int) -> Project:

@@ -18,8 +18,9 @@ from models.random import BLOCK_PATHS
 from portfolios.analysis import Analysis, analyse
 from portfolios.cli import main
 from portfolios.engine import PortfolioRun, run_portfolio
+from portfolios.exceptions import InputError
 from portfolios.pdf import chromium_executable
-from portfolios.portfolio import load_portfolio
+from portfolios.portfolio import load_portfolio, portfolio_from_text
 
 DEMO = Path(__file__).resolve().parents[2] / "portfolios" / "data" / "demo_portfolio.toml"
 N_TWO_BLOCKS = BLOCK_PATHS + 300
@@ -302,3 +303,24 @@ def test_unreachable_scheduler_is_one_line_exit_2_and_nothing_written(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"cannot reach Dask scheduler '{address}'" in err, err
     assert not out.exists()
+
+
+def test_project_npv_at_its_hurdle_rate(analysis: Analysis, tmp_path: Path) -> None:
+    projects = analysis.tables["projects"]
+    # Default: the curve (2 %) plus 6 %; costs come first, so the higher rate lowers every project's NPV.
+    assert projects["hurdle_rate"].to_list() == pytest.approx([0.08] * 3)
+    assert (projects["npv_hurdle_mean_cny"] < projects["npv_mean_cny"]).all()
+    text = DEMO.read_text(encoding="utf-8").replace(
+        'template = "hebei"\n', 'template = "hebei"\nhurdle_rate = 0.02   # the curve itself\n', 1
+    )
+    pf = portfolio_from_text(text, "hurdle.toml", tmp_path).with_run(n_paths=200, seed=2)
+    assert [p.hurdle_rate for p in pf.projects] == [0.02, None, None]
+    run = run_portfolio(pf)
+    # A hurdle rate equal to the curve's rate is the curve: the same NPV on every path; the others are lower.
+    np.testing.assert_allclose(run.arrays["project_npv_hurdle_cny"][0], run.arrays["project_npv_cny"][0], rtol=1e-12)
+    assert (
+        run.arrays["project_npv_hurdle_cny"][1:].mean(axis=1) < run.arrays["project_npv_cny"][1:].mean(axis=1)
+    ).all()
+    bad = text.replace("hurdle_rate = 0.02", "hurdle_rate = 0.9")
+    with pytest.raises(InputError, match="hurdle_rate"):
+        portfolio_from_text(bad, "bad.toml", tmp_path)
