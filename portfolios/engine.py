@@ -124,6 +124,8 @@ class MarketInputs:
     spots: tuple[tuple[str, float], ...]
     vols: tuple[tuple[str, float], ...]
     correlation: float
+    daily_volumes_t: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    """Traded volume per day of the run's price history up to the valuation date (pledge-loan market depth)."""
 
     def build(self) -> MarketEnv:
         """The market environment (cached per process)."""
@@ -133,7 +135,12 @@ class MarketInputs:
 @functools.lru_cache(maxsize=8)
 def _market(inputs: MarketInputs) -> MarketEnv:
     return MarketEnv.simple(
-        inputs.valuation_date, inputs.rate, dict(inputs.spots), dict(inputs.vols), correlation=inputs.correlation
+        inputs.valuation_date,
+        inputs.rate,
+        dict(inputs.spots),
+        dict(inputs.vols),
+        correlation=inputs.correlation,
+        daily_volumes_t=dict(inputs.daily_volumes_t),
     )
 
 
@@ -317,6 +324,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         spots=(("CEA", s0), ("CCER", s0 * ratio)),
         vols=(("CEA", vol), ("CCER", vol_ccer)),
         correlation=(vol**2 - basis.rho * vol * basis.sigma) / (vol * vol_ccer),
+        daily_volumes_t=_volumes(history),
     )
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)
@@ -355,6 +363,14 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     context = _today_values(context, plan_net)
     summary |= {"valuation_date": str(vd.date()), "grid_dates": len(dates), "volatility_annual": vol}
     return context, history, summary
+
+
+def _volumes(history: PriceHistory) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """The history's daily traded volumes (CEA: the price model's asset), up to its last date; none if absent."""
+    if history.volume_t is None:
+        return ()
+    volumes = history.volume_t.dropna()
+    return (("CEA", tuple(float(v) for v in volumes)),) if len(volumes) else ()
 
 
 def _annual_average(values: np.ndarray, dates: pd.DatetimeIndex, years: tuple[int, ...]) -> np.ndarray:

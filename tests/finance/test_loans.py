@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from finance.exceptions import ContractError, ValuationWarning
+from finance.exceptions import ContractError, MarketDataError, ValuationWarning
 from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
 from finance.loans import (
     MCPledgeLoanEngine,
@@ -67,8 +67,20 @@ def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
 
 def test_ccer_collateral_without_adv_warns(market: MarketEnv) -> None:
     loan = _pledge(collateral="CCER")
-    with pytest.warns(ValuationWarning, match="no CCER volume history ships with carbonrisk"):
+    with pytest.warns(ValuationWarning, match="the market has no CCER volumes; liquidation capacity uses the CEA"):
         MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
+
+
+def test_market_depth_comes_from_the_market(market: MarketEnv) -> None:
+    loan = _pledge()
+    paths = gbm_paths(market, [loan], 256, seed=2)
+    # The engine reads the average daily volume from the market (the last adv_window_days volumes), never a file.
+    thin = dataclasses.replace(market, daily_volumes_t={"CEA": (1e9,) * 10 + (2_000.0,) * loan.adv_window_days})
+    assert MCPledgeLoanEngine().calculate(loan, thin, paths, quick=True).extras["adv_t"] == 2_000.0
+    bare = dataclasses.replace(market, daily_volumes_t={})
+    with pytest.raises(MarketDataError, match=r"market has no daily volumes for 'CEA'.*give the instrument's adv_t"):
+        MCPledgeLoanEngine().calculate(loan, bare, paths, quick=True)
+    assert MCPledgeLoanEngine().calculate(_pledge(adv_t=5e4), bare, paths, quick=True).extras["adv_t"] == 5e4
 
 
 def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) -> None:
