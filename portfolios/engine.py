@@ -71,7 +71,7 @@ from finance.revaluation import (
 from finance.valuation import engines_for, path_dates
 from models.calendar import year_fractions
 from models.catalog import fit_model
-from models.data import PriceHistory, load_prices
+from models.data import PriceHistory
 from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
@@ -92,7 +92,7 @@ from portfolios.components import (
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
 from portfolios.metrics import irr, payback_year, present_value
-from portfolios.portfolio import Portfolio
+from portfolios.portfolio import Portfolio, market_history
 
 __all__ = [
     "SPILL_ROWS",
@@ -286,8 +286,7 @@ def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, An
 
 def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
     """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
-    history = load_prices(portfolio.market.prices)
-    vd = history.last_date
+    history, vd = market_history(portfolio)
     model, summary = _fit(portfolio, history)
     scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
     contracts = [c.instrument for c in portfolio.contracts]

@@ -19,8 +19,8 @@ import pandas as pd
 from finance.contracts import instrument_from_dict
 from finance.instruments import Instrument, ProjectLoan
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, default_dist
-from models.data import load_prices
-from models.exceptions import CarbonRiskError
+from models.data import PriceHistory, load_prices
+from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
 from models.scenarios import SCENARIOS
@@ -174,6 +174,8 @@ class Portfolio:
     referenced_files: dict[str, str] = field(default_factory=dict)
     base_dir: str = "."
     """Folder that relative paths in the file resolve against."""
+    valuation_date: pd.Timestamp | None = None
+    """``[portfolio] valuation_date``: market data up to it are used; ``None``: the price history's last date."""
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
@@ -396,8 +398,7 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
     root.check_keys(_TOP, required=["portfolio", "market"])
     head = root.table("portfolio", required=True)
     head.check_keys(["name", "horizon_years", "n_paths", "seed", "valuation_date"], required=["name"])
-    if head.has("valuation_date"):
-        raise head.error("valuation_date", "cannot be set: the valuation date is the last date of the price history")
+    valuation_date = head.date("valuation_date") if head.has("valuation_date") else None
     market = _market(root.table("market", required=True))
     horizon = head.integer("horizon_years", 20, low=1, high=35)
     positions = tuple(_position(s) for s in root.tables("positions"))
@@ -432,20 +433,55 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         text=text,
         referenced_files=files,
         base_dir=str(root.base_dir),
+        valuation_date=valuation_date,
     )
     _check_horizon(portfolio, root)
     return portfolio
 
 
+STALE_HISTORY_DAYS: int = 7
+"""A price history ending more than this many calendar days before the valuation date raises a warning."""
+
+
+def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
+    """The price history up to the valuation date, and the valuation date (``portfolio.valuation_date``, else the
+    history's last date); a history that ends more than :data:`STALE_HISTORY_DAYS` days before it warns
+    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close)."""
+    history = load_prices(portfolio.market.prices)
+    vd = portfolio.valuation_date
+    if vd is None:
+        return history, history.last_date
+    prices = history.prices[history.prices.index <= vd]
+    if len(prices) < 2:
+        raise InputError(
+            f"valuation_date = {vd.date()} is before the price history's second close "
+            f"({history.prices.index[min(1, len(history.prices) - 1)].date()}); nothing to fit"
+        )
+    volume = None if history.volume_t is None else history.volume_t[history.volume_t.index <= vd]
+    history = dataclasses.replace(history, prices=prices, volume_t=volume)
+    stale = (vd - history.last_date).days
+    if stale > STALE_HISTORY_DAYS:
+        warnings.warn(
+            f"the price history ({history.source}) ends on {history.last_date.date()}, {stale} days before the "
+            f"valuation date {vd.date()}: the run starts from that close",
+            CarbonRiskWarning,
+            stacklevel=2,
+        )
+    return history, vd
+
+
 def _check_horizon(portfolio: Portfolio, root: Section) -> None:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
 
-    The valuation date is the last date of the price history, so the history is read here (its warnings are
-    raised again, and collected, when the run loads it).
+    The valuation date is ``portfolio.valuation_date`` or the last date of the price history, so the history is
+    read here (its warnings are raised again, and collected, when the run loads it).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        valuation_date = load_prices(portfolio.market.prices).last_date
+        try:
+            _, valuation_date = market_history(portfolio)
+        except InputError as exc:
+            raise root.table("portfolio").error("valuation_date", str(exc)) from None
     end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
     for i, spec in enumerate(portfolio.contracts):
         try:

@@ -324,3 +324,36 @@ def test_project_npv_at_its_hurdle_rate(analysis: Analysis, tmp_path: Path) -> N
     bad = text.replace("hurdle_rate = 0.02", "hurdle_rate = 0.9")
     with pytest.raises(InputError, match="hurdle_rate"):
         portfolio_from_text(bad, "bad.toml", tmp_path)
+
+
+_SMALL = """
+[portfolio]
+name = "valuation date"
+horizon_years = 2
+n_paths = 200
+seed = 1
+{line}
+
+[market]
+prices = "cea"
+model = "garch"
+
+[[positions]]
+name = "inventory"
+asset = "CEA"
+quantity_t = 1000
+cost_cny_per_t = 90.0
+"""
+
+
+def test_valuation_date_uses_market_data_up_to_it_and_warns_when_the_history_is_stale(tmp_path: Path) -> None:
+    earlier = run_portfolio(portfolio_from_text(_SMALL.format(line='valuation_date = "2024-06-14"'), "a", tmp_path))
+    assert earlier.context.market.valuation_date == pd.Timestamp("2024-06-14")
+    assert earlier.history.last_date <= pd.Timestamp("2024-06-14")
+    assert earlier.context.market.daily_volumes_t[0][1] == tuple(earlier.history.volume_t.dropna())
+    assert not any("days before the valuation date" in w for w in earlier.warnings)
+    later = run_portfolio(portfolio_from_text(_SMALL.format(line='valuation_date = "2025-03-31"'), "b", tmp_path))
+    assert later.history.last_date == pd.Timestamp("2024-10-31")
+    assert any("ends on 2024-10-31, 151 days before the valuation date 2025-03-31" in w for w in later.warnings)
+    with pytest.raises(InputError, match=r"valuation_date' valuation_date = 2019-01-01 is before the price history"):
+        portfolio_from_text(_SMALL.format(line='valuation_date = "2019-01-01"'), "c", tmp_path)
