@@ -148,9 +148,15 @@ def simulate_pledge_loan(
     # index of the interest period each monitoring date falls in (period k: (ipay[k], ipay[k+1]])
     period_of = np.searchsorted(ipay_t, mon_t, side="left") - 1
     accrual_since = mon_t - ipay_t[np.clip(period_of, 0, None)]
-    seed = topup_seed if topup_seed is not None else (paths.seed_entropy or 0)
-    topup_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TOPUP_STREAM,)))
     p_top = loan.top_up_probability
+    seed = topup_seed if topup_seed is not None else paths.seed_entropy
+    if seed is None and 0.0 < p_top < 1.0:
+        raise ContractError(
+            f"top_up = {loan.top_up!r} draws the borrower's top-ups: give topup_seed or a path set with seed_entropy"
+        )
+    # without a seed no draw is made (top-ups always or never), so the stream's entropy is never used
+    entropy = seed if seed is not None else 0
+    topup_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_TOPUP_STREAM,)))
 
     qty = np.full(n, float(loan.quantity_t))
     alive = np.ones(n, dtype=bool)

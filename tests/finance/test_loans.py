@@ -191,3 +191,14 @@ def test_monetisation_delivery_risk_lowers_price_per_tonne_for_the_seller(market
     assert b["p_shortfall"] > 0.5
     # the buyer is compensated for shortfalls by the penalty, so the fair price per tonne rises with the risk
     assert b["fair_prepayment_price_cny_per_t"] > a["fair_prepayment_price_cny_per_t"]
+
+
+def test_random_top_ups_need_a_seed(market: MarketEnv) -> None:
+    loan = _pledge(top_up=0.5)
+    paths = gbm_paths(market, [loan], 64, seed=3)
+    unseeded = dataclasses.replace(paths, seed_entropy=None)
+    with pytest.raises(ContractError, match=r"top_up = 0\.5 draws the borrower's top-ups: give topup_seed"):
+        simulate_pledge_loan(loan, market, unseeded)
+    # An explicit topup_seed wins over the path set's entropy: the same losses with and without it.
+    a = simulate_pledge_loan(loan, market, unseeded, topup_seed=7).loss_cny
+    np.testing.assert_array_equal(a, simulate_pledge_loan(loan, market, paths, topup_seed=7).loss_cny)
