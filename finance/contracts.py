@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from finance.exceptions import ContractError, MarketDataError
 from finance.instruments import (
@@ -58,6 +61,8 @@ from finance.instruments import (
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from models.data import load_prices
+from models.exceptions import DataGapWarning
 from models.files import read_toml
 from models.quantities import MC_PATHS, SEED
 from models.validation import check
@@ -186,7 +191,19 @@ def market_from_dict(table: dict[str, Any], base_dir: Path | None = None) -> Mar
             rf = spec.get("financing_rate", rate if rate is not None else curve.zero_rate(1.0))
             forwards[name] = ForwardCurve.from_carry(name, vd, spec["spot"], rf, spec.get("convenience_yield", 0.0))
         vols[name] = spec["vol"]
-    return MarketEnv(vd, curve, forwards, vols, correlation)
+    return MarketEnv(vd, curve, forwards, vols, correlation, embedded_daily_volumes_t(vd))
+
+
+def embedded_daily_volumes_t(valuation_date: pd.Timestamp) -> dict[str, tuple[float, ...]]:
+    """Market depth of contract files: the embedded CEA history's daily traded volumes up to ``valuation_date``
+    (no CCER volume series ships with carbonrisk); empty if the history starts after it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataGapWarning)
+        history = load_prices("cea")
+    if history.volume_t is None:  # pragma: no cover - the embedded file has the column
+        return {}
+    volumes = history.volume_t[history.volume_t.index <= valuation_date].dropna()
+    return {"CEA": tuple(float(v) for v in volumes)} if len(volumes) else {}
 
 
 def parse_contract(data: dict[str, Any], source: str, base_dir: Path | None = None) -> ContractFile:

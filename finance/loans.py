@@ -38,6 +38,7 @@ __all__ = [
     "average_daily_volume_t",
     "debt_schedule",
     "down_barrier_hit_probability",
+    "market_depth_t",
     "max_ltv_for_loss_probability",
     "simulate_pledge_loan",
 ]
@@ -67,6 +68,16 @@ def down_barrier_hit_probability(
     nu = carry - 0.5 * vol**2
     sd = vol * math.sqrt(t_years)
     return float(norm.cdf((b - nu * t_years) / sd) + math.exp(2 * nu * b / vol**2) * norm.cdf((b + nu * t_years) / sd))
+
+
+def market_depth_t(loan: PledgeLoan, market: MarketEnv) -> float:
+    """The loan's average daily volume: its ``adv_t`` when given, else the market's mean traded volume of the
+    collateral over ``adv_window_days`` (:meth:`~finance.market.MarketEnv.average_daily_volume_t`), the CEA's when
+    the market has no volumes of the collateral (the engine warns)."""
+    if loan.adv_t is not None:
+        return float(loan.adv_t)
+    name = loan.collateral if loan.collateral in market.daily_volumes_t else "CEA"
+    return market.average_daily_volume_t(name, loan.adv_window_days)
 
 
 def average_daily_volume_t(window_days: int) -> float:
@@ -125,7 +136,7 @@ def simulate_pledge_loan(
     monitor = loan.monitoring_dates(vd)
     mon_pos = all_days.get_indexer(monitor)
     n = paths.n_paths
-    adv = adv_t if adv_t is not None else (loan.adv_t or average_daily_volume_t(loan.adv_window_days))
+    adv = adv_t if adv_t is not None else market_depth_t(loan, market)
     cap = loan.liquidation_share_of_adv * adv
     n_liq = int(loan.max_liquidation_days)
     # interest periods
@@ -137,9 +148,15 @@ def simulate_pledge_loan(
     # index of the interest period each monitoring date falls in (period k: (ipay[k], ipay[k+1]])
     period_of = np.searchsorted(ipay_t, mon_t, side="left") - 1
     accrual_since = mon_t - ipay_t[np.clip(period_of, 0, None)]
-    seed = topup_seed if topup_seed is not None else (paths.seed_entropy or 0)
-    topup_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TOPUP_STREAM,)))
     p_top = loan.top_up_probability
+    seed = topup_seed if topup_seed is not None else paths.seed_entropy
+    if seed is None and 0.0 < p_top < 1.0:
+        raise ContractError(
+            f"top_up = {loan.top_up!r} draws the borrower's top-ups: give topup_seed or a path set with seed_entropy"
+        )
+    # without a seed no draw is made (top-ups always or never), so the stream's entropy is never used
+    entropy = seed if seed is not None else 0
+    topup_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_TOPUP_STREAM,)))
 
     qty = np.full(n, float(loan.quantity_t))
     alive = np.ones(n, dtype=bool)
@@ -272,14 +289,18 @@ class MCPledgeLoanEngine(Engine):
         self, instrument: PledgeLoan, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
     ) -> PricingResult:
         p = self._paths(paths)
-        if instrument.adv_t is None and instrument.collateral != "CEA":
+        if (
+            instrument.adv_t is None
+            and instrument.collateral != "CEA"
+            and instrument.collateral not in market.daily_volumes_t
+        ):
             warnings.warn(
-                f"pledge loan '{instrument.label()}': no {instrument.collateral} volume history ships with carbonrisk; "
+                f"pledge loan '{instrument.label()}': the market has no {instrument.collateral} volumes; "
                 "liquidation capacity uses the CEA average daily volume (set adv_t to override)",
                 ValuationWarning,
                 stacklevel=2,
             )
-        adv = instrument.adv_t or average_daily_volume_t(instrument.adv_window_days)
+        adv = market_depth_t(instrument, market)
         out = simulate_pledge_loan(instrument, market, p, adv_t=adv)
         value, se = mc_estimate(out.pv_cny - out.principal_cny)
         extras: dict[str, Any] = {"principal_cny": out.principal_cny}

@@ -291,6 +291,9 @@ class MarketEnv:
         Lognormal volatility per asset (Black / Margrabe inputs and GBM path sources).
     correlation : float
         Correlation of CEA and CCER log-returns.
+    daily_volumes_t : mapping of str to tuple of float
+        Traded volume per trading day up to the valuation date, oldest first, per asset (market depth: the
+        pledge-loan engine's average daily volume, :meth:`average_daily_volume_t`); empty when not known.
     """
 
     valuation_date: pd.Timestamp
@@ -298,6 +301,7 @@ class MarketEnv:
     forwards: Mapping[str, ForwardCurve]
     vols: Mapping[str, float]
     correlation: float = 0.0
+    daily_volumes_t: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.forwards:
@@ -318,12 +322,27 @@ class MarketEnv:
         vols: Mapping[str, float],
         correlation: float = 0.0,
         convenience_yields: Mapping[str, float] | None = None,
+        daily_volumes_t: Mapping[str, Sequence[float]] | None = None,
     ) -> MarketEnv:
         """Flat discount rate, carry forward curves financed at the same rate."""
         vd = pd.Timestamp(valuation_date)
         cy = convenience_yields or {}
         fwd = {n: ForwardCurve.from_carry(n, vd, s, rate, cy.get(n, 0.0)) for n, s in spots.items()}
-        return cls(vd, DiscountCurve.flat(vd, rate), fwd, dict(vols), correlation)
+        volumes = {n: tuple(float(v) for v in values) for n, values in (daily_volumes_t or {}).items()}
+        return cls(vd, DiscountCurve.flat(vd, rate), fwd, dict(vols), correlation, volumes)
+
+    def average_daily_volume_t(self, name: str, window_days: int) -> float:
+        """Mean traded volume of ``name`` over its last ``window_days`` trading days (market depth), t per day."""
+        volumes = self.daily_volumes_t.get(name)
+        if not volumes:
+            raise MarketDataError(
+                f"market has no daily volumes for {name!r} (has {sorted(self.daily_volumes_t)}); give the "
+                "instrument's adv_t or a market with daily_volumes_t"
+            )
+        if window_days < 1:
+            raise MarketDataError(f"window_days={window_days} must be at least 1")
+        tail = volumes[-int(window_days) :]
+        return float(sum(tail) / len(tail))
 
     def curve(self, name: str) -> ForwardCurve:
         """Forward curve of ``name``."""

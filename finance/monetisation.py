@@ -1,12 +1,37 @@
-"""Early monetisation of future CCER vintages: prepaid forward sale, sold floor, pledge (one engine, three levers).
+r"""Early monetisation and financing of future CCER vintages: the five levers of the portfolio report, and the
+engine of the ``future_credit_monetisation`` contract.
 
-All three levers are valued on the same path set and the same issuance draws, against a baseline in which every
-vintage is sold at the market price on its delivery date. Income is the project's (seller's) nominal cash
-flow; "early" means paid before ``valuation_date + early_years``.
+Levers (:func:`lever_flows`, one repayment rule each), on a project's per-path credits ``C_y`` and carbon prices
+``P_y`` (years x paths, given by the caller: the lever functions draw no randomness of their own), the forward
+price ``F_y = E[P_y]`` and the market curve's discount factors ``D_y = P(0, t_y)``; ``y_0`` is the first year with
+a cost (the lever's start). Every lever returns its cash flows split by nature (:class:`LeverFlows`):
+
+* **forward sale** of share ``s``: delivered each year at ``F_y`` instead of ``P_y``: carbon income
+  ``s C_y (F_y - P_y)``; no financing, no repayment;
+* **prepaid forward** of share ``s`` at discount ``d``: in ``y_0`` the buyer pays
+  ``(1 - d) sum_y c_y F_y D_y / D_{y_0}`` with ``c_y = s E[C_y]`` (carbon income received early); each year
+  ``c_y`` is delivered (income forgone ``min(C_y, c_y) P_y``) and a shortfall bought at ``P_y (1 + penalty)`` (a cost);
+* **sold floor** (the project buys the floor the lender sells) at strike ``K`` on share ``s``: the premium
+  ``E[sum_y s C_y (K - P_y)^+ D_y] / D_{y_0}`` is a cost in ``y_0`` and the payoff ``s C_y (K - P_y)^+`` carbon
+  income (a fair floor costs nothing on average);
+* **pledge of future credits** at loan-to-value ``ltv``: proceeds ``ltv sum_y E[C_y] F_y D_y / D_{y_0}`` in ``y_0``
+  (financing), debt accruing at the pledge rate and repaid from each year's carbon income ``C_y P_y`` as it
+  arrives, the remainder at the last year (financing, negative);
+* **CCER-linked loan**: ``share x`` expected capex of ``y_0`` borrowed at ``y_0`` (financing), repaid as a level
+  annuity ``A = L r / (1 - (1 + r)^{-n})`` over ``n`` years (financing, negative).
+
+Sign convention: every flow is the project's cash flow (positive = money in). A lever's cost is
+:math:`\text{cost} = -E[\sum_y D_y (\Delta I_y + \Delta F_y - \Delta K_y)]` (``I`` carbon income, ``F``
+financing, ``K`` costs): **positive = the lever costs the project money on average** (a prepaid forward's
+discount, a floor's premium above its expected payoff, a loan's interest above the curve).
+
+The engine (:class:`MCMonetisationEngine`) values three of the levers on one instrument with issuance failures; its
+randomness comes from the path set's ``seed_entropy``, which must be set when issuance can fail.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,7 +45,217 @@ from finance.market import MarketEnv
 from finance.results import PricingResult, mc_estimate, prices_on
 from models.paths import PathSet
 
-__all__ = ["MCMonetisationEngine"]
+__all__ = [
+    "LEVERS",
+    "LeverFlows",
+    "MCMonetisationEngine",
+    "ccer_linked_loan",
+    "forward_sale",
+    "lever_flows",
+    "pledge_of_future_credits",
+    "prepaid_forward",
+    "sold_floor",
+]
+
+LEVERS: tuple[str, ...] = (
+    "forward sale",
+    "prepaid forward",
+    "sold floor",
+    "pledge of future credits",
+    "CCER-linked loan",
+)
+"""The levers of the report's table, in its order."""
+
+
+@dataclass(frozen=True)
+class LeverFlows:
+    """One lever's change to a project's cash flows, ``(n_years, n_paths)`` each, positive = money in.
+
+    ``carbon_income_cny`` changes the carbon income (sales, delivered volumes, floor payoffs, prepayments);
+    ``financing_cny`` holds loan proceeds (positive) and debt service (negative), kept apart from carbon income;
+    ``costs_cny`` holds what the lever makes the project pay (premiums, shortfall purchases), positive = paid.
+    """
+
+    name: str
+    carbon_income_cny: np.ndarray
+    financing_cny: np.ndarray
+    costs_cny: np.ndarray
+
+    @property
+    def net_cny(self) -> np.ndarray:
+        """Net cash-flow change per year and path: ``income + financing - costs``."""
+        return np.asarray(self.carbon_income_cny + self.financing_cny - self.costs_cny)
+
+    def pv_cost_cny(self, discount_factors: np.ndarray) -> float:
+        """Expected PV cost on the curve, ``-E[sum_y D_y net_y]`` (positive = the lever costs money)."""
+        df = np.asarray(discount_factors, dtype=float)[:, None]
+        return float(-(self.net_cny * df).sum(axis=0).mean())
+
+    def pv_financing_proceeds_cny(self, discount_factors: np.ndarray) -> float:
+        """PV of the financing proceeds (positive financing flows) on the curve, expected over paths."""
+        df = np.asarray(discount_factors, dtype=float)[:, None]
+        return float((np.maximum(self.financing_cny, 0.0) * df).sum(axis=0).mean())
+
+
+def _check(credits_t: np.ndarray, price_cny_per_t: np.ndarray, discount_factors: np.ndarray) -> None:
+    if credits_t.ndim != 2 or credits_t.shape != price_cny_per_t.shape:
+        raise ContractError(
+            f"credits_t {credits_t.shape} and price_cny_per_t {price_cny_per_t.shape} must be equal (years, paths)"
+        )
+    if discount_factors.shape != (credits_t.shape[0],):
+        raise ContractError(
+            f"discount_factors has shape {discount_factors.shape}; expected ({credits_t.shape[0]},), one per year"
+        )
+
+
+def _share(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ContractError(f"{name} = {value} must lie in [0, 1]")
+
+
+def _at(shape: tuple[int, ...], year: int, amount: float) -> np.ndarray:
+    out = np.zeros(shape)
+    out[year] = amount
+    return out
+
+
+def forward_sale(credits_t: np.ndarray, price_cny_per_t: np.ndarray, share: float) -> LeverFlows:
+    """Share ``s`` of each year's credits sold forward at ``F_y = E[P_y]``: income ``s C_y (F_y - P_y)``."""
+    _share("forward_share", share)
+    forward = price_cny_per_t.mean(axis=1, keepdims=True)
+    zero = np.zeros_like(credits_t)
+    return LeverFlows("forward sale", share * credits_t * (forward - price_cny_per_t), zero, zero)
+
+
+def prepaid_forward(
+    credits_t: np.ndarray,
+    price_cny_per_t: np.ndarray,
+    discount_factors: np.ndarray,
+    *,
+    share: float,
+    discount: float,
+    delivery_penalty: float,
+    start_year: int,
+) -> LeverFlows:
+    """Prepayment ``(1 - d) sum_y c_y F_y D_y / D_{start}`` in ``start_year`` for ``c_y = s E[C_y]`` delivered
+    each year; the delivered tonnes' income ``min(C_y, c_y) P_y`` is forgone and a shortfall bought at
+    ``P_y (1 + penalty)``."""
+    _share("prepaid_share", share)
+    _share("prepaid_discount", discount)
+    forward = price_cny_per_t.mean(axis=1, keepdims=True)
+    committed = share * credits_t.mean(axis=1, keepdims=True)
+    prepay = (1.0 - discount) * float((committed[:, 0] * forward[:, 0] * discount_factors).sum())
+    prepay /= float(discount_factors[start_year])
+    delivered = np.minimum(credits_t, committed)
+    shortfall = committed - delivered
+    income = _at(credits_t.shape, start_year, prepay) - delivered * price_cny_per_t
+    costs = shortfall * price_cny_per_t * (1.0 + delivery_penalty)
+    return LeverFlows("prepaid forward", income, np.zeros_like(credits_t), costs)
+
+
+def sold_floor(
+    credits_t: np.ndarray,
+    price_cny_per_t: np.ndarray,
+    discount_factors: np.ndarray,
+    *,
+    share: float,
+    strike_cny_per_t: float,
+    start_year: int,
+) -> LeverFlows:
+    """A floor at ``K`` on share ``s`` of the credits: payoff ``s C_y (K - P_y)^+`` (income), its fair premium
+    ``E[sum_y D_y s C_y (K - P_y)^+] / D_{start}`` paid in ``start_year`` (cost)."""
+    _share("floor_share", share)
+    payoff = share * credits_t * np.maximum(strike_cny_per_t - price_cny_per_t, 0.0)
+    premium = float((payoff * discount_factors[:, None]).sum(axis=0).mean()) / float(discount_factors[start_year])
+    return LeverFlows("sold floor", payoff, np.zeros_like(credits_t), _at(credits_t.shape, start_year, premium))
+
+
+def pledge_of_future_credits(
+    credits_t: np.ndarray,
+    price_cny_per_t: np.ndarray,
+    discount_factors: np.ndarray,
+    *,
+    ltv: float,
+    rate: float,
+    start_year: int,
+) -> LeverFlows:
+    """Borrow ``ltv sum_y E[C_y] F_y D_y / D_{start}`` in ``start_year``; the debt accrues ``(1 + rate)`` a year
+    and each later year repays ``min(debt, C_y P_y)`` from the carbon income, the whole remainder in the last year."""
+    _share("pledge_ltv", ltv)
+    forward = price_cny_per_t.mean(axis=1)
+    borrowed = ltv * float((credits_t.mean(axis=1) * forward * discount_factors).sum())
+    borrowed /= float(discount_factors[start_year])
+    debt = np.full(credits_t.shape[1], borrowed)
+    financing = _at(credits_t.shape, start_year, borrowed)
+    last = credits_t.shape[0] - 1
+    for y in range(start_year + 1, credits_t.shape[0]):
+        debt = debt * (1.0 + rate)
+        pay = np.minimum(debt, credits_t[y] * price_cny_per_t[y]) if y < last else debt
+        financing[y] -= pay
+        debt = debt - pay
+    zero = np.zeros_like(credits_t)
+    return LeverFlows("pledge of future credits", zero, financing, zero)
+
+
+def ccer_linked_loan(
+    n_years: int, n_paths: int, *, principal_cny: float, rate: float, tenor_years: int, start_year: int
+) -> LeverFlows:
+    """Borrow ``principal_cny`` at ``start_year``, repaid as a level annuity over ``tenor_years`` (cut at the last
+    year): ``A = L r / (1 - (1 + r)^{-n})``, ``L / n`` at a zero rate."""
+    if tenor_years < 1:
+        raise ContractError(f"loan_tenor_years = {tenor_years} must be at least 1")
+    annuity = principal_cny * rate / (1.0 - (1.0 + rate) ** -tenor_years) if rate else principal_cny / tenor_years
+    financing = _at((n_years, n_paths), start_year, principal_cny)
+    financing[start_year + 1 : min(start_year + 1 + tenor_years, n_years)] -= annuity
+    zero = np.zeros((n_years, n_paths))
+    return LeverFlows("CCER-linked loan", zero, financing, zero)
+
+
+def lever_flows(
+    credits_t: np.ndarray,
+    price_cny_per_t: np.ndarray,
+    discount_factors: np.ndarray,
+    capex_cny: np.ndarray,
+    *,
+    forward_share: float,
+    prepaid_share: float,
+    prepaid_discount: float,
+    delivery_penalty: float,
+    floor_strike_cny_per_t: float | None,
+    floor_share: float,
+    pledge_ltv: float,
+    pledge_rate: float,
+    loan_share_of_capex: float,
+    loan_rate: float,
+    loan_tenor_years: int,
+) -> Iterator[LeverFlows]:
+    """The five levers of :data:`LEVERS` in turn (one lever's arrays alive at a time), on the caller's per-path
+    credits, prices and capex ``(n_years, n_paths)``; they start in the first year with expected capex and the
+    floor strike defaults to that year's forward price."""
+    credits_t = np.asarray(credits_t, dtype=float)
+    price_cny_per_t = np.asarray(price_cny_per_t, dtype=float)
+    df = np.asarray(discount_factors, dtype=float)
+    _check(credits_t, price_cny_per_t, df)
+    start = int(np.argmax(capex_cny.sum(axis=1) > 0))
+    yield forward_sale(credits_t, price_cny_per_t, forward_share)
+    yield prepaid_forward(
+        credits_t,
+        price_cny_per_t,
+        df,
+        share=prepaid_share,
+        discount=prepaid_discount,
+        delivery_penalty=delivery_penalty,
+        start_year=start,
+    )
+    strike = floor_strike_cny_per_t if floor_strike_cny_per_t is not None else float(price_cny_per_t[start].mean())
+    yield sold_floor(credits_t, price_cny_per_t, df, share=floor_share, strike_cny_per_t=strike, start_year=start)
+    yield pledge_of_future_credits(credits_t, price_cny_per_t, df, ltv=pledge_ltv, rate=pledge_rate, start_year=start)
+    _share("loan_share_of_capex", loan_share_of_capex)
+    principal = loan_share_of_capex * float(capex_cny[start].mean())
+    yield ccer_linked_loan(
+        *credits_t.shape, principal_cny=principal, rate=loan_rate, tenor_years=loan_tenor_years, start_year=start
+    )
+
 
 _ISSUANCE_STREAM = 0x15501E  # spawn key of the issuance-failure random stream
 
@@ -68,8 +303,16 @@ class MCMonetisationEngine(Engine):
             vol = np.repeat(vol[:, None], n, axis=1)
         elif vol.shape[1] != n:
             raise ContractError(f"issued_volumes_t has {vol.shape[1]} path columns; the path set has {n} paths")
-        rng = np.random.default_rng(np.random.SeedSequence(p.seed_entropy or 0, spawn_key=(_ISSUANCE_STREAM,)))
-        issued = vol * (rng.random((ny, n)) >= inst.issuance_failure_probability)
+        if inst.issuance_failure_probability > 0:
+            if p.seed_entropy is None:
+                raise ContractError(
+                    f"issuance_failure_probability = {inst.issuance_failure_probability} needs the path set's "
+                    "seed_entropy (the issuance draws' seed); the path set has none"
+                )
+            rng = np.random.default_rng(np.random.SeedSequence(p.seed_entropy, spawn_key=(_ISSUANCE_STREAM,)))
+            issued = vol * (rng.random((ny, n)) >= inst.issuance_failure_probability)
+        else:
+            issued = vol
         contracted = inst.contract_share * vol.mean(axis=1) * (1.0 - inst.issuance_failure_probability)
         delivered = np.minimum(contracted[:, None], issued)
         shortfall = contracted[:, None] - delivered

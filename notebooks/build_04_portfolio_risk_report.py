@@ -97,7 +97,7 @@ Selling part of the future vintages forward fixes the price but not the timing; 
 future credits moves money to the construction year; a CCER-linked loan funds the capex directly. The table shows
 each lever's effect on the gap, the peak funding gap and the coverage, and its expected present-value cost.""")
 code("""levers = result.analysis.tables["levers"].set_index("lever")
-levers[["gap_years", "peak_funding_gap_p50_cny", "peak_funding_gap_p95_cny", "expected_pv_cost_cny"]]""")
+levers[["gap_years", "peak_funding_gap_p50_cny", "peak_funding_gap_p95_cny", "pv_cost_cny"]]""")
 md("""## 5. Reproducible by construction
 The same portfolio and seed give the same numbers whatever the grouping of path blocks (and on any number of
 Dask workers: `run_portfolio(..., workers=2)`); the ledger's `rerun` relies on that.""")

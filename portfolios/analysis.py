@@ -7,7 +7,7 @@ the mismatch metrics and ES contributions are in :mod:`portfolios.metrics`; the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
+from finance.monetisation import LeverFlows, lever_flows
 from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import LoanPaths
 from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, pledge_rows
@@ -114,6 +115,7 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
     rows, npvs = [], {}
     for k, spec in enumerate(pf.projects):
         values = a.load("project_npv_cny", k)
+        at_hurdle = a.load("project_npv_hurdle_cny", k)
         npvs[spec.name] = values
         rates = a.load("project_irr", k)
         pb = a.load("project_payback_year", k)
@@ -124,6 +126,11 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
                 "npv_p05_cny": float(np.quantile(values, 0.05)),
                 "npv_p50_cny": float(np.quantile(values, 0.50)),
                 "npv_p95_cny": float(np.quantile(values, 0.95)),
+                "hurdle_rate": pf.market.discount_rate + spec.hurdle_spread(pf.market.discount_rate),
+                "npv_hurdle_mean_cny": float(at_hurdle.mean()),
+                "npv_hurdle_p05_cny": float(np.quantile(at_hurdle, 0.05)),
+                "npv_hurdle_p50_cny": float(np.quantile(at_hurdle, 0.50)),
+                "npv_hurdle_p95_cny": float(np.quantile(at_hurdle, 0.95)),
                 "irr_p05": float(np.nanquantile(rates, 0.05)) if np.isfinite(rates).any() else np.nan,
                 "irr_p50": float(np.nanquantile(rates, 0.50)) if np.isfinite(rates).any() else np.nan,
                 "irr_p95": float(np.nanquantile(rates, 0.95)) if np.isfinite(rates).any() else np.nan,
@@ -135,12 +142,15 @@ def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
         )
     contributions = es_contributions({n: v.mean() - v for n, v in npvs.items()}, 0.95)
     contributions.index.name = "project"
-    return {"projects": pd.DataFrame(rows), "project_es_contributions": contributions}
+    projects = pd.DataFrame(rows)
+    projects.attrs["units"] = {"hurdle_rate": "%"}
+    return {"projects": projects, "project_es_contributions": contributions}
 
 
-def _mismatch(
-    run: PortfolioRun, which: int | None, income_delta: np.ndarray | None = None, cost_delta: np.ndarray | None = None
-) -> Any:
+def _mismatch(run: PortfolioRun, which: int | None, lever: LeverFlows | None = None) -> Any:
+    """Mismatch metrics of one project (``which``) or of all projects, with a lever's cash flows added: its carbon
+    income to the income, its financing apart, its costs to the costs and their expectation to the plan (so the
+    coverage counts only unexpected losses)."""
     a = run.arrays
     ctx = run.context
     sel = slice(None) if which is None else slice(which, which + 1)
@@ -150,14 +160,14 @@ def _mismatch(
     else:  # one project's arrays, read from the run's spill files
         income, costs = a.load("project_income", which), a.load("project_costs", which)
         credits, other = a.load("project_credits", which), a.load("project_heat_revenue", which)
-    if income_delta is not None:
-        income = income + income_delta
-    if cost_delta is not None:
-        costs = costs + cost_delta
     expected_price = a["ccer_annual"].mean(axis=1)
     plan_costs = ctx.planned_costs_cny[sel].sum(axis=0)
-    if cost_delta is not None:
-        plan_costs = plan_costs + cost_delta.mean(axis=1)
+    financing = None
+    if lever is not None:
+        income = income + lever.carbon_income_cny
+        costs = costs + lever.costs_cny
+        plan_costs = plan_costs + lever.costs_cny.mean(axis=1)
+        financing = lever.financing_cny
     return mismatch_metrics(
         list(_years(run)),
         run.times_years,
@@ -168,6 +178,7 @@ def _mismatch(
         other,
         planned_costs_cny=plan_costs,
         planned_credits_t=ctx.planned_credits_t[sel].sum(axis=0),
+        financing_cny=financing,
     )
 
 
@@ -183,94 +194,49 @@ def project_mismatch(run: PortfolioRun, project: int | str | None = None) -> Mis
 
 
 def lever_table(run: PortfolioRun) -> pd.DataFrame:
-    """How each lever changes the portfolio's mismatch metrics, and its expected cost.
+    r"""How each lever changes the portfolio's mismatch metrics, and its expected cost.
 
-    All levers act on the projects' combined credits ``C_y`` and the CCER annual average ``P_y`` (paths), with the
-    forward price ``F_y = E[P_y]`` (the run's own expectation) and discount factors ``D_y = P(0, t_y)`` of the
-    market's curve (the run's one discounting convention):
+    The levers are :func:`finance.monetisation.lever_flows` (definitions and repayment rules there) applied to the
+    run's own per-path combined credits ``C_y`` of the projects, CCER annual averages ``P_y`` and capex, with the
+    market curve's discount factors (the run's one discounting convention); they draw no randomness of their own.
+    A lever's carbon income enters the mismatch metrics as carbon income, its financing (loan proceeds, debt
+    service) apart from it (funding gap only) and its costs as costs, their expectation added to the plan.
 
-    * forward sale of share ``s``: income ``(1 - s) C_y P_y + s C_y F_y``;
-    * prepaid forward of share ``s``: today ``(1 - d) sum_y s E[C_y] F_y D_y`` (discount ``d``); each year the
-      committed ``c_y = s E[C_y]`` is delivered, the surplus sold at ``P_y``, a shortfall bought at
-      ``P_y (1 + penalty)``;
-    * sold floor at ``K`` on share ``s``: premium ``E[sum_y s C_y max(K - P_y, 0) D_y]`` paid today, payoff
-      ``s C_y max(K - P_y, 0)`` each year (``K`` defaults to the first year's expected price);
-    * pledge of future credits: today ``ltv x sum_y E[C_y] F_y D_y`` borrowed at the pledge rate, repaid from
-      carbon income as it arrives, any remainder at the horizon;
-    * CCER-linked loan: ``share x`` first-year capex borrowed today, annuity over the tenor at the loan rate.
-
-    A lever's cash flows enter the mismatch metrics as income where positive and as costs where negative (a loan's
-    proceeds arrive as income, its debt service is a cost); its planned (expected) outflows extend the plan, so the
-    coverage probability counts only unexpected losses. Cost is ``E[PV(lever cash flows)]`` (negative: the lever
-    costs money on average).
+    Columns besides the mismatch summary: ``coverage_<year>`` every fifth year from the first year with a loss,
+    ``upfront_carbon_income_cny`` and ``upfront_financing_cny`` (expected, in the lever's first year),
+    ``pv_financing_proceeds_cny`` and ``pv_cost_cny`` :math:`= -E[\sum_y D_y \Delta CF_y]`: **positive = the
+    lever costs the project money**.
     """
     if not run.portfolio.projects:
         return pd.DataFrame()
-    lv = run.portfolio.levers
     a = run.arrays
-    credits = a["total_credits_t"]
-    price = a["ccer_annual"]
-    forward = price.mean(axis=1, keepdims=True)
-    disc = discount_factors(run.context)[:, None]
+    disc = discount_factors(run.context)
     capex = a["total_capex_cny"]
-    first_cost_year = int(np.argmax(capex.sum(axis=1) > 0))
-    zero = np.zeros_like(credits)
-
-    def upfront(amount: np.ndarray | float) -> np.ndarray:
-        out = zero.copy()
-        out[first_cost_year] += amount
-        return out
-
-    def deltas() -> Iterator[tuple[str, np.ndarray]]:
-        """Each lever's cash-flow change in turn (one ``(years, paths)`` array alive at a time)."""
-        yield "none", zero
-        yield "forward sale", lv.forward_share * credits * (forward - price)
-        committed = lv.prepaid_share * credits.mean(axis=1, keepdims=True)
-        prepay = (1.0 - lv.prepaid_discount) * float((committed * forward * disc).sum())
-        delivered = np.minimum(credits, committed)
-        shortfall = committed - delivered
-        yield "prepaid forward", upfront(prepay) - delivered * price - shortfall * price * (1.0 + lv.delivery_penalty)
-        del delivered, shortfall
-        strike = (
-            lv.floor_strike_cny_per_t if lv.floor_strike_cny_per_t is not None else float(forward[first_cost_year, 0])
-        )
-        payoff = lv.floor_share * credits * np.maximum(strike - price, 0.0)
-        premium = float((payoff * disc).sum(axis=0).mean())
-        yield "sold floor", payoff - upfront(premium)
-        del payoff
-        borrowed = lv.pledge_ltv * float((credits.mean(axis=1, keepdims=True) * forward * disc).sum())
-        debt = np.full(credits.shape[1], borrowed)
-        repay = np.zeros_like(credits)
-        for y in range(first_cost_year + 1, credits.shape[0]):
-            debt = debt * (1.0 + lv.pledge_rate)
-            pay = np.minimum(debt, credits[y] * price[y]) if y < credits.shape[0] - 1 else debt
-            repay[y] = pay
-            debt = debt - pay
-        yield "pledge of future credits", upfront(borrowed) - repay
-        del repay
-        capex_first = float(capex[first_cost_year].mean())
-        principal = lv.loan_share_of_capex * capex_first
-        n = lv.loan_tenor_years
-        annuity = principal * lv.loan_rate / (1.0 - (1.0 + lv.loan_rate) ** -n) if lv.loan_rate else principal / n
-        service = zero.copy()
-        for y in range(first_cost_year + 1, min(first_cost_year + 1 + n, credits.shape[0])):
-            service[y] = annuity
-        yield "CCER-linked loan", upfront(principal) - service
-
+    start = int(np.argmax(capex.sum(axis=1) > 0))
+    terms = dataclasses.asdict(run.portfolio.levers)
+    flows = lever_flows(a["total_credits_t"], a["ccer_annual"], disc, capex, **terms)
+    years = _years(run)
     rows = []
-    for name, delta in deltas():
-        m = _mismatch(run, None, income_delta=np.maximum(delta, 0.0), cost_delta=np.maximum(-delta, 0.0))
-        cost = float((delta * disc).sum(axis=0).mean())
+    for lever in (None, *flows):
+        m = _mismatch(run, None, lever)
+        if lever is None:  # coverage columns every fifth year from the first year with a loss
+            counted = m.profile["coverage_probability"].notna().to_numpy()
+            years = years[int(np.argmax(counted)) :: 5] if counted.any() else years[:0]
         rows.append(
             {
-                "lever": name,
+                "lever": "none" if lever is None else lever.name,
                 **m.summary(),
-                **{f"coverage_{y}": float(m.profile["coverage_probability"].loc[y]) for y in _years(run)[::5]},
-                "expected_pv_cost_cny": cost,
+                **{f"coverage_{y}": float(m.profile["coverage_probability"].loc[y]) for y in years},
+                "upfront_carbon_income_cny": 0.0 if lever is None else float(lever.carbon_income_cny[start].mean()),
+                "upfront_financing_cny": 0.0 if lever is None else float(lever.financing_cny[start].mean()),
+                "pv_financing_proceeds_cny": 0.0 if lever is None else lever.pv_financing_proceeds_cny(disc),
+                "pv_cost_cny": 0.0 if lever is None else lever.pv_cost_cny(disc),
             }
         )
-        del delta, m
-    return pd.DataFrame(rows)
+        del lever, m
+    frame = pd.DataFrame(rows)
+    frame.attrs["sign"] = "pv_cost_cny > 0: the lever costs the project money (minus the expected PV of its flows)"
+    return frame
 
 
 def _limits(run: PortfolioRun, risk_summary: dict[str, Any]) -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ from finance.revaluation import (
 from finance.valuation import engines_for, path_dates
 from models.calendar import year_fractions
 from models.catalog import fit_model
-from models.data import PriceHistory, load_prices
+from models.data import PriceHistory
 from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
@@ -92,7 +92,7 @@ from portfolios.components import (
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
 from portfolios.metrics import irr, payback_year, present_value
-from portfolios.portfolio import Portfolio
+from portfolios.portfolio import Portfolio, market_history
 
 __all__ = [
     "SPILL_ROWS",
@@ -124,6 +124,8 @@ class MarketInputs:
     spots: tuple[tuple[str, float], ...]
     vols: tuple[tuple[str, float], ...]
     correlation: float
+    daily_volumes_t: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    """Traded volume per day of the run's price history up to the valuation date (pledge-loan market depth)."""
 
     def build(self) -> MarketEnv:
         """The market environment (cached per process)."""
@@ -133,7 +135,12 @@ class MarketInputs:
 @functools.lru_cache(maxsize=8)
 def _market(inputs: MarketInputs) -> MarketEnv:
     return MarketEnv.simple(
-        inputs.valuation_date, inputs.rate, dict(inputs.spots), dict(inputs.vols), correlation=inputs.correlation
+        inputs.valuation_date,
+        inputs.rate,
+        dict(inputs.spots),
+        dict(inputs.vols),
+        correlation=inputs.correlation,
+        daily_volumes_t=dict(inputs.daily_volumes_t),
     )
 
 
@@ -279,8 +286,7 @@ def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, An
 
 def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
     """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
-    history = load_prices(portfolio.market.prices)
-    vd = history.last_date
+    history, vd = market_history(portfolio)
     model, summary = _fit(portfolio, history)
     scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
     contracts = [c.instrument for c in portfolio.contracts]
@@ -317,6 +323,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         spots=(("CEA", s0), ("CCER", s0 * ratio)),
         vols=(("CEA", vol), ("CCER", vol_ccer)),
         correlation=(vol**2 - basis.rho * vol * basis.sigma) / (vol * vol_ccer),
+        daily_volumes_t=_volumes(history),
     )
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)
@@ -355,6 +362,14 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     context = _today_values(context, plan_net)
     summary |= {"valuation_date": str(vd.date()), "grid_dates": len(dates), "volatility_annual": vol}
     return context, history, summary
+
+
+def _volumes(history: PriceHistory) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """The history's daily traded volumes (CEA: the price model's asset), up to its last date; none if absent."""
+    if history.volume_t is None:
+        return ()
+    volumes = history.volume_t.dropna()
+    return (("CEA", tuple(float(v) for v in volumes)),) if len(volumes) else ()
 
 
 def _annual_average(values: np.ndarray, dates: pd.DatetimeIndex, years: tuple[int, ...]) -> np.ndarray:
@@ -487,9 +502,11 @@ def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
 def _project_paths(
     ctx: RunContext, n: int, seed: np.random.SeedSequence, ccer_avg: np.ndarray
 ) -> tuple[ProjectPaths | None, dict[str, np.ndarray]]:
-    """Per-path project cash flows of a block (the explicit input of project-linked contracts) and the project
+    r"""Per-path project cash flows of a block (the explicit input of project-linked contracts) and the project
     arrays of the report: income ``credits x CCER annual average``, heat revenue ``heat x tariff``, capex, opex,
-    NPV on the market's curve at mid-year, IRR and payback."""
+    NPV on the market's curve at mid-year, IRR and payback, and the NPV at the project's hurdle rate,
+    :math:`\sum_y CF_y P(0, t_y) e^{-s t_y}` with ``s`` the project's spread over the curve
+    (:meth:`~portfolios.portfolio.ProjectSpec.hurdle_spread`)."""
     pf = ctx.portfolio
     if not pf.projects:
         return None, {}
@@ -511,12 +528,15 @@ def _project_paths(
     cf = income + heat_rev - capex - opex
     t = times_years(ctx)
     df = discount_factors(ctx)
+    rate = pf.market.discount_rate
+    hurdle = [np.exp(-spec.hurdle_spread(rate) * t) for spec in pf.projects]
     out = {
         "project_income": income,
         "project_costs": costs,
         "project_credits": credits,
         "project_heat_revenue": heat_rev,
         "project_npv_cny": np.array([present_value(cf[k], df) for k in range(n_proj)]),
+        "project_npv_hurdle_cny": np.array([present_value(cf[k], df * hurdle[k]) for k in range(n_proj)]),
         "project_irr": np.array([irr(cf[k], t) for k in range(n_proj)]),
         "project_payback_year": np.array([payback_year(cf[k], list(years)) for k in range(n_proj)]),
         "project_credits_sum_t": credits.sum(axis=1),

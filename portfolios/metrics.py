@@ -9,17 +9,20 @@ measurement*)::
 
 Early-risk / late-income mismatch of a project (all per calendar year y, t_y = years from valuation):
 
-* income profile ``I_y = E[carbon income_y]``;
+* income profile ``I_y = E[carbon income_y]`` (sales of credits, floor payoffs, prepayments; loan proceeds are
+  financing, kept apart in ``F_y = E[financing_y]``: proceeds positive, debt service negative);
 * downside profile ``D_y = E[L_y | L >= VaR_0.95(L)]``, the ES contribution of year y, where
-  ``L_y = (costs_y - E costs_y) + (E credits_y - credits_y) * E price_y`` isolates capex, drilling and volume risk
-  (price risk is excluded on purpose: it is the income side);
+  ``L_y = (costs_y - E costs_y) + (E income_y - income_y)`` holds capex, drilling, volume **and carbon price** risk
+  (so a sold floor, which pays in the low-price paths, lowers it; financing flows are not in it);
 * mismatch gap ``sum t_y I_y / sum I_y - sum t_y D_y+ / sum D_y+`` (years; positive = income arrives after risk);
-* peak funding gap: per path ``-min_k sum_{y<=k} CF_y`` (floored at 0), reported at P50 and P95 with the median
-  year in which the trough occurs;
+* peak funding gap: per path ``-min_k sum_{y<=k} (income_y + other_y + financing_y - costs_y)`` (floored at 0),
+  reported at P50 and P95 with the median year in which the trough occurs;
 * coverage probability by year k: ``P(sum_{y<=k} income_y >= sum_{y<=k} early loss_y)`` with the early loss
   measured against the plan (the deterministic project): ``early loss_y = (costs_y - planned costs_y) +
   (planned credits_y - credits_y) * E price_y`` (capex overrun, re-drilling, delay and volume shortfall): the share
-  of paths on which carbon income has paid for what the early risks cost by year k.
+  of paths on which carbon income has paid for what the early risks cost by year k. It is counted from the first
+  year in which some path has an early loss (``early loss_y > 0``); the years before are NaN (before, they showed
+  1.0 because 0 >= 0).
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ class MismatchMetrics:
     """Early-risk / late-income mismatch of one project or the portfolio (see the module docstring)."""
 
     profile: pd.DataFrame
-    """Per year: ``expected_income_cny``, ``downside_es_contribution_cny``, ``coverage_probability``."""
+    """Per year: ``expected_income_cny`` (carbon income), ``expected_financing_cny`` (loan proceeds less debt
+    service), ``downside_es_contribution_cny``, ``coverage_probability`` (NaN before the first year with a loss)."""
     gap_years: float
     income_mean_time_years: float
     risk_mean_time_years: float
@@ -198,6 +202,7 @@ def mismatch_metrics(
     level: float = 0.95,
     planned_costs_cny: np.ndarray | None = None,
     planned_credits_t: np.ndarray | None = None,
+    financing_cny: np.ndarray | None = None,
 ) -> MismatchMetrics:
     """Mismatch metrics from per-year, per-path arrays (see the module docstring for every definition).
 
@@ -216,21 +221,23 @@ def mismatch_metrics(
         ``(n_years, n_paths)`` non-carbon revenue (heat sales), default zero.
     planned_costs_cny, planned_credits_t : numpy.ndarray, optional
         ``(n_years,)`` costs and credits of the plan (deterministic project); default their expectations.
+    financing_cny : numpy.ndarray, optional
+        ``(n_years, n_paths)`` loan proceeds (positive) and debt service (negative), default zero: they enter the
+        funding gap, never the carbon income, the downside or the coverage.
     """
     income = _as_2d(carbon_income_cny, "carbon_income_cny")
     costs = _as_2d(costs_cny, "costs_cny")
     credits = _as_2d(credits_t, "credits_t")
     other = np.zeros_like(income) if other_revenue_cny is None else _as_2d(other_revenue_cny, "other_revenue_cny")
-    if not (income.shape == costs.shape == credits.shape == other.shape):
+    financing = np.zeros_like(income) if financing_cny is None else _as_2d(financing_cny, "financing_cny")
+    if not (income.shape == costs.shape == credits.shape == other.shape == financing.shape):
         raise InputError(
-            f"income {income.shape}, costs {costs.shape}, credits {credits.shape} and other revenue {other.shape} "
-            "must have the same (years, paths) shape"
+            f"income {income.shape}, costs {costs.shape}, credits {credits.shape}, other revenue {other.shape} "
+            f"and financing {financing.shape} must have the same (years, paths) shape"
         )
     t = np.asarray(times_years, dtype=float)
     price = np.asarray(expected_price_cny_per_t, dtype=float)
-    losses = (costs - costs.mean(axis=1, keepdims=True)) + (credits.mean(axis=1, keepdims=True) - credits) * price[
-        :, None
-    ]
+    losses = (costs - costs.mean(axis=1, keepdims=True)) + (income.mean(axis=1, keepdims=True) - income)
     total_loss = losses.sum(axis=0)
     tail = total_loss >= np.quantile(total_loss, level)
     downside = losses[:, tail].mean(axis=1)
@@ -241,7 +248,7 @@ def mismatch_metrics(
         float((t * positive_downside).sum() / positive_downside.sum()) if positive_downside.sum() > 0 else np.nan
     )
 
-    cumulative = np.cumsum(income + other - costs, axis=0)
+    cumulative = np.cumsum(income + other + financing - costs, axis=0)
     trough = np.minimum(cumulative.min(axis=0), 0.0)
     deficit = -trough
     trough_year = np.asarray(years, dtype=float)[np.argmin(cumulative, axis=0)]
@@ -249,10 +256,14 @@ def mismatch_metrics(
     plan_credits = credits.mean(axis=1) if planned_credits_t is None else np.asarray(planned_credits_t, dtype=float)
     early_loss = (costs - plan_costs[:, None]) + (plan_credits[:, None] - credits) * price[:, None]
     coverage = (np.cumsum(income, axis=0) >= np.cumsum(early_loss, axis=0)).mean(axis=1)
+    has_loss = (early_loss > 0).any(axis=1)
+    first_loss = int(np.argmax(has_loss)) if has_loss.any() else len(coverage)
+    coverage[:first_loss] = np.nan
 
     profile = pd.DataFrame(
         {
             "expected_income_cny": expected_income,
+            "expected_financing_cny": financing.mean(axis=1),
             "downside_es_contribution_cny": downside,
             "coverage_probability": coverage,
         },

@@ -162,7 +162,11 @@ _ASSUMPTIONS = [
     "Carbon income = credits issued in a year x that year's average CCER price on the path; "
     "heat revenue = heat x tariff.",
     "Compliance purchases are made at the year's average price; CCERs cover at most 5 % of emissions.",
-    "Early losses (coverage probability) are measured against the deterministic project plan.",
+    "Early losses (coverage probability) are measured against the deterministic project plan and counted from the "
+    "first year with a loss; the downside includes carbon price risk.",
+    "Levers: loan proceeds and debt service are financing, shown apart from carbon income (they move the funding "
+    "gap, not the income); pv_cost_cny > 0 means the lever costs the project money (minus its expected PV).",
+    "Project NPVs are shown on the market curve and at each project's hurdle rate (the curve plus a spread).",
     "Pledge-loan coverage and exposure charts show the collateral before top-ups and liquidations.",
 ]
 

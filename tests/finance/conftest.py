@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import pytest
 
+from finance.contracts import embedded_daily_volumes_t
 from finance.instruments import Instrument
 from finance.market import MarketEnv
 from finance.valuation import GBMSource, path_dates
@@ -17,9 +18,16 @@ VALUATION_DATE = pd.Timestamp("2024-10-31")
 
 @pytest.fixture
 def market() -> MarketEnv:
-    """Flat 2 % curve, CEA 100 (vol 30 %), CCER 70 (vol 35 %, convenience yield 1 %), correlation 0.5."""
+    """Flat 2 % curve, CEA 100 (vol 30 %), CCER 70 (vol 35 %, convenience yield 1 %), correlation 0.5; market
+    depth: the embedded CEA daily volumes up to the valuation date."""
     return MarketEnv.simple(
-        VALUATION_DATE, 0.02, {"CEA": 100.0, "CCER": 70.0}, {"CEA": 0.30, "CCER": 0.35}, 0.5, {"CCER": 0.01}
+        VALUATION_DATE,
+        0.02,
+        {"CEA": 100.0, "CCER": 70.0},
+        {"CEA": 0.30, "CCER": 0.35},
+        0.5,
+        {"CCER": 0.01},
+        daily_volumes_t=embedded_daily_volumes_t(VALUATION_DATE),
     )
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from finance.exceptions import ContractError, ValuationWarning
+from finance.exceptions import ContractError, MarketDataError, ValuationWarning
 from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
 from finance.loans import (
     MCPledgeLoanEngine,
@@ -67,8 +67,20 @@ def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
 
 def test_ccer_collateral_without_adv_warns(market: MarketEnv) -> None:
     loan = _pledge(collateral="CCER")
-    with pytest.warns(ValuationWarning, match="no CCER volume history ships with carbonrisk"):
+    with pytest.warns(ValuationWarning, match="the market has no CCER volumes; liquidation capacity uses the CEA"):
         MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
+
+
+def test_market_depth_comes_from_the_market(market: MarketEnv) -> None:
+    loan = _pledge()
+    paths = gbm_paths(market, [loan], 256, seed=2)
+    # The engine reads the average daily volume from the market (the last adv_window_days volumes), never a file.
+    thin = dataclasses.replace(market, daily_volumes_t={"CEA": (1e9,) * 10 + (2_000.0,) * loan.adv_window_days})
+    assert MCPledgeLoanEngine().calculate(loan, thin, paths, quick=True).extras["adv_t"] == 2_000.0
+    bare = dataclasses.replace(market, daily_volumes_t={})
+    with pytest.raises(MarketDataError, match=r"market has no daily volumes for 'CEA'.*give the instrument's adv_t"):
+        MCPledgeLoanEngine().calculate(loan, bare, paths, quick=True)
+    assert MCPledgeLoanEngine().calculate(_pledge(adv_t=5e4), bare, paths, quick=True).extras["adv_t"] == 5e4
 
 
 def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) -> None:
@@ -179,3 +191,14 @@ def test_monetisation_delivery_risk_lowers_price_per_tonne_for_the_seller(market
     assert b["p_shortfall"] > 0.5
     # the buyer is compensated for shortfalls by the penalty, so the fair price per tonne rises with the risk
     assert b["fair_prepayment_price_cny_per_t"] > a["fair_prepayment_price_cny_per_t"]
+
+
+def test_random_top_ups_need_a_seed(market: MarketEnv) -> None:
+    loan = _pledge(top_up=0.5)
+    paths = gbm_paths(market, [loan], 64, seed=3)
+    unseeded = dataclasses.replace(paths, seed_entropy=None)
+    with pytest.raises(ContractError, match=r"top_up = 0\.5 draws the borrower's top-ups: give topup_seed"):
+        simulate_pledge_loan(loan, market, unseeded)
+    # An explicit topup_seed wins over the path set's entropy: the same losses with and without it.
+    a = simulate_pledge_loan(loan, market, unseeded, topup_seed=7).loss_cny
+    np.testing.assert_array_equal(a, simulate_pledge_loan(loan, market, paths, topup_seed=7).loss_cny)

@@ -9,13 +9,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from finance.contracts import embedded_daily_volumes_t
 from finance.engines import Black76Engine, MCAsianEngine, MCEuropeanEngine
 from finance.instruments import AsianOption, EuropeanOption, PledgeLoan
 from finance.loans import simulate_pledge_loan
 from finance.market import MarketEnv
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
-MARKET = MarketEnv.simple(VALUATION_DATE, 0.02, {"CEA": 100.0, "CCER": 70.0}, {"CEA": 0.30, "CCER": 0.35}, 0.5)
+MARKET = MarketEnv.simple(
+    VALUATION_DATE,
+    0.02,
+    {"CEA": 100.0, "CCER": 70.0},
+    {"CEA": 0.30, "CCER": 0.35},
+    0.5,
+    daily_volumes_t=embedded_daily_volumes_t(VALUATION_DATE),
+)
 OPT = EuropeanOption(underlying="CEA", option_type="call", strike_cny_per_t=100.0, expiry="2025-10-31")
 ASIAN = AsianOption(
     underlying="CEA",

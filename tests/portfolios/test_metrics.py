@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from finance.monetisation import ccer_linked_loan, sold_floor
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     cash_flow_at_risk,
@@ -95,3 +97,64 @@ def test_mismatch_of_early_risk_late_income_project() -> None:
         assert abs(coverage[k] - expected) < 4 * np.sqrt(expected * (1 - expected) / n)
     with pytest.raises(InputError, match="must have the same"):
         mismatch_metrics(years, t, income[:, :10], costs, credits, price)
+
+
+def _project(n: int = 40_000) -> tuple[np.ndarray, ...]:
+    """Capex in year 1 only (nothing in year 0), credits from year 3 at a lognormal price."""
+    rng = np.random.default_rng(8)
+    years = np.arange(2024, 2034)
+    t = (years - 2024 + 0.5).astype(float)
+    costs = np.zeros((10, n))
+    costs[1] = 100.0 + rng.normal(0, 20, n)
+    credits = np.zeros((10, n))
+    credits[3:] = 1.0
+    price = 30.0 * np.exp(rng.normal(0.0, 0.4, size=(10, n)))
+    return years, t, costs, credits, price
+
+
+def test_coverage_is_counted_from_the_first_year_with_a_loss() -> None:
+    years, t, costs, credits, price = _project()
+    m = mismatch_metrics(years, t, credits * price, costs, credits, price.mean(axis=1))
+    coverage = m.profile["coverage_probability"]
+    # Year 0 has no cost and no loss on any path: before, 0 >= 0 made it 1.0; now it is not counted.
+    assert np.isnan(coverage.loc[2024])
+    # Year 1 holds the capex risk, no income yet: covered where the capex came in under plan, about one half.
+    assert abs(coverage.loc[2025] - 0.5) < 4 * np.sqrt(0.25 / costs.shape[1])
+
+
+def test_downside_includes_carbon_price_risk_so_a_floor_lowers_it() -> None:
+    years, t, costs, credits, price = _project()
+    income = credits * price
+    expected_price = price.mean(axis=1)
+    base = mismatch_metrics(years, t, income, costs, credits, expected_price)
+    fixed = mismatch_metrics(years, t, credits * expected_price[:, None], costs, credits, expected_price)
+    # The same project at a known price has only the capex risk: the price risk is part of the downside.
+    assert base.downside_es_cny > fixed.downside_es_cny
+    floor = sold_floor(credits, price, np.ones(10), share=1.0, strike_cny_per_t=30.0, start_year=1)
+    with_floor = mismatch_metrics(
+        years,
+        t,
+        income + floor.carbon_income_cny,
+        costs + floor.costs_cny,
+        credits,
+        expected_price,
+        planned_costs_cny=(costs + floor.costs_cny).mean(axis=1),
+    )
+    assert with_floor.downside_es_cny < base.downside_es_cny
+    # The premium is deterministic: it is planned, so it is no early loss and the coverage is unchanged in year 1.
+    assert with_floor.profile["coverage_probability"].loc[2025] == base.profile["coverage_probability"].loc[2025]
+
+
+def test_loan_proceeds_are_financing_apart_from_carbon_income() -> None:
+    years, t, costs, credits, price = _project()
+    income = credits * price
+    loan = ccer_linked_loan(10, costs.shape[1], principal_cny=80.0, rate=0.04, tenor_years=5, start_year=1)
+    base = mismatch_metrics(years, t, income, costs, credits, price.mean(axis=1))
+    lent = mismatch_metrics(years, t, income, costs, credits, price.mean(axis=1), financing_cny=loan.financing_cny)
+    # Carbon income, its timing, the downside and the coverage are untouched; the proceeds shrink the funding gap.
+    pd.testing.assert_series_equal(lent.profile["expected_income_cny"], base.profile["expected_income_cny"])
+    assert lent.income_mean_time_years == base.income_mean_time_years
+    assert lent.downside_es_cny == base.downside_es_cny
+    pd.testing.assert_series_equal(lent.profile["coverage_probability"], base.profile["coverage_probability"])
+    assert lent.profile["expected_financing_cny"].loc[2025] == pytest.approx(80.0)
+    assert lent.peak_funding_gap_p50_cny < base.peak_funding_gap_p50_cny - 50.0

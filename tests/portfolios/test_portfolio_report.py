@@ -18,8 +18,9 @@ from models.random import BLOCK_PATHS
 from portfolios.analysis import Analysis, analyse
 from portfolios.cli import main
 from portfolios.engine import PortfolioRun, run_portfolio
+from portfolios.exceptions import InputError
 from portfolios.pdf import chromium_executable
-from portfolios.portfolio import load_portfolio
+from portfolios.portfolio import load_portfolio, portfolio_from_text
 
 DEMO = Path(__file__).resolve().parents[2] / "portfolios" / "data" / "demo_portfolio.toml"
 N_TWO_BLOCKS = BLOCK_PATHS + 300
@@ -90,12 +91,27 @@ def test_mismatch_and_levers(analysis: Analysis) -> None:
         "pledge of future credits",
         "CCER-linked loan",
     ]
+    none = levers.loc["none"]
+    # Only a sale moves carbon income earlier; loans are financing: same carbon income, smaller funding gap.
+    assert levers.loc["prepaid forward", "income_mean_time_years"] < none["income_mean_time_years"]
+    assert levers.loc["prepaid forward", "upfront_carbon_income_cny"] > 0
+    for lever in ("pledge of future credits", "CCER-linked loan"):
+        assert levers.loc[lever, "income_mean_time_years"] == none["income_mean_time_years"]
+        assert levers.loc[lever, "pv_financing_proceeds_cny"] > 0
+        assert levers.loc[lever, "peak_funding_gap_p50_cny"] < none["peak_funding_gap_p50_cny"]
+    # Sign convention: pv_cost_cny > 0 is a cost to the project (the prepayment's discount, the loans' interest).
     for lever in ("prepaid forward", "pledge of future credits", "CCER-linked loan"):
-        assert levers.loc[lever, "income_mean_time_years"] < levers.loc["none", "income_mean_time_years"]
-        assert levers.loc[lever, "expected_pv_cost_cny"] < 0
+        assert levers.loc[lever, "pv_cost_cny"] > 0
+    # The downside includes carbon price risk: a floor (and a forward sale) lowers it; a loan does not.
+    assert levers.loc["sold floor", "downside_es_cny"] < none["downside_es_cny"]
+    assert levers.loc["forward sale", "downside_es_cny"] < none["downside_es_cny"]
+    assert levers.loc["CCER-linked loan", "downside_es_cny"] == none["downside_es_cny"]
+    # Coverage is counted from the first year with a loss: the valuation year (no cost yet) is not 1.0 but NaN.
+    assert np.isnan(profile["coverage_probability"].iloc[0])
+    assert np.isfinite(profile["coverage_probability"].iloc[1])
     # A forward at the expected price moves no expected value (cost within 1 % of the carbon income's PV).
     assert (
-        abs(levers.loc["forward sale", "expected_pv_cost_cny"])
+        abs(levers.loc["forward sale", "pv_cost_cny"])
         < 0.01 * analysis.tables["projects"]["carbon_income_mean_cny"].sum()
     )
 
@@ -287,3 +303,57 @@ def test_unreachable_scheduler_is_one_line_exit_2_and_nothing_written(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"cannot reach Dask scheduler '{address}'" in err, err
     assert not out.exists()
+
+
+def test_project_npv_at_its_hurdle_rate(analysis: Analysis, tmp_path: Path) -> None:
+    projects = analysis.tables["projects"]
+    # Default: the curve (2 %) plus 6 %; costs come first, so the higher rate lowers every project's NPV.
+    assert projects["hurdle_rate"].to_list() == pytest.approx([0.08] * 3)
+    assert (projects["npv_hurdle_mean_cny"] < projects["npv_mean_cny"]).all()
+    text = DEMO.read_text(encoding="utf-8").replace(
+        'template = "hebei"\n', 'template = "hebei"\nhurdle_rate = 0.02   # the curve itself\n', 1
+    )
+    pf = portfolio_from_text(text, "hurdle.toml", tmp_path).with_run(n_paths=200, seed=2)
+    assert [p.hurdle_rate for p in pf.projects] == [0.02, None, None]
+    run = run_portfolio(pf)
+    # A hurdle rate equal to the curve's rate is the curve: the same NPV on every path; the others are lower.
+    np.testing.assert_allclose(run.arrays["project_npv_hurdle_cny"][0], run.arrays["project_npv_cny"][0], rtol=1e-12)
+    assert (
+        run.arrays["project_npv_hurdle_cny"][1:].mean(axis=1) < run.arrays["project_npv_cny"][1:].mean(axis=1)
+    ).all()
+    bad = text.replace("hurdle_rate = 0.02", "hurdle_rate = 0.9")
+    with pytest.raises(InputError, match="hurdle_rate"):
+        portfolio_from_text(bad, "bad.toml", tmp_path)
+
+
+_SMALL = """
+[portfolio]
+name = "valuation date"
+horizon_years = 2
+n_paths = 200
+seed = 1
+{line}
+
+[market]
+prices = "cea"
+model = "garch"
+
+[[positions]]
+name = "inventory"
+asset = "CEA"
+quantity_t = 1000
+cost_cny_per_t = 90.0
+"""
+
+
+def test_valuation_date_uses_market_data_up_to_it_and_warns_when_the_history_is_stale(tmp_path: Path) -> None:
+    earlier = run_portfolio(portfolio_from_text(_SMALL.format(line='valuation_date = "2024-06-14"'), "a", tmp_path))
+    assert earlier.context.market.valuation_date == pd.Timestamp("2024-06-14")
+    assert earlier.history.last_date <= pd.Timestamp("2024-06-14")
+    assert earlier.context.market.daily_volumes_t[0][1] == tuple(earlier.history.volume_t.dropna())
+    assert not any("days before the valuation date" in w for w in earlier.warnings)
+    later = run_portfolio(portfolio_from_text(_SMALL.format(line='valuation_date = "2025-03-31"'), "b", tmp_path))
+    assert later.history.last_date == pd.Timestamp("2024-10-31")
+    assert any("ends on 2024-10-31, 151 days before the valuation date 2025-03-31" in w for w in later.warnings)
+    with pytest.raises(InputError, match=r"valuation_date' valuation_date = 2019-01-01 is before the price history"):
+        portfolio_from_text(_SMALL.format(line='valuation_date = "2019-01-01"'), "c", tmp_path)
