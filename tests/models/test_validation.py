@@ -22,6 +22,10 @@ def test_every_declaration_has_unit_description_and_range() -> None:
     assert len(declared) >= 50
     names = [q.name for q in declared]
     assert len(names) == len(set(names)), "a quantity is declared twice"
+    _assert_well_declared(declared)
+
+
+def _assert_well_declared(declared: list[Quantity]) -> None:
     for q in declared:
         assert q.unit, q.name
         assert q.description and "\n" not in q.description, q.name
@@ -30,6 +34,29 @@ def test_every_declaration_has_unit_description_and_range() -> None:
             assert q.low is not None or q.high is not None, q.name
         if q.default is not None and q.type in ("int", "float"):
             assert check(q, q.default) == q.default, f"{q.name}: default {q.default} outside its own range"
+
+
+def test_every_instrument_field_is_declared() -> None:
+    """Each field an instrument table accepts (its class's init fields, as the contract reader allows them) is
+    declared once in :mod:`finance.quantities`, with the class's own default."""
+    import dataclasses
+
+    from finance.contracts import INSTRUMENT_TYPES, _fields
+    from finance.quantities import INSTRUMENT_QUANTITIES, declared_instrument_quantities
+
+    assert set(INSTRUMENT_QUANTITIES) == set(INSTRUMENT_TYPES)
+    for kind, cls in INSTRUMENT_TYPES.items():
+        accepted = _fields(cls)
+        declared = INSTRUMENT_QUANTITIES[kind]
+        assert not set(accepted) - set(declared), f"{kind}: fields without a declaration"
+        assert not set(declared) - set(accepted), f"{kind}: declarations of fields the reader refuses"
+        for key, f in accepted.items():
+            if f.default is not dataclasses.MISSING:
+                assert declared[key].default == f.default, f"{kind}.{key}: default differs from the class"
+    quantities = declared_instrument_quantities()
+    assert len(quantities) >= 90
+    assert len({q.name for q in quantities}) == len(quantities)
+    _assert_well_declared(quantities)
 
 
 def _readme_portfolio_keys() -> dict[str, set[str]]:
