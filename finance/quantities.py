@@ -17,7 +17,15 @@ from typing import Any
 from models.exceptions import InputError
 from models.validation import Quantity, check
 
-__all__ = ["INSTRUMENT_QUANTITIES", "check_field", "declared_instrument_quantities", "instrument_quantity"]
+__all__ = [
+    "INSTRUMENT_QUANTITIES",
+    "MARKET_ASSET_QUANTITIES",
+    "MARKET_QUANTITIES",
+    "check_field",
+    "declared_instrument_quantities",
+    "declared_market_quantities",
+    "instrument_quantity",
+]
 
 _ASSETS = ("CEA", "CCER")
 _Spec = dict[str, Any]
@@ -216,3 +224,44 @@ def check_field(kind: str, key: str, value: Any, error: type[InputError] = Input
 def declared_instrument_quantities() -> list[Quantity]:
     """Every declared instrument field, by type (for generated reference documentation)."""
     return [q for fields in INSTRUMENT_QUANTITIES.values() for q in fields.values()]
+
+
+# --- [market] and [market.CEA] / [market.CCER] of contract files -------------------------------------------------
+MARKET_VALUATION_DATE = Quantity("contract_file.market.valuation_date", "date", "-", None,
+                                 description="valuation date of the contract file (required)")  # fmt: skip
+MARKET_DISCOUNT_RATE = Quantity("contract_file.market.discount_rate", "float", "1/year", None, -0.05, 0.5,
+                                low_inclusive=False, high_inclusive=False,
+                                description="flat continuously compounded zero rate (or discount_quotes)")  # fmt: skip
+MARKET_DISCOUNT_QUOTES = Quantity("contract_file.market.discount_quotes", "str", "-", None,
+                                  free_text="a CSV file with columns instrument, tenor, rate",
+                                  description="deposit / IRS quotes the curve is bootstrapped from")  # fmt: skip
+MARKET_CORRELATION = Quantity("contract_file.market.correlation", "float", "-", 0.0, -1.0, 1.0,
+                              low_inclusive=False, high_inclusive=False,
+                              description="correlation of CEA and CCER log-returns")  # fmt: skip
+MARKET_SPOT = Quantity("contract_file.market.<asset>.spot", "float", "CNY/t", None, 0.0, None, low_inclusive=False,
+                       description="spot price of the asset (required)")  # fmt: skip
+MARKET_VOL = Quantity("contract_file.market.<asset>.vol", "float", "1/sqrt(year)", None, 0.0, None,
+                      low_inclusive=False, description="lognormal volatility of the asset (required)")  # fmt: skip
+MARKET_FINANCING_RATE = Quantity("contract_file.market.<asset>.financing_rate", "float", "1/year", None,
+                                 description="carry financing rate (default: discount_rate or 1y zero)")  # fmt: skip
+MARKET_CONVENIENCE_YIELD = Quantity("contract_file.market.<asset>.convenience_yield", "float", "1/year", 0.0,
+                                    description="convenience yield of the carry forward curve")  # fmt: skip
+MARKET_FORWARDS = Quantity("contract_file.market.<asset>.forwards", "table", "CNY/t", None,
+                           free_text="a table date = forward price > 0",
+                           description="quoted forward prices (instead of the carry curve)")  # fmt: skip
+MARKET_FORWARD_QUOTE = Quantity("contract_file.market.<asset>.forwards[date]", "float", "CNY/t", None, 0.0, None,
+                                low_inclusive=False, description="one quoted forward price")  # fmt: skip
+
+MARKET_QUANTITIES: dict[str, Quantity] = {
+    q.key: q for q in (MARKET_VALUATION_DATE, MARKET_DISCOUNT_RATE, MARKET_DISCOUNT_QUOTES, MARKET_CORRELATION)
+}
+"""Keys of a contract file's ``[market]`` table."""
+MARKET_ASSET_QUANTITIES: dict[str, Quantity] = {
+    q.key: q for q in (MARKET_SPOT, MARKET_VOL, MARKET_FINANCING_RATE, MARKET_CONVENIENCE_YIELD, MARKET_FORWARDS)
+}
+"""Keys of a contract file's ``[market.CEA]`` / ``[market.CCER]`` tables."""
+
+
+def declared_market_quantities() -> list[Quantity]:
+    """Every declared key of a contract file's market tables (for generated reference documentation)."""
+    return [*MARKET_QUANTITIES.values(), *MARKET_ASSET_QUANTITIES.values(), MARKET_FORWARD_QUOTE]

@@ -60,7 +60,7 @@ def test_expiry_before_valuation_date(market: MarketEnv) -> None:
 
 
 def test_non_positive_volatility() -> None:
-    with pytest.raises(InputError, match=r"^CEA.vol = -0.2 is not > 0$"):
+    with pytest.raises(InputError, match=r"^CEA.vol = -0.2 is not > 0 \(1/sqrt\(year\)\)$"):
         MarketEnv.simple("2024-10-31", 0.02, {"CEA": 100.0}, {"CEA": -0.2})
 
 

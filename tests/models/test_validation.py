@@ -25,12 +25,12 @@ def test_every_declaration_has_unit_description_and_range() -> None:
     _assert_well_declared(declared)
 
 
-def _assert_well_declared(declared: list[Quantity]) -> None:
+def _assert_well_declared(declared: list[Quantity], unbounded: frozenset[str] = frozenset()) -> None:
     for q in declared:
         assert q.unit, q.name
         assert q.description and "\n" not in q.description, q.name
         assert q.range_text, q.name
-        if q.type in ("int", "float", "horizon"):
+        if q.type in ("int", "float", "horizon") and q.name not in unbounded:
             assert q.low is not None or q.high is not None, q.name
         if q.default is not None and q.type in ("int", "float"):
             assert check(q, q.default) == q.default, f"{q.name}: default {q.default} outside its own range"
@@ -57,6 +57,20 @@ def test_every_instrument_field_is_declared() -> None:
     assert len(quantities) >= 90
     assert len({q.name for q in quantities}) == len(quantities)
     _assert_well_declared(quantities)
+
+
+def test_every_contract_market_key_is_declared() -> None:
+    """Each key the contract reader accepts in ``[market]`` and ``[market.CEA]`` is declared once."""
+    from finance.contracts import MARKET_ASSET_KEYS, MARKET_KEYS
+    from finance.quantities import MARKET_ASSET_QUANTITIES, MARKET_QUANTITIES, declared_market_quantities
+
+    assert set(MARKET_QUANTITIES) == set(MARKET_KEYS)
+    assert set(MARKET_ASSET_QUANTITIES) == set(MARKET_ASSET_KEYS)
+    # financing_rate and convenience_yield are any finite rate today (no range is checked)
+    unbounded = frozenset(
+        q.name for q in declared_market_quantities() if q.key in ("financing_rate", "convenience_yield")
+    )
+    _assert_well_declared(declared_market_quantities(), unbounded)
 
 
 def _readme_portfolio_keys() -> dict[str, set[str]]:
