@@ -59,6 +59,49 @@ def test_every_instrument_field_is_declared() -> None:
     _assert_well_declared(quantities)
 
 
+def test_every_geothermal_parameter_is_declared() -> None:
+    """Each field of the geothermal parameter classes (the keys of project and plant files) is declared once."""
+    import dataclasses
+
+    from models.geothermal.cascade import PlantParameters
+    from models.geothermal.emission_factors import EF_FORMS
+    from models.geothermal.issuance import CREDITING_YEARS_RANGE, IssuanceParameters
+    from models.geothermal.project import FinanceParameters, Project, RiskParameters
+    from models.geothermal.quantities import GEOTHERMAL_QUANTITIES, declared_geothermal_quantities
+
+    classes = {
+        "plant": PlantParameters,
+        "risk": RiskParameters,
+        "finance": FinanceParameters,
+        "issuance": IssuanceParameters,
+        "project": Project,
+    }
+    assert set(GEOTHERMAL_QUANTITIES) == set(classes)
+    for family, cls in classes.items():
+        accepted = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        declared = GEOTHERMAL_QUANTITIES[family]
+        assert set(accepted) == set(declared), f"{family}: fields and declarations differ"
+        for key, f in accepted.items():
+            if f.default is not dataclasses.MISSING:
+                assert declared[key].default == f.default, f"{family}.{key}: default differs from the class"
+    issuance = GEOTHERMAL_QUANTITIES["issuance"]["crediting_years"]
+    assert (issuance.low, issuance.high) == CREDITING_YEARS_RANGE
+    assert GEOTHERMAL_QUANTITIES["project"]["ef_form"].choices == EF_FORMS
+    project = GEOTHERMAL_QUANTITIES["project"]
+    assert (project["start_year"].low, project["start_year"].high) == (
+        Q.PROJECT_START_YEAR.low,
+        Q.PROJECT_START_YEAR.high,
+    )
+    assert (project["life_years"].low, project["life_years"].high) == (
+        Q.PROJECT_LIFE_YEARS.low,
+        Q.PROJECT_LIFE_YEARS.high,
+    )
+    temperatures = ("indoor_temperature_c", "wellhead_temperature_c", "stage1_min_outlet_c", "hp_threshold_c")
+    _assert_well_declared(
+        declared_geothermal_quantities(), frozenset(f"geothermal.plant.{key}" for key in temperatures)
+    )
+
+
 def test_every_contract_market_key_is_declared() -> None:
     """Each key the contract reader accepts in ``[market]`` and ``[market.CEA]`` is declared once."""
     from finance.contracts import MARKET_ASSET_KEYS, MARKET_KEYS
