@@ -45,7 +45,7 @@ def test_user_file_with_overrides_and_weather_csv(tmp_path: Path) -> None:
         ("[plant]\ndistribution_loss = 1.5\n", r"distribution_loss=1.5 must be in \[0, 1\)"),
         ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
         ('scenario = "extreme"\n', "scenario='extreme' must be one of low, mid, high"),
-        ("[risk]\nwell_failure_probability = 2.0\n", r"well_failure_probability=2.0 must be in \[0, 1\]"),
+        ("[risk]\nwell_failure_probability = 2.0\n", r"well_failure_probability = 2 is not in \[0, 1\] \(fraction\)"),
         ("name = \n", "project file"),
     ],
 )
