@@ -40,7 +40,7 @@ def test_user_file_with_overrides_and_weather_csv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[issuance]\ncrediting_years = 12\n", r"crediting_years=12 must be a whole number in \[7, 10\]"),
+        ("[issuance]\ncrediting_years = 12\n", r"crediting_years = 12 is not in \[7, 10\] \(years\)"),
         ("[plant]\narea_m2 = -5.0\n", r"area_m2=-5.0 must be > 0"),
         ("[plant]\ndistribution_loss = 1.5\n", r"distribution_loss=1.5 must be in \[0, 1\)"),
         ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
