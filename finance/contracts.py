@@ -121,6 +121,12 @@ class ContractFile:
     seed: int | None = None
 
 
+MARKET_KEYS: tuple[str, ...] = ("valuation_date", "discount_rate", "discount_quotes", "correlation")
+"""Keys of the ``[market]`` table besides the asset tables (each declared in :mod:`finance.quantities`)."""
+MARKET_ASSET_KEYS: tuple[str, ...] = ("spot", "vol", "financing_rate", "convenience_yield", "forwards")
+"""Keys of a ``[market.CEA]`` / ``[market.CCER]`` table (each declared in :mod:`finance.quantities`)."""
+
+
 def _fields(cls: type[Instrument]) -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(cls) if f.init}
 
@@ -174,11 +180,10 @@ def market_from_dict(table: dict[str, Any], base_dir: Path | None = None) -> Mar
     for name, spec in data.items():
         if name not in ("CEA", "CCER") or not isinstance(spec, dict):
             raise MarketDataError(
-                f"market: unknown key {name!r}; allowed valuation_date, discount_rate, "
-                "discount_quotes, correlation, [market.CEA], [market.CCER]"
+                f"market: unknown key {name!r}; allowed {', '.join(MARKET_KEYS)}, [market.CEA], [market.CCER]"
             )
         spec = dict(spec)
-        allowed = {"spot", "vol", "financing_rate", "convenience_yield", "forwards"}
+        allowed = set(MARKET_ASSET_KEYS)
         extra = sorted(set(spec) - allowed)
         if extra:
             raise MarketDataError(f"market.{name}: unknown field {extra[0]!r}; allowed: {', '.join(sorted(allowed))}")

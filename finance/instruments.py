@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from finance.exceptions import ContractError
+from finance.quantities import check_field
 from finance.schedules import monthly_dates, payment_schedule, trading_days, trading_days_after
 from models.validation import check_choice, check_number
 
@@ -87,6 +88,11 @@ def _num(
             error=ContractError,
         )
     )  # fmt: skip
+
+
+def _field(instrument: Instrument, key: str) -> Any:
+    """Check field ``key`` of ``instrument`` against its declaration (:mod:`finance.quantities`)."""
+    return check_field(instrument.kind, key, getattr(instrument, key), error=ContractError)
 
 
 def _asset(field_name: str, value: str) -> str:
@@ -222,11 +228,11 @@ class Forward(Instrument):
     kind: ClassVar[str] = "forward"
 
     def __post_init__(self) -> None:
-        _asset("underlying", self.underlying)
-        _pos("quantity_t", self.quantity_t)
-        _pos("strike_cny_per_t", self.strike_cny_per_t)
+        _field(self, "underlying")
+        _field(self, "quantity_t")
+        _field(self, "strike_cny_per_t")
         object.__setattr__(self, "delivery_date", _ts("delivery_date", self.delivery_date))
-        _choice("position", self.position, ("long", "short"))
+        _field(self, "position")
 
     @property
     def sign(self) -> float:
@@ -272,10 +278,10 @@ class EuropeanOption(Instrument):
     kind: ClassVar[str] = "european_option"
 
     def __post_init__(self) -> None:
-        _asset("underlying", self.underlying)
-        _choice("option_type", self.option_type, ("call", "put"))
-        _pos("strike_cny_per_t", self.strike_cny_per_t)
-        _pos("quantity_t", self.quantity_t)
+        _field(self, "underlying")
+        _field(self, "option_type")
+        _field(self, "strike_cny_per_t")
+        _field(self, "quantity_t")
         object.__setattr__(self, "expiry", _ts("expiry", self.expiry))
 
     @property
@@ -355,11 +361,11 @@ class AsianOption(_AveragingWindow, Instrument):
     kind: ClassVar[str] = "asian_option"
 
     def __post_init__(self) -> None:
-        _asset("underlying", self.underlying)
-        _choice("option_type", self.option_type, ("call", "put"))
-        _pos("strike_cny_per_t", self.strike_cny_per_t)
-        _pos("quantity_t", self.quantity_t)
-        _choice("average", self.average, ("arithmetic", "geometric"))
+        _field(self, "underlying")
+        _field(self, "option_type")
+        _field(self, "strike_cny_per_t")
+        _field(self, "quantity_t")
+        _field(self, "average")
         object.__setattr__(self, "averaging_start", _ts("averaging_start", self.averaging_start))
         object.__setattr__(self, "averaging_end", _ts("averaging_end", self.averaging_end))
         if self.averaging_end < self.averaging_start:
@@ -397,9 +403,9 @@ class _AveragePriceContract(_AveragingWindow, Instrument):
     past_fixings_cny_per_t: tuple[float, ...] = ()
 
     def _validate(self) -> None:
-        _asset("underlying", self.underlying)
-        _pos("committed_price_cny_per_t", self.committed_price_cny_per_t)
-        _pos("volume_t", self.volume_t)
+        _field(self, "underlying")
+        _field(self, "committed_price_cny_per_t")
+        _field(self, "volume_t")
         object.__setattr__(self, "averaging_start", _ts("averaging_start", self.averaging_start))
         object.__setattr__(self, "averaging_end", _ts("averaging_end", self.averaging_end))
         if self.averaging_end < self.averaging_start:
@@ -462,7 +468,7 @@ class GuaranteedPurchase(_AveragePriceContract):
 
     def __post_init__(self) -> None:
         self._validate()
-        _num("share_returned", self.share_returned, 0.0, 1.0)
+        _field(self, "share_returned")
 
     def decomposition(self) -> list[tuple[float, AsianOption]]:
         return [(-1.0, self._leg("call")), (1.0 - self.share_returned, self._leg("put"))]
@@ -490,7 +496,7 @@ class GuaranteedSale(_AveragePriceContract):
 
     def __post_init__(self) -> None:
         self._validate()
-        _num("upside_share_kept", self.upside_share_kept, 0.0, 1.0)
+        _field(self, "upside_share_kept")
 
     def decomposition(self) -> list[tuple[float, AsianOption]]:
         return [(self.upside_share_kept, self._leg("call")), (-1.0, self._leg("put"))]
@@ -524,12 +530,12 @@ class CarbonSwap(Instrument):
     kind: ClassVar[str] = "carbon_swap"
 
     def __post_init__(self) -> None:
-        _asset("underlying", self.underlying)
-        _pos("fixed_price_cny_per_t", self.fixed_price_cny_per_t)
-        _pos("quantity_t_per_period", self.quantity_t_per_period)
+        _field(self, "underlying")
+        _field(self, "fixed_price_cny_per_t")
+        _field(self, "quantity_t_per_period")
         object.__setattr__(self, "start_date", _ts("start_date", self.start_date))
         object.__setattr__(self, "end_date", _ts("end_date", self.end_date))
-        _choice("position", self.position, ("payer", "receiver"))
+        _field(self, "position")
         if self.end_date <= self.start_date:
             raise ContractError(
                 f"end_date={self.end_date.date()} must be after start_date={self.start_date.date()} "
@@ -645,12 +651,12 @@ class ExchangeOption(Instrument):
     kind: ClassVar[str] = "exchange_option"
 
     def __post_init__(self) -> None:
-        _asset("receive", self.receive)
-        _asset("deliver", self.deliver)
+        _field(self, "receive")
+        _field(self, "deliver")
         if self.receive == self.deliver:
             raise ContractError(f"deliver={self.deliver!r} must differ from receive={self.receive!r}")
-        _pos("quantity_receive_t", self.quantity_receive_t)
-        _pos("quantity_deliver_t", self.quantity_deliver_t)
+        _field(self, "quantity_receive_t")
+        _field(self, "quantity_deliver_t")
         object.__setattr__(self, "expiry", _ts("expiry", self.expiry))
 
     @property
@@ -718,13 +724,13 @@ class PledgeLoan(Instrument):
     kind: ClassVar[str] = "pledge_loan"
 
     def __post_init__(self) -> None:
-        _asset("collateral", self.collateral)
-        _pos("quantity_t", self.quantity_t)
-        ltv = _num("ltv", self.ltv, 0.0, 1.0, lo_open=True, hi_open=True)
-        _num("rate", self.rate, -0.05, 1.0)
-        _pos("tenor_years", self.tenor_years)
-        m = _pos("maintenance_ratio", self.maintenance_ratio)
-        liq = _pos("liquidation_ratio", self.liquidation_ratio)
+        _field(self, "collateral")
+        _field(self, "quantity_t")
+        ltv = _field(self, "ltv")
+        _field(self, "rate")
+        _field(self, "tenor_years")
+        m = _field(self, "maintenance_ratio")
+        liq = _field(self, "liquidation_ratio")
         if m <= liq:
             raise ContractError(
                 f"maintenance_ratio={self.maintenance_ratio!r} must be above "
@@ -734,20 +740,20 @@ class PledgeLoan(Instrument):
             raise ContractError(
                 f"maintenance_ratio={self.maintenance_ratio!r} must be below the initial coverage 1/ltv={1.0 / ltv:.4g}"
             )
-        _choice("monitoring", self.monitoring, ("daily", "weekly"))
+        _field(self, "monitoring")
         if isinstance(self.top_up, str):
             _choice("top_up", self.top_up, ("always", "never"))
         else:
             _num("top_up", self.top_up, 0.0, 1.0)  # or 'always' / 'never'
-        _num("liquidation_share_of_adv", self.liquidation_share_of_adv, 0.0, 1.0, lo_open=True)
-        check_number("max_liquidation_days", self.max_liquidation_days, low=1, kind="int", error=ContractError)
-        _num("haircut", self.haircut, 0.0, 1.0, hi_open=True)
+        _field(self, "liquidation_share_of_adv")
+        _field(self, "max_liquidation_days")
+        _field(self, "haircut")
         if self.interest_months not in (1, 3, 6, 12):
             raise ContractError(f"interest_months={self.interest_months!r} must be one of 1, 3, 6, 12")
         if self.adv_t is not None:
-            _pos("adv_t", self.adv_t)
+            _field(self, "adv_t")
         if self.target_loss_probability is not None:
-            _num("target_loss_probability", self.target_loss_probability, 0.0, 1.0, lo_open=True, hi_open=True)
+            _field(self, "target_loss_probability")
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -839,11 +845,10 @@ class ProjectLoan(Instrument):
     kind: ClassVar[str] = "project_loan"
 
     def __post_init__(self) -> None:
-        _pos("principal_cny", self.principal_cny)
-        _num("rate", self.rate, -0.05, 1.0)
+        _field(self, "principal_cny")
+        _field(self, "rate")
         object.__setattr__(self, "start_date", _ts("start_date", self.start_date))
-        if isinstance(self.tenor_years, bool) or int(self.tenor_years) != self.tenor_years or self.tenor_years < 1:
-            raise ContractError(f"tenor_years={self.tenor_years!r} must be a positive whole number of years")
+        _field(self, "tenor_years")
         n = int(self.tenor_years)
         object.__setattr__(self, "carbon_volumes_t", _schedule_array("carbon_volumes_t", self.carbon_volumes_t, n))
         if np.any(self.carbon_volumes_t < 0):
@@ -851,12 +856,12 @@ class ProjectLoan(Instrument):
         object.__setattr__(
             self, "other_cash_flows_cny", _schedule_array("other_cash_flows_cny", self.other_cash_flows_cny, n)
         )
-        _asset("underlying", self.underlying)
-        _choice("amortisation", self.amortisation, ("equal", "annuity", "sculpted"))
-        _pos("target_dscr", self.target_dscr)
-        _num("reserve_periods", self.reserve_periods, 0.0, 10.0)
-        _num("cash_sweep_share", self.cash_sweep_share, 0.0, 1.0)
-        _num("recovery_rate", self.recovery_rate, 0.0, 1.0)
+        _field(self, "underlying")
+        _field(self, "amortisation")
+        _field(self, "target_dscr")
+        _field(self, "reserve_periods")
+        _field(self, "cash_sweep_share")
+        _field(self, "recovery_rate")
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -924,23 +929,19 @@ class FutureCreditMonetisation(Instrument):
     kind: ClassVar[str] = "future_credit_monetisation"
 
     def __post_init__(self) -> None:
-        if int(self.first_year) != self.first_year or not 2000 <= int(self.first_year) <= 2100:
-            raise ContractError(f"first_year={self.first_year!r} must be a calendar year in 2000..2100")
+        _field(self, "first_year")
         object.__setattr__(self, "issued_volumes_t", _schedule_array("issued_volumes_t", self.issued_volumes_t))
         if np.any(self.issued_volumes_t < 0):
             raise ContractError("issued_volumes_t must be >= 0")
-        _asset("underlying", self.underlying)
-        _num("contract_share", self.contract_share, 0.0, 1.0)
-        _num("shortfall_penalty", self.shortfall_penalty, 0.0, 10.0)
-        _num("issuance_failure_probability", self.issuance_failure_probability, 0.0, 1.0)
-        _num("buyer_spread", self.buyer_spread, 0.0, 1.0)
-        _pos("floor_cny_per_t", self.floor_cny_per_t)
-        ltv = _num("pledge_ltv", self.pledge_ltv)
-        if not 0.0 < ltv < 1.0:
-            raise ContractError(f"pledge_ltv={self.pledge_ltv!r} must lie in (0, 1)")
-        _num("pledge_rate", self.pledge_rate, -0.05, 1.0)
-        if int(self.early_years) < 1:
-            raise ContractError(f"early_years={self.early_years!r} must be >= 1")
+        _field(self, "underlying")
+        _field(self, "contract_share")
+        _field(self, "shortfall_penalty")
+        _field(self, "issuance_failure_probability")
+        _field(self, "buyer_spread")
+        _field(self, "floor_cny_per_t")
+        _field(self, "pledge_ltv")
+        _field(self, "pledge_rate")
+        _field(self, "early_years")
 
     @property
     def factors(self) -> tuple[str, ...]:

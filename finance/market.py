@@ -25,9 +25,18 @@ import pandas as pd
 import QuantLib as ql
 
 from finance.exceptions import MarketDataError
+from finance.quantities import (
+    MARKET_CONVENIENCE_YIELD,
+    MARKET_CORRELATION,
+    MARKET_DISCOUNT_RATE,
+    MARKET_FINANCING_RATE,
+    MARKET_FORWARD_QUOTE,
+    MARKET_SPOT,
+    MARKET_VOL,
+)
 from models.calendar import as_datetime_index, interbank_calendar, to_ql, year_fractions
 from models.files import read_csv_text
-from models.validation import check_number
+from models.validation import Quantity, check, check_number
 
 __all__ = [
     "DEPOSIT_TENORS",
@@ -53,6 +62,11 @@ def _finite(field_name: str, value: object) -> float:
 def _positive(field_name: str, value: object) -> float:
     """A finite number > 0."""
     return float(check_number(field_name, value, low=0.0, low_inclusive=False, error=MarketDataError))
+
+
+def _declared(quantity: Quantity, field_name: str, value: object) -> float:
+    """``value`` checked against its declaration (:mod:`finance.quantities`), named ``field_name``."""
+    return float(check(quantity, value, name=field_name, error=MarketDataError))
 
 
 def _period(tenor: str) -> ql.Period:
@@ -86,8 +100,7 @@ class DiscountCurve:
     def flat(cls, valuation_date: pd.Timestamp | str, rate: float) -> DiscountCurve:
         """Flat continuously compounded zero rate ``rate`` (Actual/365 Fixed)."""
         r = float(
-            check_number("discount.flat_rate", rate, low=-0.05, high=0.5, low_inclusive=False,
-                         high_inclusive=False, unit="1/year", error=MarketDataError)
+            _declared(MARKET_DISCOUNT_RATE, "discount.flat_rate", rate)
         )  # fmt: skip
         vd = pd.Timestamp(valuation_date)
         ts = ql.FlatForward(to_ql(vd), ql.QuoteHandle(ql.SimpleQuote(r)), ql.Actual365Fixed(), ql.Continuous)
@@ -221,9 +234,9 @@ class ForwardCurve:
         convenience_yield: float = 0.0,
     ) -> ForwardCurve:
         r"""Cost-of-carry curve :math:`F(t) = S_0 \exp((r_f - y) t)`."""
-        s = _positive(f"{name}.spot", spot_cny_per_t)
-        r = _finite(f"{name}.financing_rate", financing_rate)
-        y = _finite(f"{name}.convenience_yield", convenience_yield)
+        s = _declared(MARKET_SPOT, f"{name}.spot", spot_cny_per_t)
+        r = _declared(MARKET_FINANCING_RATE, f"{name}.financing_rate", financing_rate)
+        y = _declared(MARKET_CONVENIENCE_YIELD, f"{name}.convenience_yield", convenience_yield)
         return cls(name, pd.Timestamp(valuation_date), s, carry=r - y, financing_rate=r)
 
     @classmethod
@@ -235,11 +248,13 @@ class ForwardCurve:
         quotes: Mapping[pd.Timestamp | str, float],
     ) -> ForwardCurve:
         """Quoted forwards (delivery date -> CNY/t), interpolated log-linearly in time from the spot."""
-        s = _positive(f"{name}.spot", spot_cny_per_t)
+        s = _declared(MARKET_SPOT, f"{name}.spot", spot_cny_per_t)
         vd = pd.Timestamp(valuation_date)
         if not quotes:
             raise MarketDataError(f"{name}.forwards is empty; give at least one quoted forward")
-        items = sorted((pd.Timestamp(k), _positive(f"{name}.forwards[{k}]", v)) for k, v in quotes.items())
+        items = sorted(
+            (pd.Timestamp(k), _declared(MARKET_FORWARD_QUOTE, f"{name}.forwards[{k}]", v)) for k, v in quotes.items()
+        )
         t = year_fractions(vd, pd.DatetimeIndex([d for d, _ in items]))
         if np.any(t <= 0) or np.any(np.diff(t) <= 0):
             raise MarketDataError(f"{name}.forwards dates must be distinct and after the valuation date {vd.date()}")
@@ -307,11 +322,10 @@ class MarketEnv:
         if not self.forwards:
             raise MarketDataError("market holds no forward curve; give at least [market.CEA] or [market.CCER]")
         for name, v in self.vols.items():
-            _positive(f"{name}.vol", v)
+            _declared(MARKET_VOL, f"{name}.vol", v)
         if set(self.vols) != set(self.forwards):
             raise MarketDataError(f"vols for {sorted(self.vols)} must match forward curves {sorted(self.forwards)}")
-        check_number("correlation", self.correlation, low=-1.0, high=1.0, low_inclusive=False,
-                     high_inclusive=False, error=MarketDataError)  # fmt: skip
+        _declared(MARKET_CORRELATION, "correlation", self.correlation)
 
     @classmethod
     def simple(

@@ -40,7 +40,7 @@ __all__ = [
     "violation",
 ]
 
-Kind = Literal["int", "float", "str", "bool", "date", "horizon"]
+Kind = Literal["int", "float", "str", "bool", "date", "horizon", "list", "table"]
 ErrorClass = type[InputError]
 """Exception class a check raises (a subclass of :class:`InputError`)."""
 
@@ -54,8 +54,9 @@ class Quantity:
     name : str
         Canonical name: the file key path (``portfolio.n_paths``, ``projects.start_year``) or, for a quantity that
         only exists on the command line, ``<command> --<flag>``.
-    type : {"int", "float", "str", "bool", "date", "horizon"}
-        Value type (``horizon``: a text such as ``20y``, checked in years).
+    type : {"int", "float", "str", "bool", "date", "horizon", "list", "table"}
+        Value type (``horizon``: a text such as ``20y``, checked in years; ``list``: an array of numbers, ``table``:
+        a nested TOML table, both described by ``free_text`` and checked by their reader).
     unit : str
         Unit of the value (``paths``, ``years``, ``CNY``, ``t``, ``CNY/t``, ``1/year``, ``fraction``, ``-`` for a
         name or a choice).

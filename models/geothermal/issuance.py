@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from models.exceptions import InputError
+from models.geothermal.quantities import GEOTHERMAL_QUANTITIES
+from models.validation import check
 
 __all__ = ["CREDITING_YEARS_RANGE", "IssuanceParameters", "IssuanceResult", "IssuanceSchedule", "issue_credits"]
 
@@ -24,10 +26,9 @@ CREDITING_YEARS_RANGE: tuple[int, int] = (7, 10)
 """Minimum and maximum crediting period of a CCER project, years (DOMAIN.md section 1)."""
 
 
-def _months(name: str, value: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 0:
-        raise InputError(f"{name}={value!r} must be a whole number of months >= 0")
-    return int(value)
+def _declared(key: str, value: Any) -> Any:
+    """``value`` checked against its declaration (:mod:`models.geothermal.quantities`)."""
+    return check(GEOTHERMAL_QUANTITIES["issuance"][key], value, name=key)
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,16 @@ class IssuanceParameters:
         object.__setattr__(self, "project_start", pd.Timestamp(self.project_start))
         if self.registration_date is not None:
             object.__setattr__(self, "registration_date", pd.Timestamp(self.registration_date))
-        lo, hi = CREDITING_YEARS_RANGE
-        if isinstance(self.crediting_years, bool) or self.crediting_years not in range(lo, hi + 1):
-            raise InputError(f"crediting_years={self.crediting_years!r} must be a whole number in [{lo}, {hi}]")
-        for name in ("validation_months", "registration_months", "verification_months", "issuance_months"):
-            _months(name, getattr(self, name))
-        if _months("monitoring_months", self.monitoring_months) == 0:
-            raise InputError(f"monitoring_months={self.monitoring_months!r} must be > 0")
-        if not 0.0 <= float(self.uncertainty_deduction) <= 1.0:
-            raise InputError(f"uncertainty_deduction={self.uncertainty_deduction!r} must be in [0, 1]")
+        for name in (
+            "crediting_years",
+            "validation_months",
+            "registration_months",
+            "monitoring_months",
+            "verification_months",
+            "issuance_months",
+            "uncertainty_deduction",
+        ):
+            _declared(name, getattr(self, name))  # fmt: skip
 
     @property
     def registration(self) -> pd.Timestamp:

@@ -27,6 +27,7 @@ from models.geothermal.emission_factors import (
 )
 from models.geothermal.issuance import IssuanceParameters, IssuanceResult, issue_credits
 from models.geothermal.methodology import HeatingTechnology, MethodologyResult, compute_reductions
+from models.geothermal.quantities import GEOTHERMAL_QUANTITIES
 from models.geothermal.weather import (
     HOURS_PER_DAY,
     WeatherParameters,
@@ -54,18 +55,9 @@ INCOME_YEARS: tuple[int, int] = (2025, 2040)
 """Carbon-income window of doc 001 (3.3)."""
 
 
-def _check_probability(name: str, value: float) -> float:
-    v = float(value)
-    if not np.isfinite(v) or not 0.0 <= v <= 1.0:
-        raise InputError(f"{name}={value!r} must be in [0, 1]")
-    return v
-
-
-def _check_non_negative(name: str, value: float) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v < 0:
-        raise InputError(f"{name}={value!r} must be >= 0")
-    return v
+def _declared(family: str, key: str, value: Any) -> Any:
+    """``value`` checked against its declaration (:mod:`models.geothermal.quantities`)."""
+    return check(GEOTHERMAL_QUANTITIES[family][key], value, name=key)
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ class FinanceParameters:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _check_non_negative(f.name, getattr(self, f.name))
+            _declared("finance", f.name, getattr(self, f.name))
 
 
 @dataclass(frozen=True)
@@ -107,18 +99,19 @@ class RiskParameters:
     availability_sd: float = 0.01
 
     def __post_init__(self) -> None:
-        _check_probability("well_failure_probability", self.well_failure_probability)
-        _check_probability("failed_well_capacity", self.failed_well_capacity)
-        _check_non_negative("redrill_cost_cny", self.redrill_cost_cny)
-        _check_non_negative("redrill_months", self.redrill_months)
-        _check_non_negative("schedule_slack_months", self.schedule_slack_months)
-        _check_non_negative("capex_overrun_sigma", self.capex_overrun_sigma)
-        if not np.isfinite(self.capex_overrun_median) or self.capex_overrun_median <= 0:
-            raise InputError(f"capex_overrun_median={self.capex_overrun_median!r} must be > 0")
-        m, s = float(self.availability_mean), float(self.availability_sd)
-        if not 0.0 < m <= 1.0:
-            raise InputError(f"availability_mean={m!r} must be in (0, 1]")
-        if not np.isfinite(s) or s < 0 or (s > 0 and s**2 >= m * (1.0 - m)):
+        for key in (
+            "well_failure_probability",
+            "failed_well_capacity",
+            "redrill_cost_cny",
+            "redrill_months",
+            "schedule_slack_months",
+            "capex_overrun_sigma",
+            "capex_overrun_median",
+            "availability_mean",
+        ):
+            _declared("risk", key, getattr(self, key))  # fmt: skip
+        m, s = float(self.availability_mean), float(_declared("risk", "availability_sd", self.availability_sd))
+        if s > 0 and s**2 >= m * (1.0 - m):
             raise InputError(f"availability_sd={s!r} must be >= 0 and below sqrt(mean (1 - mean))")
 
 
@@ -152,10 +145,8 @@ class Project:
             raise InputError(f"scenario={self.scenario!r} must be one of {', '.join(SCENARIOS)}")
         if self.ef_csv is None and self.ef_form not in EF_FORMS:
             raise InputError(f"ef_form={self.ef_form!r} must be one of {', '.join(EF_FORMS)}")
-        if not -90.0 <= self.latitude <= 90.0:
-            raise InputError(f"latitude={self.latitude!r} must be in [-90, 90]")
-        if not -180.0 <= self.longitude <= 180.0:
-            raise InputError(f"longitude={self.longitude!r} must be in [-180, 180]")
+        _declared("project", "latitude", self.latitude)
+        _declared("project", "longitude", self.longitude)
 
     @property
     def years(self) -> np.ndarray:

@@ -22,14 +22,98 @@ def test_every_declaration_has_unit_description_and_range() -> None:
     assert len(declared) >= 50
     names = [q.name for q in declared]
     assert len(names) == len(set(names)), "a quantity is declared twice"
+    _assert_well_declared(declared)
+
+
+def _assert_well_declared(declared: list[Quantity], unbounded: frozenset[str] = frozenset()) -> None:
     for q in declared:
         assert q.unit, q.name
         assert q.description and "\n" not in q.description, q.name
         assert q.range_text, q.name
-        if q.type in ("int", "float", "horizon"):
+        if q.type in ("int", "float", "horizon") and q.name not in unbounded:
             assert q.low is not None or q.high is not None, q.name
         if q.default is not None and q.type in ("int", "float"):
             assert check(q, q.default) == q.default, f"{q.name}: default {q.default} outside its own range"
+
+
+def test_every_instrument_field_is_declared() -> None:
+    """Each field an instrument table accepts (its class's init fields, as the contract reader allows them) is
+    declared once in :mod:`finance.quantities`, with the class's own default."""
+    import dataclasses
+
+    from finance.contracts import INSTRUMENT_TYPES, _fields
+    from finance.quantities import INSTRUMENT_QUANTITIES, declared_instrument_quantities
+
+    assert set(INSTRUMENT_QUANTITIES) == set(INSTRUMENT_TYPES)
+    for kind, cls in INSTRUMENT_TYPES.items():
+        accepted = _fields(cls)
+        declared = INSTRUMENT_QUANTITIES[kind]
+        assert not set(accepted) - set(declared), f"{kind}: fields without a declaration"
+        assert not set(declared) - set(accepted), f"{kind}: declarations of fields the reader refuses"
+        for key, f in accepted.items():
+            if f.default is not dataclasses.MISSING:
+                assert declared[key].default == f.default, f"{kind}.{key}: default differs from the class"
+    quantities = declared_instrument_quantities()
+    assert len(quantities) >= 90
+    assert len({q.name for q in quantities}) == len(quantities)
+    _assert_well_declared(quantities)
+
+
+def test_every_geothermal_parameter_is_declared() -> None:
+    """Each field of the geothermal parameter classes (the keys of project and plant files) is declared once."""
+    import dataclasses
+
+    from models.geothermal.cascade import PlantParameters
+    from models.geothermal.emission_factors import EF_FORMS
+    from models.geothermal.issuance import CREDITING_YEARS_RANGE, IssuanceParameters
+    from models.geothermal.project import FinanceParameters, Project, RiskParameters
+    from models.geothermal.quantities import GEOTHERMAL_QUANTITIES, declared_geothermal_quantities
+
+    classes = {
+        "plant": PlantParameters,
+        "risk": RiskParameters,
+        "finance": FinanceParameters,
+        "issuance": IssuanceParameters,
+        "project": Project,
+    }
+    assert set(GEOTHERMAL_QUANTITIES) == set(classes)
+    for family, cls in classes.items():
+        accepted = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        declared = GEOTHERMAL_QUANTITIES[family]
+        assert set(accepted) == set(declared), f"{family}: fields and declarations differ"
+        for key, f in accepted.items():
+            if f.default is not dataclasses.MISSING:
+                assert declared[key].default == f.default, f"{family}.{key}: default differs from the class"
+    issuance = GEOTHERMAL_QUANTITIES["issuance"]["crediting_years"]
+    assert (issuance.low, issuance.high) == CREDITING_YEARS_RANGE
+    assert GEOTHERMAL_QUANTITIES["project"]["ef_form"].choices == EF_FORMS
+    project = GEOTHERMAL_QUANTITIES["project"]
+    assert (project["start_year"].low, project["start_year"].high) == (
+        Q.PROJECT_START_YEAR.low,
+        Q.PROJECT_START_YEAR.high,
+    )
+    assert (project["life_years"].low, project["life_years"].high) == (
+        Q.PROJECT_LIFE_YEARS.low,
+        Q.PROJECT_LIFE_YEARS.high,
+    )
+    temperatures = ("indoor_temperature_c", "wellhead_temperature_c", "stage1_min_outlet_c", "hp_threshold_c")
+    _assert_well_declared(
+        declared_geothermal_quantities(), frozenset(f"geothermal.plant.{key}" for key in temperatures)
+    )
+
+
+def test_every_contract_market_key_is_declared() -> None:
+    """Each key the contract reader accepts in ``[market]`` and ``[market.CEA]`` is declared once."""
+    from finance.contracts import MARKET_ASSET_KEYS, MARKET_KEYS
+    from finance.quantities import MARKET_ASSET_QUANTITIES, MARKET_QUANTITIES, declared_market_quantities
+
+    assert set(MARKET_QUANTITIES) == set(MARKET_KEYS)
+    assert set(MARKET_ASSET_QUANTITIES) == set(MARKET_ASSET_KEYS)
+    # financing_rate and convenience_yield are any finite rate today (no range is checked)
+    unbounded = frozenset(
+        q.name for q in declared_market_quantities() if q.key in ("financing_rate", "convenience_yield")
+    )
+    _assert_well_declared(declared_market_quantities(), unbounded)
 
 
 def _readme_portfolio_keys() -> dict[str, set[str]]:

@@ -71,14 +71,14 @@ def test_schedule_matches_pipeline() -> None:
 
 @pytest.mark.parametrize("years", [6, 11, 12])
 def test_crediting_period_outside_7_10(years: int) -> None:
-    with pytest.raises(InputError, match=rf"crediting_years={years} must be a whole number in \[7, 10\]"):
+    with pytest.raises(InputError, match=rf"crediting_years = {years} is not in \[7, 10\] \(years\)"):
         IssuanceParameters(pd.Timestamp("2021-11-13"), crediting_years=years)
 
 
 def test_bad_lags() -> None:
-    with pytest.raises(InputError, match=r"uncertainty_deduction=1.5 must be in \[0, 1\]"):
+    with pytest.raises(InputError, match=r"uncertainty_deduction = 1.5 is not in \[0, 1\] \(fraction\)"):
         IssuanceParameters(pd.Timestamp("2021-11-13"), uncertainty_deduction=1.5)
-    with pytest.raises(InputError, match="monitoring_months=0 must be > 0"):
+    with pytest.raises(InputError, match=r"monitoring_months = 0 is not >= 1 \(months\)"):
         IssuanceParameters(pd.Timestamp("2021-11-13"), monitoring_months=0)
 
 

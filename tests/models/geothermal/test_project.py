@@ -40,12 +40,12 @@ def test_user_file_with_overrides_and_weather_csv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[issuance]\ncrediting_years = 12\n", r"crediting_years=12 must be a whole number in \[7, 10\]"),
+        ("[issuance]\ncrediting_years = 12\n", r"crediting_years = 12 is not in \[7, 10\] \(years\)"),
         ("[plant]\narea_m2 = -5.0\n", r"area_m2=-5.0 must be > 0"),
         ("[plant]\ndistribution_loss = 1.5\n", r"distribution_loss=1.5 must be in \[0, 1\)"),
         ("colour = 1\n", r"unknown key\(s\) \['colour'\]"),
         ('scenario = "extreme"\n', "scenario='extreme' must be one of low, mid, high"),
-        ("[risk]\nwell_failure_probability = 2.0\n", r"well_failure_probability=2.0 must be in \[0, 1\]"),
+        ("[risk]\nwell_failure_probability = 2.0\n", r"well_failure_probability = 2 is not in \[0, 1\] \(fraction\)"),
         ("name = \n", "project file"),
     ],
 )

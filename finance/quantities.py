@@ -1,0 +1,267 @@
+"""The instrument catalogue: every field of every instrument table, declared once.
+
+An instrument table (``[[instrument]]`` of a ``carbonrisk value`` contract file, ``[[contracts]]`` of a portfolio
+file) takes the fields of its class in :mod:`finance.instruments`; each field is declared here as a
+:class:`~models.validation.Quantity` named ``instrument.<type>.<field>`` (``instrument.pledge_loan.ltv``), and the
+instruments check their values through these declarations (:func:`check_field`), so the range in a message and in
+the generated reference documentation is the same one.
+
+This module sits in ``finance`` and imports only ``models`` (it must not import :mod:`finance.instruments`, which
+imports it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.exceptions import InputError
+from models.validation import Quantity, check
+
+__all__ = [
+    "INSTRUMENT_QUANTITIES",
+    "MARKET_ASSET_QUANTITIES",
+    "MARKET_QUANTITIES",
+    "check_field",
+    "declared_instrument_quantities",
+    "declared_market_quantities",
+    "instrument_quantity",
+]
+
+_ASSETS = ("CEA", "CCER")
+_Spec = dict[str, Any]
+
+
+def _pos(unit: str, text: str, default: Any = None) -> _Spec:
+    return {"type": "float", "unit": unit, "default": default, "low": 0.0, "low_inclusive": False,
+            "description": text}  # fmt: skip
+
+
+def _num(unit: str, text: str, low: float | None, high: float | None, default: Any = None, **open_: bool) -> _Spec:
+    return {"type": "float", "unit": unit, "default": default, "low": low, "high": high, "description": text,
+            **open_}  # fmt: skip
+
+
+def _int(unit: str, text: str, low: float | None, high: float | None = None, default: Any = None) -> _Spec:
+    return {"type": "int", "unit": unit, "default": default, "low": low, "high": high, "description": text}
+
+
+def _date(text: str) -> _Spec:
+    return {"type": "date", "unit": "-", "default": None, "description": text}
+
+
+def _choice(choices: tuple[str, ...], text: str, default: Any = None) -> _Spec:
+    return {"type": "str", "unit": "-", "default": default, "choices": choices, "description": text}
+
+
+def _asset(text: str, default: Any = None) -> _Spec:
+    return _choice(_ASSETS, text, default)
+
+
+def _list(unit: str, text: str, rule: str, default: Any = None) -> _Spec:
+    return {"type": "list", "unit": unit, "default": default, "free_text": rule, "description": text}
+
+
+_RATE = (-0.05, 1.0)
+_NAME = {"type": "str", "unit": "-", "default": "", "free_text": "any text", "description": "name shown in reports"}
+_UNDERLYING = _asset("allowance the contract is written on")
+_QUANTITY = _pos("t", "tonnes")
+_STRIKE = _pos("CNY/t", "strike price")
+_OPTION_TYPE = _choice(("call", "put"), "call or put")
+_EXPIRY = _date("expiry date (after the valuation date)")
+_AVG_START = _date("first day of the averaging window")
+_AVG_END = _date("last day of the averaging window (payment date)")
+_PAST = _list("CNY/t", "fixings of the window already observed", "a list of finite prices > 0", ())
+_COMMITTED = _pos("CNY/t", "price committed to the counterparty")
+_VOLUME = _pos("t", "tonnes covered")
+
+_FIELDS: dict[str, dict[str, _Spec]] = {
+    "forward": {
+        "underlying": _UNDERLYING,
+        "quantity_t": _QUANTITY,
+        "strike_cny_per_t": _pos("CNY/t", "forward price agreed"),
+        "delivery_date": _date("delivery date (after the valuation date)"),
+        "position": _choice(("long", "short"), "long (buys) or short (sells) the allowances", "long"),
+    },
+    "european_option": {
+        "underlying": _UNDERLYING,
+        "option_type": _OPTION_TYPE,
+        "strike_cny_per_t": _STRIKE,
+        "expiry": _EXPIRY,
+        "quantity_t": _pos("t", "tonnes", 1.0),
+    },
+    "asian_option": {
+        "underlying": _UNDERLYING,
+        "option_type": _OPTION_TYPE,
+        "strike_cny_per_t": _STRIKE,
+        "averaging_start": _AVG_START,
+        "averaging_end": _AVG_END,
+        "quantity_t": _pos("t", "tonnes", 1.0),
+        "average": _choice(("arithmetic", "geometric"), "average of the window", "arithmetic"),
+        "past_fixings_cny_per_t": _PAST,
+    },
+    "guaranteed_purchase": {
+        "underlying": _UNDERLYING,
+        "committed_price_cny_per_t": _COMMITTED,
+        "volume_t": _VOLUME,
+        "averaging_start": _AVG_START,
+        "averaging_end": _AVG_END,
+        "past_fixings_cny_per_t": _PAST,
+        "share_returned": _num("fraction", "share of the upside above the committed price returned", 0.0, 1.0, 0.5),
+    },
+    "guaranteed_sale": {
+        "underlying": _UNDERLYING,
+        "committed_price_cny_per_t": _COMMITTED,
+        "volume_t": _VOLUME,
+        "averaging_start": _AVG_START,
+        "averaging_end": _AVG_END,
+        "past_fixings_cny_per_t": _PAST,
+        "upside_share_kept": _num("fraction", "share of the upside above the committed price kept", 0.0, 1.0, 1.0),
+    },
+    "carbon_swap": {
+        "underlying": _UNDERLYING,
+        "fixed_price_cny_per_t": _pos("CNY/t", "fixed price of the swap"),
+        "quantity_t_per_period": _pos("t", "tonnes per period"),
+        "start_date": _date("start of the first period"),
+        "end_date": _date("end of the last period (after start_date)"),
+        "period_months": _int("months", "length of a period (each needs a trading day)", 1, None, 3),
+        "position": _choice(("payer", "receiver"), "payer (pays fixed) or receiver", "payer"),
+    },
+    "carbon_swaption": {
+        "swap": {
+            "type": "table",
+            "unit": "-",
+            "default": None,
+            "free_text": "a carbon_swap table",
+            "description": "the swap entered at expiry",
+        },
+        "expiry": _date("expiry date (not after the swap start_date)"),
+    },
+    "exchange_option": {
+        "receive": _asset("allowance received at exercise"),
+        "deliver": _asset("allowance delivered at exercise (differs from receive)"),
+        "quantity_receive_t": _pos("t", "tonnes received"),
+        "quantity_deliver_t": _pos("t", "tonnes delivered"),
+        "expiry": _EXPIRY,
+    },
+    "pledge_loan": {
+        "collateral": _asset("allowance pledged"),
+        "quantity_t": _pos("t", "tonnes pledged"),
+        "ltv": _num("fraction", "loan-to-value at inception", 0.0, 1.0, low_inclusive=False, high_inclusive=False),
+        "rate": _num("1/year", "loan rate", *_RATE),
+        "tenor_years": _pos("years", "tenor of the loan"),
+        "maintenance_ratio": _pos(
+            "-", "coverage below which a margin call is made (above liquidation_ratio, below 1/ltv)"
+        ),
+        "liquidation_ratio": _pos("-", "coverage below which the collateral is sold"),
+        "monitoring": _choice(("daily", "weekly"), "how often coverage is checked", "daily"),
+        "top_up": {
+            "type": "str",
+            "unit": "-",
+            "default": "never",
+            "free_text": "always, never or a probability in [0, 1]",
+            "description": "whether the borrower meets a margin call",
+        },
+        "liquidation_share_of_adv": _num(
+            "fraction", "share of the average daily volume sold per day", 0.0, 1.0, 0.1, low_inclusive=False
+        ),
+        "max_liquidation_days": _int("days", "longest liquidation", 1, None, 20),
+        "haircut": _num("fraction", "haircut of the sale price", 0.0, 1.0, 0.05, high_inclusive=False),
+        "interest_months": _int("months", "months between interest payments: one of 1, 3, 6, 12", 1, 12, 3),
+        "adv_t": _pos("t", "average daily volume (default: from the price history)"),
+        "adv_window_days": _int("trading days", "window of the average daily volume", 1, None, 60),
+        "target_loss_probability": _num(
+            "fraction", "loss probability the LTV is solved for", 0.0, 1.0, low_inclusive=False, high_inclusive=False
+        ),
+    },
+    "project_loan": {
+        "principal_cny": _pos("CNY", "principal"),
+        "rate": _num("1/year", "loan rate", *_RATE),
+        "start_date": _date("drawdown date"),
+        "tenor_years": _int("years", "tenor (a whole number of years)", 1),
+        "carbon_volumes_t": _list("t", "credits per year of the tenor", "a list of numbers >= 0, one per year"),
+        "other_cash_flows_cny": _list("CNY", "other cash flows per year", "a list of numbers, one per year"),
+        "underlying": _asset("allowance the credits are sold as", "CCER"),
+        "amortisation": _choice(("equal", "annuity", "sculpted"), "repayment profile", "annuity"),
+        "target_dscr": _pos("-", "debt-service coverage a sculpted profile targets", 1.3),
+        "reserve_periods": _num("periods", "debt-service reserve", 0.0, 10.0, 0.5),
+        "cash_sweep_share": _num("fraction", "share of excess cash swept to repay", 0.0, 1.0, 0.0),
+        "recovery_rate": _num("fraction", "recovery at default", 0.0, 1.0, 0.4),
+    },
+    "future_credit_monetisation": {
+        "first_year": _int("year", "first delivery year", 2000, 2100),
+        "issued_volumes_t": _list("t", "credits issued per year", "a list of numbers >= 0"),
+        "underlying": _asset("allowance delivered", "CCER"),
+        "contract_share": _num("fraction", "share of issued credits sold forward", 0.0, 1.0, 0.8),
+        "shortfall_penalty": _num("fraction", "penalty per undelivered tonne, share of the price", 0.0, 10.0, 0.2),
+        "issuance_failure_probability": _num("fraction", "yearly probability that issuance fails", 0.0, 1.0, 0.1),
+        "buyer_spread": _num("fraction", "discount the buyer takes", 0.0, 1.0, 0.03),
+        "floor_cny_per_t": _pos("CNY/t", "price floor", 50.0),
+        "pledge_ltv": _num(
+            "fraction", "loan-to-value of the pledge", 0.0, 1.0, 0.5, low_inclusive=False, high_inclusive=False
+        ),
+        "pledge_rate": _num("1/year", "rate of the pledge loan", *_RATE, 0.05),
+        "early_years": _int("years", "years of early monetisation", 1, None, 3),
+    },
+}
+
+INSTRUMENT_QUANTITIES: dict[str, dict[str, Quantity]] = {
+    kind: {key: Quantity(f"instrument.{kind}.{key}", **spec) for key, spec in {"name": _NAME, **fields}.items()}
+    for kind, fields in _FIELDS.items()
+}
+"""``INSTRUMENT_QUANTITIES[type][field]``: the declaration of one instrument field."""
+
+
+def instrument_quantity(kind: str, key: str) -> Quantity:
+    """The declaration of field ``key`` of instrument type ``kind`` (``KeyError`` if none)."""
+    return INSTRUMENT_QUANTITIES[kind][key]
+
+
+def check_field(kind: str, key: str, value: Any, error: type[InputError] = InputError) -> Any:
+    """Check ``value`` of field ``key`` of an instrument of type ``kind`` against its declaration."""
+    return check(INSTRUMENT_QUANTITIES[kind][key], value, name=key, error=error)
+
+
+def declared_instrument_quantities() -> list[Quantity]:
+    """Every declared instrument field, by type (for generated reference documentation)."""
+    return [q for fields in INSTRUMENT_QUANTITIES.values() for q in fields.values()]
+
+
+# --- [market] and [market.CEA] / [market.CCER] of contract files -------------------------------------------------
+MARKET_VALUATION_DATE = Quantity("contract_file.market.valuation_date", "date", "-", None,
+                                 description="valuation date of the contract file (required)")  # fmt: skip
+MARKET_DISCOUNT_RATE = Quantity("contract_file.market.discount_rate", "float", "1/year", None, -0.05, 0.5,
+                                low_inclusive=False, high_inclusive=False,
+                                description="flat continuously compounded zero rate (or discount_quotes)")  # fmt: skip
+MARKET_DISCOUNT_QUOTES = Quantity("contract_file.market.discount_quotes", "str", "-", None,
+                                  free_text="a CSV file with columns instrument, tenor, rate",
+                                  description="deposit / IRS quotes the curve is bootstrapped from")  # fmt: skip
+MARKET_CORRELATION = Quantity("contract_file.market.correlation", "float", "-", 0.0, -1.0, 1.0,
+                              low_inclusive=False, high_inclusive=False,
+                              description="correlation of CEA and CCER log-returns")  # fmt: skip
+MARKET_SPOT = Quantity("contract_file.market.<asset>.spot", "float", "CNY/t", None, 0.0, None, low_inclusive=False,
+                       description="spot price of the asset (required)")  # fmt: skip
+MARKET_VOL = Quantity("contract_file.market.<asset>.vol", "float", "1/sqrt(year)", None, 0.0, None,
+                      low_inclusive=False, description="lognormal volatility of the asset (required)")  # fmt: skip
+MARKET_FINANCING_RATE = Quantity("contract_file.market.<asset>.financing_rate", "float", "1/year", None,
+                                 description="carry financing rate (default: discount_rate or 1y zero)")  # fmt: skip
+MARKET_CONVENIENCE_YIELD = Quantity("contract_file.market.<asset>.convenience_yield", "float", "1/year", 0.0,
+                                    description="convenience yield of the carry forward curve")  # fmt: skip
+MARKET_FORWARDS = Quantity("contract_file.market.<asset>.forwards", "table", "CNY/t", None,
+                           free_text="a table date = forward price > 0",
+                           description="quoted forward prices (instead of the carry curve)")  # fmt: skip
+MARKET_FORWARD_QUOTE = Quantity("contract_file.market.<asset>.forwards[date]", "float", "CNY/t", None, 0.0, None,
+                                low_inclusive=False, description="one quoted forward price")  # fmt: skip
+
+MARKET_QUANTITIES: dict[str, Quantity] = {
+    q.key: q for q in (MARKET_VALUATION_DATE, MARKET_DISCOUNT_RATE, MARKET_DISCOUNT_QUOTES, MARKET_CORRELATION)
+}
+"""Keys of a contract file's ``[market]`` table."""
+MARKET_ASSET_QUANTITIES: dict[str, Quantity] = {
+    q.key: q for q in (MARKET_SPOT, MARKET_VOL, MARKET_FINANCING_RATE, MARKET_CONVENIENCE_YIELD, MARKET_FORWARDS)
+}
+"""Keys of a contract file's ``[market.CEA]`` / ``[market.CCER]`` tables."""
+
+
+def declared_market_quantities() -> list[Quantity]:
+    """Every declared key of a contract file's market tables (for generated reference documentation)."""
+    return [*MARKET_QUANTITIES.values(), *MARKET_ASSET_QUANTITIES.values(), MARKET_FORWARD_QUOTE]
