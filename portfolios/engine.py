@@ -72,10 +72,10 @@ from finance.valuation import engines_for, path_dates
 from models.calendar import year_fractions
 from models.catalog import fit_model
 from models.data import PriceHistory, load_prices
+from models.drift import MarketAnchor
 from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
-from models.drift import MarketAnchor
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.paths import PathSet
 from models.random import BLOCK_PATHS, root_seed_sequence

@@ -68,7 +68,7 @@ class MarketSpec:
     ccer_spot: float | None = None
     """CCER price at the start, CNY/t (default :data:`DEFAULT_CCER_SPOT`, or the last close of ``ccer_prices``)."""
     ccer_prices: str | None = None
-    """A CCER price history (CSV / XLSX); when given, the CEA/CCER basis is fitted on it (``models.joint.fit_basis``)."""
+    """A CCER price history (CSV / XLSX); when given, the CEA/CCER basis is fitted on it (``fit_basis``)."""
     anchor_years: float = 1.0
     """Years up to which the expected CEA price follows the market forward (:mod:`models.drift`)."""
     glide_years: float = 2.0
