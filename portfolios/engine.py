@@ -93,6 +93,7 @@ from portfolios.components import (
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
 from portfolios.metrics import irr, payback_year, present_value
+from portfolios.modelcheck import model_backtest
 from portfolios.portfolio import DEFAULT_CCER_SPOT, Portfolio
 
 __all__ = [
@@ -322,6 +323,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     history = load_prices(portfolio.market.prices)
     vd = history.last_date
     model, summary = _fit(portfolio, history)
+    summary["backtest"] = model_backtest(portfolio, history)
     scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
     contracts = [c.instrument for c in portfolio.contracts]
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
