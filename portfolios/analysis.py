@@ -7,6 +7,7 @@ the mismatch metrics and ES contributions are in :mod:`portfolios.metrics`; the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,7 @@ def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
         total = pnl.sum(axis=0)
         for level in LEVELS:
             f = var_es(total, level, horizon_days=TEN_DAYS if horizon == "10d" else TRADING_DAYS_PER_YEAR)
+            hs_var = var_es(hs, level, horizon_days=TEN_DAYS).var if hs is not None and horizon == "10d" else math.nan
             rows.append(
                 {
                     "horizon": horizon,
@@ -99,13 +101,11 @@ def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
                     "var_se_cny": f.var_se,
                     "es_cny": f.es,
                     "es_se_cny": f.es_se,
-                    "hs_var_cny": var_es(hs, level, horizon_days=TEN_DAYS).var
-                    if hs is not None and horizon == "10d"
-                    else float("nan"),
+                    "hs_var_cny": hs_var,
                 }
             )
             if hs is not None and horizon == "10d":
-                summary[f"hs_var_{int(level * 100)}_10d_cny"] = rows[-1]["hs_var_cny"]
+                summary[f"hs_var_{int(level * 100)}_10d_cny"] = hs_var
             summary[f"var_{int(level * 100)}_{horizon}_cny"] = f.var
             summary[f"es_{int(level * 100)}_{horizon}_cny"] = f.es
     return pd.DataFrame(rows), summary
