@@ -7,7 +7,7 @@ Christoffersen conditional-coverage p-values at 95 % and 99 %; :func:`models.bac
   500-return window, refit every 20 trading days, the README's settings) is read: the same numbers, at no cost;
 * on any other history the backtest is run with the same settings (refit every :data:`REPORT_REFIT` = 20 trading
   days; measured: 1.2-1.3 s for GARCH-FHS and OU-GARCH-FHS on CEA's 800 closes on the 2-core machine, so no
-  cheaper refit is needed; a history shorter than 1 000 returns uses half of it as the window).
+  cheaper refit is needed; a history of fewer than 600 returns uses half of them as the window).
 
 A model that either test rejects at 5 % at either level raises a :class:`~models.exceptions.CarbonRiskWarning`,
 shown at the top of the report.
@@ -39,6 +39,8 @@ REPORT_REFIT: int = 20
 """Refit interval (trading days) when the backtest is computed for a report (a history that is not embedded)."""
 WINDOW: int = 500
 """Rolling estimation window (returns) of the stored table and of the report's backtest."""
+MIN_TEST_DAYS: int = 100
+"""Fewest out-of-sample days with the full window; a shorter history uses half its returns as the window."""
 EMBEDDED = ("cea", "hbea")
 
 
@@ -82,7 +84,8 @@ def model_backtest(portfolio: Portfolio, history: PriceHistory) -> dict[str, Any
             )
     else:
         refit = REPORT_REFIT
-        window = min(WINDOW, max(100, len(history.log_returns) // 2))
+        n_returns = len(history.log_returns)
+        window = WINDOW if n_returns >= WINDOW + MIN_TEST_DAYS else max(100, n_returns // 2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = backtest_var(
