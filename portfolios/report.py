@@ -207,8 +207,10 @@ def _model_section(run: PortfolioRun) -> str:
         frame = pd.DataFrame(bt["levels"])[["level", "n_obs", "violations", "expected", "kupiec_pvalue", "cc_pvalue"]]
         frame = frame.assign(
             level=[f"{lv:.0%}" for lv in frame["level"]],
+            expected=[f"{e:.1f}" for e in frame["expected"]],
             verdict=["passes" if r["passes"] else "REJECTED at 5 %" for r in bt["levels"]],
-        )
+        ).rename(columns={"expected": "expected violations", "kupiec_pvalue": "Kupiec p", "cc_pvalue": "CC p"})
+        frame.attrs["units"] = {"level": "text", "expected violations": "text", "Kupiec p": "number", "CC p": "number"}
         parts.append(f"<p>{html.escape('One-day VaR backtest of this model: ' + bt['source'] + '.')}</p>")
         parts.append(table_tag(frame, table_id="model_backtest"))
     return section("Price model", *parts, anchor="model")

@@ -93,7 +93,7 @@ def print_report_summary(result: ReportRun) -> None:
     """The summary table printed after a report."""
     t = result.analysis.tables
     table = Table(title=f"{result.run.portfolio.name}: {result.run.n_paths:,} paths, seed {result.run.portfolio.seed}")
-    for col in ("horizon", "level", "VaR (CNY)", "ES (CNY)", "VaR s.e.", "ES s.e.", "HS VaR (CNY)"):
+    for col in ("horizon", "level", "VaR (CNY)", "ES (CNY)", "VaR s.e.", "ES s.e.", "HS VaR"):
         table.add_column(col, justify="right")
     for row in t["var_es"].itertuples(index=False):
         table.add_row(
