@@ -58,6 +58,9 @@ from finance.instruments import (
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from models.files import read_toml
+from models.quantities import MC_PATHS, SEED
+from models.validation import check
 
 __all__ = [
     "INSTRUMENT_TYPES",
@@ -205,23 +208,16 @@ def parse_contract(data: dict[str, Any], source: str, base_dir: Path | None = No
     paths, seed = sim.pop("paths", None), sim.pop("seed", None)
     if sim:
         raise ContractError(f"{source}: unknown field simulation.{sorted(sim)[0]}; allowed: paths, seed")
-    for key, val in (("paths", paths), ("seed", seed)):
-        if val is not None and (
-            isinstance(val, bool) or not isinstance(val, int) or val < (1 if key == "paths" else 0)
-        ):
-            raise ContractError(f"simulation.{key}={val!r} must be an integer {'> 0' if key == 'paths' else '>= 0'}")
+    for declared, val in ((MC_PATHS, paths), (SEED, seed)):
+        if val is not None:
+            check(declared, val, source, error=ContractError)
     return ContractFile(source, market, instruments, paths, seed)
 
 
 def load_contract_file(path: str | Path) -> ContractFile:
     """Read and parse a TOML contract file."""
     p = Path(path)
-    if not p.is_file():
-        raise ContractError(f"contract file {str(path)!r} does not exist")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ContractError(f"contract file {p.name}: invalid TOML ({exc})") from None
+    data, _ = read_toml(p, "contract file", ContractError)
     return parse_contract(data, p.name, p.parent)
 
 

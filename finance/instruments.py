@@ -20,6 +20,7 @@ import pandas as pd
 
 from finance.exceptions import ContractError
 from finance.schedules import monthly_dates, payment_schedule, trading_days, trading_days_after
+from models.validation import check_choice, check_number
 
 __all__ = [
     "ASSETS",
@@ -66,35 +67,34 @@ def _ts(field_name: str, value: object) -> pd.Timestamp:
 
 
 def _pos(field_name: str, value: object) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ContractError(f"{field_name}={value!r} must be a number > 0") from None
-    if not np.isfinite(v) or v <= 0:
-        raise ContractError(f"{field_name}={value!r} must be a finite number > 0")
-    return v
+    """A finite number > 0 (:func:`models.validation.check_number`)."""
+    return float(check_number(field_name, value, low=0.0, low_inclusive=False, error=ContractError))
 
 
-def _num(field_name: str, value: object, lo: float = -np.inf, hi: float = np.inf, rule: str = "") -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ContractError(f"{field_name}={value!r} must be a number") from None
-    if not np.isfinite(v) or v < lo or v > hi:
-        raise ContractError(f"{field_name}={value!r} must {rule or f'lie in [{lo}, {hi}]'}")
-    return v
+def _num(
+    field_name: str,
+    value: object,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> float:
+    """A finite number in ``[lo, hi]`` (open ends with ``lo_open`` / ``hi_open``)."""
+    return float(
+        check_number(
+            field_name, value, low=lo, high=hi, low_inclusive=not lo_open, high_inclusive=not hi_open,
+            error=ContractError,
+        )
+    )  # fmt: skip
 
 
 def _asset(field_name: str, value: str) -> str:
-    if value not in ASSETS:
-        raise ContractError(f"{field_name}={value!r} must be one of {', '.join(ASSETS)}")
-    return value
+    return check_choice(field_name, value, ASSETS, error=ContractError)
 
 
 def _choice(field_name: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ContractError(f"{field_name}={value!r} must be one of {', '.join(allowed)}")
-    return value
+    return check_choice(field_name, value, allowed, error=ContractError)
 
 
 def _after(field_name: str, date: pd.Timestamp, valuation_date: pd.Timestamp) -> None:
@@ -720,9 +720,7 @@ class PledgeLoan(Instrument):
     def __post_init__(self) -> None:
         _asset("collateral", self.collateral)
         _pos("quantity_t", self.quantity_t)
-        ltv = _num("ltv", self.ltv, rule="lie in (0, 1)")
-        if not 0.0 < ltv < 1.0:
-            raise ContractError(f"ltv={self.ltv!r} must lie in (0, 1)")
+        ltv = _num("ltv", self.ltv, 0.0, 1.0, lo_open=True, hi_open=True)
         _num("rate", self.rate, -0.05, 1.0)
         _pos("tenor_years", self.tenor_years)
         m = _pos("maintenance_ratio", self.maintenance_ratio)
@@ -740,23 +738,16 @@ class PledgeLoan(Instrument):
         if isinstance(self.top_up, str):
             _choice("top_up", self.top_up, ("always", "never"))
         else:
-            _num("top_up", self.top_up, 0.0, 1.0, "be 'always', 'never' or a probability in [0, 1]")
-        s = _num("liquidation_share_of_adv", self.liquidation_share_of_adv, rule="lie in (0, 1]")
-        if not 0.0 < s <= 1.0:
-            raise ContractError(f"liquidation_share_of_adv={self.liquidation_share_of_adv!r} must lie in (0, 1]")
-        if int(self.max_liquidation_days) < 1:
-            raise ContractError(f"max_liquidation_days={self.max_liquidation_days!r} must be >= 1")
-        h = _num("haircut", self.haircut, rule="lie in [0, 1)")
-        if not 0.0 <= h < 1.0:
-            raise ContractError(f"haircut={self.haircut!r} must lie in [0, 1)")
+            _num("top_up", self.top_up, 0.0, 1.0)  # or 'always' / 'never'
+        _num("liquidation_share_of_adv", self.liquidation_share_of_adv, 0.0, 1.0, lo_open=True)
+        check_number("max_liquidation_days", self.max_liquidation_days, low=1, kind="int", error=ContractError)
+        _num("haircut", self.haircut, 0.0, 1.0, hi_open=True)
         if self.interest_months not in (1, 3, 6, 12):
             raise ContractError(f"interest_months={self.interest_months!r} must be one of 1, 3, 6, 12")
         if self.adv_t is not None:
             _pos("adv_t", self.adv_t)
         if self.target_loss_probability is not None:
-            p = _num("target_loss_probability", self.target_loss_probability, rule="lie in (0, 1)")
-            if not 0.0 < p < 1.0:
-                raise ContractError(f"target_loss_probability={p!r} must lie in (0, 1)")
+            _num("target_loss_probability", self.target_loss_probability, 0.0, 1.0, lo_open=True, hi_open=True)
 
     @property
     def factors(self) -> tuple[str, ...]:

@@ -26,6 +26,8 @@ import QuantLib as ql
 
 from finance.exceptions import MarketDataError
 from models.calendar import as_datetime_index, interbank_calendar, to_ql, year_fractions
+from models.files import read_csv_text
+from models.validation import check_number
 
 __all__ = [
     "DEPOSIT_TENORS",
@@ -44,20 +46,13 @@ _UNITS = {"D": ql.Days, "W": ql.Weeks, "M": ql.Months, "Y": ql.Years}
 
 
 def _finite(field_name: str, value: object) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise MarketDataError(f"{field_name}={value!r} must be a number") from None
-    if not np.isfinite(v):
-        raise MarketDataError(f"{field_name}={value!r} must be finite")
-    return v
+    """A finite number (:func:`models.validation.check_number`)."""
+    return float(check_number(field_name, value, error=MarketDataError))
 
 
 def _positive(field_name: str, value: object) -> float:
-    v = _finite(field_name, value)
-    if v <= 0:
-        raise MarketDataError(f"{field_name}={value!r} must be > 0")
-    return v
+    """A finite number > 0."""
+    return float(check_number(field_name, value, low=0.0, low_inclusive=False, error=MarketDataError))
 
 
 def _period(tenor: str) -> ql.Period:
@@ -90,9 +85,10 @@ class DiscountCurve:
     @classmethod
     def flat(cls, valuation_date: pd.Timestamp | str, rate: float) -> DiscountCurve:
         """Flat continuously compounded zero rate ``rate`` (Actual/365 Fixed)."""
-        r = _finite("discount.flat_rate", rate)
-        if not -0.05 < r < 0.5:
-            raise MarketDataError(f"discount.flat_rate={rate!r} must lie in (-0.05, 0.5)")
+        r = float(
+            check_number("discount.flat_rate", rate, low=-0.05, high=0.5, low_inclusive=False,
+                         high_inclusive=False, unit="1/year", error=MarketDataError)
+        )  # fmt: skip
         vd = pd.Timestamp(valuation_date)
         ts = ql.FlatForward(to_ql(vd), ql.QuoteHandle(ql.SimpleQuote(r)), ql.Actual365Fixed(), ql.Continuous)
         return cls(vd, ts, f"flat {r:.4%}")
@@ -153,9 +149,8 @@ class DiscountCurve:
     def from_quotes_csv(cls, valuation_date: pd.Timestamp | str, path: str | Path) -> DiscountCurve:
         """Bootstrap from a CSV file ``instrument,tenor,rate`` (see :meth:`from_quotes`)."""
         p = Path(path)
-        if not p.is_file():
-            raise MarketDataError(f"discount.quotes={str(path)!r} is not a file")
-        return cls.from_quotes(valuation_date, pd.read_csv(p), source=p.name)
+        frame = read_csv_text(p, "discount quote file", MarketDataError)
+        return cls.from_quotes(valuation_date, frame, source=p.name)
 
     def shifted(self, bump: float) -> DiscountCurve:
         """The same curve with continuously compounded zero rates shifted by ``bump``."""
@@ -311,9 +306,8 @@ class MarketEnv:
             _positive(f"{name}.vol", v)
         if set(self.vols) != set(self.forwards):
             raise MarketDataError(f"vols for {sorted(self.vols)} must match forward curves {sorted(self.forwards)}")
-        rho = _finite("correlation", self.correlation)
-        if not -1.0 < rho < 1.0:
-            raise MarketDataError(f"correlation={self.correlation!r} must lie in (-1, 1)")
+        check_number("correlation", self.correlation, low=-1.0, high=1.0, low_inclusive=False,
+                     high_inclusive=False, error=MarketDataError)  # fmt: skip
 
     @classmethod
     def simple(

@@ -65,6 +65,7 @@ from models.sampler import (
     uniforms_per_step,
 )
 from models.scenarios import ScenarioCurve
+from models.validation import check_number
 
 __all__ = [
     "CONVERGENCE_YEARS",
@@ -285,9 +286,9 @@ def median_target(
 
 def check_paths(n_paths: int) -> int:
     """``n_paths`` as an ``int``; anything but a positive integer raises :class:`InputError`."""
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths <= 0:
-        raise InputError(f"n_paths={n_paths!r} must be a positive integer")
-    return int(n_paths)
+    if isinstance(n_paths, float):  # 1e4 from Python code is not a path count
+        raise InputError(f"n_paths = {n_paths!r} is not an integer")
+    return int(check_number("n_paths", n_paths, low=1, kind="int"))
 
 
 def _tasks(n_paths: int, chunk_paths: int | None) -> list[tuple[int, int]]:

@@ -1,4 +1,7 @@
-"""Reading a user's CSV file with the project's one-line errors (shared by scenarios, weather and emission factors)."""
+"""Reading a user's CSV file with the project's one-line errors (shared by scenarios, weather and emission factors).
+
+The rules (exists, not a directory, UTF-8, comma-separated) live in :mod:`models.files`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.exceptions import InputError
+from models.files import read_csv_text
 
 __all__ = ["read_user_csv"]
 
@@ -20,11 +23,10 @@ def read_user_csv(path: str | Path, what: str) -> pd.DataFrame:
         The file.
     what : str
         What the file is, for the message (``"weather file"``).
+
+    Raises
+    ------
+    models.exceptions.InputError
+        See :func:`models.files.read_csv_text`.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} '{path}' does not exist")
-    try:
-        return pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {what} '{path}': {str(exc).splitlines()[0]}") from exc
+    return read_csv_text(path, what)

@@ -15,11 +15,22 @@ Validation (each a :class:`~models.exceptions.DataError` with a one-line message
 unparseable dates, duplicate dates, non-numeric or non-finite prices, non-positive prices, fewer than
 :data:`MIN_OBSERVATIONS` observations. Unsorted input is sorted, with an
 :class:`~models.exceptions.UnsortedInputWarning`; gaps longer than :data:`MAX_GAP_DAYS` calendar days raise a
-:class:`~models.exceptions.DataGapWarning` listing them.
+:class:`~models.exceptions.DataGapWarning` listing them; an isolated outlier (a close more than
+:data:`OUTLIER_FACTOR` times both neighbours, or below their ``1 / OUTLIER_FACTOR``) raises a
+:class:`~models.exceptions.PriceOutlierWarning` naming its date and value.
+
+File rules (:mod:`models.files`): the file must exist and not be a directory; a CSV must be UTF-8 and
+comma-separated (semicolon, tab or pipe separators are refused, naming the separator); an ``.xlsx`` that is not a
+readable workbook (random bytes, a renamed CSV, an empty file) is refused. Dates: ISO ``YYYY-MM-DD`` (and anything
+else with the year first) is read as is; ``dd/mm/yyyy`` versus ``mm/dd/yyyy`` (also with ``.`` or ``-``) is decided
+from the data (a first field above 12 means day first, a second field above 12 month first) and refused when the
+data cannot tell (every field <= 12) or contradicts itself. Days and months are never swapped silently.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,15 +42,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models.exceptions import DataError, DataGapWarning, UnsortedInputWarning
+from models.exceptions import DataError, DataGapWarning, PriceOutlierWarning, UnsortedInputWarning
+from models.files import read_csv_text, require_file
 from models.units import TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "EMBEDDED_DATASETS",
     "MAX_GAP_DAYS",
     "MIN_OBSERVATIONS",
+    "OUTLIER_FACTOR",
     "Gap",
     "PriceHistory",
+    "find_gaps",
+    "find_outliers",
     "load_prices",
 ]
 
@@ -49,6 +64,11 @@ MAX_GAP_DAYS: int = 10
 """Gaps between consecutive observations longer than this many calendar days are reported."""
 EMBEDDED_DATASETS: dict[str, str] = {"cea": "cea_daily.csv", "hbea": "hbea_daily.csv"}
 """Names of the embedded histories and their files in ``models/data``."""
+OUTLIER_FACTOR: float = 2.0
+"""A close more than this many times both its neighbours, or less than their ``1 / OUTLIER_FACTOR``, is an
+isolated outlier: a one-day jump with ``|log return| > ln(OUTLIER_FACTOR)`` reverted by the opposite jump the next
+day. Real carbon closes never do this (largest such pair: 0.09 on CEA, 0.10 on HBEA, against ln 2 = 0.69); a
+mistyped close (an extra zero, a price in fen) always does."""
 _MAX_LISTED = 5
 _DATE_CANDIDATES = ("date", "trade_date", "day", "time", "datetime")
 
@@ -170,18 +190,18 @@ def _listing(items: Sequence[str]) -> str:
 
 def _read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
-    if not path.exists():
-        raise DataError(f"price file '{path}' does not exist")
-    if path.is_dir():
-        raise DataError(f"price file '{path}' is a directory, expected a .csv or .xlsx file")
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        if suffix == ".xlsx":
+    require_file(path, "price file", DataError)
+    if suffix == ".csv":
+        return read_csv_text(path, "price file", DataError, dtype=str, keep_default_na=False, skipinitialspace=True)
+    if suffix == ".xlsx":
+        try:
             return pd.read_excel(path, dtype=object, engine="openpyxl")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read price file '{path}': {first_line}") from exc
+        except Exception as exc:  # zipfile.BadZipFile, openpyxl's InvalidFileException, KeyError of a bare zip...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"price file '{path}' is not a readable Excel workbook ({type(exc).__name__}: {first}); "
+                "save it as .xlsx from Excel or export it as CSV"
+            ) from None
     raise DataError(f"price file '{path}' has suffix '{path.suffix}'; supported: .csv, .xlsx")
 
 
@@ -222,21 +242,69 @@ def _pick_price_column(frame: pd.DataFrame, column: str | None, date_col: str, w
     raise DataError(f"{where} has several numeric columns {numeric} and none named 'close'; choose one with column=")
 
 
+_YEAR_LAST = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[ T])")
+
+
+def _day_first(text: pd.Series, raw: pd.Series, date_col: str, where: str) -> bool | None:
+    """Whether the ``dd/mm/yyyy``-style dates of ``text`` are day first; ``None`` when none has the year last.
+
+    The order is read from the data: a first field above 12 means day first, a second field above 12 month first.
+    Both in one column, or neither (every field <= 12), is refused: the order cannot be told.
+    """
+    parts = text.str.extract(_YEAR_LAST)
+    found = parts[0].notna().to_numpy()
+    if not found.any():
+        return None
+    first = pd.to_numeric(parts[0], errors="coerce").to_numpy()
+    second = pd.to_numeric(parts[2], errors="coerce").to_numpy()
+
+    def row(mask: np.ndarray) -> str:
+        i = int(np.flatnonzero(mask)[0])
+        return f"row {_row_number(raw, i)} ({str(raw.iloc[i])!r})"
+
+    day_first, month_first = found & (first > 12), found & (second > 12)
+    if day_first.any() and month_first.any():
+        raise DataError(
+            f"dates in column '{date_col}' of {where} mix day-first ({row(day_first)}) and month-first "
+            f"({row(month_first)}) order; write them as YYYY-MM-DD"
+        )
+    if not day_first.any() and not month_first.any():
+        raise DataError(
+            f"dates in column '{date_col}' of {where} are ambiguous: day and month are both <= 12 in every row "
+            f"(e.g. {row(found)}), so dd/mm/yyyy and mm/dd/yyyy cannot be told apart; write them as YYYY-MM-DD"
+        )
+    return bool(day_first.any())
+
+
+def _row_number(frame_column: pd.Series, position: int) -> int:
+    """Line number in the file of the row at ``position`` (the header is line 1)."""
+    label = frame_column.index[position]
+    return int(label) + 2 if isinstance(label, (int, np.integer)) else position + 2
+
+
 def _parse_dates(raw: pd.Series, date_col: str, where: str) -> pd.DatetimeIndex:
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.to_datetime(raw, errors="coerce")
     else:
         text = raw.astype(str).str.strip()
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        is_stamp = raw.map(lambda v: isinstance(v, (pd.Timestamp, _dt.date))).to_numpy(dtype=bool)
+        day_first = _day_first(text[~is_stamp], raw[~is_stamp], date_col, where)
+        parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        year_last = text.str.match(_YEAR_LAST).to_numpy(dtype=bool) & ~is_stamp
+        if day_first is not None:
+            parsed[year_last] = pd.to_datetime(text[year_last], errors="coerce", dayfirst=day_first, format="mixed")
+        rest = ~year_last
+        if rest.any():
+            parsed[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
     bad = parsed.isna()
     if bad.any():
-        rows = [f"row {i + 2} ({str(raw.iloc[i])!r})" for i in np.flatnonzero(bad.to_numpy())]
+        rows = [f"row {_row_number(raw, int(i))} ({str(raw.iloc[i])!r})" for i in np.flatnonzero(bad.to_numpy())]
         raise DataError(f"unparseable dates in column '{date_col}' of {where}: {_listing(rows)}")
     return pd.DatetimeIndex(parsed).normalize()
 
 
 def _parse_prices(raw: pd.Series, dates: pd.DatetimeIndex, column: str, where: str) -> np.ndarray:
-    text = raw.astype(str).str.strip()
+    text = raw.where(raw.notna(), "").astype(str).str.strip()  # an empty Excel cell is NaN, not text
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     lowered = text.str.lower()
     looks_missing = lowered.isin(["", "nan", "none", "null", "na", "n/a", "inf", "-inf", "+inf", "infinity"])
@@ -253,6 +321,29 @@ def _parse_prices(raw: pd.Series, dates: pd.DatetimeIndex, column: str, where: s
         rows = [f"{dates[i].date()} ({values[i]:g})" for i in np.flatnonzero(non_positive)]
         raise DataError(f"non-positive prices in column '{column}' of {where} (must be > 0): {_listing(rows)}")
     return values
+
+
+def find_outliers(prices: pd.Series, factor: float = OUTLIER_FACTOR) -> list[int]:
+    """Positions of isolated outliers: closes more than ``factor`` times both neighbours or below ``1 / factor``.
+
+    Parameters
+    ----------
+    prices : pandas.Series
+        Positive prices in date order.
+    factor : float
+        The ratio to both neighbours (default :data:`OUTLIER_FACTOR`).
+
+    Returns
+    -------
+    list of int
+        Positions ``t`` with ``|ln(S_t / S_{t-1})| > ln(factor)``, ``|ln(S_{t+1} / S_t)| > ln(factor)`` and the two
+        jumps of opposite sign. The first and last closes are never flagged (they have one neighbour).
+    """
+    r = np.diff(np.log(prices.to_numpy(dtype=float)))
+    limit = np.log(factor)
+    jump_in, jump_out = r[:-1], r[1:]
+    isolated = (np.abs(jump_in) > limit) & (np.abs(jump_out) > limit) & (np.sign(jump_in) != np.sign(jump_out))
+    return [int(i) + 1 for i in np.flatnonzero(isolated)]
 
 
 def find_gaps(index: pd.DatetimeIndex, max_gap_days: int = MAX_GAP_DAYS) -> tuple[Gap, ...]:
@@ -300,6 +391,8 @@ def load_prices(
         When the input was not in date order (it is sorted).
     models.exceptions.DataGapWarning
         When consecutive observations are more than :data:`MAX_GAP_DAYS` calendar days apart.
+    models.exceptions.PriceOutlierWarning
+        When a close is an isolated outlier (see :func:`find_outliers`).
     """
     key = str(source).strip().lower() if isinstance(source, str) else ""
     if key in EMBEDDED_DATASETS:
@@ -346,6 +439,19 @@ def load_prices(
 
     if len(prices) < MIN_OBSERVATIONS:
         raise DataError(f"{where} has {len(prices)} price observations; at least {MIN_OBSERVATIONS} are needed")
+
+    outliers = find_outliers(prices)
+    if outliers:
+        listed = [
+            f"{prices.index[i].date()} ({prices.iloc[i]:g}; neighbours {prices.iloc[i - 1]:g}, {prices.iloc[i + 1]:g})"
+            for i in outliers
+        ]
+        message = (
+            f"{where} has {len(outliers)} isolated outlier(s), a close more than {OUTLIER_FACTOR:g}x both neighbours "
+            f"or below 1/{OUTLIER_FACTOR:g} of them (likely a data error; check the file): {_listing(listed)}"
+        )
+        notes.append(message)
+        warnings.warn(message, PriceOutlierWarning, stacklevel=2)
 
     gaps = find_gaps(pd.DatetimeIndex(prices.index))
     if gaps:

@@ -16,6 +16,7 @@ __all__ = [
     "DataGapWarning",
     "InputError",
     "NonStationaryWarning",
+    "PriceOutlierWarning",
     "ReportWarning",
     "SimulationPolicyWarning",
     "UnsortedInputWarning",
@@ -48,6 +49,10 @@ class DataGapWarning(CarbonRiskWarning):
 
 class UnsortedInputWarning(CarbonRiskWarning):
     """The input was not in date order; it was sorted."""
+
+
+class PriceOutlierWarning(CarbonRiskWarning):
+    """A price history holds an isolated one-day jump that reverts the next day (likely a data error)."""
 
 
 class NonStationaryWarning(CarbonRiskWarning):

@@ -40,15 +40,13 @@ from models.paths import PathSet
 from models.pcg64 import block_states
 from models.random import BLOCK_PATHS, RngLike, root_seed_sequence, seed_entropy
 from models.sampler import gbm_blocks, quantile_tables
+from models.validation import check_number
 
 __all__ = ["GBM", "CorrelatedGBM", "GBMRun"]
 
 
 def _check_positive(field_name: str, value: float) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v <= 0.0:
-        raise InputError(f"{field_name}={value!r} must be a finite number > 0")
-    return v
+    return float(check_number(field_name, value, low=0.0, low_inclusive=False))
 
 
 def _check_dates(dates: Sequence[pd.Timestamp] | pd.DatetimeIndex) -> pd.DatetimeIndex:

@@ -26,12 +26,13 @@ from models.calendar import business_days_after, from_ql, sse_calendar, to_ql
 from models.exceptions import InputError
 from models.units import TRADING_DAYS_PER_YEAR
 
-__all__ = ["FREQUENCIES", "MAX_HORIZON_YEARS", "SimulationGrid", "parse_horizon"]
+__all__ = ["FREQUENCIES", "MAX_HORIZON_YEARS", "SimulationGrid", "horizon_years", "parse_horizon"]
 
 FREQUENCIES: tuple[str, ...] = ("D", "W", "M", "Y")
 MAX_HORIZON_YEARS: int = 35
 _HORIZON_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dwmyDWMY])\s*$")
 _PERIOD_ALIAS = {"W": "W-FRI", "M": "M", "Y": "Y"}
+_YEARS_PER_UNIT = {"d": 1.0 / TRADING_DAYS_PER_YEAR, "w": 7.0 / 365.25, "m": 1.0 / 12.0, "y": 1.0}
 
 
 def parse_horizon(text: str | int | float) -> tuple[int, str]:
@@ -51,10 +52,21 @@ def parse_horizon(text: str | int | float) -> tuple[int, str]:
         value, unit = float(match.group(1)), match.group(2).lower()
     if value <= 0 or value != int(value):
         raise InputError(f"horizon={text!r} must be a positive whole number of {unit}")
-    limit = {"d": MAX_HORIZON_YEARS * 366, "w": MAX_HORIZON_YEARS * 53, "m": MAX_HORIZON_YEARS * 12}
-    if value > limit.get(unit, MAX_HORIZON_YEARS):
-        raise InputError(f"horizon={text!r} exceeds the maximum of {MAX_HORIZON_YEARS} years")
+    if value * _YEARS_PER_UNIT[unit] > MAX_HORIZON_YEARS:
+        raise InputError(f"horizon = {str(text)!r} is not in (0, {MAX_HORIZON_YEARS}] years (the simulation limit)")
     return int(value), unit
+
+
+def horizon_years(text: str | int | float) -> float:
+    """A horizon (``"20y"``, ``"6m"``, ``"2w"``, ``"10d"`` trading days, or years) in years.
+
+    Raises
+    ------
+    models.exceptions.InputError
+        As :func:`parse_horizon`.
+    """
+    count, unit = parse_horizon(text)
+    return count * _YEARS_PER_UNIT[unit]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ documented in ``models/data/scenarios/README.md``. They are assumptions, not for
 
 Between years the curve is interpolated log-linearly with each annual value placed on 1 July; before the first and
 after the last year it is held flat.
+
+A user's file is refused (one line naming the file, the row and the rule) when a price is not a finite number in
+``(0, MAX_PRICE_CNY_PER_T]``; a run refuses a curve whose years all lie before its valuation date
+(:meth:`ScenarioCurve.require_covers`), since the whole simulation would then be held flat at the last year's price.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ import pandas as pd
 from models.csvfile import read_user_csv
 from models.exceptions import InputError
 
-__all__ = ["SCENARIOS", "ScenarioCurve", "load_scenario"]
+__all__ = ["MAX_PRICE_CNY_PER_T", "SCENARIOS", "ScenarioCurve", "load_scenario"]
 
 SCENARIOS: tuple[str, ...] = ("low", "mid", "high")
 """Names of the embedded scenarios."""
+MAX_PRICE_CNY_PER_T: float = 100_000.0
+"""Sanity bound of a scenario price, CNY/t: about 100 times the highest carbon price any market has traded
+(EU ETS, about 100 EUR/t); a larger value is a unit or typing error (a price in fen, an exponent)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,21 @@ class ScenarioCurve:
     years: np.ndarray
     price_cny_per_t: np.ndarray
     source: str
+
+    def require_covers(self, valuation_date: pd.Timestamp) -> None:
+        """Refuse a curve whose years all lie before the year of ``valuation_date``.
+
+        Raises
+        ------
+        models.exceptions.InputError
+            Naming the source, its years and the valuation date.
+        """
+        year = pd.Timestamp(valuation_date).year
+        if int(self.years[-1]) < year:
+            raise InputError(
+                f"scenario file {self.source}: its years {int(self.years[0])}-{int(self.years[-1])} all lie before "
+                f"the valuation date {pd.Timestamp(valuation_date).date()}; the last year must be {year} or later"
+            )
 
     def to_series(self) -> pd.Series:
         """Annual prices indexed by year."""
@@ -70,7 +92,8 @@ def load_scenario(source: str | Path) -> ScenarioCurve:
     Raises
     ------
     models.exceptions.InputError
-        Unknown name, missing file or columns, missing or repeated years, non-positive or non-finite prices.
+        Unknown name, missing file or columns, no rows, missing or repeated years, prices that are not finite
+        numbers in ``(0, MAX_PRICE_CNY_PER_T]``.
     """
     key = str(source).strip().lower() if isinstance(source, str) else ""
     if key in SCENARIOS:
@@ -80,13 +103,15 @@ def load_scenario(source: str | Path) -> ScenarioCurve:
         name, label = key, f"embedded:scenarios/cea_{key}.csv"
     else:
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"scenario '{source}' is neither {', '.join(SCENARIOS)} nor an existing CSV file")
         frame = read_user_csv(path, "scenario file")
         name, label = path.stem, str(path)
     missing = {"year", "price_cny_per_t"} - set(frame.columns)
     if missing:
         raise InputError(f"scenario file {label} lacks column(s) {sorted(missing)}; needs year, price_cny_per_t")
+    if frame.empty:
+        raise InputError(f"scenario file {label} has no rows; needs one row per year (year, price_cny_per_t)")
     years = pd.to_numeric(frame["year"], errors="coerce").to_numpy(dtype=float)
     prices = pd.to_numeric(frame["price_cny_per_t"], errors="coerce").to_numpy(dtype=float)
     if np.isnan(years).any() or np.any(years != np.round(years)):
@@ -101,9 +126,14 @@ def load_scenario(source: str | Path) -> ScenarioCurve:
     if len(years_int) != len(expected):
         absent = sorted(set(expected.tolist()) - set(years_int.tolist()))
         raise InputError(f"scenario file {label}: missing years {absent[:10]}")
-    bad = ~np.isfinite(prices) | (prices <= 0)
+    bad = ~np.isfinite(prices) | (prices <= 0) | (prices > MAX_PRICE_CNY_PER_T)
     if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        row = int(frame.index[order[i]]) + 2
+        text = str(frame["price_cny_per_t"].iloc[order[i]])
         raise InputError(
-            f"scenario file {label}: price_cny_per_t must be finite and > 0; bad in {years_int[bad][:10].tolist()}"
+            f"scenario file {label}: row {row} (year {years_int[i]}) price_cny_per_t = {text} must be a finite "
+            f"number in (0, {MAX_PRICE_CNY_PER_T:,.0f}] CNY/t"
+            + (f"; {int(bad.sum()) - 1} more bad row(s)" if bad.sum() > 1 else "")
         )
     return ScenarioCurve(name=name, years=years_int, price_cny_per_t=prices, source=label)

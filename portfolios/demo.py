@@ -17,6 +17,8 @@ import pandas as pd
 from models.data import PriceHistory, load_prices
 from models.garch import Garch, GarchResult
 from models.paths import DEFAULT_QUANTILES, PathSet
+from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from models.validation import check
 from portfolios.exceptions import InputError
 from portfolios.risk import RiskFigure, var_es
 
@@ -102,10 +104,8 @@ def run_demo(
     dataset: str = "cea",
 ) -> DemoResult:
     """Run the demo pipeline (see the module docstring); warnings raised on the way are collected, not lost."""
-    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 100:
-        raise InputError(f"--paths={n_paths} must be an integer >= 100")
-    if seed < 0:
-        raise InputError(f"--seed={seed} must be >= 0")
+    check(PORTFOLIO_N_PATHS, n_paths, name="n_paths")
+    check(PORTFOLIO_SEED, seed, name="seed")
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

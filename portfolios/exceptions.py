@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from models.exceptions import CarbonRiskError, InputError
 
-__all__ = ["CarbonRiskError", "InputError", "OutputError"]
+__all__ = ["CarbonRiskError", "InputError", "LedgerError", "OutputError"]
 
 
 class OutputError(InputError):
     """An output location cannot be used (for example it is an existing file)."""
+
+
+class LedgerError(InputError):
+    """The run ledger cannot be read or written (corrupt, truncated, read-only, or its folder is unusable)."""

@@ -17,6 +17,7 @@ single-threaded worker processes (environment :data:`SINGLE_THREAD_ENV`: no nest
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,7 +30,15 @@ import numpy as np
 from models.exceptions import CarbonRiskError, InputError
 from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
 
-__all__ = ["SINGLE_THREAD_ENV", "BlockTask", "ExecutionError", "dask_client", "map_blocks"]
+__all__ = [
+    "SCHEDULER_FORMS",
+    "SINGLE_THREAD_ENV",
+    "BlockTask",
+    "ExecutionError",
+    "check_scheduler_address",
+    "dask_client",
+    "map_blocks",
+]
 
 BlockResult = Mapping[str, np.ndarray]
 
@@ -247,9 +256,40 @@ def map_blocks(
     return merger.result()
 
 
+SCHEDULER_FORMS = "tcp://host:port, tls://host:port or host:port"
+"""The scheduler addresses accepted (also ``ws://``, ``wss://`` and ``ucx://`` with a host and a port)."""
+_SCHEDULER = re.compile(
+    r"^(?:(?:tcp|tls|ws|wss|ucx)://)?"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
+    r":([0-9]{1,5})$"
+)
+
+
+def check_scheduler_address(address: str) -> str:
+    """Return ``address`` if it has the form of a Dask scheduler address, else raise :class:`InputError`.
+
+    Checked before anything starts: a host (name, IPv4 or bracketed IPv6) and a port in 1-65535, with an optional
+    ``tcp://``, ``tls://``, ``ws://``, ``wss://`` or ``ucx://`` scheme. Whether the scheduler answers is only known
+    when connecting.
+
+    Raises
+    ------
+    models.exceptions.InputError
+        Naming the value and :data:`SCHEDULER_FORMS`.
+    """
+    text = address.strip()
+    match = _SCHEDULER.match(text)
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        rule = "the port must be 1-65535" if match is not None else f"expected {SCHEDULER_FORMS}"
+        raise InputError(f"scheduler address {address!r} is not a scheduler address; {rule}")
+    return text
+
+
 def _check_cluster(workers: int | None, scheduler: str | None) -> None:
     if workers is not None and scheduler is not None:
         raise InputError("give either workers or scheduler, not both")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     if workers is not None and workers < 1:
         raise InputError(f"workers={workers} must be >= 1")
 

@@ -7,6 +7,12 @@ summary metrics. ``rerun`` recomputes a stored run from its stored inputs and co
 Location: ``$CARBONRISK_HOME/ledger.sqlite`` when ``CARBONRISK_HOME`` is set, else
 ``$XDG_DATA_HOME/carbonrisk/ledger.sqlite``, else ``~/.local/share/carbonrisk/ledger.sqlite``.
 
+Failures: a ledger that cannot be used (its folder cannot be created, the file is a directory, random bytes, a
+truncated database, or read-only when a run must be recorded) raises :class:`~portfolios.exceptions.LedgerError`,
+one line naming the file and what to do; carbonrisk never deletes or repairs the file. Reading commands open the
+ledger with ``readonly=True`` (an SQLite ``mode=ro`` URI), so they work on a read-only ledger and never create
+one; a run that records calls :meth:`Ledger.check_writable` before its Monte Carlo.
+
 Concurrency: SQLite in WAL mode with a busy timeout; each record is one short ``BEGIN IMMEDIATE`` transaction, so
 concurrent processes serialise their writes instead of corrupting the file.
 """
@@ -28,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from portfolios.exceptions import InputError
+from portfolios.exceptions import InputError, LedgerError
 
 __all__ = [
     "ENVIRONMENT_KEYS",
@@ -246,29 +252,126 @@ Rerunner = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 """Recomputes a run from its stored inputs and returns its metrics."""
 
 
-class Ledger:
-    """The SQLite run ledger at ``path`` (default :func:`default_ledger_path`)."""
+_ADVICE = "move the file aside (carbonrisk never deletes it) or set CARBONRISK_HOME to another folder"
 
-    def __init__(self, path: str | Path | None = None) -> None:
+
+def _sqlite_connect(path: Path, *, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
+    """Open the SQLite file ``path`` (``readonly``: a ``mode=ro`` URI, which never creates the ledger or writes to it;
+    SQLite may still create its empty ``-wal`` / ``-shm`` files beside a WAL ledger in a writable folder)."""
+    if not readonly:
+        return sqlite3.connect(path, timeout=60.0, isolation_level=None)
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    return sqlite3.connect(uri, timeout=60.0, isolation_level=None, uri=True)
+
+
+class Ledger:
+    """The SQLite run ledger at ``path`` (default :func:`default_ledger_path`).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The ledger file.
+    readonly : bool
+        Open for reading only (``runs list``, ``show``, ``rerun``, ``diff``): nothing is created or written, so a
+        read-only ledger or folder works and a missing ledger reads as empty.
+
+    Raises
+    ------
+    portfolios.exceptions.LedgerError
+        One line naming the ledger file and what to do, when its folder cannot be created, or the file is a
+        directory, not an SQLite database (random bytes), truncated, or (for writing) read-only.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, readonly: bool = False) -> None:
         self.path = Path(path) if path is not None else default_ledger_path()
-        if self.path.exists() and self.path.is_dir():
-            raise InputError(f"ledger path '{self.path}' is a directory; set CARBONRISK_HOME to a writable folder")
+        self.readonly = readonly
+        if self.path.is_dir():
+            raise LedgerError(f"ledger path '{self.path}' is a directory; set CARBONRISK_HOME to a writable folder")
+        if readonly:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise InputError(f"cannot create ledger folder '{self.path.parent}': {exc.strerror}") from exc
+            raise LedgerError(
+                f"cannot create ledger folder '{self.path.parent}' ({exc.strerror or exc}); "
+                "set CARBONRISK_HOME to a writable folder"
+            ) from None
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 
+    def _error(self, exc: sqlite3.Error | OSError, doing: str) -> LedgerError:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, sqlite3.OperationalError) and "readonly" in reason:
+            advice = "make it writable or set CARBONRISK_HOME to a writable folder"
+        elif isinstance(exc, sqlite3.OperationalError) and "unable to open" in reason:
+            advice = "check the folder's permissions or set CARBONRISK_HOME to a writable folder"
+        else:
+            advice = _ADVICE
+        return LedgerError(f"ledger '{self.path}' cannot be {doing} ({reason}); {advice}")
+
+    def _sidecars(self) -> list[Path]:
+        return [self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm")]
+
+    def _remove_new_sidecars(self, existed: list[bool]) -> None:
+        """Remove the ``-wal`` / ``-shm`` files SQLite created for a connection that failed (a corrupt, truncated or
+        read-only ledger), so a refused command leaves the folder as it found it. Only when neither existed before
+        and the ``-wal`` is still empty: never a file another process may be using."""
+        wal, shm = self._sidecars()
+        if any(existed) or (wal.exists() and wal.stat().st_size > 0):
+            return
+        for sidecar in (wal, shm):
+            sidecar.unlink(missing_ok=True)
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        doing = "read" if self.readonly else "opened for writing"
+        existed = [p.exists() for p in self._sidecars()]
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = _sqlite_connect(self.path, readonly=self.readonly)
             conn.execute("PRAGMA busy_timeout=60000")
+            if self.readonly:
+                try:
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError:
+                    # a WAL ledger in a read-only folder without its -shm file: read the file as it is
+                    conn.close()
+                    conn = _sqlite_connect(self.path, readonly=True, immutable=True)
+            if not self.readonly:
+                conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            self._remove_new_sidecars(existed)
+            raise self._error(exc, doing) from None
+        try:
             yield conn
+        except sqlite3.Error as exc:
+            conn.close()
+            self._remove_new_sidecars(existed)
+            raise self._error(exc, doing) from None
         finally:
             conn.close()
+
+    def _has_runs(self) -> bool:
+        """Whether the file exists and holds the runs table (a read-only ledger may be missing or empty)."""
+        if not self.path.exists():
+            return False
+        with self._connect() as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone()
+        return found is not None
+
+    def check_writable(self) -> None:
+        """Raise :class:`~portfolios.exceptions.LedgerError` now if a record could not be written.
+
+        Takes the write lock, runs a write statement that changes nothing and rolls back: call it before a long run so
+        that a read-only, corrupt or locked ledger is reported before any work (and before any output exists).
+        """
+        if self.readonly:
+            raise LedgerError(f"ledger '{self.path}' was opened read-only; open it with readonly=False to record")
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM runs WHERE 0")  # a write statement: refused on a read-only file
+            finally:
+                conn.execute("ROLLBACK")
 
     def record(
         self,
@@ -282,7 +385,13 @@ class Ledger:
         output_dir: str | Path | None = None,
         run_id: str | None = None,
     ) -> RunRecord:
-        """Store one run and return its record (``run_id`` defaults to a new time-ordered id)."""
+        """Store one run and return its record (``run_id`` defaults to a new time-ordered id).
+
+        Raises
+        ------
+        portfolios.exceptions.LedgerError
+            When the ledger cannot be written (read-only, corrupt, locked past the busy timeout, disk full).
+        """
         now = datetime.now(UTC)
         rid = run_id or new_run_id()
         hashes = {name: file_sha256(path) for name, path in (input_files or {}).items()}
@@ -299,6 +408,8 @@ class Ledger:
             json.dumps(metrics, sort_keys=True, allow_nan=False),
             str(output_dir) if output_dir is not None else None,
         )
+        if self.readonly:
+            raise LedgerError(f"ledger '{self.path}' was opened read-only; open it with readonly=False to record")
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -316,13 +427,17 @@ class Ledger:
         if limit is not None:
             query += " LIMIT ?"
             params = (limit,)
+        if self.readonly and not self._has_runs():
+            return []
         with self._connect() as conn:
             return [self._to_record(r) for r in conn.execute(query, params).fetchall()]
 
     def get(self, run_id: str) -> RunRecord:
         """The run ``run_id`` (a unique prefix of the id is enough)."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", (f"{run_id}%",)).fetchall()
+        rows = []
+        if not self.readonly or self._has_runs():
+            with self._connect() as conn:
+                rows = conn.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id", (f"{run_id}%",)).fetchall()
         if not rows:
             raise InputError(f"run id '{run_id}' is not in the ledger {self.path}")
         if len(rows) > 1 and rows[0][0] != run_id:

@@ -18,12 +18,13 @@ import pandas as pd
 
 from finance.contracts import instrument_from_dict
 from finance.instruments import Instrument, ProjectLoan
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, default_dist
+from models import quantities as Q
+from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import load_prices
-from models.exceptions import CarbonRiskError
-from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
+from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS
+from models.scenarios import SCENARIOS, load_scenario
+from models.validation import check
 from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
@@ -44,13 +45,13 @@ __all__ = [
 
 DEMO_PORTFOLIO = "demo_portfolio.toml"
 ASSETS = ("CEA", "CCER")
-MIN_PATHS = 100
+MIN_PATHS = int(Q.PORTFOLIO_N_PATHS.low or 100)
 """Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
-MAX_CCER_OFFSET_SHARE = 0.05
+MAX_CCER_OFFSET_SHARE = Q.MAX_CCER_OFFSET_SHARE
+"""National ETS rule: CCERs may cover at most 5 % of a compliance obligation (DOMAIN.md section 1)."""
 DEFAULT_CCER_SPOT = 70.0
 """CCER price at the start without a quote, CNY/t: the average price of the CCER market so far (document 003:
 9.2194 Mt traded for 650 million CNY, about 70 CNY/t)."""
-"""National ETS rule: CCERs may cover at most 5 % of a compliance obligation (DOMAIN.md section 1)."""
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,10 @@ class Portfolio:
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
-        if n_paths is not None and n_paths < MIN_PATHS:
-            raise InputError(f"n_paths={n_paths} must be >= {MIN_PATHS}")
-        if seed is not None and seed < 0:
-            raise InputError(f"seed={seed} must be >= 0")
+        if n_paths is not None:
+            check(Q.PORTFOLIO_N_PATHS, n_paths, name="n_paths")
+        if seed is not None:
+            check(Q.PORTFOLIO_SEED, seed, name="seed")
         return dataclasses.replace(
             self,
             n_paths=self.n_paths if n_paths is None else n_paths,
@@ -228,26 +229,26 @@ def _market(section: Section) -> MarketSpec:
         scenario = None
     elif scenario not in SCENARIOS:
         scenario = str(section.file_path("scenario"))
-    model = section.string("model", DEFAULT_MODEL, choices=MODEL_NAMES)
-    dist = section.string("dist", default_dist(model), choices=DISTRIBUTIONS)
+    model = section.quantity("model", Q.MARKET_MODEL)
+    dist = section.quantity("dist", Q.MARKET_DIST, default_dist(model))
     return MarketSpec(
         prices=prices,
         model=model,
         dist=dist,
-        persistence_policy=section.string("persistence_policy", "variance-target", choices=PERSISTENCE_POLICIES),
+        persistence_policy=section.quantity("persistence_policy", Q.MARKET_POLICY),
         scenario=scenario,
-        discount_rate=section.number("discount_rate", 0.02, low=-0.05, high=0.5),
-        ccer_discount=section.number("ccer_discount", low=0.0, high=1.5, low_open=True)
+        discount_rate=float(section.quantity("discount_rate", Q.MARKET_DISCOUNT_RATE)),
+        ccer_discount=float(section.quantity("ccer_discount", Q.MARKET_CCER_DISCOUNT))
         if section.has("ccer_discount")
         else None,
-        ccer_spot=section.number("ccer_spot", low=0.0, high=10_000.0, low_open=True)
-        if section.has("ccer_spot")
-        else None,
+        ccer_spot=float(section.quantity("ccer_spot", Q.MARKET_CCER_SPOT)) if section.has("ccer_spot") else None,
         ccer_prices=str(section.file_path("ccer_prices")) if section.has("ccer_prices") else None,
-        anchor_years=section.number("anchor_years", 1.0, low=0.0, high=35.0),
-        glide_years=section.number("glide_years", 2.0, low=0.0, high=35.0, low_open=True),
-        financing_rate=section.number("financing_rate", low=-0.05, high=0.5) if section.has("financing_rate") else None,
-        convenience_yield=section.number("convenience_yield", 0.0, low=-0.5, high=0.5),
+        anchor_years=float(section.quantity("anchor_years", Q.MARKET_ANCHOR_YEARS)),
+        glide_years=float(section.quantity("glide_years", Q.MARKET_GLIDE_YEARS)),
+        financing_rate=float(section.quantity("financing_rate", Q.MARKET_FINANCING_RATE))
+        if section.has("financing_rate")
+        else None,
+        convenience_yield=float(section.quantity("convenience_yield", Q.MARKET_CONVENIENCE_YIELD)),
         forwards=_forwards(section.table("forwards")),
     )
 
@@ -268,9 +269,9 @@ def _position(section: Section) -> Position:
     section.check_keys(["name", "asset", "quantity_t", "cost_cny_per_t"], required=["name", "asset", "quantity_t"])
     return Position(
         name=section.string("name"),
-        asset=section.string("asset", choices=ASSETS),
-        quantity_t=section.number("quantity_t", low=0.0, low_open=True),
-        cost_cny_per_t=section.number("cost_cny_per_t", 0.0, low=0.0),
+        asset=section.quantity("asset", Q.POSITION_ASSET),
+        quantity_t=float(section.quantity("quantity_t", Q.POSITION_QUANTITY)),
+        cost_cny_per_t=float(section.quantity("cost_cny_per_t", Q.POSITION_COST)),
     )
 
 
@@ -279,16 +280,16 @@ def _obligation(section: Section) -> Obligation:
         ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t"],
         required=["name", "year", "emissions_t", "free_allocation_t"],
     )
-    emissions = section.number("emissions_t", low=0.0, low_open=True)
-    hedged = section.number("hedged_t", 0.0, low=0.0)
+    emissions = float(section.quantity("emissions_t", Q.OBLIGATION_EMISSIONS))
+    hedged = float(section.quantity("hedged_t", Q.OBLIGATION_HEDGED))
     obligation = Obligation(
         name=section.string("name"),
-        year=section.integer("year", low=2021, high=2060),
+        year=int(section.quantity("year", Q.OBLIGATION_YEAR)),
         emissions_t=emissions,
-        free_allocation_t=section.number("free_allocation_t", low=0.0),
-        ccer_share=section.number("ccer_share", MAX_CCER_OFFSET_SHARE, low=0.0, high=MAX_CCER_OFFSET_SHARE),
+        free_allocation_t=float(section.quantity("free_allocation_t", Q.OBLIGATION_FREE)),
+        ccer_share=float(section.quantity("ccer_share", Q.OBLIGATION_CCER_SHARE)),
         hedged_t=hedged,
-        hedge_price_cny_per_t=section.number("hedge_price_cny_per_t", 0.0, low=0.0),
+        hedge_price_cny_per_t=float(section.quantity("hedge_price_cny_per_t", Q.OBLIGATION_HEDGE_PRICE)),
     )
     if hedged > 0 and not section.has("hedge_price_cny_per_t"):
         raise section.error(None, "sets hedged_t > 0 but no hedge_price_cny_per_t")
@@ -313,17 +314,20 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
     )
     name = section.string("name")
     file = section.file_path("file")
-    template = section.string("template", "hebei", choices=["hebei", "basin"]) if section.has("template") else None
-    scenario = section.string("scenario", "mid", choices=SCENARIOS)
+    template = section.quantity("template", Q.PROJECT_TEMPLATE) if section.has("template") else None
+    scenario = section.quantity("scenario", Q.PROJECT_SCENARIO)
+    start = int(section.quantity("start_year", Q.PROJECT_START_YEAR, start_year))
     try:
         if file is not None:
             project = load_project(file)
+            if section.has("start_year"):
+                project = _moved(project, start)
         elif template == "basin" or section.has("basin"):
             basin = section.string("basin")
-            area = section.number("area_m2", low=0.0, low_open=True) if section.has("area_m2") else None
+            area = float(section.quantity("area_m2", Q.PROJECT_AREA)) if section.has("area_m2") else None
             found = basin_portfolio(
                 base=hebei_project(scenario),
-                start_years=section.integer("start_year", start_year),
+                start_years=start,
                 basins=[basin],
                 area_m2=area,
             )
@@ -335,14 +339,14 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
         else:
             project = hebei_project(scenario)
             if section.has("start_year"):
-                project = _moved(project, section.integer("start_year", low=2021, high=2060))
+                project = _moved(project, start)
     except CarbonRiskError as exc:
-        raise section.error(None, f"cannot build the project: {exc}") from exc
+        raise InputError(f"{section.where()}: {section.key_path()} '{name}': {' '.join(str(exc).split())}") from exc
     project = dataclasses.replace(project, name=name)
     if section.has("capex_cny"):
-        capex = section.number("capex_cny", low=0.0, low_open=True)
+        capex = float(section.quantity("capex_cny", Q.PROJECT_CAPEX))
         project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
-    tariff = section.number("heat_tariff_cny_per_mwh", 200.0, low=0.0)
+    tariff = float(section.quantity("heat_tariff_cny_per_mwh", Q.PROJECT_TARIFF))
     return ProjectSpec(name, project, tariff), file
 
 
@@ -371,15 +375,22 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         raise section.error(
             "project", f"= '{link}' names no project; projects: {', '.join(sorted(project_names)) or 'none'}"
         )
-    line = section.locator.line(section.path)
+    name = str(table.get("name", f"{table.get('type', 'contract')} {section.path[-1]}"))
+    where = _contract_where(section, name)
     try:
-        instrument = instrument_from_dict(table, where=f"{section.file}:{line} contracts[{section.path[-1]}]")
-    except CarbonRiskError as exc:
-        raise InputError(" ".join(str(exc).split())) from exc
+        instrument = instrument_from_dict(table, where=where)
+    except CarbonRiskError as exc:  # the contract's own rules (ltv, ratios) do not know where they were written
+        message = " ".join(str(exc).split())
+        kind = table.get("type", "contract")
+        raise InputError(message if message.startswith(where) else f"{where} ({kind}): {message}") from exc
     if link is not None and not isinstance(instrument, ProjectLoan):
         raise section.error("project", "links a project but only a project_loan can be linked")
-    name = str(table.get("name", f"{table.get('type', 'contract')} {section.path[-1]}"))
     return ContractSpec(name=name, instrument=instrument, project=link)
+
+
+def _contract_where(section: Section, name: str) -> str:
+    """``file:line: contracts[i] 'name'``: where a contract's errors point (its table header line)."""
+    return f"{section.where()}: {section.key_path()} '{name}'"
 
 
 def _limits(section: Section) -> Limits:
@@ -387,38 +398,26 @@ def _limits(section: Section) -> Limits:
     positions: dict[str, float] = {}
     table = section.table("position_t")
     table.check_keys(ASSETS)
-    for asset in ASSETS:
+    for asset, declared in (("CEA", Q.LIMIT_POSITION_CEA), ("CCER", Q.LIMIT_POSITION_CCER)):
         if table.has(asset):
-            positions[asset] = table.number(asset, low=0.0, low_open=True)
-    return Limits(
-        var_99_10d_cny=section.number("var_99_10d_cny", low=0.0, low_open=True)
-        if section.has("var_99_10d_cny")
-        else None,
-        es_99_1y_cny=section.number("es_99_1y_cny", low=0.0, low_open=True) if section.has("es_99_1y_cny") else None,
-        ltv_max=section.number("ltv_max", low=0.0, high=1.0, low_open=True, high_open=True)
-        if section.has("ltv_max")
-        else None,
-        position_t=positions,
-    )
+            positions[asset] = float(table.quantity(asset, declared))
+    found = {
+        key: float(section.quantity(key, declared)) if section.has(key) else None
+        for key, declared in (("var_99_10d_cny", Q.LIMIT_VAR), ("es_99_1y_cny", Q.LIMIT_ES), ("ltv_max", Q.LIMIT_LTV))
+    }
+    return Limits(**found, position_t=positions)
 
 
 def _levers(section: Section) -> Levers:
     names = [f.name for f in dataclasses.fields(Levers)]
     section.check_keys(names)
     default = Levers()
-    share = {"low": 0.0, "high": 1.0}
+    declared = {q.key: q for q in Q.LEVERS}
     values: dict[str, Any] = {}
     for name in names:
-        if not section.has(name):
-            continue
-        if name == "loan_tenor_years":
-            values[name] = section.integer(name, low=1, high=30)
-        elif name.endswith("share") or name.endswith("ltv") or name.endswith("discount") or name == "delivery_penalty":
-            values[name] = section.number(name, low=share["low"], high=share["high"])
-        elif name.endswith("rate"):
-            values[name] = section.number(name, low=-0.05, high=0.5)
-        else:
-            values[name] = section.number(name, low=0.0, low_open=True)
+        if section.has(name):
+            value = section.quantity(name, declared[name])
+            values[name] = value if declared[name].type == "int" else float(value)
     return dataclasses.replace(default, **values)
 
 
@@ -444,7 +443,7 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
     if head.has("valuation_date"):
         raise head.error("valuation_date", "cannot be set: the valuation date is the last date of the price history")
     market = _market(root.table("market", required=True))
-    horizon = head.integer("horizon_years", 20, low=1, high=35)
+    horizon = int(head.quantity("horizon_years", Q.PORTFOLIO_HORIZON_YEARS))
     positions = tuple(_position(s) for s in root.tables("positions"))
     obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     files: dict[str, str] = {}
@@ -466,8 +465,8 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
     portfolio = Portfolio(
         name=head.string("name"),
         horizon_years=horizon,
-        n_paths=head.integer("n_paths", 2000, low=MIN_PATHS, high=10_000_000),
-        seed=head.integer("seed", 20241031, low=0),
+        n_paths=int(head.quantity("n_paths", Q.PORTFOLIO_N_PATHS)),
+        seed=int(head.quantity("seed", Q.PORTFOLIO_SEED)),
         market=market,
         positions=positions,
         obligations=obligations,
@@ -480,33 +479,79 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         referenced_files=files,
         base_dir=str(root.base_dir),
     )
-    _check_horizon(portfolio, root)
-    return portfolio
+    valuation_year = _check_horizon(portfolio, root)
+    return dataclasses.replace(portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects))
 
 
-def _check_horizon(portfolio: Portfolio, root: Section) -> None:
+def _as_operating(spec: ProjectSpec, valuation_year: int) -> ProjectSpec:
+    """An operating project (first season before the valuation year): its wells and capex are history.
+
+    Drilling failure, re-drill delays and capex overrun are set to none (the draws stay, so the random streams of
+    the other risks are unchanged); availability and weather stay random.
+    """
+    if spec.project.start_year >= valuation_year:
+        return spec
+    risk = dataclasses.replace(
+        spec.project.risk, well_failure_probability=0.0, capex_overrun_median=1.0, capex_overrun_sigma=0.0
+    )
+    return dataclasses.replace(spec, project=dataclasses.replace(spec.project, risk=risk))
+
+
+def _check_horizon(portfolio: Portfolio, root: Section) -> int:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
+
+    Returns the valuation year.
 
     The valuation date is the last date of the price history, so the history is read here (its warnings are
     raised again, and collected, when the run loads it).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        valuation_date = load_prices(portfolio.market.prices).last_date
+    market = root.table("market")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            valuation_date = load_prices(portfolio.market.prices).last_date
+    except CarbonRiskError as exc:
+        where = market.where("prices") if market.has("prices") else market.where()
+        raise InputError(f"{where}: market.prices: {' '.join(str(exc).split())}") from exc
     end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
     for i, spec in enumerate(portfolio.contracts):
+        where = _contract_where(root.tables("contracts")[i], spec.name)
         try:
+            spec.instrument.check_dates(valuation_date)
             last = max(spec.instrument.fixing_dates(valuation_date))
         except CarbonRiskError as exc:
-            raise root.tables("contracts")[i].error(None, " ".join(str(exc).split())) from exc
+            raise InputError(f"{where}: {' '.join(str(exc).split())}") from exc
         if last > end:
-            raise root.tables("contracts")[i].error(
-                None,
-                f"fixes until {last.date()}, after the horizon ends on {end.date()} "
-                f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})",
+            raise InputError(
+                f"{where}: fixes until {last.date()}, after the horizon ends on {end.date()} "
+                f"(valuation {valuation_date.date()} + portfolio.horizon_years = {portfolio.horizon_years})"
             )
+    for i, project in enumerate(portfolio.projects):
+        first_season = int(project.project.start_year)
+        last_season = first_season + int(project.project.life_years) - 1
+        if valuation_date.year > first_season and last_season >= valuation_date.year:
+            warnings.warn(
+                f"project '{project.name}' has operated since {first_season}: it is valued from the valuation date "
+                f"{valuation_date.date()} on; its years before {valuation_date.year} (construction capex included) "
+                "are history, left out of its NPV, IRR and payback, and its drilling and capex risk are not simulated",
+                CarbonRiskWarning,
+                stacklevel=3,
+            )
+        if last_season < valuation_date.year:
+            section = root.tables("projects")[i]
+            raise InputError(
+                f"{section.where()}: {section.key_path()} '{project.name}': runs {project.project.start_year}-"
+                f"{last_season} and ended before the valuation date {valuation_date.date()} (its last heating "
+                f"season started in {last_season}); remove it or move start_year to {valuation_date.year} or later"
+            )
+    if portfolio.market.scenario is not None:
+        try:
+            load_scenario(portfolio.market.scenario).require_covers(valuation_date)
+        except CarbonRiskError as exc:
+            raise root.table("market").error("scenario", " ".join(str(exc).split())) from exc
     for i, ob in enumerate(portfolio.obligations):
         if not valuation_date.year <= ob.year <= end.year:
             raise root.tables("obligations")[i].error(
                 "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
             )
+    return int(valuation_date.year)

@@ -73,9 +73,12 @@ def run_report(
 
     The output folder is checked and locked before the Monte Carlo (:class:`portfolios.io.OutputFolder`); the
     report is moved into place only together with its ledger record: if the record cannot be written, the
-    previous content of ``out_dir`` is restored and the error propagates (no report without a record).
+    previous content of ``out_dir`` is restored and the error propagates (no report without a record). The
+    ledger is checked first (:meth:`Ledger.check_writable`): a run that could not be recorded stops before its
+    Monte Carlo and before any staging folder exists.
     """
     book = ledger or Ledger()
+    book.check_writable()
     with OutputFolder(out_dir) as out:
         run = run_portfolio(
             portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress

@@ -4,7 +4,9 @@
 (``("contracts", 2, "strike")``) to the line where it is written. :class:`Section` wraps a parsed table and reads
 typed values from it; every problem (unknown key with the closest valid key suggested, missing key, wrong type, value
 outside its range, missing file) is an :class:`~models.exceptions.InputError` whose one-line message names the file,
-the key path, its line and the rule.
+the key path, its line and the rule. Ranges are checked by :mod:`models.validation` (one rule for a file key and the
+command-line flag that overrides it): ``file:line: portfolio.n_paths = 50 is not in [100, 10000000] (paths)``;
+:meth:`Section.quantity` reads a key declared in :mod:`models.quantities`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from models.files import read_text
+from models.validation import Quantity, check, check_number
 from portfolios.exceptions import InputError
 
 __all__ = ["KeyLocator", "Section", "load_toml", "parse_toml"]
@@ -79,12 +83,37 @@ class Section:
     locator: KeyLocator
     base_dir: Path
 
-    def error(self, key: str | int | None, rule: str) -> InputError:
-        """An InputError naming ``file``, the key path, its line and ``rule``."""
+    def where(self, key: str | int | None = None) -> str:
+        """``file:line`` of ``key`` (of this table when ``None``; the file alone when no line is known)."""
         full = self.path if key is None else (*self.path, key)
         line = self.locator.line(full)
-        where = f"{self.file}:{line}" if line is not None else self.file
-        return InputError(f"{where}: key '{_format_path(full)}' {rule}")
+        return f"{self.file}:{line}" if line is not None else self.file
+
+    def key_path(self, key: str | int | None = None) -> str:
+        """Printable key path of ``key`` in this table (``contracts[1].ltv``)."""
+        return _format_path(self.path if key is None else (*self.path, key))
+
+    def error(self, key: str | int | None, rule: str) -> InputError:
+        """An InputError naming ``file``, the key path, its line and ``rule``."""
+        return InputError(f"{self.where(key)}: key '{self.key_path(key)}' {rule}")
+
+    def quantity(self, key: str, declared: Quantity, default: Any = None) -> Any:
+        """Key ``key`` checked against its declaration (:mod:`models.quantities`); ``default`` if absent.
+
+        ``default`` falls back to the declaration's; a key without either is required.
+        """
+        fallback = declared.default if default is None else default
+        if declared.type in ("int", "float"):
+            kind: tuple[type, ...] = (int,) if declared.type == "int" else (int, float)
+            value = self._typed(key, _REQUIRED if fallback is None else fallback, kind,
+                                "an integer" if declared.type == "int" else "a number")  # fmt: skip
+        elif declared.type == "str" and declared.choices:
+            return self.string(key, fallback, choices=declared.choices)
+        else:
+            value = self._typed(key, _REQUIRED if fallback is None else fallback, (str,), "a string")
+        if key not in self.data:
+            return value
+        return check(declared, value, self.where(key), name=self.key_path(key))
 
     def check_keys(self, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
         """Reject unknown keys (suggesting the closest valid one) and missing required keys."""
@@ -126,23 +155,21 @@ class Section:
     ) -> float:
         """A number within ``[low, high]`` (open ends when ``low_open`` / ``high_open``); ``default`` if absent."""
         value = self._typed(key, _REQUIRED if default is None else default, (int, float), "a number")
-        value = float(value)
-        too_low = low is not None and (value <= low if low_open else value < low)
-        too_high = high is not None and (value >= high if high_open else value > high)
-        if too_low or too_high:
-            left = "(" if low_open else "["
-            right = ")" if high_open else "]"
-            lo = "-inf" if low is None else f"{low:g}"
-            hi = "inf" if high is None else f"{high:g}"
-            raise self.error(key, f"= {value:g} must lie in {left}{lo}, {hi}{right}")
-        return value
+        if key not in self.data:
+            return float(value)
+        return float(
+            check_number(
+                self.key_path(key), float(value), low=low, high=high, low_inclusive=not low_open,
+                high_inclusive=not high_open, where=self.where(key),
+            )
+        )  # fmt: skip
 
     def integer(self, key: str, default: Any = None, *, low: int | None = None, high: int | None = None) -> int:
         """An integer within ``[low, high]``; ``default`` if absent."""
         value = int(self._typed(key, _REQUIRED if default is None else default, (int,), "an integer"))
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise self.error(key, f"= {value} must lie in [{low}, {high}]")
-        return value
+        if key not in self.data:
+            return value
+        return int(check_number(self.key_path(key), value, low=low, high=high, kind="int", where=self.where(key)))
 
     def string(self, key: str, default: Any = None, *, choices: Sequence[str] | None = None) -> str:
         """A string (one of ``choices`` when given); ``default`` if absent."""
@@ -218,9 +245,10 @@ def parse_toml(text: str, label: str, base_dir: Path) -> Section:
 
 
 def load_toml(path: str | Path) -> tuple[Section, str]:
-    """Parse a TOML file; return its top-level :class:`Section` and the raw text (for the run ledger)."""
+    """Parse a TOML file; return its top-level :class:`Section` and the raw text (for the run ledger).
+
+    A missing path, a directory and text that is not UTF-8 are refused (:func:`models.files.read_text`).
+    """
     file = Path(path)
-    if not file.is_file():
-        raise InputError(f"input file '{path}' does not exist")
-    text = file.read_text(encoding="utf-8")
+    text = read_text(file, "input file", InputError)
     return parse_toml(text, str(file), file.parent), text

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from models.exceptions import InputError
+from models.files import read_toml
 from models.geothermal.weather import HOURS_PER_DAY, HeatingSeason
 
 __all__ = [
@@ -151,13 +152,7 @@ def load_plant(path: str | Path | None = None, **overrides: Any) -> PlantParamet
         with resources.as_file(resource) as p:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
     else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"plant file '{path}' does not exist")
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"plant file '{path}': {exc}") from exc
+        raw, _ = read_toml(path, "plant file")
     raw.update(overrides)
     known = {f.name for f in fields(PlantParameters)}
     missing = sorted(known - set(raw))

@@ -25,6 +25,7 @@ import pandas as pd
 
 from models.csvfile import read_user_csv
 from models.exceptions import InputError
+from models.files import read_toml
 
 __all__ = [
     "EF_FORMS",
@@ -59,10 +60,7 @@ def load_ef_anchors(path: str | Path | None = None) -> dict[str, Any]:
         resource = resources.files("models").joinpath("data").joinpath("geothermal").joinpath("ef_hebei.toml")
         with resources.as_file(resource) as p:
             return tomllib.loads(p.read_text(encoding="utf-8"))
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"emission-factor anchor file '{path}' does not exist")
-    return tomllib.loads(p.read_text(encoding="utf-8"))
+    return read_toml(path, "emission-factor anchor file")[0]
 
 
 @dataclass(frozen=True)

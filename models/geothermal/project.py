@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.exceptions import InputError
+from models.files import read_toml
 from models.geothermal.cascade import PlantParameters, SeasonResult, load_plant, simulate_season
 from models.geothermal.emission_factors import (
     EF_FORMS,
@@ -33,8 +34,10 @@ from models.geothermal.weather import (
     load_weather_parameters,
     typical_year,
 )
+from models.quantities import PROJECT_LAST_YEAR, PROJECT_LIFE_YEARS, PROJECT_START_YEAR
 from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
 from models.units import TJ_PER_MWH
+from models.validation import check
 
 __all__ = [
     "FinanceParameters",
@@ -139,10 +142,12 @@ class Project:
     longitude: float = 115.5
 
     def __post_init__(self) -> None:
-        if isinstance(self.life_years, bool) or int(self.life_years) != self.life_years or self.life_years < 1:
-            raise InputError(f"life_years={self.life_years!r} must be a whole number >= 1")
-        if isinstance(self.start_year, bool) or int(self.start_year) != self.start_year:
-            raise InputError(f"start_year={self.start_year!r} must be a whole year")
+        # declared ranges (models.quantities): emission factors are anchored at 2022 and 2060 and extrapolated
+        # outside them, so a start in 1850 or a 2000-year life would give absurd factors
+        check(PROJECT_LIFE_YEARS, self.life_years, name="life_years")
+        check(PROJECT_START_YEAR, self.start_year, name="start_year")
+        last = int(self.start_year) + int(self.life_years) - 1
+        check(PROJECT_LAST_YEAR, last, name=f"start_year + life_years - 1 ({self.start_year} + {self.life_years} - 1)")
         if self.scenario not in SCENARIOS:
             raise InputError(f"scenario={self.scenario!r} must be one of {', '.join(SCENARIOS)}")
         if self.ef_csv is None and self.ef_form not in EF_FORMS:
@@ -261,13 +266,12 @@ def load_project(path: str | Path | None = None) -> Project:
     if path is None:
         return _build(defaults, None, defaults)
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"project file '{path}' does not exist")
+    raw, _ = read_toml(p, "project file")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"project file '{path}': {' '.join(str(exc).split())}") from exc
-    return _build(raw, p.resolve().parent, defaults)
+        return _build(raw, p.resolve().parent, defaults)
+    except InputError as exc:
+        message = " ".join(str(exc).split())
+        raise InputError(message if str(path) in message else f"project file '{path}': {message}") from exc
 
 
 def hebei_project(

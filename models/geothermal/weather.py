@@ -19,6 +19,7 @@ import pandas as pd
 
 from models.csvfile import read_user_csv
 from models.exceptions import InputError
+from models.files import read_toml
 
 __all__ = [
     "HOURS_PER_DAY",
@@ -105,13 +106,7 @@ def load_weather_parameters(path: str | Path | None = None) -> WeatherParameters
         with resources.as_file(resource.joinpath("weather_north_china.toml")) as p:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
     else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"weather parameter file '{path}' does not exist")
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"weather parameter file '{path}': {exc}") from exc
+        raw, _ = read_toml(path, "weather parameter file")
     try:
         return WeatherParameters(**raw)
     except TypeError as exc:

@@ -9,6 +9,11 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from models.exceptions import InputError
+from models.quantities import BLOCKS_PER_TASK, WORKERS
+from models.validation import argparse_type
+from portfolios.executor import SCHEDULER_FORMS, check_scheduler_address
+
 __all__ = ["OneLineParser", "add_json_flag", "console", "positive_int", "print_json"]
 
 console = Console(highlight=False, soft_wrap=True)
@@ -44,6 +49,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def scheduler_address(text: str) -> str:
+    """``argparse`` type: a Dask scheduler address (:func:`portfolios.executor.check_scheduler_address`)."""
+    try:
+        return check_scheduler_address(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     """Add ``--json`` (machine-readable output on stdout, nothing else there)."""
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout instead of tables")
@@ -58,14 +71,22 @@ def add_scaleout_flags(parser: argparse.ArgumentParser) -> None:
     """``--workers N`` (local Dask cluster), ``--scheduler ADDRESS`` (existing cluster), ``--blocks-per-task K``."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "--workers", type=positive_int, default=None, metavar="N", help="run on a local Dask cluster of N processes"
+        "--workers",
+        type=argparse_type(WORKERS),
+        default=None,
+        metavar="N",
+        help="run on a local Dask cluster of N processes",
     )
     group.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)"
+        "--scheduler",
+        type=scheduler_address,
+        default=None,
+        metavar="ADDRESS",
+        help=f"run on an existing Dask cluster ({SCHEDULER_FORMS}, e.g. tcp://127.0.0.1:8786)",
     )
     parser.add_argument(
         "--blocks-per-task",
-        type=positive_int,
+        type=argparse_type(BLOCKS_PER_TASK),
         default=1,
         metavar="K",
         help="4096-path blocks per task (memory / scheduling granularity; never changes a number)",

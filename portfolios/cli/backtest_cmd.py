@@ -9,7 +9,9 @@ from rich.table import Table
 from models.backtest import backtest_var
 from models.catalog import make_spec
 from models.data import load_prices
-from portfolios.cli._common import add_json_flag, console, positive_int, print_json
+from models.quantities import BACKTEST_REFIT, BACKTEST_WINDOW
+from models.validation import argparse_type
+from portfolios.cli._common import add_json_flag, console, print_json
 from portfolios.cli.fit_cmd import _clean, add_model_arguments
 
 __all__ = ["register"]
@@ -33,6 +35,10 @@ def _levels(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"invalid levels '{text}'; expected e.g. 0.95,0.99") from None
     if not values or any(not 0.5 < v < 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"levels '{text}' must lie in (0.5, 1)")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        listed = ", ".join(f"{v:g}" for v in repeated)
+        raise argparse.ArgumentTypeError(f"levels '{text}' repeat {listed}; give each level once")
     return values
 
 
@@ -46,8 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_model_arguments(parser)
     parser.add_argument("--levels", type=_levels, default=[0.95, 0.99], help="VaR levels (default 0.95,0.99)")
-    parser.add_argument("--window", type=positive_int, default=500, help="estimation window (default %(default)s)")
-    parser.add_argument("--refit", type=positive_int, default=20, help="days between refits (default %(default)s)")
+    parser.add_argument(
+        "--window", type=argparse_type(BACKTEST_WINDOW), default=500, help="estimation window (default %(default)s)"
+    )
+    parser.add_argument(
+        "--refit", type=argparse_type(BACKTEST_REFIT), default=20, help="days between refits (default %(default)s)"
+    )
     parser.add_argument("--scheme", choices=("rolling", "expanding"), default="rolling", help="window scheme")
     add_json_flag(parser)
     parser.set_defaults(func=run)

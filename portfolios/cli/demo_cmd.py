@@ -7,12 +7,13 @@ import sys
 
 from rich.table import Table
 
+from models.memory import check_memory, estimate_price_paths
+from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from models.validation import argparse_type
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 from portfolios.cli.report_cmd import print_report_summary, run_with_progress
@@ -55,8 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", default="carbonrisk-demo", metavar="DIR", help="output directory (default %(default)s)"
     )
-    parser.add_argument("--paths", type=positive_int, default=None, metavar="N", help="number of simulated paths")
-    parser.add_argument("--seed", type=non_negative_int, default=None, metavar="S", help="random seed")
+    parser.add_argument(
+        "--paths", type=argparse_type(PORTFOLIO_N_PATHS), default=None, metavar="N", help="number of simulated paths"
+    )
+    parser.add_argument("--seed", type=argparse_type(PORTFOLIO_SEED), default=None, metavar="S", help="random seed")
     parser.add_argument(
         "--cea-holding", action="store_true", help="the walking skeleton: VaR/ES of 1 000 000 t CEA (GARCH(1,1)-t)"
     )
@@ -82,16 +85,21 @@ def run(args: argparse.Namespace) -> int:
 
 def run_cea_holding(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk demo --cea-holding``."""
+    n_paths = DEFAULT_PATHS if args.paths is None else args.paths
+    check_memory(  # one year of daily GARCH paths held in full (the quantiles and VaR read every path)
+        estimate_price_paths(f"demo --cea-holding with {n_paths:,} paths", n_paths, 1 + 245, 1, full=True)
+    )
     with console.status("fitting GARCH(1,1)-t and simulating paths...") if not args.json else _null():
-        n_paths = DEFAULT_PATHS if args.paths is None else args.paths
         seed = DEFAULT_SEED if args.seed is None else args.seed
+        ledger = Ledger()
+        ledger.check_writable()  # before any work: a run that cannot be recorded writes nothing
         with OutputFolder(args.out) as folder:
             result = run_demo(n_paths=n_paths, seed=seed, holding_t=DEFAULT_HOLDING_T)
             run_id = new_run_id()
             write_demo_files(result, folder.staging, run_id=run_id)
             record = folder.commit(
                 run_id,
-                lambda final: Ledger().record(
+                lambda final: ledger.record(
                     run_id=run_id,
                     kind="demo",
                     inputs={"n_paths": n_paths, "seed": seed, "holding_t": DEFAULT_HOLDING_T, "dataset": "cea"},

@@ -11,6 +11,8 @@ from rich.table import Table
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, fit_model
 from models.data import load_prices
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
+from models.quantities import PERSISTENCE_CAP
+from models.validation import argparse_type
 from portfolios.cli._common import add_json_flag, console, print_json
 
 __all__ = ["add_model_arguments", "register"]
@@ -50,7 +52,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, model_default: str |
         help="persistence policy for fits with persistence >= 0.999 (default %(default)s)",
     )
     parser.add_argument(
-        "--cap", type=float, default=0.99, help="persistence the policy scales to (default %(default)s)"
+        "--cap",
+        type=argparse_type(PERSISTENCE_CAP),
+        default=0.99,
+        help="persistence the policy scales to (default %(default)s)",
     )
 
 

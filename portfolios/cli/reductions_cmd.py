@@ -19,8 +19,11 @@ from models.geothermal.methodology import (
 )
 from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
 from models.geothermal.risk import simulate_project
+from models.memory import check_memory, estimate_project_paths
+from models.quantities import REDUCTIONS_RISK_PATHS, SEED, TABLE1_PRICE
 from models.scenarios import SCENARIOS
-from portfolios.cli._common import add_json_flag, console, non_negative_int, positive_int, print_json
+from models.validation import argparse_type
+from portfolios.cli._common import add_json_flag, console, print_json
 
 __all__ = ["register"]
 
@@ -92,7 +95,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=_TABLE1_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    t1.add_argument("--price", type=float, default=DEFAULT_PRICE_CNY_PER_T, help="carbon price, CNY/t (default 60)")
+    t1.add_argument(
+        "--price",
+        type=argparse_type(TABLE1_PRICE),
+        default=DEFAULT_PRICE_CNY_PER_T,
+        help="carbon price, CNY/t (default 60)",
+    )
     add_json_flag(t1)
     t1.set_defaults(func=run_table1)
     hb = inner.add_parser(
@@ -127,8 +135,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rk.add_argument("file", metavar="FILE.toml", nargs="?", default=None, help="project (default: the Hebei case)")
-    rk.add_argument("--paths", type=positive_int, default=2000, help="Monte Carlo paths (default 2000)")
-    rk.add_argument("--seed", type=non_negative_int, default=20240131, help="seed (default 20240131)")
+    rk.add_argument(
+        "--paths", type=argparse_type(REDUCTIONS_RISK_PATHS), default=2000, help="Monte Carlo paths (default 2000)"
+    )
+    rk.add_argument("--seed", type=argparse_type(SEED), default=20240131, help="seed (default 20240131)")
     add_json_flag(rk)
     rk.set_defaults(func=run_risk)
 
@@ -278,8 +288,10 @@ def run_project_cmd(args: argparse.Namespace) -> int:
 def run_risk(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk reductions risk [FILE.toml]``."""
     project = load_project(args.file)
+    det = simulate_project(project, 1, deterministic=True)  # its shapes are the per-path arrays' (years, vintages)
+    shape = (len(det.years), int(det.credits_by_vintage_t.shape[1]))
+    check_memory(estimate_project_paths(f"reductions risk --paths {args.paths}", [shape], args.paths))
     paths = simulate_project(project, args.paths, rng=args.seed)
-    det = simulate_project(project, 1, deterministic=True)
     years = [int(y) for y in paths.years]
     quantiles = {
         field: {

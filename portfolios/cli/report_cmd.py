@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from models.validation import argparse_type
+from portfolios.budget import check_portfolio_memory
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 from portfolios.portfolio import Portfolio, load_portfolio
@@ -51,15 +52,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", default="carbonrisk-report", metavar="DIR", help="output directory (default %(default)s)"
     )
-    parser.add_argument("--paths", type=positive_int, default=None, metavar="N", help="override portfolio.n_paths")
-    parser.add_argument("--seed", type=non_negative_int, default=None, metavar="S", help="override portfolio.seed")
+    parser.add_argument(
+        "--paths", type=argparse_type(PORTFOLIO_N_PATHS), default=None, metavar="N", help="override portfolio.n_paths"
+    )
+    parser.add_argument(
+        "--seed", type=argparse_type(PORTFOLIO_SEED), default=None, metavar="S", help="override portfolio.seed"
+    )
     add_scaleout_flags(parser)
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run_with_progress(portfolio: Portfolio, args: argparse.Namespace, quiet: bool) -> ReportRun:
-    """Run the report with a rich progress bar on stderr (none when ``quiet``)."""
+    """Run the report with a rich progress bar on stderr (none when ``quiet``); refuse first what cannot fit."""
+    check_portfolio_memory(
+        portfolio, str(getattr(args, "command", "report")), workers=args.workers, blocks_per_task=args.blocks_per_task
+    )
     progress: Progress | None = None
     context: AbstractContextManager[object] = nullcontext()
     callback: Callable[[int, int], None] | None = None

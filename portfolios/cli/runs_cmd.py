@@ -6,6 +6,8 @@ import argparse
 
 from rich.table import Table
 
+from models.quantities import RUNS_LIMIT
+from models.validation import argparse_type
 from portfolios.cli._common import add_json_flag, console, print_json
 from portfolios.ledger import (
     RERUN_RTOL,
@@ -44,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     inner = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True, parser_class=type(runs))
     listing = inner.add_parser("list", help="list recorded runs, newest first")
-    listing.add_argument("--limit", type=int, default=None, help="show only the newest N runs")
+    listing.add_argument("--limit", type=argparse_type(RUNS_LIMIT), default=None, help="show only the newest N runs")
     add_json_flag(listing)
     listing.set_defaults(func=run_list)
     show = inner.add_parser("show", help="everything recorded about one run")
@@ -64,11 +66,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs list``."""
-    records = Ledger().list(limit=args.limit)
+    ledger = Ledger(readonly=True)
+    records = ledger.list(limit=args.limit)
     if args.json:
         print_json([r.to_dict(full=False) for r in records])
         return 0
-    table = Table(title=f"{len(records)} run(s) in {Ledger().path}")
+    table = Table(title=f"{len(records)} run(s) in {ledger.path}")
     for col in ("id", "created (UTC)", "kind", "seed", "paths", "output"):
         table.add_column(col, no_wrap=col in ("id", "created (UTC)"))
     for r in records:
@@ -81,7 +84,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs show``."""
-    record = Ledger().get(args.run_id)
+    record = Ledger(readonly=True).get(args.run_id)
     if args.json:
         print_json(record.to_dict())
         return 0
@@ -103,7 +106,7 @@ def _print_differences(title: str, differences: list[dict[str, object]]) -> None
 
 def run_rerun(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs rerun``."""
-    record = Ledger().get(args.run_id)
+    record = Ledger(readonly=True).get(args.run_id)
     metrics = rerun(record.kind, record.inputs)
     exact = same_environment(record.versions, environment_versions())
     rtol = 0.0 if exact else RERUN_RTOL
@@ -132,7 +135,7 @@ def run_rerun(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs diff``."""
-    ledger = Ledger()
+    ledger = Ledger(readonly=True)
     a, b = ledger.get(args.run_a), ledger.get(args.run_b)
     differences = compare_metrics(a.metrics, b.metrics)
     if args.json:

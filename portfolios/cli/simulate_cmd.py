@@ -12,19 +12,27 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
-from models.base import PathSummary, SimulationPlan, simulate_blocks, summarise_blocks, summary_from_parts
+from models.base import (
+    PathSummary,
+    SimulationPlan,
+    simulate_blocks,
+    simulation_threads,
+    summarise_blocks,
+    summary_from_parts,
+)
 from models.data import load_prices
 from models.grid import FREQUENCIES, SimulationGrid
 from models.joint import BasisParams, JointCeaCcer, fit_basis
+from models.memory import check_memory, estimate_price_paths
 from models.paths import DEFAULT_QUANTILES, PathSet
+from models.quantities import SEED, SIMULATE_HORIZON, SIMULATE_PATHS
 from models.random import root_seed_sequence, seed_entropy
 from models.scenarios import load_scenario
+from models.validation import argparse_type
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 from portfolios.cli.fit_cmd import _clean, add_model_arguments, fit_from_args
@@ -64,10 +72,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_model_arguments(parser)
     parser.add_argument("--scenario", default=None, help="trend curve: low, mid, high or a CSV file")
-    parser.add_argument("--horizon", default="1y", help="horizon such as 250d, 6m, 20y (default %(default)s)")
+    parser.add_argument(
+        "--horizon",
+        type=argparse_type(SIMULATE_HORIZON),
+        default="1y",
+        help="horizon such as 250d, 6m, 20y (default %(default)s)",
+    )
     parser.add_argument("--freq", choices=FREQUENCIES, default="M", help="grid frequency (default %(default)s)")
-    parser.add_argument("--paths", type=positive_int, default=10_000, metavar="N", help="paths (default %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=20240131, metavar="S", help="random seed")
+    parser.add_argument(
+        "--paths", type=argparse_type(SIMULATE_PATHS), default=10_000, metavar="N", help="paths (default %(default)s)"
+    )
+    parser.add_argument("--seed", type=argparse_type(SEED), default=20240131, metavar="S", help="random seed")
     parser.add_argument(
         "--ccer", nargs="?", const="default", default=None, metavar="FILE", help="also simulate CCER (basis)"
     )
@@ -135,7 +150,20 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     scenario = load_scenario(args.scenario) if args.scenario is not None else None
     history = load_prices(args.prices, args.column)
+    if scenario is not None:
+        scenario.require_covers(history.last_date)
     grid = SimulationGrid.build(history.last_date, args.horizon, args.freq)  # checked before the (slower) fit
+    check_memory(
+        estimate_price_paths(
+            f"simulate --paths {args.paths}",
+            args.paths,
+            len(grid.dates),
+            1 if args.ccer is None else 2,
+            full=bool(args.out),
+            threads=simulation_threads(),
+            workers=args.workers,
+        )
+    )
     out: Path | None = None
     with ExitStack() as stack:
         # the output file is checked (exists without --overwrite, unwritable folder) before the fit and the paths

@@ -11,13 +11,15 @@ from rich.table import Table
 from finance.contracts import ContractFile, example_names, load_contract_file, load_example
 from finance.valuation import value_all
 from models.exceptions import InputError
+from models.memory import check_memory
+from models.quantities import MC_PATHS, SEED
+from models.validation import argparse_type
 from portfolios import __version__
+from portfolios.budget import estimate_value
 from portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
-    non_negative_int,
-    positive_int,
     print_json,
 )
 
@@ -61,9 +63,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--example", metavar="NAME", help="run a shipped sample file instead of FILE")
     parser.add_argument("--list-examples", action="store_true", help="print the sample names, one per line")
     parser.add_argument(
-        "--paths", type=positive_int, default=None, help=f"Monte Carlo paths (default: file or {DEFAULT_PATHS})"
+        "--paths",
+        type=argparse_type(MC_PATHS),
+        default=None,
+        help=f"Monte Carlo paths (default: file or {DEFAULT_PATHS})",
     )
-    parser.add_argument("--seed", type=non_negative_int, default=None, help="random seed (default: file, else fresh)")
+    parser.add_argument(
+        "--seed", type=argparse_type(SEED), default=None, help="random seed (default: file, else fresh)"
+    )
     parser.add_argument("--no-sensitivities", action="store_true", help="skip delta / vega / rho")
     add_scaleout_flags(parser)
     add_json_flag(parser)
@@ -97,6 +104,15 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else contract.seed
     if seed is None:
         seed = secrets.randbelow(2**32)  # recorded in the output so the run can be repeated
+    check_memory(
+        estimate_value(
+            contract.instruments,
+            contract.market,
+            n_paths,
+            f"value with {n_paths:,} paths",
+            sensitivities=not args.no_sensitivities,
+        )
+    )
     if args.workers is None and args.scheduler is None:
         results = value_all(
             contract.instruments, contract.market, n_paths=n_paths, rng=seed, sensitivities=not args.no_sensitivities

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.data import MIN_OBSERVATIONS, load_prices
-from models.exceptions import DataError, DataGapWarning, UnsortedInputWarning
+from models.data import MIN_OBSERVATIONS, find_outliers, load_prices
+from models.exceptions import DataError, DataGapWarning, PriceOutlierWarning, UnsortedInputWarning
 
 # Reference: ../shared/data/cea_daily.csv has 797 data rows, 2021-07-16 to 2024-10-31;
 # ../shared/data/hbea_daily.csv has 2609 data rows, 2014-04-28 to 2025-05-06 (counted with `wc -l` minus header).
@@ -169,3 +169,77 @@ def test_missing_file_unknown_name_and_suffix(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text("{}")
     with pytest.raises(DataError, match=r"suffix '.json'; supported: .csv, .xlsx"):
         load_prices(tmp_path / "p.json")
+
+
+def _written(tmp_path: Path, dates: pd.DatetimeIndex, fmt: str, name: str = "p.csv") -> Path:
+    close = 50.0 * np.exp(np.cumsum(np.random.default_rng(3).normal(0.0, 0.01, len(dates))))
+    path = tmp_path / name
+    rows = ["date,close"] + [f"{d.strftime(fmt)},{c:.4f}" for d, c in zip(dates, close, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%m-%d-%Y", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%y"])
+def test_day_month_order_is_read_from_the_data(tmp_path: Path, fmt: str) -> None:
+    """Any of these orders gives the true dates back (the data hold days above 12), never swapped ones."""
+    dates = pd.bdate_range("2022-01-03", periods=120)
+    history = load_prices(_written(tmp_path, dates, fmt))
+    assert history.prices.index.equals(pd.DatetimeIndex(dates, name="date"))
+
+
+def test_ambiguous_and_contradictory_day_month_orders_are_refused(tmp_path: Path) -> None:
+    early = pd.DatetimeIndex([d for d in pd.bdate_range("2022-01-03", "2031-12-31") if d.day <= 12][:120])
+    with pytest.raises(DataError, match=r"ambiguous: .*row 2 \('03/01/2022'\).*YYYY-MM-DD"):
+        load_prices(_written(tmp_path, early, "%d/%m/%Y"))
+    path = _written(tmp_path, pd.bdate_range("2022-01-03", periods=120), "%d/%m/%Y")
+    lines = path.read_text().splitlines()
+    lines[90] = "05/13/2022," + lines[90].split(",")[1]
+    path.write_text("\n".join(lines) + "\n")
+    expected = r"mix day-first \(row 10 \('13/01/2022'\)\) and month-first \(row 91 \('05/13/2022'\)\)"
+    with pytest.raises(DataError, match=expected):
+        load_prices(path)
+
+
+def test_isolated_outlier_is_warned_with_date_and_value(price_csv: Callable[..., Path]) -> None:
+    path = price_csv()
+    frame = pd.read_csv(path)
+    frame.loc[50, "close"] = frame.loc[50, "close"] * 1000
+    frame.loc[80, "close"] = frame.loc[80, "close"] / 3
+    frame.to_csv(path, index=False)
+    with pytest.warns(PriceOutlierWarning, match=r"has 2 isolated outlier\(s\)") as caught:
+        history = load_prices(path)
+    message = str(caught[0].message)
+    assert f"{frame.loc[50, 'date']} ({frame.loc[50, 'close']:g};" in message
+    assert frame.loc[80, "date"] in message
+    assert any("isolated outlier" in note for note in history.notes)
+
+
+def test_a_lasting_jump_is_not_an_outlier(price_csv: Callable[..., Path], recwarn: pytest.WarningsRecorder) -> None:
+    """A level shift that does not revert (a redenomination, a new regime) is data, not an isolated outlier."""
+    path = price_csv()
+    frame = pd.read_csv(path)
+    frame.loc[60:, "close"] = frame.loc[60:, "close"] * 5
+    frame.to_csv(path, index=False)
+    load_prices(path)
+    assert not [w for w in recwarn if issubclass(w.category, PriceOutlierWarning)]
+
+
+@pytest.mark.parametrize("name", ["cea", "hbea"])
+def test_real_histories_have_no_outliers(name: str) -> None:
+    with pytest.warns(DataGapWarning):
+        history = load_prices(name)
+    assert find_outliers(history.prices) == []
+
+
+def test_excel_empty_cell_is_named(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"date": pd.bdate_range("2022-01-03", periods=80), "close": np.linspace(40, 60, 80)})
+    frame.loc[7, "close"] = np.nan
+    frame.to_excel(tmp_path / "p.xlsx", index=False)
+    with pytest.raises(DataError, match=r"non-finite or missing prices .*2022-01-12 \(empty\)"):
+        load_prices(tmp_path / "p.xlsx")
+
+
+def test_utf8_byte_order_mark_is_accepted(price_csv: Callable[..., Path]) -> None:
+    path = price_csv()
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_prices(path).column == "close"

@@ -160,7 +160,7 @@ def test_bad_specifications(kwargs: dict[str, object], message: str) -> None:
 
 
 def test_bad_simulation_arguments(garch_t: GarchResult) -> None:
-    with pytest.raises(InputError, match="n_paths=-5 must be a positive integer"):
+    with pytest.raises(InputError, match="n_paths = -5 is not >= 1"):
         garch_t.simulate(10, -5, rng=1)
     with pytest.raises(InputError, match="n_steps=-3 must be a positive integer"):
         garch_t.simulate(-3, 10, rng=1)

@@ -51,8 +51,8 @@ def test_block_reproducibility() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(spot_cny_per_t=-1.0, vol=0.2), "spot_cny_per_t=-1.0 must be a finite number > 0"),
-        (dict(spot_cny_per_t=100.0, vol=0.0), "vol=0.0 must be a finite number > 0"),
+        (dict(spot_cny_per_t=-1.0, vol=0.2), "spot_cny_per_t = -1 is not > 0"),
+        (dict(spot_cny_per_t=100.0, vol=0.0), "vol = 0 is not > 0"),
     ],
 )
 def test_bad_gbm_inputs(kwargs: dict[str, float], message: str) -> None:

@@ -46,7 +46,9 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("year,price\n2025,50\n", r"lacks column\(s\) \['price_cny_per_t'\]"),
         ("year,price_cny_per_t\n2025,50\n2025,60\n", r"repeated years \[2025\]"),
         ("year,price_cny_per_t\n2025,50\n2027,60\n", r"missing years \[2026\]"),
-        ("year,price_cny_per_t\n2025,50\n2026,-1\n", r"finite and > 0; bad in \[2026\]"),
+        ("year,price_cny_per_t\n2025,50\n2026,-1\n", r"row 3 \(year 2026\) price_cny_per_t = -1 must be a finite"),
+        ("year,price_cny_per_t\n2026,1e300\n2025,50\n", r"row 2 \(year 2026\) price_cny_per_t = 1e\+300 .*100,000"),
+        ("year,price_cny_per_t\n", r"has no rows"),
     ],
 )
 def test_user_csv_errors(tmp_path: Path, text: str, message: str) -> None:

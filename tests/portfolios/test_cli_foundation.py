@@ -140,11 +140,11 @@ def test_data_show_too_short_and_unsorted(price_csv: Callable[..., Path], capsys
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["demo", "--paths", "0"], "argument --paths: must be > 0, got 0"),
-        (["demo", "--paths", "many"], "invalid integer value: 'many'"),
-        (["demo", "--seed", "-4"], "argument --seed: must be >= 0"),
-        (["demo", "--cea-holding", "--paths", "50"], "--paths=50 must be an integer >= 100"),
-        (["demo", "--paths", "50"], "n_paths=50 must be >= 100"),
+        (["demo", "--paths", "0"], "argument --paths: 0 is not in [100, 10000000] (paths)"),
+        (["demo", "--paths", "many"], "argument --paths: 'many' is not an integer"),
+        (["demo", "--seed", "-4"], "argument --seed: -4 is not in [0, 9223372036854775807]"),
+        (["demo", "--cea-holding", "--paths", "50"], "argument --paths: 50 is not in [100, 10000000] (paths)"),
+        (["demo", "--paths", "50"], "argument --paths: 50 is not in [100, 10000000] (paths)"),
         (["data", "show", "nope"], "unknown dataset 'nope'"),
         (["nosuch"], "invalid choice: 'nosuch'"),
     ],

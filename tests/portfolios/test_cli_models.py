@@ -74,11 +74,11 @@ def test_simulate_json_is_reproducible_and_writes_parquet(tmp_path: Path, capsys
     [
         (["fit", "cea", "--model", "arima"], "argument --model: invalid choice: 'arima'"),
         (["simulate", "cea", "--horizon=-5y"], "horizon='-5y' must look like 10d, 2w, 6m or 20y"),
-        (["simulate", "cea", "--horizon", "40y"], "exceeds the maximum of 35 years"),
-        (["simulate", "cea", "--paths", "-10"], "argument --paths: must be > 0, got -10"),
+        (["simulate", "cea", "--horizon", "40y"], "argument --horizon: horizon = '40y' is not in (0, 35] years"),
+        (["simulate", "cea", "--paths", "-10"], "argument --paths: -10 is not in [1, 1000000000] (paths)"),
         (["fit", "nowhere"], "unknown dataset 'nowhere'"),
         (["fit", "cea", "--model", "ou", "--dist", "t"], "not available for model 'ou'"),
-        (["backtest", "cea", "--window", "50"], "window=50 must be an integer >= 100"),
+        (["backtest", "cea", "--window", "50"], "argument --window: 50 is not >= 100 (returns)"),
         (["backtest", "cea", "--levels", "0.95,1.5"], "levels '0.95,1.5' must lie in (0.5, 1)"),
     ],
 )

@@ -157,4 +157,4 @@ def test_risk_json_is_reproducible(capsys: pytest.CaptureFixture[str], tmp_path:
     assert json.loads(_run(argv, capsys)[1]) == data
     with pytest.raises(SystemExit) as exc:
         main(["reductions", "risk", "--paths", "0"])
-    assert exc.value.code == 2 and "must be > 0" in capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --paths: 0 is not in [1, 1000000000] (paths)" in capsys.readouterr().err

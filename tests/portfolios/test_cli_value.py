@@ -66,7 +66,7 @@ def test_user_file_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         (
             '[[instrument]]\ntype = "pledge_loan"\ncollateral = "CEA"\nquantity_t = 1e6\nltv = 1.5\nrate = 0.04\n'
             "tenor_years = 1.0\nmaintenance_ratio = 1.4\nliquidation_ratio = 1.2\n",
-            "ltv=1.5 must lie in (0, 1)",
+            "ltv = 1.5 is not in (0, 1)",
         ),
         (
             '[[instrument]]\ntype = "european_option"\nunderlying = "CEA"\noption_type = "call"\n'

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from portfolios.cli import main
+from portfolios.exceptions import InputError, LedgerError
 from portfolios.ledger import Ledger, compare_metrics, default_ledger_path, flatten_metrics
 
 
@@ -106,6 +107,42 @@ def test_two_processes_writing_concurrently(tmp_path: Path) -> None:
         assert sorted(r.inputs["i"] for r in records if r.inputs["writer"] == writer) == list(range(40))
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_check_writable_passes_on_a_good_ledger_and_changes_nothing(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    first = ledger.record(kind="demo", inputs={"x": 1}, metrics={"v": 1.0}, seed=1, n_paths=1)
+    ledger.check_writable()
+    assert [r.id for r in ledger.list()] == [first.id]
+
+
+def test_read_only_ledger_reads_and_refuses_to_record(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    first = Ledger(path).record(kind="demo", inputs={"x": 1}, metrics={"v": 1.0}, seed=1, n_paths=1)
+    reader = Ledger(path, readonly=True)
+    assert reader.get(first.id).metrics == {"v": 1.0}
+    with pytest.raises(LedgerError, match="opened read-only"):
+        reader.record(kind="demo", inputs={}, metrics={})
+    with pytest.raises(LedgerError, match="opened read-only"):
+        reader.check_writable()
+
+
+def test_read_only_ledger_that_does_not_exist_is_empty_and_not_created(tmp_path: Path) -> None:
+    reader = Ledger(tmp_path / "none" / "l.sqlite", readonly=True)
+    assert reader.list() == []
+    with pytest.raises(InputError, match="is not in the ledger"):
+        reader.get("2026")
+    assert not (tmp_path / "none").exists()
+
+
+def test_corrupt_ledger_is_named_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    path.write_bytes(b"SQLite format 2\x00" + bytes(range(256)) * 8)
+    data = path.read_bytes()
+    for make in (lambda: Ledger(path), lambda: Ledger(path, readonly=True).list()):
+        with pytest.raises(LedgerError, match=r"ledger '.*l\.sqlite' cannot be .*file is not a database.*aside"):
+            make()
+    assert path.read_bytes() == data and sorted(p.name for p in tmp_path.iterdir()) == ["l.sqlite"]
 
 
 def test_environment_is_recorded_with_the_lock_check(tmp_path: Path) -> None:

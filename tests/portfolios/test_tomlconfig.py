@@ -52,7 +52,7 @@ def test_values_and_errors(tmp_path: Path) -> None:
     assert run.integer("n_paths", low=1) == 2000
     assert run.number("rate_absent", 0.5) == 0.5
     loan = root.tables("contracts")[1]
-    with pytest.raises(InputError, match=rf"^{path}:16: key 'contracts\[1\].ltv' = 1.4 must lie in \(0, 1\)$"):
+    with pytest.raises(InputError, match=rf"^{path}:16: contracts\[1\].ltv = 1.4 is not in \(0, 1\)$"):
         loan.number("ltv", low=0, high=1, low_open=True, high_open=True)
     with pytest.raises(InputError, match=r":3: key 'run.n_paths' must be a string, got int 2000"):
         run.string("n_paths")
