@@ -473,27 +473,44 @@ def _factor_names(plan: SimulationPlan) -> list[str]:
     return ["CEA"] + (["CCER"] if plan.basis is not None else [])
 
 
-def _block_values(plan: SimulationPlan, block: Block, n_dates: int, parallel: bool) -> dict[str, np.ndarray]:
-    """Prices of one block, ``(n_dates, block.size)`` per factor."""
+def _block_values(
+    plan: SimulationPlan, block: Block, n_dates: int, parallel: bool, record_variance: bool = False
+) -> dict[str, np.ndarray]:
+    """Prices of one block, ``(n_dates, block.size)`` per factor (and ``"CEA_variance"`` with ``record_variance``)."""
     names = _factor_names(plan)
     vals = {n: np.empty((n_dates, block.size)) for n in names}
     vals["CEA"][0] = plan.start_prices[0]
     if plan.basis is not None:
         vals["CCER"][0] = plan.start_prices[1]
-    _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))), parallel)
+    var = None
+    if record_variance:
+        var = vals["CEA_variance"] = np.empty((n_dates, block.size))
+        var[0] = plan.initial_variance
+    _run_block(plan, block.rng, block.size, vals["CEA"], vals.get("CCER", np.zeros((0, 0))), parallel, var)
     return vals
 
 
 def simulate_blocks(
-    plan: SimulationPlan, n_dates: int, n_paths: int, rng: RngLike, first_block: int, last_block: int
+    plan: SimulationPlan,
+    n_dates: int,
+    n_paths: int,
+    rng: RngLike,
+    first_block: int,
+    last_block: int,
+    *,
+    record_variance: bool = False,
 ) -> dict[str, np.ndarray]:
     """Prices of blocks ``first_block:last_block`` of a run of ``n_paths`` paths: ``(n_dates, paths)`` per factor.
 
     The columns are exactly those :func:`run_plan` gives for the same paths; a worker of a distributed run calls
-    this for its share of the blocks.
+    this for its share of the blocks. With ``record_variance`` the result also holds ``"CEA_variance"``, the
+    conditional daily variance (decimal) of CEA's next log-return, exactly as :func:`run_plan`'s
+    ``PathSet.variance["CEA"]``.
     """
-    parts = [_block_values(plan, blk, n_dates, False) for blk in _block_range(n_paths, rng, first_block, last_block)]
-    return {n: np.concatenate([p[n] for p in parts], axis=1) for n in _factor_names(plan)}
+    blocks = _block_range(n_paths, rng, first_block, last_block)
+    parts = [_block_values(plan, blk, n_dates, False, record_variance) for blk in blocks]
+    names = _factor_names(plan) + (["CEA_variance"] if record_variance else [])
+    return {n: np.concatenate([p[n] for p in parts], axis=1) for n in names}
 
 
 def summarise_blocks(

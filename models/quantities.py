@@ -85,6 +85,21 @@ MARKET_DISCOUNT_RATE = Quantity("market.discount_rate", "float", "1/year", 0.02,
 MARKET_CCER_DISCOUNT = Quantity("market.ccer_discount", "float", "fraction", None, 0.0, 1.5, low_inclusive=False,
                                 description="CCER / CEA price ratio at the start (default 70 / 89.66)")  # fmt: skip
 
+MARKET_CCER_SPOT = Quantity("market.ccer_spot", "float", "CNY/t", 70.0, 0.0, 10_000.0, low_inclusive=False,
+                            description="CCER price at the start (document 003: about 70 CNY/t)")  # fmt: skip
+MARKET_CCER_PRICES = Quantity("market.ccer_prices", "str", "-", None, description="CCER price history; the "
+                              "CEA/CCER basis is fitted on it", free_text="a CSV / XLSX path")  # fmt: skip
+MARKET_ANCHOR_YEARS = Quantity("market.anchor_years", "float", "years", 1.0, 0.0, 35.0,
+                               description="years up to which the expected CEA price follows the forward")  # fmt: skip
+MARKET_GLIDE_YEARS = Quantity("market.glide_years", "float", "years", 2.0, 0.0, 35.0, low_inclusive=False,
+                              description="years over which the median then glides onto the scenario")  # fmt: skip
+MARKET_FINANCING_RATE = Quantity("market.financing_rate", "float", "1/year", None, **_RATE,  # type: ignore[arg-type]
+                                 description="carry of the CEA forward (default: discount_rate)")  # fmt: skip
+MARKET_CONVENIENCE_YIELD = Quantity("market.convenience_yield", "float", "1/year", 0.0, -0.5, 0.5,
+                                    description="convenience yield of the CEA forward")  # fmt: skip
+MARKET_FORWARDS = Quantity("market.forwards", "str", "-", None, description="quoted CEA forwards, replacing the "
+                           "carry forward", free_text='a table "YYYY-MM-DD" = CNY/t')  # fmt: skip
+
 # --- [[positions]] -----------------------------------------------------------------------------------------------
 POSITION_NAME = Quantity("positions.name", "str", "-", None, description="name of the inventory",
                          free_text="any text (required)")  # fmt: skip

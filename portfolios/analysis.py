@@ -8,6 +8,7 @@ the mismatch metrics and ES contributions are in :mod:`portfolios.metrics`; the 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +59,33 @@ def _pnl(run: PortfolioRun, key: str) -> np.ndarray:
     return np.asarray(run.arrays[key])
 
 
+def historical_exposure(run: PortfolioRun) -> tuple[float, np.ndarray]:
+    """The book's CEA-equivalent exposure and its 10-day P&L by historical simulation on the price history.
+
+    The exposure ``b`` (CNY per unit relative CEA move) is the slope of the least-squares regression of the
+    simulated total 10-day P&L on the paths' 10-day relative moves of CEA and CCER (``pnl ~ a + b_1 dCEA/CEA +
+    b_2 dCCER/CCER``, ``b = b_1 + b_2``: a CCER-equivalent exposure moves with CEA, since the history has no CCER
+    prices). The historical P&L is ``b (exp(r_10) - 1)`` over every overlapping 10-trading-day log-return
+    ``r_10`` of the history. Linear: option convexity is not carried into the historical figure.
+    """
+    ctx = run.context
+    i10 = list(ctx.fan_rows).index(ctx.row_10d)
+    cea, ccer = np.asarray(run.arrays["cea_fan"]), np.asarray(run.arrays["ccer_fan"])
+    x = np.column_stack([np.ones(cea.shape[1]), cea[i10] / cea[0] - 1.0, ccer[i10] / ccer[0] - 1.0])
+    total = _pnl(run, "pnl_10d").sum(axis=0)
+    beta = np.linalg.lstsq(x, total, rcond=None)[0]
+    exposure = float(beta[1] + beta[2])
+    log_p = np.log(run.history.prices.to_numpy(dtype=float))
+    r10 = log_p[TEN_DAYS:] - log_p[:-TEN_DAYS]
+    return exposure, exposure * np.expm1(r10)
+
+
 def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows, summary = [], {}
+    hs: np.ndarray | None = None
+    if _pnl(run, "pnl_10d").shape[0] and len(run.history.prices) > TEN_DAYS + 100:
+        exposure, hs = historical_exposure(run)
+        summary["cea_equivalent_exposure_t"] = exposure / float(run.history.last_price)
     for horizon, key in (("10d", "pnl_10d"), ("1y", "pnl_1y")):
         pnl = _pnl(run, key)
         if pnl.shape[0] == 0:
@@ -67,6 +93,7 @@ def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
         total = pnl.sum(axis=0)
         for level in LEVELS:
             f = var_es(total, level, horizon_days=TEN_DAYS if horizon == "10d" else TRADING_DAYS_PER_YEAR)
+            hs_var = var_es(hs, level, horizon_days=TEN_DAYS).var if hs is not None and horizon == "10d" else math.nan
             rows.append(
                 {
                     "horizon": horizon,
@@ -75,8 +102,11 @@ def _risk_table(run: PortfolioRun) -> tuple[pd.DataFrame, dict[str, Any]]:
                     "var_se_cny": f.var_se,
                     "es_cny": f.es,
                     "es_se_cny": f.es_se,
+                    "hs_var_cny": hs_var,
                 }
             )
+            if hs is not None and horizon == "10d":
+                summary[f"hs_var_{int(level * 100)}_10d_cny"] = hs_var
             summary[f"var_{int(level * 100)}_{horizon}_cny"] = f.var
             summary[f"es_{int(level * 100)}_{horizon}_cny"] = f.es
     return pd.DataFrame(rows), summary

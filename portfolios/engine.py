@@ -71,11 +71,12 @@ from finance.revaluation import (
 from finance.valuation import engines_for, path_dates
 from models.calendar import year_fractions
 from models.catalog import fit_model
-from models.data import PriceHistory
+from models.data import PriceHistory, load_prices
+from models.drift import MarketAnchor
 from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
-from models.joint import BasisParams, JointCeaCcer
+from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.paths import PathSet
 from models.random import BLOCK_PATHS, root_seed_sequence
 from models.scenarios import ScenarioCurve, load_scenario
@@ -92,7 +93,8 @@ from portfolios.components import (
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
 from portfolios.metrics import irr, payback_year, present_value
-from portfolios.portfolio import Portfolio, market_history
+from portfolios.modelcheck import model_backtest
+from portfolios.portfolio import DEFAULT_CCER_SPOT, Portfolio, market_history
 
 __all__ = [
     "SPILL_ROWS",
@@ -151,6 +153,8 @@ class RunContext:
     portfolio: Portfolio
     model: Any
     scenario: ScenarioCurve | None
+    anchor: MarketAnchor | None
+    """Anchor / glide of the trend (with a scenario; :mod:`models.drift`)."""
     grid: SimulationGrid
     market: MarketInputs
     years: tuple[int, ...]
@@ -272,15 +276,52 @@ def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument
     return pd.DatetimeIndex(sorted(set(d for d in dates.normalize() if vd < d <= end)))
 
 
+def market_anchor(portfolio: Portfolio) -> MarketAnchor:
+    """The ``[market]`` anchor / glide of the run (:mod:`models.drift`): carry from ``financing_rate`` (default
+    the discount rate) and ``convenience_yield``, or the quoted ``forwards``."""
+    spec = portfolio.market
+    quotes = (
+        pd.Series([p for _, p in spec.forwards], index=pd.DatetimeIndex([d for d, _ in spec.forwards]), dtype=float)
+        if spec.forwards
+        else None
+    )
+    return MarketAnchor(
+        financing_rate=spec.discount_rate if spec.financing_rate is None else spec.financing_rate,
+        convenience_yield=spec.convenience_yield,
+        anchor_years=spec.anchor_years,
+        glide_years=spec.glide_years,
+        forwards=quotes,
+    )
+
+
+def _basis(portfolio: Portfolio, history: PriceHistory) -> tuple[BasisParams, str]:
+    """The CEA/CCER basis and where its start comes from: fitted on ``ccer_prices`` when given, else the documented
+    assumptions of :class:`~models.joint.BasisParams`; the start from ``ccer_spot`` (or the last CCER close, or
+    :data:`~portfolios.portfolio.DEFAULT_CCER_SPOT`), or the deprecated ``ccer_discount`` ratio."""
+    spec = portfolio.market
+    if spec.ccer_prices is not None:
+        basis, source = fit_basis(history, load_prices(spec.ccer_prices)), "fitted on " + Path(spec.ccer_prices).name
+    else:
+        basis, source = BasisParams(), "assumed"
+    if spec.ccer_discount is not None:
+        b0 = -math.log(spec.ccer_discount)
+        return dataclasses.replace(basis, b0=b0, mean_basis=b0), source
+    if spec.ccer_spot is not None or spec.ccer_prices is None:
+        ccer = DEFAULT_CCER_SPOT if spec.ccer_spot is None else spec.ccer_spot
+        basis = dataclasses.replace(basis, b0=math.log(history.last_price / ccer))
+    return basis, source
+
+
 def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, Any]]:
     spec = portfolio.market
     single = fit_model(history, spec.model, spec.dist, persistence_policy=spec.persistence_policy)
-    basis = BasisParams()
-    if spec.ccer_discount is not None:
-        b0 = -math.log(spec.ccer_discount)
-        basis = dataclasses.replace(basis, b0=b0, mean_basis=b0)
+    basis, source = _basis(portfolio, history)
     joint = JointCeaCcer(single, basis)
-    summary = {"model": joint.name, "price_model": getattr(single, "name", spec.model), "basis": basis.to_dict()}
+    summary = {
+        "model": joint.name,
+        "price_model": getattr(single, "name", spec.model),
+        "basis": basis.to_dict() | {"source": source},
+    }
     return joint, summary
 
 
@@ -288,6 +329,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
     history, vd = market_history(portfolio)
     model, summary = _fit(portfolio, history)
+    summary["backtest"] = model_backtest(portfolio, history)
     scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
     contracts = [c.instrument for c in portfolio.contracts]
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
@@ -312,9 +354,9 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     # fallback of the revaluation when the path set carries no conditional variance: CEA's from the history and,
     # since ln CCER = ln CEA - b with the basis shock correlated rho with the CEA shock,
     # vol_CCER^2 = s^2 + s_b^2 - 2 rho s s_b and corr(CEA, CCER) = (s^2 - rho s s_b) / (s vol_CCER).
-    basis = BasisParams()
+    basis: BasisParams = model.basis
     s0 = history.last_price
-    ratio = portfolio.market.ccer_discount or math.exp(-basis.mean_basis)
+    ratio = math.exp(-(basis.mean_basis if basis.b0 is None else basis.b0))
     vol = float(history.log_returns.std(ddof=1) * math.sqrt(TRADING_DAYS_PER_YEAR))
     vol_ccer = math.sqrt(vol**2 + basis.sigma**2 - 2.0 * basis.rho * vol * basis.sigma)
     market = MarketInputs(
@@ -347,6 +389,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         portfolio=portfolio,
         model=model,
         scenario=scenario,
+        anchor=market_anchor(portfolio),
         grid=grid,
         market=market,
         years=years,
@@ -425,7 +468,12 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
     root = root_seed_sequence(pf.seed)
     key = (*root.spawn_key, PILOT_KEY)
     pilot: PathSet = ctx.model.simulate(
-        ctx.grid, PILOT_PATHS, np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)), scenario=ctx.scenario
+        ctx.grid,
+        PILOT_PATHS,
+        np.random.SeedSequence(root.entropy, spawn_key=(*key, 0)),
+        scenario=ctx.scenario,
+        anchor=ctx.anchor,
+        record_variance=True,
     )
     entropy = int.from_bytes(
         np.random.SeedSequence(root.entropy, spawn_key=(*key, 2)).generate_state(4).tobytes(), "little"
@@ -575,7 +623,9 @@ def _one_block(
     project_seed: np.random.SeedSequence,
     contract_seed: np.random.SeedSequence,
 ) -> dict[str, np.ndarray]:
-    paths: PathSet = ctx.model.simulate(ctx.grid, n, price_seed, scenario=ctx.scenario)
+    paths: PathSet = ctx.model.simulate(
+        ctx.grid, n, price_seed, scenario=ctx.scenario, anchor=ctx.anchor, record_variance=True
+    )
     cea, ccer = paths["CEA"], paths["CCER"]
     # contract-internal randomness (borrower top-ups) comes from this block's own stream, via the path set's entropy
     contract_entropy = int.from_bytes(contract_seed.generate_state(4).tobytes(), "little")

@@ -29,6 +29,7 @@ from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
+    "DEFAULT_CCER_SPOT",
     "DEFAULT_HURDLE_SPREAD",
     "DEMO_PORTFOLIO",
     "ContractSpec",
@@ -49,6 +50,9 @@ MIN_PATHS = int(Q.PORTFOLIO_N_PATHS.low or 100)
 """Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
 MAX_CCER_OFFSET_SHARE = Q.MAX_CCER_OFFSET_SHARE
 """National ETS rule: CCERs may cover at most 5 % of a compliance obligation (DOMAIN.md section 1)."""
+DEFAULT_CCER_SPOT = 70.0
+"""CCER price at the start without a quote, CNY/t: the average price of the CCER market so far (document 003:
+9.2194 Mt traded for 650 million CNY, about 70 CNY/t)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,21 @@ class MarketSpec:
     scenario: str | None = "mid"
     discount_rate: float = 0.02
     ccer_discount: float | None = None
-    """CCER / CEA price ratio at the start (default: the joint model's documented 70 / 89.66)."""
+    """Deprecated: CCER / CEA price ratio at the start; ``ccer_spot`` replaces it (giving both is refused)."""
+    ccer_spot: float | None = None
+    """CCER price at the start, CNY/t (default :data:`DEFAULT_CCER_SPOT`, or the last close of ``ccer_prices``)."""
+    ccer_prices: str | None = None
+    """A CCER price history (CSV / XLSX); when given, the CEA/CCER basis is fitted on it (``fit_basis``)."""
+    anchor_years: float = 1.0
+    """Years up to which the expected CEA price follows the market forward (:mod:`models.drift`)."""
+    glide_years: float = 2.0
+    """Years over which the median then glides onto the scenario curve."""
+    financing_rate: float | None = None
+    """Carry of the CEA forward, continuously compounded per year (default: ``discount_rate``)."""
+    convenience_yield: float = 0.0
+    """Convenience yield of the CEA forward, per year."""
+    forwards: tuple[tuple[str, float], ...] = ()
+    """Quoted CEA forwards ``(ISO date, CNY/t)``; when given they replace the carry forward."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +213,28 @@ _TOP = ("portfolio", "market", "positions", "obligations", "contracts", "project
 
 
 def _market(section: Section) -> MarketSpec:
-    section.check_keys(["prices", "model", "dist", "persistence_policy", "scenario", "discount_rate", "ccer_discount"])
+    section.check_keys(
+        [
+            "prices",
+            "model",
+            "dist",
+            "persistence_policy",
+            "scenario",
+            "discount_rate",
+            "ccer_discount",
+            "ccer_spot",
+            "ccer_prices",
+            "anchor_years",
+            "glide_years",
+            "financing_rate",
+            "convenience_yield",
+            "forwards",
+        ]
+    )
+    if section.has("ccer_discount") and section.has("ccer_spot"):
+        raise section.error(
+            "ccer_discount", "cannot be given with ccer_spot (ccer_spot replaces it); give ccer_spot only"
+        )
     prices = section.string("prices", "cea")
     if prices not in ("cea", "hbea"):
         path = section.file_path("prices")
@@ -217,7 +256,28 @@ def _market(section: Section) -> MarketSpec:
         ccer_discount=float(section.quantity("ccer_discount", Q.MARKET_CCER_DISCOUNT))
         if section.has("ccer_discount")
         else None,
+        ccer_spot=float(section.quantity("ccer_spot", Q.MARKET_CCER_SPOT)) if section.has("ccer_spot") else None,
+        ccer_prices=str(section.file_path("ccer_prices")) if section.has("ccer_prices") else None,
+        anchor_years=float(section.quantity("anchor_years", Q.MARKET_ANCHOR_YEARS)),
+        glide_years=float(section.quantity("glide_years", Q.MARKET_GLIDE_YEARS)),
+        financing_rate=float(section.quantity("financing_rate", Q.MARKET_FINANCING_RATE))
+        if section.has("financing_rate")
+        else None,
+        convenience_yield=float(section.quantity("convenience_yield", Q.MARKET_CONVENIENCE_YIELD)),
+        forwards=_forwards(section.table("forwards")),
     )
+
+
+def _forwards(section: Section) -> tuple[tuple[str, float], ...]:
+    """Quoted forwards ``{ "YYYY-MM-DD" = price }``, sorted by date."""
+    out = []
+    for key in section.data:
+        try:
+            day = pd.Timestamp(key)
+        except ValueError:
+            raise section.error(key, "must be a date YYYY-MM-DD (a forward's delivery date)") from None
+        out.append((str(day.date()), section.number(key, low=0.0, low_open=True)))
+    return tuple(sorted(out))
 
 
 def _position(section: Section) -> Position:
@@ -405,6 +465,8 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
     files: dict[str, str] = {}
     if Path(market.prices).exists():
         files["prices"] = market.prices
+    if market.ccer_prices is not None:
+        files["ccer_prices"] = market.ccer_prices
     projects: list[ProjectSpec] = []
     for s in root.tables("projects"):
         spec, file = _project(s, start_year=2026)

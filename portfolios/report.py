@@ -6,6 +6,7 @@ Written atomically into the output directory (a failed or interrupted run leaves
 
 from __future__ import annotations
 
+import html
 import json
 import warnings
 from pathlib import Path
@@ -171,6 +172,54 @@ _ASSUMPTIONS = [
 ]
 
 
+def _model_section(run: PortfolioRun) -> str:
+    """The price model in use: name, the drift at each horizon, the CEA/CCER basis and the model's VaR backtest on
+    its own history (a rejected model is flagged here and in the warnings at the top)."""
+    ctx, spec = run.context, run.portfolio.market
+    summary = run.fit_summary
+    vd = ctx.market.valuation_date
+    s0 = dict(ctx.market.spots)["CEA"]
+    anchor = ctx.anchor
+    if ctx.scenario is None or anchor is None:
+        drift = "Drift: no scenario; the model's own drift at every horizon."
+    else:
+        t_a, t_g = anchor.anchor_years, anchor.glide_years
+        f_a = float(anchor.forward(s0, vd, pd.DatetimeIndex([vd + pd.Timedelta(days=round(t_a * 365))]))[0])
+        end = vd + pd.Timedelta(days=round((t_a + t_g) * 365))
+        carry = (
+            "the quoted forwards"
+            if anchor.forwards is not None
+            else f"the carry forward (financing rate {anchor.financing_rate:.2%}, convenience yield "
+            f"{anchor.convenience_yield:.2%})"
+        )
+        drift = (
+            f"Drift: up to {t_a:g} year(s) the expected CEA price follows {carry}, {s0:,.2f} today to {f_a:,.2f} "
+            f"CNY/t at {t_a:g} y; from {t_a:g} to {t_a + t_g:g} years the median glides in log onto the "
+            f"'{spec.scenario}' scenario ({float(ctx.scenario.price_at(pd.DatetimeIndex([end]))[0]):,.2f} CNY/t at "
+            f"{end.date()}), which it follows after."
+        )
+    b = summary.get("basis", {})
+    ccer0 = dict(ctx.market.spots)["CCER"]
+    basis = (
+        f"CCER = CEA x exp(-b), b an OU process ({b.get('source', 'assumed')}): kappa {b.get('kappa', 0):.2f}/year, "
+        f"sigma {b.get('sigma', 0):.2f}/sqrt(year), rho {b.get('rho', 0):.2f} with the CEA shocks, long-run CCER/CEA "
+        f"ratio {b.get('ccer_cea_ratio', 0):.3f}; CCER starts at {ccer0:,.2f} CNY/t."
+    )
+    parts = [f"<p>{html.escape(p)}</p>" for p in (f"Model: {summary.get('price_model')}.", drift, basis)]
+    bt = summary.get("backtest")
+    if bt:
+        frame = pd.DataFrame(bt["levels"])[["level", "n_obs", "violations", "expected", "kupiec_pvalue", "cc_pvalue"]]
+        frame = frame.assign(
+            level=[f"{lv:.0%}" for lv in frame["level"]],
+            expected=[f"{e:.1f}" for e in frame["expected"]],
+            verdict=["passes" if r["passes"] else "REJECTED at 5 %" for r in bt["levels"]],
+        ).rename(columns={"expected": "expected violations", "kupiec_pvalue": "Kupiec p", "cc_pvalue": "CC p"})
+        frame.attrs["units"] = {"level": "text", "expected violations": "text", "Kupiec p": "number", "CC p": "number"}
+        parts.append(f"<p>{html.escape('One-day VaR backtest of this model: ' + bt['source'] + '.')}</p>")
+        parts.append(table_tag(frame, table_id="model_backtest"))
+    return section("Price model", *parts, anchor="model")
+
+
 def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
     """The report page."""
     t = analysis.tables
@@ -178,7 +227,11 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
     parts = [table_tag(risk, table_id="var_es")]
     if "es_contributions_1y_99" in t:
         parts.append(table_tag(t["es_contributions_1y_99"], index=True, table_id="es_contributions"))
-    body = [section("Risk figures", *parts)]
+    body = []
+    rejected = [w for w in run.warnings if "rejected by its VaR backtest" in w]
+    if rejected:
+        body.append(section("Model warning", warnings_block(rejected), keep=True))
+    body.append(section("Risk figures", *parts))
     body.append(
         section(
             "Limits",
@@ -188,6 +241,7 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
         )
     )
     body.append(section("Prices", _fan_figure(analysis)))
+    body.append(_model_section(run))
     for key in ("contracts", "loans", "dscr", "compliance_cost_at_risk"):
         if key in t:
             body.append(section(_TITLES[key], table_tag(t[key], table_id=key)))

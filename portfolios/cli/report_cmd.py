@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -100,7 +101,7 @@ def print_report_summary(result: ReportRun) -> None:
     """The summary table printed after a report."""
     t = result.analysis.tables
     table = Table(title=f"{result.run.portfolio.name}: {result.run.n_paths:,} paths, seed {result.run.portfolio.seed}")
-    for col in ("horizon", "level", "VaR (CNY)", "ES (CNY)", "VaR s.e.", "ES s.e."):
+    for col in ("horizon", "level", "VaR (CNY)", "ES (CNY)", "VaR s.e.", "ES s.e.", "HS VaR"):
         table.add_column(col, justify="right")
     for row in t["var_es"].itertuples(index=False):
         table.add_row(
@@ -110,6 +111,7 @@ def print_report_summary(result: ReportRun) -> None:
             f"{row.es_cny:,.0f}",
             f"{row.var_se_cny:,.0f}",
             f"{row.es_se_cny:,.0f}",
+            "" if not np.isfinite(row.hs_var_cny) else f"{row.hs_var_cny:,.0f}",
         )
     console.print(table)
     mismatch = result.analysis.metrics.get("mismatch")

@@ -9,7 +9,14 @@ from rich.table import Table
 from models.quantities import RUNS_LIMIT
 from models.validation import argparse_type
 from portfolios.cli._common import add_json_flag, console, print_json
-from portfolios.ledger import Ledger, compare_metrics, flatten_metrics
+from portfolios.ledger import (
+    RERUN_RTOL,
+    Ledger,
+    compare_metrics,
+    environment_versions,
+    flatten_metrics,
+    same_environment,
+)
 from portfolios.reruns import rerun
 
 __all__ = ["register"]
@@ -18,11 +25,15 @@ _HELP = """\
 Every run of `carbonrisk demo` and `carbonrisk report` is recorded in an SQLite ledger at
 $CARBONRISK_HOME/ledger.sqlite (else $XDG_DATA_HOME/carbonrisk/ledger.sqlite, else
 ~/.local/share/carbonrisk/ledger.sqlite): id, time, kind, seed, path count, inputs, input file hashes, package and
-dependency versions, summary metrics.
+dependency versions, the environment's fingerprint (hash of the installed packages, of requirements.lock and
+whether they match), summary metrics.
 
 JSON keys: `runs list --json` -> list of {id, created_utc, kind, seed, n_paths, output_dir};
 `runs show ID --json` -> the same plus inputs, input_hashes, versions, metrics;
-`runs rerun ID --json` -> {id, identical (bool), n_metrics, differences: [{metric, a, b, difference}]};
+`runs rerun ID --json` -> {id, identical (bool), comparison ("exact" | "relative tolerance"), rtol,
+same_environment, n_metrics, differences: [{metric, a, b, difference}]}. The comparison is exact when the recorded
+environment (Python, machine, CPU, hash of the installed packages) is the current one, else numbers within a
+relative tolerance of 1e-5 count as equal (the tolerance is printed);
 `runs diff ID1 ID2 --json` -> {a, b, identical, differences: [...]} (a = ID1, b = ID2).
 `runs rerun` exits 1 when a recomputed metric differs.
 """
@@ -97,18 +108,28 @@ def run_rerun(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk runs rerun``."""
     record = Ledger(readonly=True).get(args.run_id)
     metrics = rerun(record.kind, record.inputs)
-    differences = compare_metrics(record.metrics, metrics)
+    exact = same_environment(record.versions, environment_versions())
+    rtol = 0.0 if exact else RERUN_RTOL
+    differences = compare_metrics(record.metrics, metrics, rtol=rtol)
 
     payload = {
         "id": record.id,
         "identical": not differences,
+        "comparison": "exact" if exact else "relative tolerance",
+        "rtol": rtol,
+        "same_environment": exact,
         "n_metrics": len(flatten_metrics(record.metrics)),
         "differences": differences,
     }
     if args.json:
         print_json(payload)
     else:
-        _print_differences(f"rerun of {record.id} ({payload['n_metrics']} metrics)", differences)
+        how = (
+            "same environment, exact comparison"
+            if exact
+            else f"environment differs from the recorded one, relative tolerance {rtol:g}"
+        )
+        _print_differences(f"rerun of {record.id} ({payload['n_metrics']} metrics; {how})", differences)
     return 0 if not differences else 1
 
 

@@ -104,3 +104,20 @@ def test_path_set_checks_the_variance_shape() -> None:
         PathSet(dates=dates, factors={"CEA": values}, variance={"CEA": np.ones((3, 5))})
     with pytest.raises(InputError, match="'CCER' is not a factor"):
         PathSet(dates=dates, factors={"CEA": values}, variance={"CCER": values})
+
+
+def test_simulate_blocks_records_the_same_variance_as_run_plan(cea: PriceHistory) -> None:
+    # the Dask block path: a worker's share of the blocks carries exactly run_plan's prices and variance
+    from models.base import simulate_blocks
+
+    joint = JointCeaCcer(_fit(cea, "garch", "empirical"), BasisParams())
+    grid = SimulationGrid.build(joint.last_date, "1y", "W")
+    n = 4096 + 300
+    full = joint.simulate(grid, n, rng=5, record_variance=True)
+    plan = joint.plan(grid)
+    first = simulate_blocks(plan, len(grid.dates), n, 5, 0, 1, record_variance=True)
+    second = simulate_blocks(plan, len(grid.dates), n, 5, 1, 2, record_variance=True)
+    assert full.variance is not None
+    for key, values in (("CEA", full["CEA"]), ("CCER", full["CCER"]), ("CEA_variance", full.variance["CEA"])):
+        np.testing.assert_array_equal(np.concatenate([first[key], second[key]], axis=1), values, err_msg=key)
+    assert "CEA_variance" not in simulate_blocks(plan, len(grid.dates), n, 5, 0, 1)

@@ -143,3 +143,60 @@ def test_corrupt_ledger_is_named_and_kept(tmp_path: Path) -> None:
         with pytest.raises(LedgerError, match=r"ledger '.*l\.sqlite' cannot be .*file is not a database.*aside"):
             make()
     assert path.read_bytes() == data and sorted(p.name for p in tmp_path.iterdir()) == ["l.sqlite"]
+
+
+def test_environment_is_recorded_with_the_lock_check(tmp_path: Path) -> None:
+    from portfolios.ledger import environment_versions, installed_distributions, lock_requirements
+
+    env = environment_versions()
+    for key in ("python", "machine", "cpu", "installed_sha256", "lock_sha256", "matches_lock"):
+        assert env[key], key
+    assert len(env["installed_sha256"]) == 64
+    installed = installed_distributions()
+    numpy_version = installed["numpy"]
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"# comment\nnumpy=={numpy_version}\n", encoding="utf-8")
+    assert lock_requirements(lock) == {"numpy": numpy_version}
+    lock.write_text("NumPy==0.0.1  # pinned\n", encoding="utf-8")
+    assert lock_requirements(lock) == {"numpy": "0.0.1"}
+    assert lock_requirements(tmp_path / "absent.lock") is None
+
+
+def test_compare_with_a_relative_tolerance() -> None:
+    old = {"var": 5_794_043.0, "n": 3, "name": "x"}
+    new = {"var": 5_794_064.0, "n": 3, "name": "x"}  # 3.6e-6 relative
+    assert [d["metric"] for d in compare_metrics(old, new)] == ["var"]
+    assert compare_metrics(old, new, rtol=1e-5) == []
+    assert [d["metric"] for d in compare_metrics(old, new, rtol=1e-6)] == ["var"]
+    assert compare_metrics({"name": "x"}, {"name": "y"}, rtol=1e-5) != []
+
+
+def test_rerun_is_exact_in_the_same_environment_and_tolerant_in_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from portfolios.ledger import RERUN_RTOL
+
+    out = tmp_path / "d"
+    assert main(["demo", "--cea-holding", "--out", str(out), "--paths", "400", "--seed", "3", "--json"]) == 0
+    capsys.readouterr()
+    ledger = Ledger()
+    record = ledger.list()[0]
+    # nudge one stored metric by 1e-7 relative: a real difference in the same environment
+    metrics = json.loads(json.dumps(record.metrics))
+    metrics["risk"][0]["var"] *= 1.0 + 1e-7
+    with sqlite3.connect(ledger.path) as conn:
+        conn.execute("UPDATE runs SET metrics_json = ? WHERE id = ?", (json.dumps(metrics), record.id))
+    assert main(["runs", "rerun", record.id, "--json"]) == 1
+    exact = json.loads(capsys.readouterr().out)
+    assert exact["comparison"] == "exact" and exact["rtol"] == 0.0 and exact["same_environment"] is True
+    assert [d["metric"] for d in exact["differences"]] == ["risk[0].var"]
+    # the same record as if made on another machine: compared within the stated tolerance
+    versions = dict(record.versions) | {"installed_sha256": "0" * 64}
+    with sqlite3.connect(ledger.path) as conn:
+        conn.execute("UPDATE runs SET versions_json = ? WHERE id = ?", (json.dumps(versions), record.id))
+    assert main(["runs", "rerun", record.id, "--json"]) == 0
+    tolerant = json.loads(capsys.readouterr().out)
+    assert tolerant["comparison"] == "relative tolerance" and tolerant["rtol"] == RERUN_RTOL
+    assert tolerant["same_environment"] is False and tolerant["identical"] is True
+    assert main(["runs", "rerun", record.id]) == 0
+    assert f"relative tolerance {RERUN_RTOL:g}" in capsys.readouterr().out
