@@ -36,6 +36,8 @@ __all__ = [
     "PORTFOLIO_HORIZON_YEARS",
     "PORTFOLIO_N_PATHS",
     "PORTFOLIO_SEED",
+    "PORTFOLIO_VALUATION_DATE",
+    "PROJECT_HURDLE_RATE",
     "PROJECT_LIFE_YEARS",
     "PROJECT_START_YEAR",
     "REDUCTIONS_RISK_PATHS",
@@ -67,6 +69,11 @@ PORTFOLIO_N_PATHS = Quantity(
 PORTFOLIO_SEED = Quantity(
     "portfolio.seed", "int", "-", 20241031, 0, MAX_SEED,
     description="seed of the run (same seed, same numbers on any machine)", also=("report --seed", "demo --seed"),
+)  # fmt: skip
+PORTFOLIO_VALUATION_DATE = Quantity(
+    "portfolio.valuation_date", "date", "-", None,
+    description="valuation date (market data up to it are used); default: the last date of the price history",
+    free_text="a date YYYY-MM-DD after the price history's second close",
 )  # fmt: skip
 
 # --- [market] ----------------------------------------------------------------------------------------------------
@@ -154,6 +161,9 @@ PROJECT_CAPEX = Quantity("projects.capex_cny", "float", "CNY", None, 0.0, _INF, 
                          description="total investment (default: the template's, scaled with the area)")  # fmt: skip
 PROJECT_TARIFF = Quantity("projects.heat_tariff_cny_per_mwh", "float", "CNY/MWh", 200.0, 0.0, _INF,
                           description="heat sales tariff")  # fmt: skip
+PROJECT_HURDLE_RATE = Quantity("projects.hurdle_rate", "float", "1/year", None, -0.05, 0.5,
+                               description="hurdle rate of the investment NPV (continuously compounded; default "
+                               "the curve plus 6 %)")  # fmt: skip
 PROJECT_SCENARIO = Quantity("projects.scenario", "str", "-", "mid", description="emission-factor / price scenario",
                             choices=SCENARIOS)  # fmt: skip
 

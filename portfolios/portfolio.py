@@ -363,7 +363,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
         capex = float(section.quantity("capex_cny", Q.PROJECT_CAPEX))
         project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
     tariff = float(section.quantity("heat_tariff_cny_per_mwh", Q.PROJECT_TARIFF))
-    hurdle = section.number("hurdle_rate", low=-0.05, high=0.5) if section.has("hurdle_rate") else None
+    hurdle = float(section.quantity("hurdle_rate", Q.PROJECT_HURDLE_RATE)) if section.has("hurdle_rate") else None
     return ProjectSpec(name, project, tariff, hurdle), file
 
 
