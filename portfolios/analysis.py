@@ -334,7 +334,7 @@ def credit_table(run: PortfolioRun) -> pd.DataFrame | None:
     """
     rows = []
     a = run.arrays
-    market = run.context.market
+    market = run.context.market.build()
     for c, contract in enumerate(run.portfolio.contracts):
         inst = contract.instrument
         if not isinstance(inst, PledgeLoan | ProjectLoan) or (inst.borrower_pd_1y is None and inst.rating is None):
