@@ -125,7 +125,9 @@ def _credit_inputs(pd_1y: float | None, rating: str | None) -> None:
     if rating is not None:
         key = str(rating).strip().upper().rstrip("+-")
         if key not in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"):
-            raise ContractError(f"rating={rating!r} must be one of AAA, AA, A, BBB, BB, B, CCC (modifiers + / - allowed)")
+            raise ContractError(
+                f"rating={rating!r} must be one of AAA, AA, A, BBB, BB, B, CCC (modifiers + / - allowed)"
+            )
 
 
 def _after(field_name: str, date: pd.Timestamp, valuation_date: pd.Timestamp) -> None:
@@ -720,8 +722,9 @@ class PledgeLoan(Instrument):
     parameters: a probability that falls with the price on the call date; a borrower who declines a call is not
     called again and the loan runs on until the liquidation line). ``borrower_pd_1y`` or ``rating`` (optional,
     at most one): the borrower's one-year PD, whose default (independent of prices, constant hazard) also
-    triggers the liquidation of the collateral, and which feeds the credit figures of :mod:`finance.credit`. Below ``liquidation_ratio`` (and at maturity when collateral value is
-    below the amount owed) the lender sells the collateral from the next trading day, at most
+    triggers the liquidation of the collateral, and which feeds the credit figures of :mod:`finance.credit`.
+    Below ``liquidation_ratio`` (and at maturity when collateral value is below the amount owed) the lender sells
+    the collateral from the next trading day, at most
     ``liquidation_share_of_adv`` of the average daily traded volume per day and for at most
     ``max_liquidation_days`` days (the remainder in a block on the last day), at the close less ``haircut``.
     The average daily volume is ``adv_t`` when given, else the mean of the last ``adv_window_days`` traded
@@ -779,7 +782,9 @@ class PledgeLoan(Instrument):
         elif isinstance(self.top_up, dict):
             _wrong_way_table(self.top_up)
         else:
-            _num("top_up", self.top_up, 0.0, 1.0, "be 'always', 'never', 'wrong_way', a table or a probability in [0, 1]")
+            _num(
+                "top_up", self.top_up, 0.0, 1.0, "be 'always', 'never', 'wrong_way', a table or a probability in [0, 1]"
+            )
         _credit_inputs(self.borrower_pd_1y, self.rating)
         s = _num("liquidation_share_of_adv", self.liquidation_share_of_adv, rule="lie in (0, 1]")
         if not 0.0 < s <= 1.0:

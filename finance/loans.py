@@ -40,12 +40,12 @@ __all__ = [
     "average_daily_volume_t",
     "borrower_default_times",
     "collateral_adv_t",
-    "effective_interest_rate",
-    "pledge_credit_figures",
-    "project_credit_figures",
     "debt_schedule",
     "down_barrier_hit_probability",
+    "effective_interest_rate",
     "max_ltv_for_loss_probability",
+    "pledge_credit_figures",
+    "project_credit_figures",
     "simulate_pledge_loan",
 ]
 
@@ -296,7 +296,19 @@ def simulate_pledge_loan(
         }
     )
     return PledgeOutcome(
-        principal, called, liquidated, default, loss > 1e-9, loss, ead, pv, annuity, pv_loss, cf, default_time, by_borrower
+        principal,
+        called,
+        liquidated,
+        default,
+        loss > 1e-9,
+        loss,
+        ead,
+        pv,
+        annuity,
+        pv_loss,
+        cf,
+        default_time,
+        by_borrower,
     )
 
 
@@ -394,8 +406,9 @@ class MCPledgeLoanEngine(Engine):
             "margin_call": out.margin_call,
             "liquidated": out.liquidated,
             "ead_cny": out.ead_cny,
-            "default_time_years": out.default_time_years,
         }
+        if out.default_time_years is not None:
+            samples["default_time_years"] = out.default_time_years
         return PricingResult(
             instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths, samples=samples
         )

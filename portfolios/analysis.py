@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from finance.instruments import PledgeLoan, ProjectLoan
-from models.units import TRADING_DAYS_PER_YEAR
 from finance.loans import pledge_credit_figures, project_credit_figures
+from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import LoanPaths
 from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, pledge_rows
 from portfolios.exceptions import InputError

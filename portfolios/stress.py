@@ -48,7 +48,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +64,7 @@ from finance.valuation import engines_for
 from models.geothermal import simulate_portfolio
 from models.paths import PathSet
 from models.random import root_seed_sequence
-from portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components, linked_loan
+from portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
 from portfolios.engine import RunContext, _on_years, _project_paths, prepare, volatility_source
 from portfolios.portfolio import Portfolio
 from portfolios.risk import var_es
@@ -169,7 +169,12 @@ def _subset(base: StressBase, n: int) -> tuple[PathSet, ProjectPaths | None]:
     if pr is None:
         return paths, None
     cut = ProjectPaths(
-        pr.names, pr.years, pr.credits_t[..., :n], pr.heat_revenue_cny[..., :n], pr.capex_cny[..., :n], pr.opex_cny[..., :n]
+        pr.names,
+        pr.years,
+        pr.credits_t[..., :n],
+        pr.heat_revenue_cny[..., :n],
+        pr.capex_cny[..., :n],
+        pr.opex_cny[..., :n],
     )
     return paths, cut
 
@@ -243,10 +248,12 @@ def _policy(base: StressBase, scenario: StressScenario, projects: ProjectPaths |
     pf = base.ctx.portfolio
     if scenario.offset_cap is not None:
         cap = float(scenario.offset_cap)
-        pf = dataclasses.replace(pf, obligations=[dataclasses.replace(ob, ccer_share=cap) for ob in pf.obligations])
+        pf = dataclasses.replace(
+            pf, obligations=tuple(dataclasses.replace(ob, ccer_share=cap) for ob in pf.obligations)
+        )
     if projects is not None:
         credits = projects.credits_t
-        shift = int(round(scenario.issuance_delay_years))
+        shift = round(scenario.issuance_delay_years)
         if shift > 0:
             credits = np.concatenate([np.zeros_like(credits[:, :shift]), credits[:, :-shift]], axis=1)
         credits = credits * float(scenario.heat_ef_multiplier)
@@ -280,7 +287,9 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
 
 
 def _book_pnl(results: list[tuple[Any, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    return sum(r.pnl_10d for _, r in results), sum(r.pnl_1y for _, r in results)  # type: ignore[return-value]
+    ten = np.sum([r.pnl_10d for _, r in results], axis=0)
+    year = np.sum([r.pnl_1y for _, r in results], axis=0)
+    return np.asarray(ten, dtype=float), np.asarray(year, dtype=float)
 
 
 def run_scenarios(base: StressBase, scenarios: Mapping[str, StressScenario]) -> dict[str, pd.DataFrame]:
@@ -372,32 +381,22 @@ def run_ladders(base: StressBase) -> pd.DataFrame:
     paths, projects = base.paths, base.projects
     ref = _mean_pnl(evaluate(base, paths, projects))
     n_dates = paths.n_dates
-    points: list[tuple[str, float, Callable[[], list[tuple[Any, Any]]]]] = []
+    points: list[tuple[str, float, PathSet, MarketEnv | None, VolatilitySource | None]] = []
     for factor in ("CEA", "CCER"):
         for s in LADDER_SHOCKS:
-            lv = {factor: np.full(n_dates, 1.0 + s)}
-            points.append((f"{factor} spot", s, lambda lv=lv: evaluate(base, scaled(paths, lv), projects)))
+            points.append((f"{factor} spot", s, scaled(paths, {factor: np.full(n_dates, 1.0 + s)}), None, None))
     sigma = float(dict(base.ctx.market.vols)["CEA"])
     for d in VOL_POINTS:
-        k = (sigma + d) / sigma
-        points.append(
-            (
-                "volatility",
-                d,
-                lambda k=k, d=d: evaluate(
-                    base, _vol_scaled(paths, k), projects, vol=ShiftedVolatility(volatility_source(base.ctx), d)
-                ),
-            )
-        )
+        shifted = ShiftedVolatility(volatility_source(base.ctx), d)
+        points.append(("volatility", d, _vol_scaled(paths, (sigma + d) / sigma), None, shifted))
     for b in BASIS_POINTS:
-        lv = {"CCER": np.full(n_dates, math.exp(-b))}
-        points.append(("CCER basis", b, lambda lv=lv: evaluate(base, scaled(paths, lv), projects)))
+        points.append(("CCER basis", b, scaled(paths, {"CCER": np.full(n_dates, math.exp(-b))}), None, None))
     for r in RATE_POINTS:
         mk = dataclasses.replace(base.ctx.market, rate=base.ctx.market.rate + r).build()
-        points.append(("discount rate", r, lambda mk=mk: evaluate(base, paths, projects, market=mk)))
+        points.append(("discount rate", r, paths, mk, None))
     rows = []
-    for ladder, point, fn in points:
-        got = _mean_pnl(fn())
+    for ladder, point, shocked, mk_point, vol_point in points:
+        got = _mean_pnl(evaluate(base, shocked, projects, market=mk_point, vol=vol_point))
         for label, (ten, year) in got.items():
             rows.append(
                 {

@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     if len(t["scenario_breaches"]):
         for row in t["scenario_breaches"].itertuples(index=False):
-            console.print(f"[bold red]breach[/] {row.scenario}: {row.limit} = {row.value:,.4g} > {row.limit_value:,.4g}")
+            console.print(
+                f"[bold red]breach[/] {row.scenario}: {row.limit} = {row.value:,.4g} > {row.limit_value:,.4g}"
+            )
     if report.reverse:
         rev = Table(title="reverse stress")
         for col in ("target", "question", "variable", "threshold", "precision", "note"):

@@ -28,10 +28,16 @@ PLEDGE: dict[str, Any] = dict(
         ({"tenor_years": -1.0}, r"^tenor_years=-1.0 must be a finite number > 0$"),
         ({"quantity_t": 0}, r"^quantity_t=0 must be a finite number > 0$"),
         ({"top_up": "sometimes"}, r"^top_up='sometimes' must be one of always, never, wrong_way$"),
-        ({"top_up": {"p_max": 0.9, "q": 1}}, r"^top_up.q: unknown key; a top_up table takes p_max, m, s, kind, d50, w$"),
+        (
+            {"top_up": {"p_max": 0.9, "q": 1}},
+            r"^top_up.q: unknown key; a top_up table takes p_max, m, s, kind, d50, w$",
+        ),
         ({"borrower_pd_1y": 1.0}, r"^borrower_pd_1y=1.0 must lie in \[0, 1\)$"),
         ({"borrower_pd_1y": 0.01, "rating": "BB"}, r"^borrower_pd_1y=0.01 and rating='BB': give at most one$"),
-        ({"rating": "Baa2"}, r"^rating='Baa2' must be one of AAA, AA, A, BBB, BB, B, CCC \(modifiers \+ / - allowed\)$"),
+        (
+            {"rating": "Baa2"},
+            r"^rating='Baa2' must be one of AAA, AA, A, BBB, BB, B, CCC \(modifiers \+ / - allowed\)$",
+        ),
         ({"collateral": "EUA"}, r"^collateral='EUA' must be one of CEA, CCER$"),
     ],
 )

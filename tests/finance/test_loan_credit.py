@@ -78,9 +78,11 @@ def test_pledge_loan_credit_figures_hand_computed(market: MarketEnv) -> None:
     b = (0.11852 - 0.05478 * math.log(p)) ** 2
     t_mat = float(market.discount.times(pd.DatetimeIndex([loan.maturity(market.valuation_date)]))[0])
     m = min(max(t_mat, 1.0), 5.0)
-    k = (lgd * norm.cdf((norm.ppf(p) + math.sqrt(r) * norm.ppf(0.999)) / math.sqrt(1 - r)) - p * lgd) * (
-        1 + (m - 2.5) * b
-    ) / (1 - 1.5 * b)
+    k = (
+        (lgd * norm.cdf((norm.ppf(p) + math.sqrt(r) * norm.ppf(0.999)) / math.sqrt(1 - r)) - p * lgd)
+        * (1 + (m - 2.5) * b)
+        / (1 - 1.5 * b)
+    )
     assert e["irb_capital_cny"] == pytest.approx(k * owed, rel=1e-10)
     assert e["rwa_cny"] == pytest.approx(12.5 * k * owed, rel=1e-10)
     # standardised: general corporate 100 %, 8 % of RWA, the CEA pledge not recognised

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.exceptions import ContractError, ValuationWarning
+from finance.exceptions import ContractError
 from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
 from finance.loans import (
     CCER_ADV_T,

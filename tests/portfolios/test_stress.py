@@ -14,6 +14,7 @@ from portfolios.analysis import analyse
 from portfolios.cli import main
 from portfolios.engine import run_portfolio
 from portfolios.portfolio import load_portfolio
+from portfolios.risk import var_es
 from portfolios.stress import (
     REVERSE_STEPS,
     StressBase,
@@ -26,7 +27,6 @@ from portfolios.stress import (
     run_scenarios,
     scaled,
 )
-from portfolios.risk import var_es
 
 BOOK = """
 [portfolio]
@@ -197,7 +197,9 @@ def test_report_credit_table(book_file: Path) -> None:
     assert credit["pd_lifetime"] >= loans["p_liquidation"] - 1e-12
     assert credit["ecl_lifetime_cny"] >= credit["ecl_12m_cny"] > 0
     assert credit["ifrs9_stage"] == 1
-    assert credit["irb_capital_cny"] > 0 and credit["standardised_capital_cny"] == pytest.approx(0.08 * credit["ead_cny"], rel=0.05)
+    assert credit["irb_capital_cny"] > 0 and credit["standardised_capital_cny"] == pytest.approx(
+        0.08 * credit["ead_cny"], rel=0.05
+    )
     assert not credit["carbon_collateral_recognised"]
 
 
