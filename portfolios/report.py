@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,32 @@ def credit_section(analysis: Analysis) -> str:
     if "credit" not in t:
         return ""
     return section(_TITLES["credit"], table_tag(t["credit"], table_id="credit"), f"<p>{html.escape(CREDIT_NOTE)}</p>")
+
+
+STRESS_TITLES = {
+    "scenarios": "Stress scenarios: book P&L (CNY)",
+    "scenario_loans": "Stress scenarios: loans (coverage, margin calls, liquidations, expected loss)",
+    "scenario_breaches": "Stress scenarios: limit breaches",
+    "reverse_stress": "Reverse stress: where each loan and the book break",
+}
+
+
+def stress_section(tables: Mapping[str, pd.DataFrame]) -> str:
+    """The stress section from the tables of :func:`portfolios.stress.run_stress` (``scenarios``,
+    ``scenario_loans``, ``scenario_breaches``, ``reverse_stress``; those present), empty when there are none.
+
+    The scenarios table is shown for the book (one row per scenario, P&L at 10 days and 1 year); the per-component
+    rows stay in the stress command's ``--json``.
+    """
+    parts = []
+    for key, title in STRESS_TITLES.items():
+        frame = tables.get(key)
+        if frame is None or not len(frame):
+            continue
+        if key == "scenarios":
+            frame = frame[frame["component"] == "book"].drop(columns=["component"])
+        parts.append(f"<h3>{html.escape(title)}</h3>" + table_tag(frame, table_id=f"stress_{key}"))
+    return section("Stress tests", *parts, anchor="stress") if parts else ""
 
 
 def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:

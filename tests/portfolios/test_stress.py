@@ -214,3 +214,16 @@ def test_stress_cli(book_file: Path, capsys: pytest.CaptureFixture[str], tmp_pat
     assert main(["stress", str(book_file), "--scenarios", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.toml" in err[0] and "CEA" in err[0]
+
+
+def test_stress_report_section(base: StressBase) -> None:
+    """The report's stress section: the book rows of the scenarios, the loans, the breaches, the reverse stress."""
+    from portfolios.report import stress_section
+
+    scen = embedded_scenarios("historical")
+    tables = run_scenarios(base, {"hbea_worst_1y": scen["hbea_worst_1y"]})
+    html = stress_section(tables)
+    for ident in ("stress_scenarios", "stress_scenario_loans", "stress_scenario_breaches"):
+        assert f'id="{ident}"' in html
+    assert "hbea_worst_1y" in html and "position: CEA inventory" not in html
+    assert stress_section({}) == ""
