@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -111,8 +112,8 @@ def borrower_default_times(loan: PledgeLoan | ProjectLoan, paths: PathSet, *, se
 
     Constant hazard :math:`h = -\\ln(1 - PD_{1y})`, :math:`\\tau = -\\ln(1-U)/h` (:func:`finance.credit.default_times`),
     independent of prices; the uniforms come from their own stream of the path set's seed (spawn key
-    ``_DEFAULT_STREAM``), so a block's default times do not depend on how the run is split. All ``inf`` when the
-    loan has neither field.
+    ``(_DEFAULT_STREAM, crc32(label))``: one stream per loan, so two borrowers' defaults are independent), and a
+    block's default times do not depend on how the run is split. All ``inf`` when the loan has neither field.
     """
     n = paths.n_paths
     if loan.borrower_pd_1y is None and loan.rating is None:
@@ -121,7 +122,8 @@ def borrower_default_times(loan: PledgeLoan | ProjectLoan, paths: PathSet, *, se
 
     pd_1y = loan.borrower_pd_1y if loan.borrower_pd_1y is not None else pd_from_rating(str(loan.rating))
     entropy = seed if seed is not None else (paths.seed_entropy or 0)
-    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_DEFAULT_STREAM,)))
+    borrower = zlib.crc32(loan.label().encode("utf-8"))  # loans of different borrowers draw different uniforms
+    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_DEFAULT_STREAM, borrower)))
     return default_times(float(pd_1y), n, rng)
 
 

@@ -177,3 +177,16 @@ def test_project_loan_credit_figures(market: MarketEnv) -> None:
     t = res.samples["default_time_years"]
     ends = market.discount.times(loan.schedule()[1:])
     assert set(np.unique(t[np.isfinite(t)])) <= set(ends)
+
+
+def test_borrowers_default_independently(market: MarketEnv) -> None:
+    """Each loan draws its borrower's default times from its own stream (keyed by its name): two borrowers with
+    the same PD on the same paths do not default on the same paths; the same loan always does."""
+    paths = _step_paths(market, _loan(), [[] for _ in range(4000)])
+    a = simulate_pledge_loan(_loan(borrower_pd_1y=0.3, name="A"), market, paths)
+    b = simulate_pledge_loan(_loan(borrower_pd_1y=0.3, name="B"), market, paths)
+    a2 = simulate_pledge_loan(_loan(borrower_pd_1y=0.3, name="A"), market, paths)
+    np.testing.assert_array_equal(a.default_time_years, a2.default_time_years)
+    both = float(np.mean(a.liquidated & b.liquidated))
+    pa, pb = float(a.liquidated.mean()), float(b.liquidated.mean())
+    assert abs(both - pa * pb) < 4 * math.sqrt(pa * pb * (1 - pa * pb) / 4000)  # independent, not comonotonic
