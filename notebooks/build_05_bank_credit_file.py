@@ -72,7 +72,7 @@ credit = pd.DataFrame({pledge.name: {k: pl[k] for k in keys}, project.name: {k: 
 credit""")
 md("""Reading it: the pledge loan rarely loses money even when it defaults (the collateral covers most of the amount
 owed; an LGD of a percent or two), so its ECL and IRB capital are small; the standardised approach, which ignores
-the carbon pledge, asks for about fifty times more capital than IRB. The project loan's life is ten years and its
+the carbon pledge, asks for tens of times more capital than IRB. The project loan's life is ten years and its
 defaults are mostly the borrower's own plus the low-price paths: lifetime ECL is much larger than the 12-month ECL
 (the loan is drawn in 2027, so the next 12 months carry almost no default), which is what a move to stage 2 would
 cost.""")
@@ -105,8 +105,8 @@ md("""The pledge loan starts losing money if CEA falls by roughly a third at onc
 collateral then sells below the amount owed after the liquidation haircut and the weeks a forced sale takes. The
 margin call comes much earlier (coverage 135 % = 0.81 x today's price). The project loan does not turn negative
 even with CCER near zero: heat revenue carries the debt service, carbon income is the cushion. For the book, a
-fall of about 10 % of both prices at once breaches the 10-day VaR limit: the pledge then sits close to its
-margin-call line, and its liquidation losses enter the 10-day tail.""")
+fall of both prices at once by the shock in the VaR row (a tenth or so) breaches the 10-day VaR limit: the pledge
+then sits close to its margin-call line, and its liquidation losses enter the 10-day tail.""")
 
 nb = nbformat.v4.new_notebook(
     cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
