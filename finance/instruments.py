@@ -103,6 +103,37 @@ def _choice(field_name: str, value: str, allowed: Sequence[str]) -> str:
     return check_choice(field_name, value, allowed, error=ContractError)
 
 
+_WRONG_WAY_KEYS = ("p_max", "m", "s", "kind", "d50", "w")
+
+
+def _wrong_way_table(table: dict[str, Any]) -> None:
+    """A ``top_up`` table: the parameters of :class:`finance.credit.WrongWayTopUp` (checked there too)."""
+    for key in table:
+        if key not in _WRONG_WAY_KEYS:
+            raise ContractError(f"top_up.{key}: unknown key; a top_up table takes {', '.join(_WRONG_WAY_KEYS)}")
+    if "p_max" in table:
+        _num("top_up.p_max", table["p_max"], 0.0, 1.0)
+    for key in ("s", "w"):
+        if key in table:
+            _pos(f"top_up.{key}", table[key])
+    if "kind" in table:
+        _choice("top_up.kind", table["kind"], ("lognormal", "logistic"))
+
+
+def _credit_inputs(pd_1y: float | None, rating: str | None) -> None:
+    """Borrower credit inputs of a loan: at most one of ``borrower_pd_1y`` (in [0, 1)) and ``rating``."""
+    if pd_1y is not None and rating is not None:
+        raise ContractError(f"borrower_pd_1y={pd_1y!r} and rating={rating!r}: give at most one")
+    if pd_1y is not None:
+        _num("borrower_pd_1y", pd_1y, 0.0, 1.0, hi_open=True)
+    if rating is not None:
+        key = str(rating).strip().upper().rstrip("+-")
+        if key not in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"):
+            raise ContractError(
+                f"rating={rating!r} must be one of AAA, AA, A, BBB, BB, B, CCC (modifiers + / - allowed)"
+            )
+
+
 def _after(field_name: str, date: pd.Timestamp, valuation_date: pd.Timestamp) -> None:
     if date <= valuation_date:
         raise ContractError(f"{field_name}={date.date()} must be after the valuation date {valuation_date.date()}")
@@ -680,7 +711,7 @@ class ExchangeOption(Instrument):
         )
 
 
-TopUp = Literal["always", "never"] | float
+TopUp = Literal["always", "never", "wrong_way"] | float | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -691,13 +722,18 @@ class PledgeLoan(Instrument):
     principal at ``tenor_years``. Coverage = collateral value / principal, checked on each monitoring date
     (``monitoring`` ``daily`` = every SSE trading day, ``weekly`` = every fifth). Below ``maintenance_ratio``
     the borrower gets a margin call and tops up to the initial coverage ``1/ltv`` (``top_up`` ``always``,
-    ``never`` or a probability per call; a borrower who declines a call is not called again and the loan runs
-    on until the liquidation line). Below ``liquidation_ratio`` (and at maturity when collateral value is
-    below the amount owed) the lender sells the collateral from the next trading day, at most
+    ``never``, a probability per call, or ``wrong_way`` / a table of :class:`finance.credit.WrongWayTopUp`
+    parameters: a probability that falls with the price on the call date; a borrower who declines a call is not
+    called again and the loan runs on until the liquidation line). ``borrower_pd_1y`` or ``rating`` (optional,
+    at most one): the borrower's one-year PD, whose default (independent of prices, constant hazard) also
+    triggers the liquidation of the collateral, and which feeds the credit figures of :mod:`finance.credit`.
+    Below ``liquidation_ratio`` (and at maturity when collateral value is below the amount owed) the lender sells
+    the collateral from the next trading day, at most
     ``liquidation_share_of_adv`` of the average daily traded volume per day and for at most
     ``max_liquidation_days`` days (the remainder in a block on the last day), at the close less ``haircut``.
     The average daily volume is ``adv_t`` when given, else the mean of the last ``adv_window_days`` traded
-    volumes of the embedded CEA history (no CCER volume series ships with the package: give ``adv_t`` for CCER).
+    volumes of the embedded CEA history; for CCER collateral :data:`finance.loans.CCER_ADV_T` (derived from the
+    traded volume of document 003) unless ``adv_t`` is given.
 
     Notes
     -----
@@ -721,6 +757,8 @@ class PledgeLoan(Instrument):
     adv_t: float | None = None
     adv_window_days: int = 60
     target_loss_probability: float | None = None
+    borrower_pd_1y: float | None = None
+    rating: str | None = None
     kind: ClassVar[str] = "pledge_loan"
 
     def __post_init__(self) -> None:
@@ -742,9 +780,12 @@ class PledgeLoan(Instrument):
             )
         _field(self, "monitoring")
         if isinstance(self.top_up, str):
-            _choice("top_up", self.top_up, ("always", "never"))
+            _choice("top_up", self.top_up, ("always", "never", "wrong_way"))
+        elif isinstance(self.top_up, dict):
+            _wrong_way_table(self.top_up)
         else:
-            _num("top_up", self.top_up, 0.0, 1.0)  # or 'always' / 'never'
+            _num("top_up", self.top_up, 0.0, 1.0)  # or 'always' / 'never' / 'wrong_way' / a table
+        _credit_inputs(self.borrower_pd_1y, self.rating)
         _field(self, "liquidation_share_of_adv")
         _field(self, "max_liquidation_days")
         _field(self, "haircut")
@@ -761,11 +802,16 @@ class PledgeLoan(Instrument):
 
     @property
     def top_up_probability(self) -> float:
-        """Probability that the borrower meets a margin call."""
+        """Probability that the borrower meets a margin call; for a price-dependent (wrong-way) model, its value
+        at the first margin call, where the price ratio is ``maintenance_ratio x ltv``."""
         if self.top_up == "always":
             return 1.0
         if self.top_up == "never":
             return 0.0
+        if isinstance(self.top_up, str | dict):
+            from finance.credit import top_up_model
+
+            return float(top_up_model(self.top_up)(np.array([self.maintenance_ratio * self.ltv]))[0])
         return float(self.top_up)
 
     def maturity(self, valuation_date: pd.Timestamp) -> pd.Timestamp:
@@ -822,7 +868,9 @@ class ProjectLoan(Instrument):
     service) or ``sculpted`` (debt service = base-case CFADS / ``target_dscr``, balloon at maturity). A debt
     service reserve of ``reserve_periods`` x the first debt service is funded at close; a share
     ``cash_sweep_share`` of the cash left after debt service and reserve top-up prepays principal. Default when
-    CFADS plus reserve cannot pay the debt service due; the lender then recovers ``recovery_rate`` of the
+    CFADS plus reserve cannot pay the debt service due, or (with ``borrower_pd_1y`` or ``rating``) when the
+    borrower defaults for reasons outside the project's cash flows (constant hazard, independent of prices; the
+    default is recognised at the end of the period it falls in); the lender then recovers ``recovery_rate`` of the
     amount outstanding (plus the cash on hand).
 
     Notes
@@ -842,6 +890,8 @@ class ProjectLoan(Instrument):
     reserve_periods: float = 0.5
     cash_sweep_share: float = 0.0
     recovery_rate: float = 0.4
+    borrower_pd_1y: float | None = None
+    rating: str | None = None
     kind: ClassVar[str] = "project_loan"
 
     def __post_init__(self) -> None:
@@ -862,6 +912,7 @@ class ProjectLoan(Instrument):
         _field(self, "reserve_periods")
         _field(self, "cash_sweep_share")
         _field(self, "recovery_rate")
+        _credit_inputs(self.borrower_pd_1y, self.rating)
 
     @property
     def factors(self) -> tuple[str, ...]:

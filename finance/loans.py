@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -21,8 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from finance.credit import LoanCreditFigures, default_times, loan_credit_figures, top_up_model
 from finance.engines import Engine
-from finance.exceptions import ContractError, PathSetError, ValuationWarning
+from finance.exceptions import ContractError, PathSetError
 from finance.instruments import PledgeLoan, ProjectLoan
 from finance.market import MarketEnv
 from finance.results import PricingResult, mc_estimate, prices_on
@@ -32,14 +34,19 @@ from models.paths import PathSet
 
 __all__ = [
     "BGK_BETA",
+    "CCER_ADV_T",
     "MCPledgeLoanEngine",
     "MCProjectLoanEngine",
     "PledgeOutcome",
     "average_daily_volume_t",
+    "borrower_default_times",
     "debt_schedule",
     "down_barrier_hit_probability",
+    "effective_interest_rate",
     "market_depth_t",
     "max_ltv_for_loss_probability",
+    "pledge_credit_figures",
+    "project_credit_figures",
     "simulate_pledge_loan",
 ]
 
@@ -47,6 +54,19 @@ BGK_BETA: float = 0.5825971579390106
 """Broadie-Glasserman-Kou constant :math:`-\\zeta(1/2)/\\sqrt{2\\pi}`."""
 
 _TOPUP_STREAM = 0x70505550  # spawn key of the top-up decisions' random stream ("pUPU")
+_DEFAULT_STREAM = 0x42444546  # spawn key of the borrower default times' random stream ("BDEF")
+
+CCER_TRADED_T: float = 9.2194e6
+"""Cumulative CCER volume traded since the market reopened (document 003: 921.94 万吨, 6.50 亿元, ~70 CNY/t)."""
+
+CCER_TRADING_DAYS: int = 411
+"""SSE trading days from 2024-01-22 (first trade of the reopened CCER market) to 2025-09-30 (assumed end of the
+period document 003 reports on: it was published with the first list of 52 national zero-carbon parks, autumn
+2025), counted with :func:`finance.schedules.trading_days`."""
+
+CCER_ADV_T: float = CCER_TRADED_T / CCER_TRADING_DAYS
+"""Default average daily traded CCER volume, t: 9.2194 Mt / 411 days = 22 432 t/day (about 1/20 of CEA's
+recent 450 000 t/day). The liquidation capacity of CCER collateral, unless a loan gives ``adv_t``."""
 
 
 def down_barrier_hit_probability(
@@ -71,13 +91,50 @@ def down_barrier_hit_probability(
 
 
 def market_depth_t(loan: PledgeLoan, market: MarketEnv) -> float:
-    """The loan's average daily volume: its ``adv_t`` when given, else the market's mean traded volume of the
-    collateral over ``adv_window_days`` (:meth:`~finance.market.MarketEnv.average_daily_volume_t`), the CEA's when
-    the market has no volumes of the collateral (the engine warns)."""
+    """Market depth used to liquidate ``loan``'s collateral, t/day.
+
+    ``adv_t`` when given; else the market's mean traded volume of the collateral over ``adv_window_days``
+    (:meth:`~finance.market.MarketEnv.average_daily_volume_t`) when the market has its volumes; else, for CCER,
+    the documented :data:`CCER_ADV_T` (document 003); else the CEA's.
+    """
     if loan.adv_t is not None:
         return float(loan.adv_t)
-    name = loan.collateral if loan.collateral in market.daily_volumes_t else "CEA"
-    return market.average_daily_volume_t(name, loan.adv_window_days)
+    if loan.collateral in market.daily_volumes_t:
+        return market.average_daily_volume_t(loan.collateral, loan.adv_window_days)
+    if loan.collateral == "CCER":
+        return CCER_ADV_T
+    return market.average_daily_volume_t("CEA", loan.adv_window_days)
+
+
+def effective_interest_rate(rate: float, payments_per_year: int) -> float:
+    """Annual effective rate of a nominal ``rate`` paid ``payments_per_year`` times: :math:`(1 + r/m)^m - 1`
+    (the EIR of a loan lent at par without fees, IFRS 9 Appendix A)."""
+    m = int(payments_per_year)
+    return float((1.0 + rate / m) ** m - 1.0)
+
+
+def borrower_default_times(loan: PledgeLoan | ProjectLoan, paths: PathSet, *, seed: int | None = None) -> np.ndarray:
+    """Per-path borrower default time in years (``inf`` = never) from its ``borrower_pd_1y`` or ``rating``.
+
+    Constant hazard :math:`h = -\\ln(1 - PD_{1y})`, :math:`\\tau = -\\ln(1-U)/h` (:func:`finance.credit.default_times`),
+    independent of prices; the uniforms come from their own stream of the path set's seed (spawn key
+    ``(_DEFAULT_STREAM, crc32(label))``: one stream per loan, so two borrowers' defaults are independent), and a
+    block's default times do not depend on how the run is split. All ``inf`` when the loan has neither field.
+    """
+    n = paths.n_paths
+    if loan.borrower_pd_1y is None and loan.rating is None:
+        return np.full(n, np.inf)
+    from finance.credit import pd_from_rating
+
+    pd_1y = loan.borrower_pd_1y if loan.borrower_pd_1y is not None else pd_from_rating(str(loan.rating))
+    entropy = seed if seed is not None else paths.seed_entropy
+    if entropy is None:
+        raise ContractError(
+            f"'{loan.label()}' draws borrower defaults from its PD: give a seed or a path set with seed_entropy"
+        )
+    borrower = zlib.crc32(loan.label().encode("utf-8"))  # loans of different borrowers draw different uniforms
+    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_DEFAULT_STREAM, borrower)))
+    return default_times(float(pd_1y), n, rng)
 
 
 def average_daily_volume_t(window_days: int) -> float:
@@ -109,6 +166,11 @@ class PledgeOutcome:
     cashflows : pandas.DataFrame
         Per interest date: expected interest and principal received, expected recoveries and losses of the
         liquidations triggered in the period ending on that date (CNY, means over paths), discount factor.
+    default_time_years : numpy.ndarray
+        Per path, the time (years from the valuation date) of the monitoring date on which the liquidation was
+        triggered (collateral shortfall or borrower default), ``inf`` where the loan repaid.
+    borrower_default : numpy.ndarray of bool
+        Paths whose liquidation was triggered by the borrower's default (not by the collateral).
     """
 
     principal_cny: float
@@ -122,12 +184,20 @@ class PledgeOutcome:
     annuity_cny: np.ndarray
     pv_loss_cny: np.ndarray
     cashflows: pd.DataFrame | None = None
+    default_time_years: np.ndarray | None = None
+    borrower_default: np.ndarray | None = None
 
 
 def simulate_pledge_loan(
     loan: PledgeLoan, market: MarketEnv, paths: PathSet, *, adv_t: float | None = None, topup_seed: int | None = None
 ) -> PledgeOutcome:
-    """Run the pledge loan's rules on every path (see :class:`~finance.instruments.PledgeLoan`)."""
+    """Run the pledge loan's rules on every path (see :class:`~finance.instruments.PledgeLoan`).
+
+    The top-up decision on a margin call at price :math:`S_t` is ``U < p(S_t / S_0)`` with ``p`` from
+    :func:`finance.credit.top_up_model` (a constant, or the wrong-way model that falls with the price); the
+    borrower's own default (:func:`borrower_default_times`) triggers the liquidation on the first monitoring
+    date on or after it.
+    """
     vd = market.valuation_date
     spot = market.spot(loan.collateral)
     principal = loan.ltv * loan.quantity_t * spot
@@ -148,15 +218,20 @@ def simulate_pledge_loan(
     # index of the interest period each monitoring date falls in (period k: (ipay[k], ipay[k+1]])
     period_of = np.searchsorted(ipay_t, mon_t, side="left") - 1
     accrual_since = mon_t - ipay_t[np.clip(period_of, 0, None)]
-    p_top = loan.top_up_probability
     seed = topup_seed if topup_seed is not None else paths.seed_entropy
-    if seed is None and 0.0 < p_top < 1.0:
+    top_up = top_up_model(loan.top_up)
+    never = loan.top_up == "never" or (not isinstance(loan.top_up, str | dict) and float(loan.top_up) == 0.0)
+    always = loan.top_up == "always" or (not isinstance(loan.top_up, str | dict) and float(loan.top_up) == 1.0)
+    if seed is None and not (never or always):
         raise ContractError(
             f"top_up = {loan.top_up!r} draws the borrower's top-ups: give topup_seed or a path set with seed_entropy"
         )
     # without a seed no draw is made (top-ups always or never), so the stream's entropy is never used
     entropy = seed if seed is not None else 0
     topup_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_TOPUP_STREAM,)))
+    tau_b = borrower_default_times(loan, paths, seed=topup_seed)
+    default_time = np.full(n, np.inf)
+    by_borrower = np.zeros(n, dtype=bool)
 
     qty = np.full(n, float(loan.quantity_t))
     alive = np.ones(n, dtype=bool)
@@ -188,12 +263,15 @@ def simulate_pledge_loan(
         trigger = alive & (coverage < loan.liquidation_ratio)
         if j == last:
             trigger |= alive & (qty * s < owed)
+        borrower = alive & ~trigger & (tau_b <= mon_t[j])
+        by_borrower |= borrower
+        trigger |= borrower
         call = alive & ~trigger & (coverage < loan.maintenance_ratio)
         called |= call | trigger
         call &= ~declined
-        if p_top > 0.0 and call.any():
+        if not never and call.any():
             idx = np.flatnonzero(call)
-            meets = topup_rng.random(idx.size) < p_top if p_top < 1.0 else np.ones(idx.size, dtype=bool)
+            meets = np.ones(idx.size, dtype=bool) if always else topup_rng.random(idx.size) < top_up(s[idx] / spot)
             declined[idx[~meets]] = True
             target = principal / loan.ltv / s[idx[meets]]
             qty[idx[meets]] = np.maximum(qty[idx[meets]], target)
@@ -210,6 +288,7 @@ def simulate_pledge_loan(
             loss[idx] = owed - recovered
             ead[idx] = owed
             liquidated[idx] = True
+            default_time[idx] = mon_t[j]
             pv[idx] += recovered * mon_df[j]
             recovered_by[period_of[j] + 1] += recovered.sum()
             loss_by[period_of[j] + 1] += loss[idx].sum()
@@ -234,7 +313,21 @@ def simulate_pledge_loan(
             "df": idf[1:],
         }
     )
-    return PledgeOutcome(principal, called, liquidated, default, loss > 1e-9, loss, ead, pv, annuity, pv_loss, cf)
+    return PledgeOutcome(
+        principal,
+        called,
+        liquidated,
+        default,
+        loss > 1e-9,
+        loss,
+        ead,
+        pv,
+        annuity,
+        pv_loss,
+        cf,
+        default_time,
+        by_borrower,
+    )
 
 
 def _prob(flags: np.ndarray) -> tuple[float, float]:
@@ -289,17 +382,6 @@ class MCPledgeLoanEngine(Engine):
         self, instrument: PledgeLoan, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
     ) -> PricingResult:
         p = self._paths(paths)
-        if (
-            instrument.adv_t is None
-            and instrument.collateral != "CEA"
-            and instrument.collateral not in market.daily_volumes_t
-        ):
-            warnings.warn(
-                f"pledge loan '{instrument.label()}': the market has no {instrument.collateral} volumes; "
-                "liquidation capacity uses the CEA average daily volume (set adv_t to override)",
-                ValuationWarning,
-                stacklevel=2,
-            )
         adv = market_depth_t(instrument, market)
         out = simulate_pledge_loan(instrument, market, p, adv_t=adv)
         value, se = mc_estimate(out.pv_cny - out.principal_cny)
@@ -317,9 +399,16 @@ class MCPledgeLoanEngine(Engine):
         extras["loss_given_default"] = float(out.loss_cny[d].sum() / out.ead_cny[d].sum()) if d.any() else 0.0
         extras["break_even_spread"] = float(out.pv_loss_cny.mean() / out.annuity_cny.mean())
         cap = instrument.liquidation_share_of_adv * adv
+        credit = pledge_credit_figures(instrument, market, out)
+        if credit is not None:
+            extras.update(credit.to_dict())
+            extras["crm_note"] = credit.standardised.crm_note
         extras.update(
             {
                 "adv_t": adv,
+                "adv_source": "adv_t"
+                if instrument.adv_t is not None
+                else ("CCER_ADV_T (document 003)" if instrument.collateral == "CCER" else "CEA history"),
                 "liquidation_capacity_t_per_day": cap,
                 "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
             }
@@ -334,7 +423,10 @@ class MCPledgeLoanEngine(Engine):
             "loss_cny": out.loss_cny,
             "margin_call": out.margin_call,
             "liquidated": out.liquidated,
+            "ead_cny": out.ead_cny,
         }
+        if out.default_time_years is not None:
+            samples["default_time_years"] = out.default_time_years
         return PricingResult(
             instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths, samples=samples
         )
@@ -420,6 +512,10 @@ class MCProjectLoanEngine(Engine):
         df = market.df(sched[1:])
 
         n = p.n_paths
+        t_end = market.discount.times(sched[1:])
+        t_start = float(market.discount.times(sched[:1])[0])
+        tau_b = borrower_default_times(loan, p) + t_start  # the borrower's hazard runs from the loan's start
+        default_time = np.full(n, np.inf)
         bal = np.full(n, loan.principal_cny)
         first_ds = principal_sched[0] + loan.principal_cny * loan.rate * accrual[0]
         reserve_target = loan.reserve_periods * first_ds
@@ -440,7 +536,8 @@ class MCProjectLoanEngine(Engine):
             active = alive & (ds > 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 dscr[y, active] = cfads[y, active] / ds[active]
-            short = active & (cfads[y] + reserve < ds)
+            short = active & ((cfads[y] + reserve < ds) | (tau_b <= t_end[y]))
+            default_time[short] = t_end[y]
             pays = active & ~short
             # paying paths: debt service, reserve top-up, cash sweep
             excess = np.where(pays, cfads[y] - ds, 0.0)
@@ -504,5 +601,88 @@ class MCProjectLoanEngine(Engine):
             "default": default,
             "dscr": dscr,
             "min_dscr": min_dscr,
+            "ead_cny": ead,
+            "default_time_years": default_time,
         }
+        credit = project_credit_figures(loan, market, default_time, loss, ead)
+        if credit is not None:
+            extras.update(credit.to_dict())
+            extras["crm_note"] = credit.standardised.crm_note
         return PricingResult(loan.label(), value, se, self.name, extras, cf, n_paths=n, samples=samples)
+
+
+# ----------------------------------------------------------------------------------------- credit figures
+
+
+def pledge_credit_figures(
+    loan: PledgeLoan,
+    market: MarketEnv,
+    out: PledgeOutcome | None = None,
+    *,
+    default_time_years: np.ndarray | None = None,
+    loss_cny: np.ndarray | None = None,
+    ead_cny: np.ndarray | None = None,
+) -> LoanCreditFigures | None:
+    """Credit figures of a pledge loan from its paths (None when it has neither ``borrower_pd_1y`` nor ``rating``).
+
+    Give the engine's :class:`PledgeOutcome`, or the three per-path arrays (the portfolio report's merged
+    arrays). Default on a path = its liquidation, triggered by the collateral (coverage below the liquidation
+    ratio, or below the amount owed at maturity) or by the borrower's own default, whichever comes first; loss and
+    EAD are the engine's (undiscounted). The ECL discounts at the loan's effective interest rate
+    (:func:`effective_interest_rate` of ``rate`` paid every ``interest_months``); maturity is the tenor; the SICR
+    test compares today's coverage (``1/ltv``, at origination) with the maintenance ratio; the standardised
+    exposure is the principal, and the pledged carbon (``quantity_t x spot``) is reported but not recognised as
+    credit-risk mitigation (:func:`finance.credit.standardised_corporate`).
+    """
+    if loan.borrower_pd_1y is None and loan.rating is None:
+        return None
+    if out is not None:
+        default_time_years, loss_cny, ead_cny = out.default_time_years, out.loss_cny, out.ead_cny
+    if default_time_years is None or loss_cny is None or ead_cny is None:
+        raise ContractError(f"pledge loan '{loan.label()}': credit figures need the outcome or the per-path arrays")
+    spot = market.spot(loan.collateral)
+    principal = loan.ltv * loan.quantity_t * spot
+    vd = market.valuation_date
+    maturity = float(market.discount.times(pd.DatetimeIndex([loan.maturity(vd)]))[0])
+    return loan_credit_figures(
+        default_time_years=default_time_years,
+        loss_cny=loss_cny,
+        ead_cny=ead_cny,
+        maturity_years=maturity,
+        eir=effective_interest_rate(loan.rate, 12 // loan.interest_months),
+        exposure_cny=principal,
+        borrower_pd_1y=loan.borrower_pd_1y,
+        rating=loan.rating,
+        coverage=1.0 / loan.ltv,
+        maintenance_ratio=loan.maintenance_ratio,
+        collateral_cny=loan.quantity_t * spot,
+        collateral_kind=loan.collateral,
+    )
+
+
+def project_credit_figures(
+    loan: ProjectLoan, market: MarketEnv, default_time_years: np.ndarray, loss_cny: np.ndarray, ead_cny: np.ndarray
+) -> LoanCreditFigures | None:
+    """Credit figures of a CCER-linked project loan from its paths (None without ``borrower_pd_1y`` / ``rating``).
+
+    Default on a path: the first period whose CFADS plus reserve cannot pay the debt service, or the borrower's
+    own default (hazard from the loan's start), recognised at that period's end. The ECL horizon and the IRB
+    maturity run from the valuation date to the last repayment date (a loan drawn later is measured on the
+    reporting date as a commitment with the same loss); EIR = ``rate`` (annual periods, no fees); exposure = the
+    principal; CCER income is not collateral (no CRM).
+    """
+    if loan.borrower_pd_1y is None and loan.rating is None:
+        return None
+    maturity = float(market.discount.times(loan.schedule()[-1:])[0])
+    return loan_credit_figures(
+        default_time_years=default_time_years,
+        loss_cny=loss_cny,
+        ead_cny=ead_cny,
+        maturity_years=maturity,
+        eir=float(loan.rate),
+        exposure_cny=loan.principal_cny,
+        borrower_pd_1y=loan.borrower_pd_1y,
+        rating=loan.rating,
+        collateral_cny=0.0,
+        collateral_kind="CCER",
+    )

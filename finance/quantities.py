@@ -158,7 +158,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
             "type": "str",
             "unit": "-",
             "default": "never",
-            "free_text": "always, never or a probability in [0, 1]",
+            "free_text": "always, never, wrong_way (or a table of its parameters) or a probability in [0, 1]",
             "description": "whether the borrower meets a margin call",
         },
         "liquidation_share_of_adv": _num(

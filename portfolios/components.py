@@ -122,6 +122,10 @@ class LoanPaths:
     """``(n_rows, n_paths)`` pledge exposure on :func:`pledge_rows`."""
     coverage: np.ndarray | None = None
     """``(n_rows, n_paths)`` collateral value / principal on :func:`pledge_rows`."""
+    ead_cny: np.ndarray | None = None
+    """Amount owed at default (0 where none): the credit figures' EAD."""
+    default_time_years: np.ndarray | None = None
+    """Time of default in years from the valuation date (``inf`` where none): the credit figures' PD and ECL."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "loss_cny",
@@ -132,6 +136,8 @@ class LoanPaths:
         "dscr",
         "exposure_cny",
         "coverage",
+        "ead_cny",
+        "default_time_years",
     )
 
     @staticmethod
@@ -245,7 +251,18 @@ class ContractComponent:
     spec: ContractSpec
     value_today: float
     regression: tuple[RegressionRevaluation, RegressionRevaluation] | None = None
-    keep: tuple[str, ...] = field(default=("loss_cny", "margin_call", "liquidated", "default", "min_dscr", "dscr"))
+    keep: tuple[str, ...] = field(
+        default=(
+            "loss_cny",
+            "margin_call",
+            "liquidated",
+            "default",
+            "min_dscr",
+            "dscr",
+            "ead_cny",
+            "default_time_years",
+        )
+    )
 
     @property
     def label(self) -> str:

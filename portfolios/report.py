@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ _TITLES = {
     "limit_breaches": "Limit breaches",
     "contracts": "Contracts: value today, revaluation method and deltas",
     "loans": "Loans: margin-call, default and loss probabilities",
+    "credit": "Loans: credit figures (PD, LGD, EAD, IFRS 9 ECL, IRB and standardised capital)",
     "dscr": "Project loan DSCR by period",
     "compliance_cost_at_risk": "Compliance cost-at-risk (emitter short allowances)",
     "cash_flow_at_risk": "Cash-flow-at-risk per year (projects and compliance, CNY)",
@@ -220,6 +222,52 @@ def _model_section(run: PortfolioRun) -> str:
     return section("Price model", *parts, anchor="model")
 
 
+CREDIT_NOTE = (
+    "PD over the loan's life, LGD (exposure-weighted loss rate over the defaulting paths) and EAD come from the run's "
+    "paths: a loan defaults on a path when its collateral or cash flow falls short or when the borrower defaults "
+    "(one-year PD from borrower_pd_1y or the rating, constant hazard, independent of prices). ECL is discounted at "
+    "the loan's effective interest rate; stage 2 when the lifetime PD has more than doubled since origination or the "
+    "coverage is below the maintenance ratio (finance.credit.ifrs9_stage). IRB: Basel corporate risk weight with "
+    "the borrower's one-year PD, the paths' LGD and EAD, M = remaining maturity floored at 1 and capped at 5 years. "
+    "Standardised: NFRA 2023 corporate weight; CEA / CCER collateral is not in the rules' eligible collateral, so "
+    "it is assumed to give no RWA reduction (it lowers the LGD only)."
+)
+
+
+def credit_section(analysis: Analysis) -> str:
+    """The credit-figures section (empty when no loan has a ``borrower_pd_1y`` or ``rating``)."""
+    t = analysis.tables
+    if "credit" not in t:
+        return ""
+    return section(_TITLES["credit"], table_tag(t["credit"], table_id="credit"), f"<p>{html.escape(CREDIT_NOTE)}</p>")
+
+
+STRESS_TITLES = {
+    "scenarios": "Stress scenarios: book P&L (CNY)",
+    "scenario_loans": "Stress scenarios: loans (coverage, margin calls, liquidations, expected loss)",
+    "scenario_breaches": "Stress scenarios: limit breaches",
+    "reverse_stress": "Reverse stress: where each loan and the book break",
+}
+
+
+def stress_section(tables: Mapping[str, pd.DataFrame]) -> str:
+    """The stress section from the tables of :func:`portfolios.stress.run_stress` (``scenarios``,
+    ``scenario_loans``, ``scenario_breaches``, ``reverse_stress``; those present), empty when there are none.
+
+    The scenarios table is shown for the book (one row per scenario, P&L at 10 days and 1 year); the per-component
+    rows stay in the stress command's ``--json``.
+    """
+    parts = []
+    for key, title in STRESS_TITLES.items():
+        frame = tables.get(key)
+        if frame is None or not len(frame):
+            continue
+        if key == "scenarios":
+            frame = frame[frame["component"] == "book"].drop(columns=["component"])
+        parts.append(f"<h3>{html.escape(title)}</h3>" + table_tag(frame, table_id=f"stress_{key}"))
+    return section("Stress tests", *parts, anchor="stress") if parts else ""
+
+
 def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
     """The report page."""
     t = analysis.tables
@@ -245,6 +293,9 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
     for key in ("contracts", "loans", "dscr", "compliance_cost_at_risk"):
         if key in t:
             body.append(section(_TITLES[key], table_tag(t[key], table_id=key)))
+    credit = credit_section(analysis)
+    if credit:
+        body.append(credit)
     coverage = _coverage_figure(run)
     if coverage:
         body.append(section("Loan coverage paths", coverage))

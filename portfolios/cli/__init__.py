@@ -27,6 +27,7 @@ from portfolios.cli import (
     report_cmd,
     runs_cmd,
     simulate_cmd,
+    stress_cmd,
     value_cmd,
 )
 from portfolios.cli._common import OneLineParser
@@ -42,6 +43,7 @@ _COMMAND_MODULES = (
     reductions_cmd,
     value_cmd,
     report_cmd,
+    stress_cmd,
     runs_cmd,
 )
 

@@ -38,8 +38,8 @@ diversification_benefit_1y_99_cny, mismatch {gap_years, income_mean_time_years, 
 peak_funding_gap_p50_cny, peak_funding_gap_p95_cny, peak_funding_gap_year_p50, downside_es_cny}, limit_breaches),
 breaches (list of {limit, limit_value, value, excess}), tables (every report table as records: var_es,
 es_contributions_1y_99, fan_CEA, fan_CCER, cash_flow_at_risk, projects, project_es_contributions, mismatch_profile,
-mismatch, levers, compliance_cost_at_risk, loans, dscr, contracts, exposure_<loan>, limit_breaches), warnings,
-elapsed_s; --json adds out_dir.
+mismatch, levers, compliance_cost_at_risk, loans, credit (loans with borrower_pd_1y or rating), dscr, contracts,
+exposure_<loan>, limit_breaches), warnings, elapsed_s; --json adds out_dir.
 """
 
 

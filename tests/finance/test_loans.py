@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from finance.exceptions import ContractError, MarketDataError, ValuationWarning
+from finance.exceptions import ContractError, MarketDataError
 from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
 from finance.loans import (
+    CCER_ADV_T,
+    CCER_TRADING_DAYS,
     MCPledgeLoanEngine,
     MCProjectLoanEngine,
     average_daily_volume_t,
@@ -19,6 +22,7 @@ from finance.loans import (
 )
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
+from finance.schedules import trading_days
 from models.data import load_prices
 from tests.finance.conftest import gbm_paths
 
@@ -65,10 +69,17 @@ def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
     assert loan.cashflows()["amount_per_cny_principal"].iloc[:-1].sum() == pytest.approx(0.045)
 
 
-def test_ccer_collateral_without_adv_warns(market: MarketEnv) -> None:
+def test_ccer_collateral_uses_ccer_market_depth(market: MarketEnv) -> None:
+    """CCER collateral is sold into CCER's depth (document 003's volume over its trading days), not CEA's."""
     loan = _pledge(collateral="CCER")
-    with pytest.warns(ValuationWarning, match="the market has no CCER volumes; liquidation capacity uses the CEA"):
-        MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
+    res = MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
+    assert CCER_ADV_T == pytest.approx(9.2194e6 / 411)
+    assert len(trading_days(pd.Timestamp("2024-01-21"), pd.Timestamp("2025-09-30"))) == CCER_TRADING_DAYS
+    assert res.extras["adv_t"] == CCER_ADV_T
+    assert res.extras["adv_source"] == "CCER_ADV_T (document 003)"
+    assert res.extras["liquidation_capacity_t_per_day"] == pytest.approx(0.1 * CCER_ADV_T)
+    cea = MCPledgeLoanEngine().calculate(_pledge(), market, gbm_paths(market, [_pledge()], 1024, seed=1), quick=True)
+    assert cea.extras["adv_t"] > 10 * CCER_ADV_T  # CEA trades far deeper
 
 
 def test_market_depth_comes_from_the_market(market: MarketEnv) -> None:
