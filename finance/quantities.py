@@ -172,6 +172,16 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "target_loss_probability": _num(
             "fraction", "loss probability the LTV is solved for", 0.0, 1.0, low_inclusive=False, high_inclusive=False
         ),
+        "borrower_pd_1y": _num(
+            "fraction", "borrower's one-year PD (constant hazard; or give rating)", 0.0, 1.0, high_inclusive=False
+        ),
+        "rating": {
+            "type": "str",
+            "unit": "-",
+            "default": None,
+            "free_text": "AAA, AA, A, BBB, BB, B or CCC (modifiers + / - allowed), mapped to a one-year PD",
+            "description": "borrower's rating (instead of borrower_pd_1y)",
+        },
     },
     "project_loan": {
         "principal_cny": _pos("CNY", "principal"),
@@ -186,6 +196,16 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "reserve_periods": _num("periods", "debt-service reserve", 0.0, 10.0, 0.5),
         "cash_sweep_share": _num("fraction", "share of excess cash swept to repay", 0.0, 1.0, 0.0),
         "recovery_rate": _num("fraction", "recovery at default", 0.0, 1.0, 0.4),
+        "borrower_pd_1y": _num(
+            "fraction", "borrower's one-year PD (constant hazard; or give rating)", 0.0, 1.0, high_inclusive=False
+        ),
+        "rating": {
+            "type": "str",
+            "unit": "-",
+            "default": None,
+            "free_text": "AAA, AA, A, BBB, BB, B or CCC (modifiers + / - allowed), mapped to a one-year PD",
+            "description": "borrower's rating (instead of borrower_pd_1y)",
+        },
     },
     "future_credit_monetisation": {
         "first_year": _int("year", "first delivery year", 2000, 2100),

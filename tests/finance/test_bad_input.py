@@ -27,12 +27,12 @@ PLEDGE: dict[str, Any] = dict(
         ({"tenor_years": 0}, r"^tenor_years = 0 is not > 0 \(years\)$"),
         ({"tenor_years": -1.0}, r"^tenor_years = -1 is not > 0 \(years\)$"),
         ({"quantity_t": 0}, r"^quantity_t = 0 is not > 0 \(t\)$"),
-        ({"top_up": "sometimes"}, r"^top_up='sometimes' must be one of always, never, wrong_way$"),
+        ({"top_up": "sometimes"}, r"^top_up = 'sometimes' is not one of always, never, wrong_way$"),
         (
             {"top_up": {"p_max": 0.9, "q": 1}},
             r"^top_up.q: unknown key; a top_up table takes p_max, m, s, kind, d50, w$",
         ),
-        ({"borrower_pd_1y": 1.0}, r"^borrower_pd_1y=1.0 must lie in \[0, 1\)$"),
+        ({"borrower_pd_1y": 1.0}, r"^borrower_pd_1y = 1 is not in \[0, 1\)$"),
         ({"borrower_pd_1y": 0.01, "rating": "BB"}, r"^borrower_pd_1y=0.01 and rating='BB': give at most one$"),
         (
             {"rating": "Baa2"},
