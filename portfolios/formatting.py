@@ -37,7 +37,10 @@ class Unit(Enum):
     TEXT = "text"
 
 
-_PERCENT = re.compile(r"^(p_|prob|coverage|share$|.*_share$|irr|level$|.*_probability$|utilisation|ltv|pd_|lgd$)")
+_PERCENT = re.compile(
+    r"^(p_|prob|coverage|share$|.*_share$|irr|level$|.*_probability$|utilisation|ltv|pd_|pd$|lgd|.*risk_weight$|"
+    r".*_pd(_1y)?$|.*_pd_lifetime$)"
+)
 _CNY_PREFIXES = ("epe", "pfe", "cfar", "expected", "standalone_es", "contribution", "value", "loss")
 _QUANTILE_LABEL = re.compile(r"^q?(0\.\d+)$|^p(\d\d)$")
 
@@ -87,6 +90,10 @@ _ABBREVIATIONS = {
     "pv": "PV",
     "rwa": "RWA",
     "cny": "CNY",
+    "irb": "IRB",
+    "ifrs9": "IFRS 9",
+    "cva": "CVA",
+    "hs": "HS",
 }
 
 

@@ -48,14 +48,39 @@ def _cell(value: object, unit: Unit) -> str:
     return f"<td>{text}</td>"
 
 
+_WIDE_COLUMNS = 12
+_WIDE_ROWS = 6
+
+
+def _transposed_table(data: pd.DataFrame, units: object, table_id: str, caption: str) -> str:
+    """A wide table with few rows, one row per column (so it fits the page): fields down, items across."""
+    unit_map = units if isinstance(units, dict) else None
+    first, *fields = list(data.columns)
+    head = f'<th class="l">{html.escape(column_label(first, unit_map))}</th>' + "".join(
+        f'<th class="l">{html.escape(str(v))}</th>' for v in data[first]
+    )
+    rows = "".join(
+        f'<tr><td class="l">{html.escape(column_label(c, unit_map))}</td>'
+        + "".join(_cell(v, column_unit(c, unit_map)) for v in data[c])
+        + "</tr>"
+        for c in fields
+    )
+    ident = f' id="{html.escape(table_id)}"' if table_id else ""
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f'<div class="tw"><table{ident}>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+
+
 def table_tag(frame: pd.DataFrame, *, index: bool = False, table_id: str = "", caption: str = "") -> str:
     """Render ``frame`` as an HTML table, each column formatted by its unit (:mod:`portfolios.formatting`).
 
     Headers are readable labels with the unit (``NPV P5 (CNY)``); ``frame.attrs["units"]`` overrides the unit read
-    from a column name.
+    from a column name. A table of more than 12 columns and at most 6 rows is shown transposed (one row per
+    column, the first column's values as headers), so it fits a 1280 px page.
     """
     data = frame.reset_index() if index else frame
     units = frame.attrs.get("units")
+    if len(data.columns) > _WIDE_COLUMNS and 0 < len(data) <= _WIDE_ROWS:
+        return _transposed_table(data, units, table_id, caption)
     columns = list(data.columns)
     kinds = [column_unit(c, units) for c in columns]
     head = "".join(f'<th class="l">{html.escape(column_label(c, units))}</th>' for c in columns)

@@ -37,6 +37,9 @@ _SCIENTIFIC = re.compile(r"\d[eE][+-]?\d")
         ("credits_issued_mean_t", Unit.TONNES, "Credits issued mean (t)"),
         ("pfe_0.95", Unit.CNY, "PFE P95 (CNY)"),
         ("component", Unit.NUMBER, "Component"),
+        ("irb_pd_1y", Unit.PERCENT, "IRB PD 1y (%)"),
+        ("standardised_risk_weight", Unit.PERCENT, "Standardised risk weight (%)"),
+        ("pd_lifetime", Unit.PERCENT, "PD lifetime (%)"),
     ],
 )
 def test_units_and_labels_from_column_names(column: str, unit: Unit, label: str) -> None:
@@ -78,6 +81,15 @@ def test_html_table_formats_by_unit() -> None:
     tag = html.unescape(table_tag(frame))
     assert "2040" in tag and "2,040" not in tag and "<0.1 %" in tag and "25,730,000" in tag and "N/A" in tag
     assert not _SCIENTIFIC.search(tag)
+
+
+def test_wide_table_with_few_rows_is_shown_transposed() -> None:
+    frame = pd.DataFrame({"loan": ["A", "B"]} | {f"p_event_{i}": [0.1 * i, 0.2] for i in range(14)})
+    tag = html.unescape(table_tag(frame))
+    assert tag.count("<tr>") == 1 + 14  # header + one row per field
+    assert '<th class="l">A</th>' in tag and "P(event 3)" in tag and "30.0 %" in tag
+    narrow = html.unescape(table_tag(frame.iloc[:, :5]))
+    assert narrow.count("<tr>") == 1 + 2
 
 
 def test_workbook_cells_are_numbers_with_formats(tmp_path: Path) -> None:
