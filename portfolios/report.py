@@ -25,6 +25,7 @@ from portfolios.analysis import Analysis
 from portfolios.components import LoanPaths
 from portfolios.engine import PortfolioRun, pledge_rows
 from portfolios.excel import write_workbook
+from portfolios.history import project_history
 from portfolios.html import figure_tag, page, section, table_tag, warnings_block
 from portfolios.io import atomic_output_dir, write_json
 from portfolios.pdf import print_pdf
@@ -314,6 +315,15 @@ def render_html(run: PortfolioRun, analysis: Analysis, run_id: str) -> str:
                 section(
                     _TITLES[key],
                     table_tag(t[key], index=key == "project_es_contributions", table_id=key),
+                )
+            )
+        history = project_history(run.portfolio, run.context.market.valuation_date.year)
+        if len(history):
+            body.append(
+                section(
+                    "Operating projects: seasons before the valuation date (history, from the plan)",
+                    "<p>These seasons are history: they are not simulated and not in any risk figure, NPV or IRR.</p>",
+                    table_tag(history, table_id="project_history"),
                 )
             )
         body.append(

@@ -26,3 +26,13 @@ def test_history_lists_only_operating_projects_and_their_past_seasons(tmp_path: 
     assert history["reductions_t"].tolist() == plan.tolist()
     assert (history["credits_issued_t"] >= 0).all()
     assert project_history(load_portfolio(DEMO), 2024).empty
+
+
+def test_report_shows_the_history_of_an_operating_project(tmp_path: Path) -> None:
+    from portfolios.cli import main
+
+    text = DEMO.read_text(encoding="utf-8").replace("start_year = 2026", "start_year = 2021")
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    assert main(["report", str(tmp_path / "p.toml"), "--out", str(tmp_path / "r"), "--paths", "120"]) == 0
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert 'id="project_history"' in page and "seasons before the valuation date" in page
