@@ -74,6 +74,20 @@ _PAST = _list("CNY/t", "fixings of the window already observed", "a list of fini
 _COMMITTED = _pos("CNY/t", "price committed to the counterparty")
 _VOLUME = _pos("t", "tonnes covered")
 
+_CREDIT: dict[str, _Spec] = {
+    "borrower_pd_1y": _num(
+        "fraction", "borrower's one-year PD (constant hazard; or give rating)", 0.0, 1.0, high_inclusive=False
+    ),
+    "rating": {
+        "type": "str",
+        "unit": "-",
+        "default": None,
+        "free_text": "AAA, AA, A, BBB, BB, B or CCC (modifiers + / - allowed), mapped to a one-year PD",
+        "description": "borrower's rating (instead of borrower_pd_1y)",
+    },
+}
+"""Borrower credit inputs shared by pledge and project loans (finance.credit)."""
+
 _FIELDS: dict[str, dict[str, _Spec]] = {
     "forward": {
         "underlying": _UNDERLYING,
@@ -172,16 +186,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "target_loss_probability": _num(
             "fraction", "loss probability the LTV is solved for", 0.0, 1.0, low_inclusive=False, high_inclusive=False
         ),
-        "borrower_pd_1y": _num(
-            "fraction", "borrower's one-year PD (constant hazard; or give rating)", 0.0, 1.0, high_inclusive=False
-        ),
-        "rating": {
-            "type": "str",
-            "unit": "-",
-            "default": None,
-            "free_text": "AAA, AA, A, BBB, BB, B or CCC (modifiers + / - allowed), mapped to a one-year PD",
-            "description": "borrower's rating (instead of borrower_pd_1y)",
-        },
+        **_CREDIT,
     },
     "project_loan": {
         "principal_cny": _pos("CNY", "principal"),
@@ -196,16 +201,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "reserve_periods": _num("periods", "debt-service reserve", 0.0, 10.0, 0.5),
         "cash_sweep_share": _num("fraction", "share of excess cash swept to repay", 0.0, 1.0, 0.0),
         "recovery_rate": _num("fraction", "recovery at default", 0.0, 1.0, 0.4),
-        "borrower_pd_1y": _num(
-            "fraction", "borrower's one-year PD (constant hazard; or give rating)", 0.0, 1.0, high_inclusive=False
-        ),
-        "rating": {
-            "type": "str",
-            "unit": "-",
-            "default": None,
-            "free_text": "AAA, AA, A, BBB, BB, B or CCC (modifiers + / - allowed), mapped to a one-year PD",
-            "description": "borrower's rating (instead of borrower_pd_1y)",
-        },
+        **_CREDIT,
     },
     "future_credit_monetisation": {
         "first_year": _int("year", "first delivery year", 2000, 2100),

@@ -272,7 +272,71 @@ def _refuse_foreign(final: Path, label: str) -> None:
 # --- folders -----------------------------------------------------------------------------------------------------
 
 
-class OutputFolder:
+class _StagedTarget:
+    """What an output folder and an output file share: the lock, the created parents, the staging entry.
+
+    Subclasses check the target (:meth:`_refuse`) and create the staging entry (:meth:`_make_staging`); entering
+    creates missing parents, takes the lock, refuses, cleans stale staging and stages, undoing each step on error;
+    leaving removes the staging entry, releases the lock and, without a commit, the parents the run created.
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.label = str(target)
+        self.final = Path(os.path.abspath(target))
+        self._lock = _TargetLock(self.final)
+        self._created: list[Path] = []
+        self._staging: Path | None = None
+        self.committed = False
+
+    @property
+    def staging(self) -> Path:
+        """The staging folder or file to write (exists between entering and leaving)."""
+        if self._staging is None:
+            raise OutputError(f"{type(self).__name__} is used outside its 'with' block")
+        return self._staging
+
+    def _refuse(self) -> None:
+        """Raise :class:`OutputError` when the target must not be written (called while holding the lock)."""
+
+    def _make_staging(self, staging: Path) -> None:
+        raise NotImplementedError
+
+    def _enter(self) -> None:
+        self._created = _check_parent(self.final, self.label)
+        try:
+            self._lock.acquire(self.label)
+        except BaseException:
+            _remove_created(self._created)
+            raise
+        try:
+            self._refuse()
+            clean_stale_staging(self.final)
+            staging = self.final.parent / _staging_name(self.final)
+            try:
+                self._make_staging(staging)
+            except OSError as exc:
+                raise _oserror("write into the folder", self.final.parent, exc) from None
+            self._staging = staging
+        except BaseException:
+            self._lock.release()
+            _remove_created(self._created)
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._staging is not None and (self._staging.exists() or self._staging.is_symlink()):
+                if self._staging.is_dir() and not self._staging.is_symlink():
+                    shutil.rmtree(self._staging, ignore_errors=True)
+                else:
+                    self._staging.unlink(missing_ok=True)
+        finally:
+            self._staging = None
+            self._lock.release()
+        if not self.committed:
+            _remove_created(self._created)
+
+
+class OutputFolder(_StagedTarget):
     """An output folder written atomically; see the module docstring for the rules.
 
     Use as a context manager: entering checks the target, takes the lock and creates :attr:`staging`; the caller
@@ -286,41 +350,14 @@ class OutputFolder:
     ...     final = out.commit()
     """
 
-    def __init__(self, target: str | Path) -> None:
-        self.label = str(target)
-        self.final = Path(os.path.abspath(target))
-        self._lock = _TargetLock(self.final)
-        self._created: list[Path] = []
-        self._staging: Path | None = None
-        self.committed = False
+    def _refuse(self) -> None:
+        _refuse_foreign(self.final, self.label)
 
-    @property
-    def staging(self) -> Path:
-        """The folder to write into (exists between entering and leaving)."""
-        if self._staging is None:
-            raise OutputError("OutputFolder is used outside its 'with' block")
-        return self._staging
+    def _make_staging(self, staging: Path) -> None:
+        staging.mkdir()
 
     def __enter__(self) -> OutputFolder:
-        self._created = _check_parent(self.final, self.label)
-        try:
-            self._lock.acquire(self.label)
-        except BaseException:
-            _remove_created(self._created)
-            raise
-        try:
-            _refuse_foreign(self.final, self.label)
-            clean_stale_staging(self.final)
-            staging = self.final.parent / _staging_name(self.final)
-            try:
-                staging.mkdir()
-            except OSError as exc:
-                raise _oserror("write into the folder", self.final.parent, exc) from None
-            self._staging = staging
-        except BaseException:
-            self._lock.release()
-            _remove_created(self._created)
-            raise
+        self._enter()
         return self
 
     def _write_marker(self, run_id: str) -> None:
@@ -375,16 +412,6 @@ class OutputFolder:
             self._staging = self.final.parent / _staging_name(self.final)
             os.replace(self.final, self._staging)
 
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._staging is not None and self._staging.exists():
-                shutil.rmtree(self._staging, ignore_errors=True)
-        finally:
-            self._staging = None
-            self._lock.release()
-        if not self.committed:
-            _remove_created(self._created)
-
 
 def _umask() -> int:
     umask = os.umask(0)
@@ -403,7 +430,7 @@ def atomic_output_dir(target: str | Path, run_id: str = "") -> Iterator[Path]:
 # --- files -------------------------------------------------------------------------------------------------------
 
 
-class OutputFile:
+class OutputFile(_StagedTarget):
     """One output file written atomically; an existing file is replaced only when ``overwrite`` is true.
 
     Entering checks the target and creates the staging file :attr:`staging` beside it (so an unwritable folder is
@@ -411,21 +438,9 @@ class OutputFile:
     """
 
     def __init__(self, target: str | Path, *, overwrite: bool = False, flag: str = "--out") -> None:
-        self.label = str(target)
-        self.final = Path(os.path.abspath(target))
+        super().__init__(target)
         self.overwrite = overwrite
         self.flag = flag
-        self._lock = _TargetLock(self.final)
-        self._created: list[Path] = []
-        self._staging: Path | None = None
-        self.committed = False
-
-    @property
-    def staging(self) -> Path:
-        """The file to write (exists, empty, between entering and leaving)."""
-        if self._staging is None:
-            raise OutputError("OutputFile is used outside its 'with' block")
-        return self._staging
 
     def __enter__(self) -> OutputFile:
         if self.final.is_dir():
@@ -434,25 +449,11 @@ class OutputFile:
             raise OutputError(
                 f"{self.flag} '{self.label}' exists; pass --overwrite to replace it, or choose another file"
             )
-        self._created = _check_parent(self.final, self.label)
-        try:
-            self._lock.acquire(self.label)
-        except BaseException:
-            _remove_created(self._created)
-            raise
-        try:
-            clean_stale_staging(self.final)
-            staging = self.final.parent / _staging_name(self.final)
-            try:
-                staging.touch(exist_ok=False)
-            except OSError as exc:
-                raise _oserror("write into the folder", self.final.parent, exc) from None
-            self._staging = staging
-        except BaseException:
-            self._lock.release()
-            _remove_created(self._created)
-            raise
+        self._enter()
         return self
+
+    def _make_staging(self, staging: Path) -> None:
+        staging.touch(exist_ok=False)
 
     def commit(self) -> Path:
         """Rename the staging file into place and return the final path."""
@@ -461,16 +462,6 @@ class OutputFile:
         self._staging = None
         self.committed = True
         return self.final
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._staging is not None:
-                self._staging.unlink(missing_ok=True)
-        finally:
-            self._staging = None
-            self._lock.release()
-        if not self.committed:
-            _remove_created(self._created)
 
 
 def write_json(path: Path, payload: Any) -> None:
