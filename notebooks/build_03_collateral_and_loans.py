@@ -53,7 +53,8 @@ at a flat 1.8 % (CNY short rates in late 2024).""")
 code("""cea = load_prices("cea")
 vol_cea = float(cea.log_returns.tail(250).std() * np.sqrt(TRADING_DAYS_PER_YEAR))
 market = MarketEnv.simple(cea.last_date, 0.018, {"CEA": cea.last_price, "CCER": 70.0},
-                          {"CEA": vol_cea, "CCER": 0.35}, correlation=0.6)
+                          {"CEA": vol_cea, "CCER": 0.35}, correlation=0.6,
+                          daily_volumes_t={"CEA": cea.volume_t.to_numpy()})  # market depth of the pledge loans
 adv = average_daily_volume_t(60)
 print(f"valuation {cea.last_date.date()}, CEA spot {cea.last_price:.2f} CNY/t, vol {vol_cea:.1%}, "
       f"60-day average daily volume {adv:,.0f} t")""")

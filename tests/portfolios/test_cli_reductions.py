@@ -109,10 +109,10 @@ def test_project_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[issuance]\ncrediting_years = 11\n", "crediting_years=11 must be a whole number in [7, 10]"),
+        ("[issuance]\ncrediting_years = 11\n", "crediting_years = 11 is not in [7, 10] (years)"),
         ("[plant]\narea_m2 = 0\n", "area_m2=0 must be > 0"),
         ("[plant]\ndistribution_loss = -0.1\n", "distribution_loss=-0.1 must be in [0, 1)"),
-        ("[issuance]\nuncertainty_deduction = 2.0\n", "uncertainty_deduction=2.0 must be in [0, 1]"),
+        ("[issuance]\nuncertainty_deduction = 2.0\n", "uncertainty_deduction = 2 is not in [0, 1] (fraction)"),
     ],
 )
 def test_bad_project_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str) -> None:
