@@ -17,9 +17,9 @@ from pathlib import Path
 
 from portfolios.exceptions import OutputError
 
-__all__ = ["chromium_executable", "print_pdf"]
+__all__ = ["CHROMIUM_FLAGS", "chromium_executable", "print_pdf"]
 
-_FLAGS = (
+CHROMIUM_FLAGS: tuple[str, ...] = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -29,8 +29,9 @@ _FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-extensions",
-    "--no-pdf-header-footer",
 )
+"""Headless Chromium with its own network features off (a closed network refuses them); also used by the tests."""
+_FLAGS = (*CHROMIUM_FLAGS, "--no-pdf-header-footer")
 _TIMEOUT_S = 120.0
 
 

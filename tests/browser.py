@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from portfolios.pdf import CHROMIUM_FLAGS
+
+_ARGS = list(CHROMIUM_FLAGS)
 
 
 @dataclass(frozen=True)
