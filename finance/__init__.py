@@ -12,7 +12,7 @@ instruments
     Contract terms: forwards, European and Asian options, guaranteed-price contracts, carbon swaps and swaptions,
     CEA / CCER exchange options, pledge loans, project loans, early monetisation of future credits.
 engines, loans, monetisation
-    Pricing engines; each ``calculate(instrument, market, paths=None, *, quick=False) -> PricingResult``.
+    Pricing engines; each ``calculate(instrument, *, market, paths=None, rng=None, quick=False) -> PricingResult``.
 valuation
     Path sources (``GBMSource``, ``FixedPaths``), the engines of each instrument, ``value_all`` with
     bump-and-revalue sensitivities on common random numbers.

@@ -241,7 +241,7 @@ class Valuation:
 
 
 def _price(instrument: Instrument, engine: Engine, market: MarketEnv, paths: PathSet, quick: bool) -> PricingResult:
-    return engine.calculate(instrument, market, paths if engine.needs_paths else None, quick=quick)
+    return engine.calculate(instrument, market=market, paths=paths if engine.needs_paths else None, quick=quick)
 
 
 def value_all(

@@ -67,7 +67,7 @@ code("""loan = PledgeLoan(collateral="CEA", quantity_t=2_000_000, ltv=0.6, rate=
                   maintenance_ratio=1.35, liquidation_ratio=1.15, monitoring="daily", top_up=0.7,
                   liquidation_share_of_adv=0.1, max_liquidation_days=30, haircut=0.08, target_loss_probability=0.01)
 paths = GBMSource().simulate(market, path_dates([loan], market.valuation_date), 20_000, 20241031)
-res = MCPledgeLoanEngine().calculate(loan, market, paths)
+res = MCPledgeLoanEngine().calculate(loan, market=market, paths=paths)
 pd.Series({k: v for k, v in res.extras.items() if not isinstance(v, (list, dict))}, name="pledge loan").to_frame()""")
 md("""The loan loses money only when the price falls through the liquidation line *and* keeps falling while 2 Mt are
 sold 45 000 t a day: the exposure at default is the full principal plus accrued interest, the loss given default is
@@ -78,7 +78,7 @@ Under GBM, daily monitoring and no top-up, the margin-call probability is the pr
 135 % x 60 % of spot on a trading day. The Broadie-Glasserman-Kou correction turns the continuous first-passage
 formula into the discrete one by shifting the barrier by exp(-0.5826 sigma sqrt(dt)).""")
 code("""never = dataclasses.replace(loan, top_up="never", target_loss_probability=None)
-chk = MCPledgeLoanEngine().calculate(never, market, paths).extras
+chk = MCPledgeLoanEngine().calculate(never, market=market, paths=paths).extras
 mon = never.monitoring_dates(market.valuation_date)
 T = float(year_fractions(market.valuation_date, mon[-1:])[0]); dt = T / len(mon)
 s0, carry = market.spot("CEA"), market.curve("CEA").carry
@@ -96,7 +96,7 @@ code("""grid = np.round(np.arange(0.30, 0.735, 0.03), 2)
 rows = []
 for ltv in grid:
     e = MCPledgeLoanEngine().calculate(dataclasses.replace(loan, ltv=float(ltv), target_loss_probability=None),
-                                       market, paths).extras
+                                       market=market, paths=paths).extras
     rows.append({"ltv": ltv, "p_margin_call": e["p_margin_call"], "p_liquidation": e["p_liquidation"],
                  "p_loss": e["p_loss"], "p_loss_se": e["p_loss_se"], "break_even_bp": 1e4 * e["break_even_spread"]})
 by_ltv = pd.DataFrame(rows).set_index("ltv")
@@ -115,7 +115,7 @@ below reports; over one year this matters little.)""")
 code("""from models.garch import Garch
 fit = Garch(dist="t").fit(cea)
 gpaths = fit.simulate(len(loan.fixing_dates(market.valuation_date)), 20_000, 20241031)
-g = MCPledgeLoanEngine().calculate(loan, market, gpaths).extras
+g = MCPledgeLoanEngine().calculate(loan, market=market, paths=gpaths).extras
 keys = ["p_margin_call", "p_liquidation", "p_loss", "expected_loss_cny", "loss_given_default", "break_even_spread",
         "max_ltv_for_target"]
 vol0 = np.sqrt(fit.next_variance_pct2 * TRADING_DAYS_PER_YEAR) / 100
@@ -143,17 +143,17 @@ code("""project = ProjectLoan(principal_cny=120e6, rate=0.042, start_date="2025-
 ppaths = GBMSource().simulate(market, path_dates([project], market.valuation_date), 20_000, 7)
 rows = {}
 for method in ("equal", "annuity", "sculpted"):
-    r = MCProjectLoanEngine().calculate(dataclasses.replace(project, amortisation=method), market, ppaths)
+    r = MCProjectLoanEngine().calculate(dataclasses.replace(project, amortisation=method), market=market, paths=ppaths)
     rows[method] = {k: r.extras[k] for k in ("p_dscr_below_1_0", "p_dscr_below_1_2", "p_default",
                                              "expected_loss_cny", "loss_given_default", "min_dscr_median")}
     rows[method]["lender_npv_cny"] = r.value
 # stress: heat income 25 % lower (a warm decade, or a lost customer), annuity repayment
 stressed = dataclasses.replace(project, other_cash_flows_cny=[12e6] * 10)
-r = MCProjectLoanEngine().calculate(stressed, market, ppaths)
+r = MCProjectLoanEngine().calculate(stressed, market=market, paths=ppaths)
 rows["annuity, heat income -25 %"] = {k: r.extras[k] for k in rows["annuity"] if k != "lender_npv_cny"}
 rows["annuity, heat income -25 %"]["lender_npv_cny"] = r.value
 pd.DataFrame(rows).T""")
-code("""r = MCProjectLoanEngine().calculate(project, market, ppaths)
+code("""r = MCProjectLoanEngine().calculate(project, market=market, paths=ppaths)
 dscr = pd.DataFrame(r.extras["dscr_by_period"]).set_index("date")
 fig, ax = plt.subplots()
 ax.fill_between(dscr.index, dscr["dscr_p05"], dscr["dscr_p95"], alpha=0.3, label="P5-P95")
@@ -175,7 +175,7 @@ pledge at 50 % of the credits' present value.""")
 code("""mon_inst = FutureCreditMonetisation(first_year=2026, issued_volumes_t=[62_400] * 10, underlying="CCER",
                                     floor_cny_per_t=60.0)
 mpaths = GBMSource().simulate(market, path_dates([mon_inst], market.valuation_date), 20_000, 11)
-m = MCMonetisationEngine().calculate(mon_inst, market, mpaths).extras
+m = MCMonetisationEngine().calculate(mon_inst, market=market, paths=mpaths).extras
 print(f"fair prepayment {m['fair_prepayment_price_cny_per_t']:.2f} +- {m['fair_prepayment_price_cny_per_t_se']:.2f} "
       f"CNY/t, {m['discount_to_spot']:.1%} below spot")
 pd.DataFrame({"PV income in first 3 years, share": m["early_income_share"],

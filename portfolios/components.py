@@ -284,7 +284,7 @@ class ContractComponent:
             ten, year = (horizon_value(inst, st) - self.value_today for st in inputs.states)
             return ComponentPaths(ten, year, np.full(n, self.value_today))
         inst = self.instrument(inputs)
-        result = engines_for(inst)[0].calculate(inst, inputs.market, inputs.paths)
+        result = engines_for(inst)[0].calculate(inst, market=inputs.market, paths=inputs.paths)
         pv = np.asarray(result.samples.get("pv_cny", np.full(n, result.value)), dtype=float)
         ten, year = (
             reg.at_horizon(pv, st.price(reg.factor), st.df_h) - reg.value_today

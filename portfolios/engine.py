@@ -520,7 +520,7 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
             inst = linked_loan(ctx.years, inst, plan_credits, plan_net)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = engines_for(inst)[0].calculate(inst, market, pilot, quick=True)
+            result = engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)
         y = np.asarray(result.samples.get("pv_cny", np.full(PILOT_PATHS, result.value)), dtype=float)
         factor = inst.factors[0]
         last = max(inst.fixing_dates(ctx.market.valuation_date))
