@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean lock
+.PHONY: demo test docs lint typecheck pytest bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
+# The documentation site (offline: MathJax is vendored), warnings are errors; also built by the test suite.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -E -W --keep-going -b html docs docs/_build/html
+
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) carbonrisk-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) carbonrisk-demo .pytest_cache .mypy_cache .ruff_cache docs/_build docs/reference/generated docs/evidence/generated

@@ -211,7 +211,7 @@ def _uint32_words(value: object) -> list[int] | None:
 
 
 def block_states(root: np.random.SeedSequence, first_block: int, last_block: int) -> np.ndarray:
-    """Seed words of blocks ``first_block .. last_block - 1``, shape ``(n, 4)`` uint64.
+    """Seed words of blocks ``first_block`` to ``last_block - 1``, shape ``(n, 4)`` uint64.
 
     Row ``r`` equals ``SeedSequence(root.entropy, spawn_key=(*root.spawn_key, first_block + r),
     pool_size=root.pool_size).generate_state(4, numpy.uint64)``.

@@ -328,7 +328,7 @@ def simulate_block(  # pragma: no cover - compiled
     record_h: bool,
     outh: np.ndarray,
 ) -> None:
-    """Advance paths over steps ``s0 .. s0 + rz.shape[0] - 1`` in place (see the module docstring).
+    """Advance paths over steps ``s0`` to ``s0 + rz.shape[0] - 1`` in place (see the module docstring).
 
     ``rz`` (price innovations) and ``rb`` (basis, unused without it) are ``uint32`` views of the block's raw
     64-bit words for those steps, one row per step and one column per path: the first ``n`` 32-bit values of a
