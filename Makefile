@@ -29,8 +29,8 @@ demo: $(STAMP)
 	$(BIN)/carbonrisk demo
 
 test: $(STAMP)
-	$(BIN)/ruff check models finance portfolios tests benchmarks
-	$(BIN)/ruff format --check models finance portfolios tests benchmarks
+	$(BIN)/ruff check models finance portfolios tests benchmarks docs
+	$(BIN)/ruff format --check models finance portfolios tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -76,8 +76,8 @@ def test_docs_build_offline_with_zero_warnings(tmp_path: Path) -> None:
     from models.quantities import declared_quantities
     from portfolios.cli import build_parser
 
-    cli = (out / "reference" / "cli.html").read_text(encoding="utf-8")
-    commands = [a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction"][0]
+    cli = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (out / "reference" / "cli.html").read_text(encoding="utf-8")))
+    commands = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
     for command in commands.choices:  # type: ignore[union-attr]
         assert f"carbonrisk {command}" in cli, command
     keys = (out / "reference" / "portfolio_file.html").read_text(encoding="utf-8")

@@ -149,7 +149,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], widths: str) ->
         cells = [f"``{row[0]}``" if row is not header else row[0], *row[1:]]
         out.append(f"   * - {_plain(cells[0]) if row is header else cells[0]}")
         out += [f"     - {_plain(str(c)) if c else ' '}" for c in cells[1:]]
-    return out + [""]
+    return [*out, ""]
 
 
 class CliDirective(Directive):
