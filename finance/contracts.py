@@ -47,6 +47,9 @@ import pandas as pd
 from finance.exceptions import ContractError, MarketDataError
 from finance.instruments import (
     AsianOption,
+    CarbonCustody,
+    CarbonLending,
+    CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -58,6 +61,7 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    QuotaOverdraft,
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
@@ -93,6 +97,11 @@ INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
         PledgeLoan,
         ProjectLoan,
         FutureCreditMonetisation,
+        # carbon financing (issue 18)
+        CarbonRepo,
+        CarbonLending,
+        CarbonCustody,
+        QuotaOverdraft,
     )
 }
 """``type`` value of an instrument table -> instrument class."""

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from finance.carbon_financing import MCCustodyEngine, MCLendingEngine, MCOverdraftEngine, MCRepoEngine
 from finance.engines import (
     AnalyticForwardEngine,
     AnalyticGeometricAsianEngine,
@@ -39,6 +40,9 @@ from finance.engines import (
 from finance.exceptions import PathSetError
 from finance.instruments import (
     AsianOption,
+    CarbonCustody,
+    CarbonLending,
+    CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -50,6 +54,7 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    QuotaOverdraft,
 )
 from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
@@ -170,6 +175,11 @@ _ENGINES: dict[type, Callable[[Instrument], tuple[Engine, ...]]] = {
     PledgeLoan: lambda i: (MCPledgeLoanEngine(),),
     ProjectLoan: lambda i: (MCProjectLoanEngine(),),
     FutureCreditMonetisation: lambda i: (MCMonetisationEngine(),),
+    # carbon financing (issue 18; finance.carbon_financing)
+    CarbonRepo: lambda i: (MCRepoEngine(),),
+    CarbonLending: lambda i: (MCLendingEngine(),),
+    CarbonCustody: lambda i: (MCCustodyEngine(),),
+    QuotaOverdraft: lambda i: (MCOverdraftEngine(),),
 }
 
 

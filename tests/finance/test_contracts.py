@@ -19,6 +19,9 @@ from finance.valuation import FixedPaths, GBMSource, path_dates, value_all
 
 EXPECTED_EXAMPLES = {
     "asian_option",
+    "carbon_custody",
+    "carbon_lending",
+    "carbon_repo",
     "carbon_swap",
     "carbon_swaption",
     "early_monetisation",
@@ -29,6 +32,7 @@ EXPECTED_EXAMPLES = {
     "guaranteed_sale",
     "pledge_loan",
     "project_loan",
+    "quota_overdraft",
 }
 
 
