@@ -364,10 +364,11 @@ class MCRepoEngine(Engine):
     ``exposure_at_default_cny``, ``loss_given_default``, ``seller_cost_of_funds_rate`` (the repo rate, simple),
     ``curve_rate_simple`` (:math:`(1/P(0,T) - 1)/T`), ``spread_over_curve``, ``expected_margin_t`` and
     ``margin_t_p95`` (tonnes the seller must find for margin calls), ``adv_t``, ``liquidation_capacity_t_per_day``,
-    ``days_to_liquidate_all``; unless ``quick``: ``break_even_repo_rate`` (financier NPV = 0) and, with
-    ``target_expected_loss_cny``, ``repo_rate_for_target``: the rate at which the financier's expected net loss
-    (PV of credit losses minus PV of its spread income over the curve, i.e. minus its NPV) equals the target.
-    Both are root-found (Brent) on the same paths with the same default and top-up draws.
+    ``days_to_liquidate_all``; with ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's
+    ``max_ltv_for_target``: the portfolio blocks do not search): ``break_even_repo_rate`` (financier NPV = 0) and
+    ``repo_rate_for_target``, the rate at which the financier's expected net loss (PV of credit losses minus PV of
+    its spread income over the curve, i.e. minus its NPV) equals the target. Both are root-found (Brent) on the
+    same paths with the same default and top-up draws (common random numbers).
     """
 
     name: ClassVar[str] = "Monte Carlo (path set), repo with margin maintenance and close-out"
@@ -426,17 +427,18 @@ class MCRepoEngine(Engine):
                 "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
             }
         )
-        if not quick:
+        if instrument.target_expected_loss_cny is not None and not quick:
 
             def net_loss(rate: float, target: float) -> float:
                 o = simulate_repo(instrument, market, p, rng=rng, depth_t_per_day=depth, repo_rate=rate)
                 return float(o.cash_lent_cny - o.pv_cny.mean()) - target
 
+            target = float(instrument.target_expected_loss_cny)
             extras["break_even_repo_rate"] = _solve(lambda r: net_loss(r, 0.0), -0.05, 1.0)
-            if instrument.target_expected_loss_cny is not None:
-                target = float(instrument.target_expected_loss_cny)
-                extras["target_expected_loss_cny"] = target
-                extras["repo_rate_for_target"] = _solve(lambda r: net_loss(r, target), -0.05, 1.0)
+            extras["target_expected_loss_cny"] = target
+            extras["repo_rate_for_target"] = (
+                extras["break_even_repo_rate"] if target == 0.0 else _solve(lambda r: net_loss(r, target), -0.05, 1.0)
+            )
         samples = {
             "pv_cny": sign * fin,
             "loss_cny": out.loss_cny,

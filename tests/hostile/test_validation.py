@@ -293,7 +293,7 @@ FINANCING_FILE_CASES = [
     (REPO, "haircut = 0.2", "haircut = -0.1", r"haircut = -0\.1 is not in \[0, 1\) \(fraction\)"),
     (LENDING, "quantity_t = 100000", "quantity_t = 'lots'", r"quantity_t = 'lots' is not a number"),
     (CUSTODY, "guaranteed_rate = 0.01", "manager_pd_1y = 1.0", r"manager_pd_1y = 1 is not in \[0, 1\)"),
-    (CUSTODY, "guaranteed_rate = 0.01", "lent_share = 0.5", r"guaranteed_return_cny_per_t=None and guaranteed_rate=None"),
+    (CUSTODY, "guaranteed_rate = 0.01", "lent_share = 0.5", r"guaranteed_return_cny_per_t=None and guaranteed_"),
     (OVERDRAFT, 'draw_date = "2025-11-15"', 'draw_date = "2024-01-15"', r"draw_date=2024-01-15 must not be before"),
 ]
 

@@ -163,3 +163,26 @@ def test_portfolio_error_names_the_contract_line(tmp_path: Path) -> None:
     path.write_text(BOOK.format(n=BLOCK_PATHS).replace("haircut = 0.2", "haircut = 1.5"), encoding="utf-8")
     with pytest.raises(InputError, match=r"contracts\[1\] 'safe repo' \(carbon_repo\): haircut = 1\.5 is not in"):
         load_portfolio(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "keys"),
+    [
+        ("carbon_repo", ("financier_npv_cny", "seller_npv_cny", "break_even_repo_rate", "expected_margin_t")),
+        ("carbon_lending", ("lender_npv_cny", "pv_fee_cny", "break_even_fee_rate", "fee_rate_for_target")),
+        ("carbon_custody", ("owner_npv_cny", "manager_npv_cny", "total_npv_cny", "break_even_guarantee_cny")),
+        ("quota_overdraft", ("entity_cost_cny", "commitment_fee_cny", "interest_t", "break_even_overdraft_rate")),
+    ],
+)
+def test_value_command_json(name: str, keys: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from portfolios.cli import main
+
+    code = main(["value", "--example", name, "--paths", "2000", "--seed", "4", "--json", "--no-sensitivities"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    (item,) = json.loads(out)["instruments"]
+    assert item["type"] == name and np.isfinite(item["value"])
+    for key in (*keys, "p_default", "expected_loss_cny", "exposure_at_default_cny"):
+        assert key in item["extras"], key
