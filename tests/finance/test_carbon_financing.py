@@ -466,3 +466,13 @@ def test_examples_read_and_register(name: str) -> None:
     assert inst.kind == name and len(engines_for(inst)) == 1
     assert instrument_from_dict(inst.terms()) == inst  # terms() round-trips through a contract table
     assert len(inst.cashflows()) >= 2
+
+
+def test_ccer_repo_uses_the_ccer_market_depth(market: MarketEnv) -> None:
+    """No CCER volume series ships: a CCER repo closes out at CCER_ADV_T (document 003), 1/20 of CEA's depth."""
+    from finance.loans import CCER_ADV_T
+
+    r = repo(asset="CCER", adv_t=None, borrower_pd_1y=0.1, haircut=0.3, maintenance_ratio=1.2)
+    res = MCRepoEngine().calculate(r, market=market, paths=paths_for(market, r, 2000), quick=True)
+    assert res.extras["adv_t"] == pytest.approx(CCER_ADV_T) and res.extras["adv_source"].startswith("CCER_ADV_T")
+    assert res.extras["days_to_liquidate_all"] == math.ceil(100_000 / (0.1 * CCER_ADV_T))
