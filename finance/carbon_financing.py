@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from finance.credit import pd_from_rating, top_up_model
+from finance.credit import LoanCreditFigures, loan_credit_figures, pd_from_rating, top_up_model
 from finance.engines import Engine
 from finance.exceptions import ContractError
 from finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
@@ -65,6 +65,7 @@ __all__ = [
     "default_rows",
     "liquidation_proceeds",
     "market_depth_t",
+    "repo_credit_figures",
     "simulate_custody",
     "simulate_lending",
     "simulate_overdraft",
@@ -212,6 +213,33 @@ def _solve(fn: Any, lo: float, hi: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------------------- repo
+
+
+def repo_credit_figures(repo: CarbonRepo, market: MarketEnv, out: RepoOutcome) -> LoanCreditFigures | None:
+    """The financier's credit figures of a repo (None without ``borrower_pd_1y`` / ``rating``), as a pledge loan's
+    (:func:`finance.loans.pledge_credit_figures`): default on a path = the close-out (the seller's own default or a
+    failed margin call); loss and EAD from the paths; ECL discounted at the repo rate (one payment at maturity);
+    the SICR test compares today's coverage 1/(1 - haircut) with the maintenance ratio; the standardised exposure
+    is the cash lent and the tonnes held (``quantity_t`` x spot) are reported, not recognised as credit-risk
+    mitigation (:func:`finance.credit.standardised_corporate`).
+    """
+    if repo.borrower_pd_1y is None and repo.rating is None:
+        return None
+    mat = pd.DatetimeIndex([repo.maturity(market.valuation_date)])
+    return loan_credit_figures(
+        default_time_years=out.default_time_years,
+        loss_cny=out.loss_cny,
+        ead_cny=out.ead_cny,
+        maturity_years=float(market.discount.times(mat)[0]),
+        eir=float(repo.repo_rate),
+        exposure_cny=out.cash_lent_cny,
+        borrower_pd_1y=repo.borrower_pd_1y,
+        rating=repo.rating,
+        coverage=1.0 / (1.0 - repo.haircut),
+        maintenance_ratio=repo.maintenance_ratio,
+        collateral_cny=repo.quantity_t * market.spot(repo.asset),
+        collateral_kind=repo.asset,
+    )
 
 
 @dataclass(frozen=True)
@@ -364,7 +392,8 @@ class MCRepoEngine(Engine):
     ``exposure_at_default_cny``, ``loss_given_default``, ``seller_cost_of_funds_rate`` (the repo rate, simple),
     ``curve_rate_simple`` (:math:`(1/P(0,T) - 1)/T`), ``spread_over_curve``, ``expected_margin_t`` and
     ``margin_t_p95`` (tonnes the seller must find for margin calls), ``adv_t``, ``liquidation_capacity_t_per_day``,
-    ``days_to_liquidate_all``; with ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's
+    ``days_to_liquidate_all``, the financier's credit figures with a PD or rating (:func:`repo_credit_figures`:
+    ``ecl_12m_cny``, ``ecl_lifetime_cny``, ``ifrs9_stage``, ``irb_capital_cny``, ...); with ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's
     ``max_ltv_for_target``: the portfolio blocks do not search): ``break_even_repo_rate`` (financier NPV = 0) and
     ``repo_rate_for_target``, the rate at which the financier's expected net loss (PV of credit losses minus PV of
     its spread income over the curve, i.e. minus its NPV) equals the target. Both are root-found (Brent) on the
@@ -418,6 +447,10 @@ class MCRepoEngine(Engine):
         extras["spread_over_curve"] = float(instrument.repo_rate) - curve
         extras["expected_margin_t"] = float(out.margin_t.mean())
         extras["margin_t_p95"] = float(np.quantile(out.margin_t, 0.95))
+        credit = repo_credit_figures(instrument, market, out)
+        if credit is not None:
+            extras.update(credit.to_dict())
+            extras["crm_note"] = credit.standardised.crm_note
         cap = instrument.liquidation_share_of_adv * depth
         extras.update(
             {

@@ -476,3 +476,15 @@ def test_ccer_repo_uses_the_ccer_market_depth(market: MarketEnv) -> None:
     res = MCRepoEngine().calculate(r, market=market, paths=paths_for(market, r, 2000), quick=True)
     assert res.extras["adv_t"] == pytest.approx(CCER_ADV_T) and res.extras["adv_source"].startswith("CCER_ADV_T")
     assert res.extras["days_to_liquidate_all"] == math.ceil(100_000 / (0.1 * CCER_ADV_T))
+
+
+def test_repo_credit_figures_follow_the_paths() -> None:
+    """With a PD the financier's IFRS 9 / capital figures come from the same per-path defaults and losses."""
+    market = flat_market(0.35)
+    r = repo(borrower_pd_1y=0.1, top_up=0.8, haircut=0.1, maintenance_ratio=1.05, sale_discount=0.05)
+    res = MCRepoEngine().calculate(r, market=market, paths=paths_for(market, r, 4000), quick=True)
+    x = res.extras
+    assert x["pd_lifetime"] == pytest.approx(x["p_default"], abs=1e-12)  # default = close-out on the path
+    assert 0.0 <= x["ecl_12m_cny"] <= x["ecl_lifetime_cny"] and x["ifrs9_stage"] in (1, 2, 3)
+    assert x["irb_capital_cny"] > 0 and "crm_note" in x
+    assert "ecl_12m_cny" not in MCRepoEngine().calculate(repo(), market=market, paths=paths_for(market, r, 500)).extras
