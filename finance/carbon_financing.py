@@ -393,8 +393,9 @@ class MCRepoEngine(Engine):
     ``curve_rate_simple`` (:math:`(1/P(0,T) - 1)/T`), ``spread_over_curve``, ``expected_margin_t`` and
     ``margin_t_p95`` (tonnes the seller must find for margin calls), ``adv_t``, ``liquidation_capacity_t_per_day``,
     ``days_to_liquidate_all``, the financier's credit figures with a PD or rating (:func:`repo_credit_figures`:
-    ``ecl_12m_cny``, ``ecl_lifetime_cny``, ``ifrs9_stage``, ``irb_capital_cny``, ...); with ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's
-    ``max_ltv_for_target``: the portfolio blocks do not search): ``break_even_repo_rate`` (financier NPV = 0) and
+    ``ecl_12m_cny``, ``ecl_lifetime_cny``, ``ifrs9_stage``, ``irb_capital_cny``, ...); with
+    ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's ``max_ltv_for_target``: the portfolio
+    blocks do not search): ``break_even_repo_rate`` (financier NPV = 0) and
     ``repo_rate_for_target``, the rate at which the financier's expected net loss (PV of credit losses minus PV of
     its spread income over the curve, i.e. minus its NPV) equals the target. Both are root-found (Brent) on the
     same paths with the same default and top-up draws (common random numbers).
