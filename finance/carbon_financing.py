@@ -182,7 +182,8 @@ def default_rows(
     h0 = -math.log1p(-pd_1y)
     t = np.asarray(times_years, dtype=float)
     if elasticity == 0.0:
-        rows = np.searchsorted(t, e / h0, side="left")
+        with np.errstate(over="ignore"):  # a PD of 1e-320 defaults after the end of time: inf
+            rows = np.searchsorted(t, e / h0, side="left")
     else:
         dt = np.diff(np.concatenate([[0.0], t]))
         moment = np.exp(-0.5 * elasticity * (elasticity - 1.0) * vol**2 * t)
