@@ -395,8 +395,9 @@ class MCRepoEngine(Engine):
     ``margin_t_p95`` (tonnes the seller must find for margin calls), ``adv_t``, ``liquidation_capacity_t_per_day``,
     ``days_to_liquidate_all``, the financier's credit figures with a PD or rating (:func:`repo_credit_figures`:
     ``ecl_12m_cny``, ``ecl_lifetime_cny``, ``ifrs9_stage``, ``irb_capital_cny``, ...); with
-    ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's ``max_ltv_for_target``: the portfolio
-    blocks do not search): ``break_even_repo_rate`` (financier NPV = 0) and
+    ``target_expected_loss_cny`` and unless ``quick`` (as the pledge loan's ``max_ltv_for_target``; the portfolio
+    engine's blocks do not pass ``quick``, so leave the target out of portfolio files or every block searches):
+    ``break_even_repo_rate`` (financier NPV = 0) and
     ``repo_rate_for_target``, the rate at which the financier's expected net loss (PV of credit losses minus PV of
     its spread income over the curve, i.e. minus its NPV) equals the target. Both are root-found (Brent) on the
     same paths with the same default and top-up draws (common random numbers).
