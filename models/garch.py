@@ -66,6 +66,29 @@ one. Under ``variance-target`` they practically never bind (nu >= 5: ``P(|z| > 2
 variance of the variance keeps ``sigma^2 > 100 s^2`` rare); under ``"cap"`` they keep EGARCH-t (CEA: nu = 2.05)
 finite, which without them overflows to inf/NaN in 6 % of the values of a 20-year, 100 000-path simulation.
 
+Components
+----------
+A :class:`Garch` specification names two component objects, :attr:`Garch.process` (a
+:class:`models.volatility.VolatilityProcess`: GARCH, GJR, EGARCH) and :attr:`Garch.law` (a
+:class:`models.innovations.InnovationLaw`: normal, t, skewed t, empirical), as ``arch`` composes a
+``VolatilityProcess`` and a ``Distribution``. The process owns the persistence, the policies above, the long-run
+variance and its kernel code and state; the law owns its moments, its part of the policy (the ``nu`` floor), its
+kernel code and shape and, for FHS, the residual sample. :class:`GarchResult` is frozen once built.
+
+Determinism of the fits
+-----------------------
+A fit is a pure function of the data: SLSQP (``arch``'s optimiser) starts from :func:`starting_values`, computed
+explicitly from the estimation window by ``arch``'s data-based rule (no random starts), and runs with the stated
+tolerances :data:`FIT_FTOL` and :data:`FIT_EPS` (scipy's defaults, so stating them changed no number) and
+``max_iter``. Fitting twice, or on a copy of the data in another memory layout, gives the same parameters bit for
+bit (``tests/models/test_fit_determinism.py``). What remains environment-dependent: the floating-point results of
+the libraries themselves, i.e. the versions of ``arch``, ``scipy`` (SLSQP, whose implementation changed in 1.16),
+``numpy`` (reductions, ``log``/``exp`` of the platform's math library), ``statsmodels`` (the AR(1) fit of the OU
+models) and the BLAS/LAPACK numpy links (the AR(1) least squares and arch's covariance); the CPU's instruction set
+can change the last bits of vectorised reductions. ``requirements.lock`` pins the versions and the run ledger
+records the environment, so ``runs rerun`` compares exactly in the same environment and with a stated tolerance
+otherwise.
+
 Conditional variance of a path set
 ----------------------------------
 ``simulate(..., record_variance=True)`` also stores, at every grid date, the conditional daily variance of the
