@@ -272,6 +272,11 @@ class Garch:
         """Short label such as ``GARCH(1,1)-t``."""
         return f"{self.process.label}-{self.law.name}"
 
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Labels of the fitted parameters: the mean's (``mu``), the process's, then the law's shape."""
+        return (("mu",) if self.mean == "constant" else ()) + self.process.parameter_names + self.law.shape_names
+
     def arch_model(self, returns_pct: pd.Series | np.ndarray) -> Any:
         """The equivalent ``arch`` model on ``returns_pct`` (percent log-returns)."""
         mean: Literal["Constant", "Zero"] = "Constant" if self.mean == "constant" else "Zero"

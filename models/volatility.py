@@ -72,6 +72,8 @@ class VolatilityProcess:
     """Kernel code (:mod:`models.sampler`)."""
     offers_bootstrap: ClassVar[bool] = True
     """Filtered historical simulation is available (the Gaussian QMLE variance has a finite target)."""
+    parameter_names: ClassVar[tuple[str, ...]]
+    """The process's parameters in the fitted parameter vector (after renaming ``alpha[1]`` to ``alpha``...)."""
 
     def persistence(self, params: pd.Series, law: InnovationLaw) -> float:
         """Persistence of the fitted ``params`` under the fitted law."""
@@ -134,6 +136,7 @@ class GarchProcess(VolatilityProcess):
     arch_vol: ClassVar[Literal["GARCH", "EGARCH"]] = "GARCH"
     arch_o: ClassVar[int] = 0
     code: ClassVar[int] = VOL_GARCH
+    parameter_names: ClassVar[tuple[str, ...]] = ("omega", "alpha", "beta")
 
     def persistence(self, params: pd.Series, law: InnovationLaw) -> float:
         """``alpha + kappa gamma + beta``."""
@@ -217,6 +220,7 @@ class GjrProcess(GarchProcess):
     name: ClassVar[str] = "gjr"
     label: ClassVar[str] = "GJR-GARCH(1,1,1)"
     arch_o: ClassVar[int] = 1
+    parameter_names: ClassVar[tuple[str, ...]] = ("omega", "alpha", "gamma", "beta")
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class EgarchProcess(VolatilityProcess):
     arch_o: ClassVar[int] = 1
     code: ClassVar[int] = VOL_EGARCH
     offers_bootstrap: ClassVar[bool] = False
+    parameter_names: ClassVar[tuple[str, ...]] = ("omega", "alpha", "gamma", "beta")
 
     def persistence(self, params: pd.Series, law: InnovationLaw) -> float:
         """``beta``."""
