@@ -76,6 +76,7 @@ from models.drift import MarketAnchor
 from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
+from models.interface import PriceModelResult
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.paths import PathSet
 from models.random import BLOCK_PATHS, root_seed_sequence
@@ -151,7 +152,7 @@ class RunContext:
     """Everything a worker needs to compute one block (picklable)."""
 
     portfolio: Portfolio
-    model: Any
+    model: PriceModelResult
     scenario: ScenarioCurve | None
     anchor: MarketAnchor | None
     """Anchor / glide of the trend (with a scenario; :mod:`models.drift`)."""
@@ -312,14 +313,14 @@ def _basis(portfolio: Portfolio, history: PriceHistory) -> tuple[BasisParams, st
     return basis, source
 
 
-def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, Any]]:
+def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[JointCeaCcer, dict[str, Any]]:
     spec = portfolio.market
     single = fit_model(history, spec.model, spec.dist, persistence_policy=spec.persistence_policy)
     basis, source = _basis(portfolio, history)
     joint = JointCeaCcer(single, basis)
     summary = {
         "model": joint.name,
-        "price_model": getattr(single, "name", spec.model),
+        "price_model": single.name,
         "basis": basis.to_dict() | {"source": source},
     }
     return joint, summary
