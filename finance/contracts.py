@@ -58,6 +58,7 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    StructuredDeposit,
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
@@ -95,6 +96,8 @@ INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
         FutureCreditMonetisation,
     )
 }
+# structured products (issue 18)
+INSTRUMENT_TYPES.update({cls.kind: cls for cls in (StructuredDeposit,)})
 """``type`` value of an instrument table -> instrument class."""
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "Instrument",
     "PledgeLoan",
     "ProjectLoan",
+    "StructuredDeposit",
     "vanilla_payoff",
 ]
 
@@ -1025,5 +1026,126 @@ class FutureCreditMonetisation(Instrument):
                 "vintage_year": np.arange(self.n_years) + int(self.first_year),
                 "expected_issued_t": vol * (1.0 - self.issuance_failure_probability),
                 "contracted_t": self.contract_share * vol * (1.0 - self.issuance_failure_probability),
+            }
+        )
+
+
+# --- structured products: green structured deposits and carbon-linked bonds (issue 18) ------------------------------
+
+
+def _last_trading_day(date: pd.Timestamp) -> pd.Timestamp:
+    """The SSE trading day on or before ``date``."""
+    return pd.Timestamp(trading_days(date - pd.Timedelta(days=14), date)[-1])
+
+
+@dataclass(frozen=True)
+class StructuredDeposit(Instrument):
+    """Green structured deposit (绿色结构性存款): principal protected, a minimum rate and a capped carbon upside.
+
+    The depositor places ``principal_cny`` on ``start_date`` and receives at ``maturity_date``
+
+    .. math::
+
+        N \\left[1 + r_{min}\\,\\tau + p \\max\\left(0, \\min\\left(\\frac{S_T}{S_0} - 1, c\\right)\\right)\\right]
+
+    with :math:`\\tau` the Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``, :math:`S_0` the
+    close of ``underlying`` on ``start_date`` (the spot when it is the valuation date) and :math:`S_T` the close on
+    the last SSE trading day on or before maturity (``averaging = "final"``) or the mean of the month-end closes in
+    ``(start_date, maturity_date]`` (``"monthly"``, :func:`finance.schedules.monthly_dates`). ``position``: the side
+    valued, ``depositor`` (the claim) or ``bank`` (its negative). A deposit starting after the valuation date
+    includes the principal the depositor pays on ``start_date``.
+
+    Notes
+    -----
+    Decomposition (``final``): a zero-coupon bond :math:`N(1 + r_{min}\\tau)` plus :math:`pN/S_0` call spreads
+    :math:`(S_T - S_0)^+ - (S_T - S_0(1+c))^+`.
+    """
+
+    principal_cny: float
+    underlying: str
+    start_date: pd.Timestamp
+    maturity_date: pd.Timestamp
+    min_rate: float
+    participation: float
+    cap: float
+    averaging: Literal["final", "monthly"] = "final"
+    position: Literal["depositor", "bank"] = "depositor"
+    kind: ClassVar[str] = "structured_deposit"
+
+    def __post_init__(self) -> None:
+        _field(self, "principal_cny")
+        _field(self, "underlying")
+        object.__setattr__(self, "start_date", _ts("start_date", self.start_date))
+        object.__setattr__(self, "maturity_date", _ts("maturity_date", self.maturity_date))
+        _field(self, "min_rate")
+        _field(self, "participation")
+        _field(self, "cap")
+        _field(self, "averaging")
+        _field(self, "position")
+        if self.maturity_date <= self.start_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()} must be after start_date={self.start_date.date()}"
+            )
+        if self.observation_dates()[-1] <= self.start_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()}: no SSE trading day after start_date="
+                f"{self.start_date.date()} to observe the underlying on"
+            )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.underlying,)
+
+    @property
+    def sign(self) -> float:
+        """+1 for the depositor, -1 for the bank."""
+        return 1.0 if self.position == "depositor" else -1.0
+
+    @property
+    def year_fraction(self) -> float:
+        """Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``."""
+        return float((self.maturity_date - self.start_date).days) / 365.0
+
+    @property
+    def guaranteed_cny(self) -> float:
+        """Principal plus the minimum interest, paid at maturity whatever the price."""
+        return self.principal_cny * (1.0 + self.min_rate * self.year_fraction)
+
+    def observation_dates(self) -> pd.DatetimeIndex:
+        """The closes that set :math:`S_T`: the last trading day on or before maturity, or the month-ends."""
+        if self.averaging == "monthly":
+            return monthly_dates(self.start_date, self.maturity_date)
+        return pd.DatetimeIndex([_last_trading_day(self.maturity_date)], name="date")
+
+    def linked_payout(self, ratio: np.ndarray) -> np.ndarray:
+        """Linked part in CNY for ratios :math:`X = S_T / S_0`: :math:`pN \\max(0, \\min(X - 1, c))` (a new array)."""
+        out = np.asarray(ratio, dtype=float) - 1.0
+        np.clip(out, 0.0, self.cap, out=out)
+        out *= self.participation * self.principal_cny
+        return out
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        obs = self.observation_dates()
+        if self.start_date > valuation_date:
+            return pd.DatetimeIndex([self.start_date]).append(obs)
+        return obs
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if self.start_date < valuation_date:
+            raise ContractError(
+                f"start_date={self.start_date.date()} must not be before the valuation date {valuation_date.date()} "
+                "(S_0 and past fixings of a running deposit are not inputs)"
+            )
+
+    def cashflows(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "date": [self.start_date, self.maturity_date, self.maturity_date],
+                "flow": [
+                    "principal paid by the depositor",
+                    f"principal + minimum interest {self.min_rate:.4%} x {self.year_fraction:.4f} y",
+                    f"{self.participation:g} x max(0, min(S_T/S_0 - 1, {self.cap:g})) x principal ({self.averaging})",
+                ],
+                "fixed_cny": [-self.principal_cny, self.guaranteed_cny, 0.0],
             }
         )

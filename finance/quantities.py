@@ -220,6 +220,23 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
     },
 }
 
+# --- structured products: carbon-linked bonds and green structured deposits (issue 18) ----------------------------
+_FIELDS.update(
+    {
+        "structured_deposit": {
+            "principal_cny": _pos("CNY", "principal deposited (protected)"),
+            "underlying": _UNDERLYING,
+            "start_date": _date("value date of the deposit (not before the valuation date); S_0 is its close"),
+            "maturity_date": _date("maturity and payment date (after start_date)"),
+            "min_rate": _num("1/year", "guaranteed simple annual rate (Actual/365)", 0.0, 1.0),
+            "participation": _num("fraction", "share of the underlying's capped return paid", 0.0, 10.0),
+            "cap": _num("fraction", "cap on the underlying's return S_T / S_0 - 1", 0.0, 10.0, low_inclusive=False),
+            "averaging": _choice(("final", "monthly"), "S_T: the final close or the mean of month-end closes", "final"),
+            "position": _choice(("depositor", "bank"), "side valued: the depositor (holder) or the bank", "depositor"),
+        },
+    }
+)
+
 INSTRUMENT_QUANTITIES: dict[str, dict[str, Quantity]] = {
     kind: {key: Quantity(f"instrument.{kind}.{key}", **spec) for key, spec in {"name": _NAME, **fields}.items()}
     for kind, fields in _FIELDS.items()

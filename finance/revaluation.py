@@ -66,6 +66,7 @@ from finance.instruments import (
     GuaranteedPurchase,
     GuaranteedSale,
     Instrument,
+    StructuredDeposit,
     vanilla_payoff,
 )
 from finance.market import MarketEnv
@@ -405,6 +406,108 @@ _REVALUE: dict[type, Callable[[Any, HorizonState], np.ndarray]] = {
     CarbonSwaption: _swaption,
     ExchangeOption: _exchange,
 }
+
+
+# ------------------------------------------------------------- structured products (issue 18)
+
+
+def _moment_matched_call(
+    m1: np.ndarray | float,
+    second: np.ndarray | float,
+    observed: np.ndarray | float,
+    n: int,
+    strike: float,
+    disc: float,
+) -> np.ndarray:
+    """:math:`P\\,E[(A - K)^+]` for :math:`A = (O + Y)/n`, Y lognormal with moments ``m1`` and ``second``.
+
+    Notes
+    -----
+    The arithmetic average's remaining sum Y matched to a lognormal (Levy 1992), as for the Asian options above:
+    :math:`s^2 = \\ln(M_2/M_1^2)`, value :math:`\\frac1n` Black-76 on forward :math:`M_1` and strike
+    :math:`nK - O`; where that strike is not positive the call is sure to pay, :math:`P(M_1 + O - nK)/n`.
+    """
+    m1 = np.asarray(m1, dtype=float)
+    s2 = np.log(np.maximum(np.asarray(second, dtype=float) / np.maximum(m1, 1e-300) ** 2, 1.0))
+    k = n * strike - np.asarray(observed, dtype=float)
+    value = black76(m1, np.maximum(k, 1e-300), np.sqrt(s2), disc, "call") / n
+    return np.asarray(np.where(k > 0.0, value, disc * (m1 - k) / n), dtype=float)
+
+
+def _lognormal_sum_moments(
+    g: np.ndarray, tau: np.ndarray, sig2: np.ndarray | float
+) -> tuple[float, np.ndarray | float]:
+    """:math:`\\sum g_i` and :math:`\\sum_{i,j} g_i g_j e^{\\sigma^2 \\min(\\tau_i, \\tau_j)}` (increasing tau)."""
+    suffix = np.concatenate([np.cumsum(g[::-1])[::-1][1:], [0.0]])
+    weights = g * (g + 2.0 * suffix)
+    sig2 = np.asarray(sig2, dtype=float)
+    if sig2.ndim == 0:
+        return float(g.sum()), float(np.sum(weights * np.exp(float(sig2) * tau)))
+    acc = np.zeros_like(sig2)
+    for w_i, t_i in zip(weights, tau, strict=True):
+        acc += w_i * np.exp(sig2 * t_i)
+    return float(g.sum()), acc
+
+
+def _structured_deposit(inst: StructuredDeposit, st: HorizonState) -> np.ndarray:
+    """Structured deposit at the horizon: the bond part on the curve, the call spread by Black-76 on the state.
+
+    Notes
+    -----
+    Bond part :math:`N(1 + r_{min}\\tau) P(h,T)` (and :math:`-N P(h, t_s)` for a forward start, carried once
+    paid). Call spread on :math:`X = A / S_0`: after the last observation, the payout itself; ``final`` with
+    :math:`S_0` known (:math:`t_s \\le h`), Black-76 on :math:`F_h(T)/S_0 = S_h F(0,T)/(F(0,h) S_0)` with the
+    volatility source's average volatility to T; before the start, the forward-start spread on
+    :math:`F(0,T)/F(0,t_s)` (independent of :math:`S_h`). ``monthly``: the moment-matched lognormal average
+    (:func:`_moment_matched_call`) of the remaining month-end closes, with the observed ones fixed.
+    """
+    und = inst.underlying
+    pay = pd.DatetimeIndex([inst.maturity_date])
+    disc = float(st.discount(pay)[0])
+    n_paths = st.paths.n_paths
+    bond = np.full(n_paths, inst.guaranteed_cny * disc)
+    if inst.start_date > st.market.valuation_date:
+        bond -= inst.principal_cny * float(st.discount(pd.DatetimeIndex([inst.start_date]))[0])
+    obs = inst.observation_dates()
+    n = len(obs)
+    scale = inst.participation * inst.principal_cny
+    values = st.paths[und]
+    started = inst.start_date <= st.date
+    s0 = np.asarray(values[st.rows(und, pd.DatetimeIndex([inst.start_date]))[0]] if started else np.ones(n_paths))
+    past = obs[obs <= st.date]
+    future = obs[obs > st.date]
+    observed = np.zeros(n_paths)
+    for r in st.rows(und, past):
+        observed += values[r]
+    if not len(future):
+        return np.asarray(inst.sign * (bond + disc * inst.linked_payout(observed / n / s0)), dtype=float)
+    sig2 = np.asarray(st.sigma(und, future[-1]), dtype=float) ** 2
+    if started:  # E_h[S_ti] / S_0 = level x c_i
+        c = st.carry(und, future)
+        level: np.ndarray | float = st.price(und) / s0
+        tau = year_fractions(st.date, future)
+        obs_ratio = observed / s0
+    else:  # forward start: X = A / S_ts, independent of the state at h
+        curve = st.market.curve(und)
+        c = np.asarray(curve(future) / curve(pd.DatetimeIndex([inst.start_date]))[0], dtype=float)
+        level = 1.0
+        tau = year_fractions(inst.start_date, future)
+        obs_ratio = np.zeros(n_paths)
+    if n == 1:  # final close: Black-76 on the forward ratio
+        sd = np.sqrt(sig2 * float(tau[0]))
+        fwd = level * float(c[0])
+        spread = black76(fwd, 1.0, sd, disc, "call") - black76(fwd, 1.0 + inst.cap, sd, disc, "call")
+    else:
+        m1, second = _lognormal_sum_moments(c, tau, sig2)
+        m1_p = level * m1
+        second_p = np.asarray(level) ** 2 * second
+        spread = _moment_matched_call(m1_p, second_p, obs_ratio, n, 1.0, disc) - _moment_matched_call(
+            m1_p, second_p, obs_ratio, n, 1.0 + inst.cap, disc
+        )
+    return np.asarray(inst.sign * (bond + scale * np.broadcast_to(spread, (n_paths,))), dtype=float)
+
+
+_REVALUE.update({StructuredDeposit: _structured_deposit})
 
 
 def has_closed_form(instrument: Instrument) -> bool:

@@ -433,6 +433,43 @@ CONTRACT_CASES |= {
 }
 
 
+# --- structured products (issue 18): bad terms of the shipped examples, one line each -----------------------------
+def _example_with(tmp: Path, example: str, old: str, new: str) -> str:
+    text = (REPO / "finance" / "examples" / f"{example}.toml").read_text(encoding="utf-8")
+    assert old in text
+    return _write(tmp, "deal.toml", text.replace(old, new, 1))
+
+
+CONTRACT_CASES |= {
+    "deposit-cap-negative": (
+        lambda t: _example_with(t, "structured_deposit", "cap = 0.1\n", "cap = -0.5\n"),
+        r"error: cap = -0\.5 is not in \(0, 10\] \(fraction\)$",
+    ),
+    "deposit-participation-huge": (
+        lambda t: _example_with(t, "structured_deposit", "participation = 0.15\n", "participation = 1e9\n"),
+        r"error: participation = 1000000000 is not in \[0, 10\] \(fraction\)$",
+    ),
+    "deposit-min-rate-text": (
+        lambda t: _example_with(t, "structured_deposit", "min_rate = 0.010\n", 'min_rate = "1%"\n'),
+        r"error: min_rate = '1%' is not a number",
+    ),
+    "deposit-averaging": (
+        lambda t: _example_with(t, "structured_deposit", 'averaging = "monthly"', 'averaging = "daily"'),
+        r"error: averaging = 'daily' is not one of final, monthly",
+    ),
+    "deposit-maturity-before-start": (
+        lambda t: _example_with(
+            t, "structured_deposit", 'maturity_date = "2025-10-31"', 'maturity_date = "2024-01-31"'
+        ),
+        r"error: maturity_date=2024-01-31 must be after start_date=2024-10-31$",
+    ),
+    "deposit-seasoned": (
+        lambda t: _example_with(t, "structured_deposit", 'start_date = "2024-10-31"', 'start_date = "2024-09-30"'),
+        r"error: start_date=2024-09-30 must not be before the valuation date 2024-10-31",
+    ),
+}
+
+
 @pytest.mark.parametrize("case", CONTRACT_CASES.values(), ids=CONTRACT_CASES.keys())
 def test_bad_contract_file(
     case: tuple[Callable[[Path], str], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
