@@ -47,6 +47,7 @@ import pandas as pd
 from finance.exceptions import ContractError, MarketDataError
 from finance.instruments import (
     AsianOption,
+    CarbonLinkedBond,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -97,7 +98,7 @@ INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
     )
 }
 # structured products (issue 18)
-INSTRUMENT_TYPES.update({cls.kind: cls for cls in (StructuredDeposit,)})
+INSTRUMENT_TYPES.update({cls.kind: cls for cls in (StructuredDeposit, CarbonLinkedBond)})
 """``type`` value of an instrument table -> instrument class."""
 
 

@@ -234,6 +234,35 @@ _FIELDS.update(
             "averaging": _choice(("final", "monthly"), "S_T: the final close or the mean of month-end closes", "final"),
             "position": _choice(("depositor", "bank"), "side valued: the depositor (holder) or the bank", "depositor"),
         },
+        "carbon_linked_bond": {
+            "face_cny": _pos("CNY", "face value (redeemed at maturity)"),
+            "coupon_rate": _num("1/year", "fixed coupon rate", 0.0, 1.0),
+            "issue_date": _date("issue date (not before the valuation date)"),
+            "maturity_date": _date("maturity date (after issue_date)"),
+            "coupon_months": _int("months", "months between coupons: one of 1, 3, 6, 12", 1, 12, 12),
+            "day_count": _choice(("ACT/365F", "ACT/ACT"), "day count of the fixed coupons", "ACT/365F"),
+            "underlying": _asset("allowance the linked coupon follows", "CCER"),
+            "linked_coupon": _choice(
+                ("average_price", "project_income"),
+                "linked coupon: participation in the period's average price above the strike, or a share of the "
+                "project's credit income",
+                "average_price",
+            ),
+            "strike_cny_per_t": _pos("CNY/t", "strike of the average-price link"),
+            "participation": _num(
+                "fraction", "average-price link: coupon rate per unit of (A / K - 1)", 0.0, 10.0, 0.0
+            ),
+            "linked_cap_rate": _num(
+                "1/year", "cap on the average-price linked coupon rate", 0.0, 1.0, low_inclusive=False
+            ),
+            "income_share": _num(
+                "fraction", "project-income link: share of the period's credit income paid", 0.0, 1.0, 0.0
+            ),
+            "carbon_volumes_t": _list(
+                "t", "project-income link: credits issued per coupon year", "a list of numbers >= 0, one per coupon"
+            ),
+            "position": _choice(("holder", "issuer"), "side valued: the bondholder or the issuer", "holder"),
+        },
     }
 )
 

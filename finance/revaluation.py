@@ -32,7 +32,14 @@ Closed forms, vectorised over paths (numpy; checked against QuantLib on individu
       (exercise when its value at expiry is positive, as :class:`~finance.engines.MCSwaptionEngine`);
     * exchange options: Margrabe (1978) on the two forwards (as QuantLib's ``AnalyticEuropeanMargrabeEngine``).
 
-No closed form (pledge loans, project loans, early-monetisation contracts)
+Structured products (issue 18)
+    structured deposits: the bond part on the curve and the call spread by Black-76 on the state (final close;
+    forward start: the forward-start spread) or on the moment-matched monthly average; carbon-linked bonds with an
+    average-price coupon: the fixed leg on the curve and the linked coupons as moment-matched average-price call
+    spreads.
+
+No closed form (pledge loans, project loans, early-monetisation contracts, carbon-linked bonds whose coupon is a
+share of a project's credit income)
     :class:`RegressionRevaluation`: least-squares Monte Carlo (Longstaff and Schwartz 2001). The engine's per-path
     present value :math:`Y` (to today) is regressed on a cubic polynomial in :math:`x = S_h / S_0` of the
     instrument's first factor, on a fixed pilot set of paths drawn from its own seed stream, so the coefficients
@@ -58,6 +65,7 @@ from scipy.special import ndtr
 from finance.exceptions import PathSetError
 from finance.instruments import (
     AsianOption,
+    CarbonLinkedBond,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -70,6 +78,7 @@ from finance.instruments import (
     vanilla_payoff,
 )
 from finance.market import MarketEnv
+from finance.structured import bond_fixed_leg
 from models.calendar import as_datetime_index, year_fractions
 from models.paths import PathSet
 from models.units import TRADING_DAYS_PER_YEAR
@@ -507,11 +516,62 @@ def _structured_deposit(inst: StructuredDeposit, st: HorizonState) -> np.ndarray
     return np.asarray(inst.sign * (bond + scale * np.broadcast_to(spread, (n_paths,))), dtype=float)
 
 
-_REVALUE.update({StructuredDeposit: _structured_deposit})
+def _average_call_at_horizon(
+    st: HorizonState, factor: str, fixings: pd.DatetimeIndex, strike: float, disc: float
+) -> np.ndarray:
+    """:math:`P(h,T) E_h[(A - K)^+]` of the mean A of ``fixings`` (moment-matched, :func:`_moment_matched_call`)."""
+    values = st.paths[factor]
+    past = fixings[fixings <= st.date]
+    future = fixings[fixings > st.date]
+    observed = np.zeros(st.paths.n_paths)
+    for r in st.rows(factor, past):
+        observed += values[r]
+    n = len(fixings)
+    if not len(future):
+        return np.asarray(disc * np.maximum(observed / n - strike, 0.0), dtype=float)
+    sig2 = np.asarray(st.sigma(factor, future[-1]), dtype=float) ** 2
+    m1, second = _lognormal_sum_moments(st.carry(factor, future), year_fractions(st.date, future), sig2)
+    s_h = st.price(factor)
+    return _moment_matched_call(s_h * m1, s_h**2 * second, observed, n, strike, disc)
+
+
+def _carbon_linked_bond(inst: CarbonLinkedBond, st: HorizonState) -> np.ndarray:
+    """Carbon-linked bond (average-price link) at the horizon.
+
+    Notes
+    -----
+    Fixed coupons and redemption :math:`\\sum_j CF_j P(0,d_j)/P(0,h)` (discounted to h, or carried once paid;
+    minus the face paid at issue for a bond issued after the valuation date); linked coupon i:
+    :math:`N\\alpha_i p/K` moment-matched average-price calls (:func:`_average_call_at_horizon`) struck at K less
+    as many at :math:`K(1 + c/p)`, their observed fixings fixed on the path (exact once the period is over).
+    """
+    if inst.linked_coupon != "average_price" or inst.strike_cny_per_t is None:
+        raise PathSetError("a project_income carbon-linked bond has no closed-form revaluation; use the regression")
+    flows = bond_fixed_leg(inst, st.market).flows
+    total = np.full(st.paths.n_paths, float((flows["amount_cny"].to_numpy() * st.discount(flows["date"])).sum()))
+    if inst.issue_date > st.market.valuation_date:
+        total -= inst.face_cny * float(st.discount(pd.DatetimeIndex([inst.issue_date]))[0])
+    k = inst.strike_cny_per_t
+    for period in inst.periods():
+        disc = float(st.discount(pd.DatetimeIndex([period.payment_date]))[0])
+        scale = inst.face_cny * period.accrual_years * inst.participation / k
+        if scale == 0.0:
+            continue
+        leg = _average_call_at_horizon(st, inst.underlying, period.fixings, k, disc)
+        if inst.linked_cap_rate is not None:
+            k2 = k * (1.0 + inst.linked_cap_rate / inst.participation)
+            leg = leg - _average_call_at_horizon(st, inst.underlying, period.fixings, k2, disc)
+        total += scale * leg
+    return np.asarray(inst.sign * total, dtype=float)
+
+
+_REVALUE.update({StructuredDeposit: _structured_deposit, CarbonLinkedBond: _carbon_linked_bond})
 
 
 def has_closed_form(instrument: Instrument) -> bool:
     """Whether :func:`horizon_value` has a closed form for ``instrument`` (else use :class:`RegressionRevaluation`)."""
+    if isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon == "project_income":
+        return False  # per-path project volumes: the regression of the engine's value (module docstring)
     return type(instrument) in _REVALUE
 
 

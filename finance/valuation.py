@@ -39,6 +39,7 @@ from finance.engines import (
 from finance.exceptions import PathSetError
 from finance.instruments import (
     AsianOption,
+    CarbonLinkedBond,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -56,7 +57,7 @@ from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
 from finance.results import PricingResult, jsonable
-from finance.structured import Black76DepositEngine, MCDepositEngine
+from finance.structured import Black76DepositEngine, MCCarbonLinkedBondEngine, MCDepositEngine
 from models.calendar import as_datetime_index
 from models.gbm import GBM, CorrelatedGBM, GBMRun
 from models.paths import PathSet
@@ -182,6 +183,7 @@ _ENGINES.update(
             if isinstance(i, StructuredDeposit) and i.averaging == "final"
             else (MCDepositEngine(), MCDepositEngine(control_variate="none"))
         ),
+        CarbonLinkedBond: lambda i: (MCCarbonLinkedBondEngine(), MCCarbonLinkedBondEngine(control_variate="none")),
     }
 )
 

@@ -278,6 +278,36 @@ REPORT_CASES: dict[str, tuple[Callable[[Path], str], str]] = {
 }
 
 
+# structured products (issue 18): only project-income bonds (and project loans) can name a project
+_LINKED_BOND = """prices = "cea"
+
+[[projects]]
+name = "Hebei"
+template = "hebei"
+start_year = 2026
+
+[[contracts]]
+type = "carbon_linked_bond"
+name = "bond"
+project = "Hebei"
+face_cny = 1e8
+coupon_rate = 0.02
+issue_date = "2024-10-31"
+maturity_date = "2026-10-30"
+"""
+REPORT_CASES |= {
+    "price-linked-bond-with-project": (
+        lambda t: _portfolio(t, _LINKED_BOND + "strike_cny_per_t = 80.0\nparticipation = 0.1\n"),
+        r"book\.toml:\d+: .*project.*only a project_loan or a carbon_linked_bond with linked_coupon = "
+        r"'project_income' can be linked",
+    ),
+    "linked-bond-bad-share": (
+        lambda t: _portfolio(t, _LINKED_BOND + 'linked_coupon = "project_income"\nincome_share = 2.0\n'),
+        r"book\.toml:\d+: contracts\[0\] 'bond' \(carbon_linked_bond\): income_share = 2 is not in \[0, 1\]",
+    ),
+}
+
+
 @pytest.mark.parametrize("case", REPORT_CASES.values(), ids=REPORT_CASES.keys())
 def test_bad_report_inputs(
     case: tuple[Callable[[Path], str], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -466,6 +496,30 @@ CONTRACT_CASES |= {
     "deposit-seasoned": (
         lambda t: _example_with(t, "structured_deposit", 'start_date = "2024-10-31"', 'start_date = "2024-09-30"'),
         r"error: start_date=2024-09-30 must not be before the valuation date 2024-10-31",
+    ),
+    "bond-coupon-months": (
+        lambda t: _example_with(t, "carbon_linked_bond", "coupon_months = 12\n", "coupon_months = 5\n"),
+        r"error: coupon_months=5 must be one of 1, 3, 6, 12$",
+    ),
+    "bond-no-strike": (
+        lambda t: _example_with(t, "carbon_linked_bond", "strike_cny_per_t = 75.0\n", ""),
+        r"error: strike_cny_per_t is required when linked_coupon = 'average_price'$",
+    ),
+    "bond-volume-rows": (
+        lambda t: _example_with(t, "carbon_linked_bond", "carbon_volumes_t = [0.0, ", "carbon_volumes_t = ["),
+        r"error: carbon_volumes_t has 4 rows; the contract has 5 years$",
+    ),
+    "bond-negative-volume": (
+        lambda t: _example_with(t, "carbon_linked_bond", "[0.0, 20000.0,", "[0.0, -20000.0,"),
+        r"error: carbon_volumes_t must be >= 0$",
+    ),
+    "bond-day-count": (
+        lambda t: _example_with(t, "carbon_linked_bond", 'day_count = "ACT/365F"', 'day_count = "30/360"'),
+        r"error: day_count = '30/360' is not one of ACT/365F, ACT/ACT",
+    ),
+    "bond-cap": (
+        lambda t: _example_with(t, "carbon_linked_bond", "linked_cap_rate = 0.015\n", "linked_cap_rate = 1.5\n"),
+        r"error: linked_cap_rate = 1\.5 is not in \(0, 1\] \(1/year\)$",
     ),
 }
 
