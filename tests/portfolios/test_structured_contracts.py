@@ -183,3 +183,19 @@ def test_project_linked_bond_in_a_portfolio(tmp_path: Path) -> None:
     pv = linked.arrays["contract_pv"][0]
     assert np.all(pv < -fixed)  # the issuer pays coupons on credits issued from 2031
     assert np.std(pv) > 0 and np.all(np.isfinite(linked.arrays["pnl_1y"]))
+
+
+@pytest.mark.slow
+def test_structured_book_same_numbers_whatever_the_task_size(tmp_path: Path) -> None:
+    """Deposit (closed form) and project-linked bond (regression on a per-path project link): bit-identical
+    arrays for one or two blocks per task."""
+    head = HEAD.replace("horizon_years = 2", "horizon_years = 12").replace(
+        f"n_paths = {BLOCK_PATHS}", f"n_paths = {BLOCK_PATHS + 300}"
+    )
+    path = tmp_path / "book.toml"
+    path.write_text(head + DEPOSIT.format(name="deposit", position="bank") + BOND_BOOK.format(share=0.3))
+    one = run_portfolio(load_portfolio(path))
+    two = run_portfolio(load_portfolio(path), blocks_per_task=2)
+    assert set(one.arrays) == set(two.arrays)
+    for key, values in one.arrays.items():
+        np.testing.assert_array_equal(values, two.arrays[key], err_msg=key)
