@@ -47,6 +47,7 @@ import pandas as pd
 from finance.exceptions import ContractError, MarketDataError
 from finance.instruments import (
     AsianOption,
+    CarbonLinkedBond,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -58,6 +59,7 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    StructuredDeposit,
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
@@ -95,6 +97,8 @@ INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
         FutureCreditMonetisation,
     )
 }
+# structured products (issue 18)
+INSTRUMENT_TYPES.update({cls.kind: cls for cls in (StructuredDeposit, CarbonLinkedBond)})
 """``type`` value of an instrument table -> instrument class."""
 
 

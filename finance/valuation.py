@@ -39,6 +39,7 @@ from finance.engines import (
 from finance.exceptions import PathSetError
 from finance.instruments import (
     AsianOption,
+    CarbonLinkedBond,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -50,11 +51,13 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    StructuredDeposit,
 )
 from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
 from finance.results import PricingResult, jsonable
+from finance.structured import Black76DepositEngine, MCCarbonLinkedBondEngine, MCDepositEngine
 from models.calendar import as_datetime_index
 from models.gbm import GBM, CorrelatedGBM, GBMRun
 from models.paths import PathSet
@@ -171,6 +174,18 @@ _ENGINES: dict[type, Callable[[Instrument], tuple[Engine, ...]]] = {
     ProjectLoan: lambda i: (MCProjectLoanEngine(),),
     FutureCreditMonetisation: lambda i: (MCMonetisationEngine(),),
 }
+
+# --- structured products (issue 18): deposits, carbon-linked bonds ---------------------------------------------------
+_ENGINES.update(
+    {
+        StructuredDeposit: lambda i: (
+            (Black76DepositEngine(), MCDepositEngine())
+            if isinstance(i, StructuredDeposit) and i.averaging == "final"
+            else (MCDepositEngine(), MCDepositEngine(control_variate="none"))
+        ),
+        CarbonLinkedBond: lambda i: (MCCarbonLinkedBondEngine(), MCCarbonLinkedBondEngine(control_variate="none")),
+    }
+)
 
 
 def engines_for(instrument: Instrument) -> tuple[Engine, ...]:

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument, ProjectLoan
+from finance.instruments import Instrument
 from finance.market import MarketEnv
 from finance.revaluation import (
     FlatVolatility,
@@ -87,7 +87,7 @@ from portfolios.components import (
     ContractComponent,
     ProjectPaths,
     components,
-    linked_loan,
+    link_project,
     obligation_value,
     pledge_rows,
 )
@@ -514,11 +514,11 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
             deltas.append(tuple(d))
             regressions.append(None)
             continue
-        if isinstance(inst, ProjectLoan) and contract.project is not None:
+        if contract.project is not None:  # project loans, project-income bonds (components.link_project)
             k = names.index(contract.project)
             plan_credits = np.repeat(ctx.planned_credits_t[k][:, None], PILOT_PATHS, axis=1)
             plan_net = np.repeat(plan_net_cny[k][:, None], PILOT_PATHS, axis=1)
-            inst = linked_loan(ctx.years, inst, plan_credits, plan_net)
+            inst = link_project(ctx.years, inst, plan_credits, plan_net)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)

@@ -30,6 +30,7 @@ EXPECTED_EXAMPLES = {
     "pledge_loan",
     "project_loan",
 }
+EXPECTED_EXAMPLES |= {"structured_deposit", "carbon_linked_bond"}  # structured products (issue 18)
 
 
 def test_every_instrument_has_an_example() -> None:
