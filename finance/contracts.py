@@ -49,6 +49,7 @@ from finance.instruments import (
     AsianOption,
     CarbonCustody,
     CarbonLending,
+    CarbonLinkedBond,
     CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
@@ -62,6 +63,7 @@ from finance.instruments import (
     PledgeLoan,
     ProjectLoan,
     QuotaOverdraft,
+    StructuredDeposit,
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
@@ -104,6 +106,8 @@ INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
         QuotaOverdraft,
     )
 }
+# structured products (issue 18)
+INSTRUMENT_TYPES.update({cls.kind: cls for cls in (StructuredDeposit, CarbonLinkedBond)})
 """``type`` value of an instrument table -> instrument class."""
 
 

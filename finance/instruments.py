@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -27,8 +28,10 @@ __all__ = [
     "ASSETS",
     "AsianOption",
     "AverageFixings",
+    "BondPeriod",
     "CarbonCustody",
     "CarbonLending",
+    "CarbonLinkedBond",
     "CarbonRepo",
     "CarbonSwap",
     "CarbonSwaption",
@@ -42,6 +45,7 @@ __all__ = [
     "PledgeLoan",
     "ProjectLoan",
     "QuotaOverdraft",
+    "StructuredDeposit",
     "vanilla_payoff",
 ]
 
@@ -1031,6 +1035,371 @@ class FutureCreditMonetisation(Instrument):
                 "contracted_t": self.contract_share * vol * (1.0 - self.issuance_failure_probability),
             }
         )
+
+
+# --- structured products: green structured deposits and carbon-linked bonds (issue 18) ------------------------------
+
+
+def _last_trading_day(date: pd.Timestamp) -> pd.Timestamp:
+    """The SSE trading day on or before ``date``."""
+    return pd.Timestamp(trading_days(date - pd.Timedelta(days=14), date)[-1])
+
+
+@dataclass(frozen=True)
+class StructuredDeposit(Instrument):
+    """Green structured deposit (绿色结构性存款): principal protected, a minimum rate and a capped carbon upside.
+
+    The depositor places ``principal_cny`` on ``start_date`` and receives at ``maturity_date``
+
+    .. math::
+
+        N \\left[1 + r_{min}\\,\\tau + p \\max\\left(0, \\min\\left(\\frac{S_T}{S_0} - 1, c\\right)\\right)\\right]
+
+    with :math:`\\tau` the Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``, :math:`S_0` the
+    close of ``underlying`` on ``start_date`` (the spot when it is the valuation date) and :math:`S_T` the close on
+    the last SSE trading day on or before maturity (``averaging = "final"``) or the mean of the month-end closes in
+    ``(start_date, maturity_date]`` (``"monthly"``, :func:`finance.schedules.monthly_dates`). ``position``: the side
+    valued, ``depositor`` (the claim) or ``bank`` (its negative). A deposit starting after the valuation date
+    includes the principal the depositor pays on ``start_date``.
+
+    Notes
+    -----
+    Decomposition (``final``): a zero-coupon bond :math:`N(1 + r_{min}\\tau)` plus :math:`pN/S_0` call spreads
+    :math:`(S_T - S_0)^+ - (S_T - S_0(1+c))^+`.
+    """
+
+    principal_cny: float
+    underlying: str
+    start_date: pd.Timestamp
+    maturity_date: pd.Timestamp
+    min_rate: float
+    participation: float
+    cap: float
+    averaging: Literal["final", "monthly"] = "final"
+    position: Literal["depositor", "bank"] = "depositor"
+    kind: ClassVar[str] = "structured_deposit"
+
+    def __post_init__(self) -> None:
+        _field(self, "principal_cny")
+        _field(self, "underlying")
+        object.__setattr__(self, "start_date", _ts("start_date", self.start_date))
+        object.__setattr__(self, "maturity_date", _ts("maturity_date", self.maturity_date))
+        _field(self, "min_rate")
+        _field(self, "participation")
+        _field(self, "cap")
+        _field(self, "averaging")
+        _field(self, "position")
+        if self.maturity_date <= self.start_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()} must be after start_date={self.start_date.date()}"
+            )
+        if self.observation_dates()[-1] <= self.start_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()}: no SSE trading day after start_date="
+                f"{self.start_date.date()} to observe the underlying on"
+            )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.underlying,)
+
+    @property
+    def sign(self) -> float:
+        """+1 for the depositor, -1 for the bank."""
+        return 1.0 if self.position == "depositor" else -1.0
+
+    @property
+    def year_fraction(self) -> float:
+        """Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``."""
+        return float((self.maturity_date - self.start_date).days) / 365.0
+
+    @property
+    def guaranteed_cny(self) -> float:
+        """Principal plus the minimum interest, paid at maturity whatever the price."""
+        return self.principal_cny * (1.0 + self.min_rate * self.year_fraction)
+
+    def observation_dates(self) -> pd.DatetimeIndex:
+        """The closes that set :math:`S_T`: the last trading day on or before maturity, or the month-ends."""
+        if self.averaging == "monthly":
+            return monthly_dates(self.start_date, self.maturity_date)
+        return pd.DatetimeIndex([_last_trading_day(self.maturity_date)], name="date")
+
+    def linked_payout(self, ratio: np.ndarray) -> np.ndarray:
+        """Linked part in CNY for ratios :math:`X = S_T / S_0`: :math:`pN \\max(0, \\min(X - 1, c))` (a new array)."""
+        out = np.asarray(ratio, dtype=float) - 1.0
+        np.clip(out, 0.0, self.cap, out=out)
+        out *= self.participation * self.principal_cny
+        return out
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        obs = self.observation_dates()
+        if self.start_date > valuation_date:
+            return pd.DatetimeIndex([self.start_date]).append(obs)
+        return obs
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if self.start_date < valuation_date:
+            raise ContractError(
+                f"start_date={self.start_date.date()} must not be before the valuation date {valuation_date.date()} "
+                "(S_0 and past fixings of a running deposit are not inputs)"
+            )
+
+    def cashflows(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "date": [self.start_date, self.maturity_date, self.maturity_date],
+                "flow": [
+                    "principal paid by the depositor",
+                    f"principal + minimum interest {self.min_rate:.4%} x {self.year_fraction:.4f} y",
+                    f"{self.participation:g} x max(0, min(S_T/S_0 - 1, {self.cap:g})) x principal ({self.averaging})",
+                ],
+                "fixed_cny": [-self.principal_cny, self.guaranteed_cny, 0.0],
+            }
+        )
+
+
+_BOND_MONTHS = (1, 3, 6, 12)
+
+
+@dataclass(frozen=True)
+class BondPeriod:
+    """One coupon period of a carbon-linked bond.
+
+    Attributes
+    ----------
+    accrual_start, accrual_end : pandas.Timestamp
+        Unadjusted accrual dates (QuantLib schedule).
+    payment_date : pandas.Timestamp
+        Payment date (following business day, China inter-bank calendar).
+    accrual_years : float
+        Year fraction of the bond's day count.
+    fixings : pandas.DatetimeIndex
+        Month-end SSE closes in ``(accrual_start, accrual_end]`` whose mean sets the linked coupon.
+    """
+
+    accrual_start: pd.Timestamp
+    accrual_end: pd.Timestamp
+    payment_date: pd.Timestamp
+    accrual_years: float
+    fixings: pd.DatetimeIndex
+
+
+@dataclass(frozen=True)
+class CarbonLinkedBond(Instrument):
+    """Carbon-linked bond (碳债券): fixed coupons plus a coupon linked to the carbon price or to a project's credits.
+
+    Fixed leg: ``coupon_rate`` on ``face_cny`` every ``coupon_months`` from ``issue_date`` to ``maturity_date``
+    (QuantLib schedule generated backward on the China inter-bank calendar, unadjusted accrual, payments on the
+    following business day, ``day_count`` ACT/365F or ACT/ACT (ISMA)), face redeemed at maturity. Linked coupon of
+    period i, paid with the fixed one, on :math:`A_i` the mean of the month-end closes of ``underlying`` in the
+    period:
+
+    * ``linked_coupon = "average_price"``: :math:`N \\alpha_i \\min(p \\max(A_i / K - 1, 0), c)`, participation
+      ``participation`` in the average above ``strike_cny_per_t``, capped at the rate ``linked_cap_rate``
+      (optional);
+    * ``"project_income"``: :math:`s V_i A_i`, the share ``income_share`` of the credit income of the
+      project's ``carbon_volumes_t`` issued in the period (annual coupons; one row per coupon, a vector or a
+      ``(n_coupons, n_paths)`` array: a portfolio contract with ``project = "..."`` takes its project's per-path
+      credits).
+
+    ``position``: ``holder`` (the bond's value) or ``issuer`` (its negative). A bond issued after the valuation
+    date includes the face the holder pays at issue.
+
+    Notes
+    -----
+    The average-price coupon is :math:`N\\alpha_i p / K` average-price calls struck at K less as many struck at
+    :math:`K(1 + c/p)`.
+    """
+
+    face_cny: float
+    coupon_rate: float
+    issue_date: pd.Timestamp
+    maturity_date: pd.Timestamp
+    coupon_months: int = 12
+    day_count: Literal["ACT/365F", "ACT/ACT"] = "ACT/365F"
+    underlying: str = "CCER"
+    linked_coupon: Literal["average_price", "project_income"] = "average_price"
+    strike_cny_per_t: float | None = None
+    participation: float = 0.0
+    linked_cap_rate: float | None = None
+    income_share: float = 0.0
+    carbon_volumes_t: Any = None
+    position: Literal["holder", "issuer"] = "holder"
+    kind: ClassVar[str] = "carbon_linked_bond"
+
+    def __post_init__(self) -> None:
+        _field(self, "face_cny")
+        _field(self, "coupon_rate")
+        object.__setattr__(self, "issue_date", _ts("issue_date", self.issue_date))
+        object.__setattr__(self, "maturity_date", _ts("maturity_date", self.maturity_date))
+        if self.maturity_date <= self.issue_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()} must be after issue_date={self.issue_date.date()}"
+            )
+        _field(self, "coupon_months")
+        if self.coupon_months not in _BOND_MONTHS:
+            raise ContractError(f"coupon_months={self.coupon_months!r} must be one of 1, 3, 6, 12")
+        _field(self, "day_count")
+        _field(self, "underlying")
+        _field(self, "linked_coupon")
+        _field(self, "participation")
+        _field(self, "income_share")
+        _field(self, "position")
+        if self.linked_cap_rate is not None:
+            _field(self, "linked_cap_rate")
+        if self.linked_coupon == "average_price":
+            if self.strike_cny_per_t is None:
+                raise ContractError("strike_cny_per_t is required when linked_coupon = 'average_price'")
+            _field(self, "strike_cny_per_t")
+            if self.carbon_volumes_t is not None:
+                raise ContractError("carbon_volumes_t is only read when linked_coupon = 'project_income'")
+        else:
+            if self.coupon_months != 12:
+                raise ContractError(
+                    f"coupon_months={self.coupon_months!r}: a project_income coupon is annual (coupon_months = 12)"
+                )
+            if self.carbon_volumes_t is None:
+                raise ContractError(
+                    "carbon_volumes_t is required when linked_coupon = 'project_income' (one row per coupon), "
+                    "unless a portfolio contract names its project"
+                )
+            n = len(self.periods())
+            vol = _schedule_array("carbon_volumes_t", self.carbon_volumes_t, n)
+            if np.any(vol < 0):
+                raise ContractError("carbon_volumes_t must be >= 0")
+            object.__setattr__(self, "carbon_volumes_t", vol)
+        for period in self.periods():
+            if len(period.fixings) == 0:
+                raise ContractError(
+                    f"coupon period {period.accrual_start.date()}..{period.accrual_end.date()} has no month-end "
+                    "trading day to average"
+                )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.underlying,)
+
+    @property
+    def sign(self) -> float:
+        """+1 for the holder, -1 for the issuer."""
+        return 1.0 if self.position == "holder" else -1.0
+
+    def ql_day_count(self) -> Any:
+        """The QuantLib day counter of the fixed coupons."""
+        import QuantLib as ql
+
+        if self.day_count == "ACT/ACT":
+            return ql.ActualActual(ql.ActualActual.ISMA)
+        return ql.Actual365Fixed()
+
+    def ql_schedule(self) -> Any:
+        """QuantLib schedule: China inter-bank calendar, unadjusted, generated backward from maturity."""
+        import QuantLib as ql
+
+        from models.calendar import interbank_calendar, to_ql
+
+        return ql.Schedule(
+            to_ql(self.issue_date),
+            to_ql(self.maturity_date),
+            ql.Period(int(self.coupon_months), ql.Months),
+            interbank_calendar(),
+            ql.Unadjusted,
+            ql.Unadjusted,
+            ql.DateGeneration.Backward,
+            False,
+        )
+
+    def ql_fixed_bond(self) -> Any:
+        """The fixed leg and redemption as a QuantLib ``FixedRateBond`` (settlement days 0, face in CNY)."""
+        import QuantLib as ql
+
+        from models.calendar import interbank_calendar, to_ql
+
+        return ql.FixedRateBond(
+            0,
+            float(self.face_cny),
+            self.ql_schedule(),
+            [float(self.coupon_rate)],
+            self.ql_day_count(),
+            ql.Following,
+            100.0,
+            to_ql(self.issue_date),
+            interbank_calendar(),
+        )
+
+    def periods(self) -> tuple[BondPeriod, ...]:
+        """The coupon periods (schedule, payment dates, accruals, month-end fixings)."""
+        return _bond_periods(self.issue_date, self.maturity_date, int(self.coupon_months), str(self.day_count))
+
+    def linked_coupon_cny(self, period: int, average_cny_per_t: np.ndarray) -> np.ndarray:
+        """Linked coupon of period ``period`` in CNY for realised averages (per path)."""
+        a = np.asarray(average_cny_per_t, dtype=float)
+        if self.linked_coupon == "project_income":
+            vol = self.carbon_volumes_t[period]
+            return np.asarray(self.income_share * vol * a, dtype=float)
+        assert self.strike_cny_per_t is not None
+        rate = self.participation * np.maximum(a / self.strike_cny_per_t - 1.0, 0.0)
+        if self.linked_cap_rate is not None:
+            rate = np.minimum(rate, self.linked_cap_rate)
+        return np.asarray(self.face_cny * self.periods()[period].accrual_years * rate, dtype=float)
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        out = pd.DatetimeIndex([], name="date")
+        for period in self.periods():
+            out = out.union(period.fixings)
+        return out
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if self.issue_date < valuation_date:
+            raise ContractError(
+                f"issue_date={self.issue_date.date()} must not be before the valuation date {valuation_date.date()} "
+                "(the fixings of a running bond's current period are not inputs)"
+            )
+
+    def cashflows(self) -> pd.DataFrame:
+        rows = []
+        for p in self.periods():
+            rows.append(
+                {
+                    "date": p.payment_date,
+                    "accrual_start": p.accrual_start,
+                    "accrual_years": p.accrual_years,
+                    "fixed_cny": self.face_cny * self.coupon_rate * p.accrual_years,
+                    "linked": f"{self.linked_coupon} on the mean of {len(p.fixings)} month-end closes",
+                }
+            )
+        rows[-1]["fixed_cny"] += self.face_cny
+        return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=256)
+def _bond_periods(issue: pd.Timestamp, maturity: pd.Timestamp, months: int, day_count: str) -> tuple[BondPeriod, ...]:
+    import QuantLib as ql
+
+    from models.calendar import from_ql, interbank_calendar
+
+    dc = ql.ActualActual(ql.ActualActual.ISMA) if day_count == "ACT/ACT" else ql.Actual365Fixed()
+    sched = ql.Schedule(
+        ql.Date(issue.day, issue.month, issue.year),
+        ql.Date(maturity.day, maturity.month, maturity.year),
+        ql.Period(months, ql.Months),
+        interbank_calendar(),
+        ql.Unadjusted,
+        ql.Unadjusted,
+        ql.DateGeneration.Backward,
+        False,
+    )
+    dates = list(sched)
+    cal = interbank_calendar()
+    out = []
+    for a, b in itertools.pairwise(dates):
+        start, end = from_ql(a), from_ql(b)
+        if day_count == "ACT/ACT":
+            alpha = float(dc.yearFraction(a, b, a, b))
+        else:
+            alpha = float(dc.yearFraction(a, b))
+        out.append(BondPeriod(start, end, from_ql(cal.adjust(b, ql.Following)), alpha, monthly_dates(start, end)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -324,6 +324,52 @@ _FINANCING_FIELDS: dict[str, dict[str, _Spec]] = {
 _FIELDS.update(_FINANCING_FIELDS)
 # --- end of carbon financing --------------------------------------------------------------------------------------
 
+# --- structured products: carbon-linked bonds and green structured deposits (issue 18) ----------------------------
+_FIELDS.update(
+    {
+        "structured_deposit": {
+            "principal_cny": _pos("CNY", "principal deposited (protected)"),
+            "underlying": _UNDERLYING,
+            "start_date": _date("value date of the deposit (not before the valuation date); S_0 is its close"),
+            "maturity_date": _date("maturity and payment date (after start_date)"),
+            "min_rate": _num("1/year", "guaranteed simple annual rate (Actual/365)", 0.0, 1.0),
+            "participation": _num("fraction", "share of the underlying's capped return paid", 0.0, 10.0),
+            "cap": _num("fraction", "cap on the underlying's return S_T / S_0 - 1", 0.0, 10.0, low_inclusive=False),
+            "averaging": _choice(("final", "monthly"), "S_T: the final close or the mean of month-end closes", "final"),
+            "position": _choice(("depositor", "bank"), "side valued: the depositor (holder) or the bank", "depositor"),
+        },
+        "carbon_linked_bond": {
+            "face_cny": _pos("CNY", "face value (redeemed at maturity)"),
+            "coupon_rate": _num("1/year", "fixed coupon rate", 0.0, 1.0),
+            "issue_date": _date("issue date (not before the valuation date)"),
+            "maturity_date": _date("maturity date (after issue_date)"),
+            "coupon_months": _int("months", "months between coupons: one of 1, 3, 6, 12", 1, 12, 12),
+            "day_count": _choice(("ACT/365F", "ACT/ACT"), "day count of the fixed coupons", "ACT/365F"),
+            "underlying": _asset("allowance the linked coupon follows", "CCER"),
+            "linked_coupon": _choice(
+                ("average_price", "project_income"),
+                "linked coupon: participation in the period's average price above the strike, or a share of the "
+                "project's credit income",
+                "average_price",
+            ),
+            "strike_cny_per_t": _pos("CNY/t", "strike of the average-price link"),
+            "participation": _num(
+                "fraction", "average-price link: coupon rate per unit of (A / K - 1)", 0.0, 10.0, 0.0
+            ),
+            "linked_cap_rate": _num(
+                "1/year", "cap on the average-price linked coupon rate", 0.0, 1.0, low_inclusive=False
+            ),
+            "income_share": _num(
+                "fraction", "project-income link: share of the period's credit income paid", 0.0, 1.0, 0.0
+            ),
+            "carbon_volumes_t": _list(
+                "t", "project-income link: credits issued per coupon year", "a list of numbers >= 0, one per coupon"
+            ),
+            "position": _choice(("holder", "issuer"), "side valued: the bondholder or the issuer", "holder"),
+        },
+    }
+)
+
 INSTRUMENT_QUANTITIES: dict[str, dict[str, Quantity]] = {
     kind: {key: Quantity(f"instrument.{kind}.{key}", **spec) for key, spec in {"name": _NAME, **fields}.items()}
     for kind, fields in _FIELDS.items()

@@ -42,6 +42,7 @@ from finance.instruments import (
     AsianOption,
     CarbonCustody,
     CarbonLending,
+    CarbonLinkedBond,
     CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
@@ -55,11 +56,13 @@ from finance.instruments import (
     PledgeLoan,
     ProjectLoan,
     QuotaOverdraft,
+    StructuredDeposit,
 )
 from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
 from finance.results import PricingResult, jsonable
+from finance.structured import Black76DepositEngine, MCCarbonLinkedBondEngine, MCDepositEngine
 from models.calendar import as_datetime_index
 from models.gbm import GBM, CorrelatedGBM, GBMRun
 from models.paths import PathSet
@@ -181,6 +184,18 @@ _ENGINES: dict[type, Callable[[Instrument], tuple[Engine, ...]]] = {
     CarbonCustody: lambda i: (MCCustodyEngine(),),
     QuotaOverdraft: lambda i: (MCOverdraftEngine(),),
 }
+
+# --- structured products (issue 18): deposits, carbon-linked bonds ---------------------------------------------------
+_ENGINES.update(
+    {
+        StructuredDeposit: lambda i: (
+            (Black76DepositEngine(), MCDepositEngine())
+            if isinstance(i, StructuredDeposit) and i.averaging == "final"
+            else (MCDepositEngine(), MCDepositEngine(control_variate="none"))
+        ),
+        CarbonLinkedBond: lambda i: (MCCarbonLinkedBondEngine(), MCCarbonLinkedBondEngine(control_variate="none")),
+    }
+)
 
 
 def engines_for(instrument: Instrument) -> tuple[Engine, ...]:

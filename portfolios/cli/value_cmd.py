@@ -54,6 +54,15 @@ pv_owner_loss_cny, break_even_guarantee_cny; entity_cost_cny, commitment_fee_cny
 break_even_overdraft_rate, overdraft_rate_for_target; p_default), terms (the contract as read), checks (list of
 {method, value, std_error, difference}: the other engines on the same paths), cashflows (expected cash flows by
 date, where computed)).
+
+Structured products (issue 18): type = structured_deposit (extras zero_coupon_bond_cny, call_spread_cny,
+bank_hedge_cost_cny, bank_option_hedge_cost_cny, bank_margin_cny, expected_payout_cny, depositor_expected_return,
+depositor_expected_annual_rate, p_linked_coupon_paid; monthly averaging adds control_variate, beta,
+plain_call_spread_cny, plain_call_spread_std_error) and carbon_linked_bond (extras fixed_leg_pv_cny,
+fixed_leg_clean_price, fixed_leg_dirty_price, fixed_leg_yield, fixed_leg_modified_duration,
+fixed_leg_macaulay_duration, linked_leg_pv_cny, linked_leg_std_error, price_per_100, yield, modified_duration,
+macaulay_duration, issuer_cfar_95_max_coupon_cny, issuer_cfar_95_life_cny, control_variate; cashflows per coupon
+date: fixed_coupon_cny, expected_linked_coupon_cny, redemption_cny, coupon_p95_cny, issuer_cfar_95_cny).
 """
 
 

@@ -34,6 +34,7 @@ EXPECTED_EXAMPLES = {
     "project_loan",
     "quota_overdraft",
 }
+EXPECTED_EXAMPLES |= {"structured_deposit", "carbon_linked_bond"}  # structured products (issue 18)
 
 
 def test_every_instrument_has_an_example() -> None:
