@@ -24,12 +24,16 @@ import pandas as pd
 
 from finance.credit import ExposureProfile, cva_from_values, exposure_profile
 from finance.exceptions import PathSetError
-from finance.instruments import Instrument
+from finance.instruments import Derivative, Instrument
 from finance.market import MarketEnv
 from finance.revaluation import FlatVolatility, HorizonState, VolatilitySource, horizon_value
+from finance.schedules import trading_days
 from models.paths import PathSet
 
-__all__ = ["DerivativeExposure", "derivative_exposure"]
+__all__ = ["PROFILE_POINTS", "DerivativeExposure", "derivative_exposure", "exposure_dates", "instrument_exposure"]
+
+PROFILE_POINTS: int = 24
+"""Dates of an exposure profile: about 24 SSE trading days spread evenly over the contract's remaining life."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,39 @@ class DerivativeExposure:
     cva_cny: float | None
     cva_se_cny: float | None
 
+    counterparty_pd_1y: float | None = None
+    counterparty_lgd: float | None = None
+
     def to_frame(self) -> pd.DataFrame:
         """One row per date: ``epe_cny``, ``epe_se_cny``, ``ene_cny``, ``pfe_cny``."""
         p = self.profile
         return pd.DataFrame(
             {"epe_cny": p.epe, "epe_se_cny": p.epe_se, "ene_cny": p.ene, "pfe_cny": p.pfe}, index=self.dates
         )
+
+    def summary(self) -> dict[str, float | None]:
+        """Scalars of the profile: peak EE and PFE, Basel effective EPE (first year), CVA and its s.e."""
+        p = self.profile
+        return {
+            "peak_epe_cny": float(p.epe.max()),
+            "peak_pfe_cny": float(p.pfe.max()),
+            "effective_epe_cny": p.effective_epe(self.times_years),
+            "pfe_level": p.level,
+            "cva_cny": self.cva_cny,
+            "cva_se_cny": self.cva_se_cny,
+            "counterparty_pd_1y": self.counterparty_pd_1y,
+            "counterparty_lgd": self.counterparty_lgd if self.cva_cny is not None else None,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: :meth:`summary` and the profile (``dates``, ``epe_cny``, ``epe_se_cny``, ``ene_cny``,
+        ``pfe_cny``)."""
+        frame = self.to_frame()
+        return {
+            **self.summary(),
+            "dates": [str(d.date()) for d in self.dates],
+            **{col: [float(x) for x in frame[col]] for col in frame.columns},
+        }
 
 
 def derivative_exposure(
@@ -103,4 +134,45 @@ def derivative_exposure(
     cva = se = None
     if counterparty_pd_1y is not None:
         cva, se = cva_from_values(values, t, market.df(dates), lgd=counterparty_lgd, pd_1y=counterparty_pd_1y)
-    return DerivativeExposure(dates, t, profile, cva, se)
+    return DerivativeExposure(dates, t, profile, cva, se, counterparty_pd_1y, counterparty_lgd)
+
+
+def exposure_dates(
+    instrument: Instrument, valuation_date: pd.Timestamp, n_points: int = PROFILE_POINTS
+) -> pd.DatetimeIndex:
+    """About ``n_points`` SSE trading days evenly spread over ``(valuation_date, last fixing)`` (the last one the
+    trading day before the last fixing or delivery date); empty when the contract settles on the next day."""
+    last = max(instrument.fixing_dates(valuation_date))
+    days = trading_days(valuation_date, last, include_start=False)
+    days = days[days < last]
+    if len(days) == 0:
+        return days
+    step = max(1, -(-len(days) // int(n_points)))
+    return days[len(days) - 1 :: -step][::-1]
+
+
+def instrument_exposure(
+    instrument: Derivative,
+    market: MarketEnv,
+    paths: PathSet,
+    *,
+    vol: VolatilitySource | None = None,
+    level: float = 0.95,
+) -> DerivativeExposure | None:
+    """:func:`derivative_exposure` of ``instrument`` on the rows of ``paths`` that fall on
+    :func:`exposure_dates`, with the counterparty's PD (``counterparty_pd_1y`` or ``counterparty_rating``) and
+    ``counterparty_lgd``; None when no profile date lies before settlement (or none is in the path set)."""
+    dates = exposure_dates(instrument, market.valuation_date)
+    rows = [int(r) for r in pd.DatetimeIndex(paths.dates).get_indexer(dates) if r > 0]
+    if not rows:
+        return None
+    return derivative_exposure(
+        instrument,
+        market,
+        paths,
+        rows,
+        vol=vol,
+        counterparty_pd_1y=instrument.counterparty_pd(),
+        counterparty_lgd=float(instrument.counterparty_lgd),
+        level=level,
+    )

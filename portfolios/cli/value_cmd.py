@@ -47,7 +47,9 @@ exposure_at_default_cny, loss_given_default, break_even_spread, max_ltv_for_targ
 p_dscr_below_1_2, p_default, dscr_by_period; fair_prepayment_price_cny_per_t, discount_to_spot,
 moved_into_early_years_cny; decomposition, difference), terms (the contract as read), checks (list of
 {method, value, std_error, difference}: the other engines on the same paths), cashflows (expected cash flows by
-date, where computed)).
+date, where computed), exposure (derivatives: peak_epe_cny, peak_pfe_cny, effective_epe_cny, pfe_level, cva_cny,
+cva_se_cny with the contract's counterparty_pd_1y / counterparty_rating and counterparty_lgd, and the profile
+dates, epe_cny, epe_se_cny, ene_cny, pfe_cny on its own path set)).
 """
 
 
@@ -175,5 +177,14 @@ def run(args: argparse.Namespace) -> int:
                 table.add_row(key, "; ".join(f"{k} {v:,.0f}" for k, v in value.items()))
             elif key == "early_income_share":
                 table.add_row(key, "; ".join(f"{k} {v:.1%}" for k, v in value.items()))
+        exposure = item.get("exposure")
+        if exposure is not None:
+            table.add_row(
+                "exposure (CNY)",
+                f"peak EPE {exposure['peak_epe_cny']:,.2f}, peak PFE {exposure['peak_pfe_cny']:,.2f} "
+                f"({exposure['pfe_level']:.0%}), effective EPE {exposure['effective_epe_cny']:,.2f}",
+            )
+            if exposure["cva_cny"] is not None:
+                table.add_row("CVA (CNY)", f"{exposure['cva_cny']:,.2f}  (s.e. {exposure['cva_se_cny']:,.2f})")
         console.print(table)
     return 0
