@@ -30,7 +30,17 @@ from finance.revaluation import FlatVolatility, HorizonState, VolatilitySource, 
 from finance.schedules import trading_days
 from models.paths import PathSet
 
-__all__ = ["PROFILE_POINTS", "DerivativeExposure", "derivative_exposure", "exposure_dates", "instrument_exposure"]
+__all__ = [
+    "PROFILE_POINTS",
+    "DerivativeExposure",
+    "derivative_exposure",
+    "evenly_spaced_rows",
+    "exposure_dates",
+    "exposure_from_values",
+    "exposure_values",
+    "instrument_exposure",
+    "profile_rows",
+]
 
 PROFILE_POINTS: int = 24
 """Dates of an exposure profile: about 24 SSE trading days spread evenly over the contract's remaining life."""
@@ -121,14 +131,54 @@ def derivative_exposure(
     level : float
         PFE quantile.
     """
-    vd = market.valuation_date
-    last = max(instrument.fixing_dates(vd))
-    keep = [int(r) for r in rows if 0 < int(r) < paths.n_dates and paths.dates[int(r)] < last]
+    keep = profile_rows(instrument, market.valuation_date, paths.dates, rows)
+    values = exposure_values(instrument, market, paths, keep, vol=vol)
+    return exposure_from_values(
+        market,
+        pd.DatetimeIndex(paths.dates[keep]),
+        values,
+        counterparty_pd_1y=counterparty_pd_1y,
+        counterparty_lgd=counterparty_lgd,
+        level=level,
+    )
+
+
+def profile_rows(
+    instrument: Instrument, valuation_date: pd.Timestamp, dates: pd.DatetimeIndex, rows: Sequence[int]
+) -> list[int]:
+    """The rows of ``rows`` after the valuation date (row 0) and before the instrument's last fixing date."""
+    last = max(instrument.fixing_dates(valuation_date))
+    keep = [int(r) for r in rows if 0 < int(r) < len(dates) and dates[int(r)] < last]
     if len(keep) < 1:
         raise PathSetError(f"rows {list(rows)!r}: none lies after the valuation date and before {last.date()}")
+    return keep
+
+
+def exposure_values(
+    instrument: Instrument,
+    market: MarketEnv,
+    paths: PathSet,
+    rows: Sequence[int],
+    *,
+    vol: VolatilitySource | None = None,
+) -> np.ndarray:
+    """``(len(rows), n_paths)`` values of ``instrument`` to us on ``rows`` of ``paths`` (CNY at each date; the
+    closed-form revaluation of :func:`finance.revaluation.horizon_value`)."""
     source = vol or FlatVolatility(dict(market.vols))
-    values = np.vstack([horizon_value(instrument, HorizonState(market, paths, r, source)) for r in keep])
-    dates = pd.DatetimeIndex(paths.dates[keep])
+    return np.vstack([horizon_value(instrument, HorizonState(market, paths, int(r), source)) for r in rows])
+
+
+def exposure_from_values(
+    market: MarketEnv,
+    dates: pd.DatetimeIndex,
+    values: np.ndarray,
+    *,
+    counterparty_pd_1y: float | None = None,
+    counterparty_lgd: float = 0.6,
+    level: float = 0.95,
+) -> DerivativeExposure:
+    """Profile (:func:`finance.credit.exposure_profile`) and CVA (:func:`finance.credit.cva_from_values`) of
+    values ``(len(dates), n_paths)`` in CNY at each of ``dates`` (after the valuation date, increasing)."""
     t = np.asarray(market.discount.times(dates), dtype=float)
     profile = exposure_profile(values, level=level)
     cva = se = None
@@ -149,6 +199,17 @@ def exposure_dates(
         return days
     step = max(1, -(-len(days) // int(n_points)))
     return days[len(days) - 1 :: -step][::-1]
+
+
+def evenly_spaced_rows(instrument: Instrument, dates: pd.DatetimeIndex, n_points: int = PROFILE_POINTS) -> list[int]:
+    """About ``n_points`` rows of a path-set grid ``dates`` (row 0 the valuation date) spread evenly over the
+    instrument's remaining life (after row 0, before its last fixing date; the last one kept); empty when none."""
+    last = max(instrument.fixing_dates(pd.Timestamp(dates[0])))
+    inside = [r for r in range(1, len(dates)) if dates[r] < last]
+    if not inside:
+        return []
+    step = max(1, -(-len(inside) // int(n_points)))
+    return inside[len(inside) - 1 :: -step][::-1]
 
 
 def instrument_exposure(
