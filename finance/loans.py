@@ -97,17 +97,32 @@ def down_barrier_hit_probability(
 def market_depth_t(loan: PledgeLoan, market: MarketEnv) -> float:
     """Market depth used to liquidate ``loan``'s collateral, t/day.
 
-    ``adv_t`` when given; else the market's mean traded volume of the collateral over ``adv_window_days``
-    (:meth:`~finance.market.MarketEnv.average_daily_volume_t`) when the market has its volumes; else, for CCER,
-    the documented :data:`CCER_ADV_T` (document 003); else the CEA's.
+    The loan's ``adv_t`` when given; else the market data's depth of the collateral (``MarketEnv.adv_t``:
+    ``[market.CCER] adv_t`` of a contract file, ``ccer_adv_t`` of a portfolio file); else the market's mean traded
+    volume of the collateral over ``adv_window_days`` (:meth:`~finance.market.MarketEnv.average_daily_volume_t`)
+    when the market has its volumes; else, for CCER, the documented :data:`CCER_ADV_T` (document 003); else the
+    CEA's.
     """
     if loan.adv_t is not None:
         return float(loan.adv_t)
+    if loan.collateral in market.adv_t:
+        return float(market.adv_t[loan.collateral])
     if loan.collateral in market.daily_volumes_t:
         return market.average_daily_volume_t(loan.collateral, loan.adv_window_days)
     if loan.collateral == "CCER":
         return CCER_ADV_T
     return market.average_daily_volume_t("CEA", loan.adv_window_days)
+
+
+def _depth_source(loan: PledgeLoan, market: MarketEnv) -> str:
+    """Where :func:`market_depth_t` took the loan's market depth from."""
+    if loan.adv_t is not None:
+        return "adv_t"
+    if loan.collateral in market.adv_t:
+        return "market adv_t"
+    if loan.collateral in market.daily_volumes_t:
+        return f"{loan.collateral} history"
+    return "CCER_ADV_T (document 003)" if loan.collateral == "CCER" else "CEA history"
 
 
 def effective_interest_rate(rate: float, payments_per_year: int) -> float:
@@ -532,9 +547,7 @@ class MCPledgeLoanEngine(Engine):
         extras.update(
             {
                 "adv_t": adv,
-                "adv_source": "adv_t"
-                if instrument.adv_t is not None
-                else ("CCER_ADV_T (document 003)" if instrument.collateral == "CCER" else "CEA history"),
+                "adv_source": _depth_source(instrument, market),
                 "liquidation_capacity_t_per_day": cap,
                 "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
             }

@@ -19,6 +19,7 @@ from models.validation import Quantity, check
 
 __all__ = [
     "INSTRUMENT_QUANTITIES",
+    "MARKET_ADV",
     "MARKET_ASSET_QUANTITIES",
     "MARKET_QUANTITIES",
     "check_field",
@@ -299,8 +300,13 @@ MARKET_QUANTITIES: dict[str, Quantity] = {
     q.key: q for q in (MARKET_VALUATION_DATE, MARKET_DISCOUNT_RATE, MARKET_DISCOUNT_QUOTES, MARKET_CORRELATION)
 }
 """Keys of a contract file's ``[market]`` table."""
+MARKET_ADV = Quantity("contract_file.market.<asset>.adv_t", "float", "t/day", None, 0.0, None, low_inclusive=False,
+                     description="market depth: average daily traded volume of the asset (CCER default 22 432 t/day, "
+                     "document 003; CEA default: the embedded history's volumes)")  # fmt: skip
+
 MARKET_ASSET_QUANTITIES: dict[str, Quantity] = {
-    q.key: q for q in (MARKET_SPOT, MARKET_VOL, MARKET_FINANCING_RATE, MARKET_CONVENIENCE_YIELD, MARKET_FORWARDS)
+    q.key: q
+    for q in (MARKET_SPOT, MARKET_VOL, MARKET_FINANCING_RATE, MARKET_CONVENIENCE_YIELD, MARKET_FORWARDS, MARKET_ADV)
 }
 """Keys of a contract file's ``[market.CEA]`` / ``[market.CCER]`` tables."""
 

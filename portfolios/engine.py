@@ -131,6 +131,8 @@ class MarketInputs:
     correlation: float
     daily_volumes_t: tuple[tuple[str, tuple[float, ...]], ...] = ()
     """Traded volume per day of the run's price history up to the valuation date (pledge-loan market depth)."""
+    adv_t: tuple[tuple[str, float], ...] = ()
+    """Market depth given in the portfolio file (``[market] ccer_adv_t``), t/day per asset."""
 
     def build(self) -> MarketEnv:
         """The market environment (cached per process)."""
@@ -146,6 +148,7 @@ def _market(inputs: MarketInputs) -> MarketEnv:
         dict(inputs.vols),
         correlation=inputs.correlation,
         daily_volumes_t=dict(inputs.daily_volumes_t),
+        adv_t=dict(inputs.adv_t),
     )
 
 
@@ -369,6 +372,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         vols=(("CEA", vol), ("CCER", vol_ccer)),
         correlation=(vol**2 - basis.rho * vol * basis.sigma) / (vol * vol_ccer),
         daily_volumes_t=_volumes(history),
+        adv_t=() if portfolio.market.ccer_adv_t is None else (("CCER", portfolio.market.ccer_adv_t),),
     )
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)

@@ -155,8 +155,8 @@ def test_with_unlimited_depth_two_loans_lose_exactly_twice_one() -> None:
 
 def test_a_loan_that_shares_with_nobody_keeps_its_standalone_sale() -> None:
     """The allocator reproduces the engine's own liquidation schedule: next to a second loan that never
-    liquidates (repaid before the gap), the first loan's loss and value equal its standalone ones; a loan alone on its asset
-    is not redone at all."""
+    liquidates (repaid before the gap), the first loan's loss and value equal its standalone ones; a loan alone on
+    its asset is not redone at all."""
     loan = _loan(adv_t=10_000.0)
     quiet = _loan(adv_t=10_000.0, tenor_years=0.1, name="quiet")
     market = _market()
@@ -167,3 +167,50 @@ def test_a_loan_that_shares_with_nobody_keeps_its_standalone_sale() -> None:
     assert np.allclose(shared[0].loss_cny, a.loss_cny, rtol=1e-12, atol=1e-6)
     assert np.allclose(shared[0].pv_cny, a.pv_cny, rtol=1e-12, atol=1e-6)
     assert shared_depth_outcomes([loan, _loan(adv_t=10_000.0, collateral="CCER")], market, paths) == {}
+
+
+# --- CCER market depth from the market data ----------------------------------------------------------------------
+
+
+def test_ccer_depth_default_and_market_override(tmp_path: object) -> None:
+    """CCER collateral: the document-003 default 22 432 t/day, replaced by ``[market.CCER] adv_t`` of a contract
+    file (the loan's own ``adv_t`` still wins); a bad value names the key and its limit."""
+    from pathlib import Path
+
+    from finance.contracts import load_contract_file
+    from finance.exceptions import MarketDataError
+    from finance.loans import CCER_ADV_T, market_depth_t
+
+    assert round(CCER_ADV_T) == 22_432  # 9.2194 Mt / 411 trading days (document 003)
+    loan = _loan(adv_t=1.0)
+    ccer = PledgeLoan(**{**loan.__dict__, "collateral": "CCER", "adv_t": None})
+    assert market_depth_t(ccer, _market()) == CCER_ADV_T
+    text = """
+[market]
+valuation_date = "2024-10-31"
+discount_rate = 0.02
+[market.CCER]
+spot = 70.0
+vol = 0.35
+adv_t = {adv}
+[[instrument]]
+type = "pledge_loan"
+collateral = "CCER"
+quantity_t = 100000
+ltv = 0.5
+rate = 0.05
+tenor_years = 1.0
+maintenance_ratio = 1.5
+liquidation_ratio = 1.2
+"""
+    path = Path(str(tmp_path)) / "c.toml"
+    path.write_text(text.format(adv=30_000))
+    contract = load_contract_file(path)
+    (inst,) = contract.instruments
+    assert isinstance(inst, PledgeLoan)
+    assert contract.market.adv_t == {"CCER": 30_000}
+    assert market_depth_t(inst, contract.market) == 30_000.0
+    assert market_depth_t(PledgeLoan(**{**inst.__dict__, "adv_t": 5_000.0}), contract.market) == 5_000.0
+    path.write_text(text.format(adv=0))
+    with pytest.raises(MarketDataError, match=r"^CCER\.adv_t = 0 is not > 0"):
+        load_contract_file(path)

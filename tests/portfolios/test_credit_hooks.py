@@ -59,10 +59,10 @@ adv_t = {adv}
 """
 
 
-def _run(tmp: Path, name: str, body: str, n: int = BLOCK_PATHS, **kwargs: int) -> PortfolioRun:
+def _run(tmp: Path, name: str, body: str, n: int = BLOCK_PATHS, blocks_per_task: int = 1) -> PortfolioRun:
     path = tmp / f"{name}.toml"
     path.write_text(HEAD.format(n=n) + body)
-    return run_portfolio(load_portfolio(path), **kwargs)
+    return run_portfolio(load_portfolio(path), blocks_per_task=blocks_per_task)
 
 
 def test_counterparty_table_of_a_forward(tmp_path: Path) -> None:
@@ -107,3 +107,32 @@ def test_two_pledge_loans_share_the_days_depth_in_the_run(tmp_path: Path) -> Non
     two_deep = _run(tmp_path, "two_deep", deep + PLEDGE.format(name="b", adv=1e12))
     assert np.array_equal(_loss(two_deep, 0) + _loss(two_deep, 1), 2.0 * _loss(one_deep, 0))
     assert np.array_equal(two_deep.arrays["contract_pv"][0], one_deep.arrays["contract_pv"][0])
+
+
+def test_portfolio_ccer_adv_t_reaches_the_market(tmp_path: Path) -> None:
+    """``[market] ccer_adv_t`` of a portfolio file is declared, checked and given to the run's market."""
+    from portfolios.engine import prepare
+    from portfolios.exceptions import InputError
+    from portfolios.portfolio import load_portfolio
+
+    body = """
+[portfolio]
+name = "depth"
+horizon_years = 2
+n_paths = 200
+seed = 1
+[market]
+prices = "cea"
+model = "garch"
+dist = "t"
+ccer_adv_t = {adv}
+"""
+    path = tmp_path / "p.toml"
+    path.write_text(body.format(adv=12_345.0))
+    pf = load_portfolio(path)
+    assert pf.market.ccer_adv_t == 12_345.0
+    ctx, _, _ = prepare(pf)
+    assert ctx.market.build().adv_t == {"CCER": 12_345.0}
+    path.write_text(body.format(adv=-1))
+    with pytest.raises(InputError, match=r"market\.ccer_adv_t = -1 is not > 0"):
+        load_portfolio(path)
