@@ -514,6 +514,10 @@ def run_reverse_stress(
     ]
     for limit, fn, cap in caps:
         g = lambda s, fn=fn, cap=cap: float(fn(book(s))) - cap  # noqa: E731
+        if g(0.0) > 0:
+            question, note = f"breaches {limit} = {cap:,.0f}", "already breached at today's prices"
+            out.append(ReverseResult("book", question, "uniform shock of CEA and CCER", None, 0.0, 0, False, note))
+            continue
         down = find_threshold(g, -0.9, 0.0, tol=1e-3, max_steps=max_steps)
         res = down if down.bracketed else find_threshold(g, 0.0, 2.0, tol=2e-3, max_steps=max_steps)
         out.append(_from(res, "book", f"breaches {limit} = {cap:,.0f}", "uniform shock of CEA and CCER"))
