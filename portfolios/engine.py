@@ -676,7 +676,7 @@ def _credit_hooks(
     * pledge loans on the same asset share each day's market depth (:func:`finance.loans.shared_depth_outcomes`):
       their losses and per-path values are redone (their P&L at the horizons stays the pilot regression's);
     * each closed-form derivative's values on its exposure-profile rows (:func:`exposure_rows`), kept as
-      ``contract{c}_exposure_values`` for the EPE / PFE / CVA table (:func:`portfolios.analysis.counterparty_table`).
+      ``contract{c}_exposure_values`` for the EPE / PFE / CVA table (:func:`portfolios.analysis.counterparty_tables`).
     """
     contracts = [spec.instrument for spec in ctx.portfolio.contracts]
     out: dict[str, np.ndarray] = {}
