@@ -186,6 +186,14 @@ LIMIT_POSITION_CEA = Quantity("limits.position_t.CEA", "float", "t", None, 0.0, 
 LIMIT_POSITION_CCER = Quantity("limits.position_t.CCER", "float", "t", None, 0.0, _INF, low_inclusive=False,
                                description="largest CCER inventory")  # fmt: skip
 
+# --- books: every component's ``book`` and [books.NAME.limits] ---------------------------------------------------
+BOOK = Quantity(
+    "positions.book", "str", "-", "main",
+    description="book the component belongs to: the report is written per book (default: the one book 'main')",
+    free_text="1-40 letters, digits, '-' or '_', starting with a letter or digit (it names the book's folder)",
+    also=("obligations.book", "projects.book", "contracts.book", "levers.book"),
+)  # fmt: skip
+
 # --- [levers] ----------------------------------------------------------------------------------------------------
 LEVERS: tuple[Quantity, ...] = (
     *(

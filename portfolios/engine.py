@@ -581,6 +581,7 @@ def _project_paths(
     out = {
         "project_income": income,
         "project_costs": costs,
+        "project_capex": capex,
         "project_credits": credits,
         "project_heat_revenue": heat_rev,
         "project_npv_cny": np.array([present_value(cf[k], df) for k in range(n_proj)]),

@@ -8,6 +8,7 @@ Every key is validated; errors name the file, the key path and its line, and sug
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,6 +30,7 @@ from portfolios.exceptions import InputError
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
+    "DEFAULT_BOOK",
     "DEFAULT_CCER_SPOT",
     "DEFAULT_HURDLE_SPREAD",
     "DEMO_PORTFOLIO",
@@ -45,6 +47,10 @@ __all__ = [
 ]
 
 DEMO_PORTFOLIO = "demo_portfolio.toml"
+DEFAULT_BOOK: str = str(Q.BOOK.default)
+"""Book of a component without a ``book`` key (a file without any is one book, reported as before)."""
+BOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+"""A book name: it names the book's folder in the report, so no spaces, dots or slashes."""
 ASSETS = ("CEA", "CCER")
 MIN_PATHS = int(Q.PORTFOLIO_N_PATHS.low or 100)
 """Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
@@ -91,6 +97,7 @@ class Position:
     asset: str
     quantity_t: float
     cost_cny_per_t: float
+    book: str = DEFAULT_BOOK
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,7 @@ class Obligation:
     ccer_share: float
     hedged_t: float
     hedge_price_cny_per_t: float
+    book: str = DEFAULT_BOOK
 
     @property
     def shortfall_t(self) -> float:
@@ -123,6 +131,8 @@ class ContractSpec:
     name: str
     instrument: Instrument
     project: str | None = None
+    """A project of any book: the link works across books (the joint run values both on the same paths)."""
+    book: str = DEFAULT_BOOK
 
 
 DEFAULT_HURDLE_SPREAD: float = 0.06
@@ -140,6 +150,7 @@ class ProjectSpec:
     hurdle_rate: float | None = None
     """Rate (continuously compounded, annual) at which the investment NPV is also shown: the market curve plus the
     spread ``hurdle_rate - market.discount_rate``; ``None``: the curve plus :data:`DEFAULT_HURDLE_SPREAD`."""
+    book: str = DEFAULT_BOOK
 
     def hurdle_spread(self, discount_rate: float) -> float:
         """Spread over the market curve of the hurdle-rate NPV."""
@@ -195,6 +206,23 @@ class Portfolio:
     """Folder that relative paths in the file resolve against."""
     valuation_date: pd.Timestamp | None = None
     """``[portfolio] valuation_date``: market data up to it are used; ``None``: the price history's last date."""
+    book_limits: dict[str, Limits] = field(default_factory=dict)
+    """``[books.NAME.limits]``: each book's own limits (:mod:`portfolios.books`)."""
+    levers_book: str | None = None
+    """``[levers] book``: the one book whose projects the levers are compared on (``None``: every book's)."""
+
+    @property
+    def books(self) -> tuple[str, ...]:
+        """The books of the components, in order of first appearance (positions, obligations, projects,
+        contracts); ``(DEFAULT_BOOK,)`` for a file without components (:mod:`portfolios.books`)."""
+        parts: tuple[Position | Obligation | ProjectSpec | ContractSpec, ...] = (
+            *self.positions,
+            *self.obligations,
+            *self.projects,
+            *self.contracts,
+        )
+        found = [x.book for x in parts]
+        return tuple(dict.fromkeys(found)) or (DEFAULT_BOOK,)
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
@@ -209,7 +237,15 @@ class Portfolio:
         )
 
 
-_TOP = ("portfolio", "market", "positions", "obligations", "contracts", "projects", "limits", "levers")
+_TOP = ("portfolio", "market", "positions", "obligations", "contracts", "projects", "limits", "levers", "books")
+
+
+def _book(section: Section) -> str:
+    """The component's ``book`` (:data:`DEFAULT_BOOK` when absent), a name that can name a folder."""
+    name = section.string("book", DEFAULT_BOOK)
+    if not BOOK_NAME.fullmatch(name):
+        raise section.error("book", f"= {name!r} must be {Q.BOOK.free_text}")
+    return name
 
 
 def _market(section: Section) -> MarketSpec:
@@ -281,18 +317,21 @@ def _forwards(section: Section) -> tuple[tuple[str, float], ...]:
 
 
 def _position(section: Section) -> Position:
-    section.check_keys(["name", "asset", "quantity_t", "cost_cny_per_t"], required=["name", "asset", "quantity_t"])
+    section.check_keys(
+        ["name", "asset", "quantity_t", "cost_cny_per_t", "book"], required=["name", "asset", "quantity_t"]
+    )
     return Position(
         name=section.string("name"),
         asset=section.quantity("asset", Q.POSITION_ASSET),
         quantity_t=float(section.quantity("quantity_t", Q.POSITION_QUANTITY)),
         cost_cny_per_t=float(section.quantity("cost_cny_per_t", Q.POSITION_COST)),
+        book=_book(section),
     )
 
 
 def _obligation(section: Section) -> Obligation:
     section.check_keys(
-        ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t"],
+        ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t", "book"],
         required=["name", "year", "emissions_t", "free_allocation_t"],
     )
     emissions = float(section.quantity("emissions_t", Q.OBLIGATION_EMISSIONS))
@@ -305,6 +344,7 @@ def _obligation(section: Section) -> Obligation:
         ccer_share=float(section.quantity("ccer_share", Q.OBLIGATION_CCER_SHARE)),
         hedged_t=hedged,
         hedge_price_cny_per_t=float(section.quantity("hedge_price_cny_per_t", Q.OBLIGATION_HEDGE_PRICE)),
+        book=_book(section),
     )
     if hedged > 0 and not section.has("hedge_price_cny_per_t"):
         raise section.error(None, "sets hedged_t > 0 but no hedge_price_cny_per_t")
@@ -326,6 +366,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
             "heat_tariff_cny_per_mwh",
             "scenario",
             "hurdle_rate",
+            "book",
         ]
     )
     name = section.string("name")
@@ -364,7 +405,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
         project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
     tariff = float(section.quantity("heat_tariff_cny_per_mwh", Q.PROJECT_TARIFF))
     hurdle = float(section.quantity("hurdle_rate", Q.PROJECT_HURDLE_RATE)) if section.has("hurdle_rate") else None
-    return ProjectSpec(name, project, tariff, hurdle), file
+    return ProjectSpec(name, project, tariff, hurdle, book=_book(section)), file
 
 
 def _moved(project: Project, start_year: int) -> Project:
@@ -380,7 +421,9 @@ def _moved(project: Project, start_year: int) -> Project:
 
 
 def _contract(section: Section, project_names: set[str]) -> ContractSpec:
+    book = _book(section)
     table = dict(section.data)
+    table.pop("book", None)
     link = table.pop("project", None)
     if link is not None and table.get("type") == "project_loan":
         # volumes and cash flows come from the project's paths; zeros only satisfy the contract's own validation
@@ -402,7 +445,7 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         raise InputError(message if message.startswith(where) else f"{where} ({kind}): {message}") from exc
     if link is not None and not isinstance(instrument, ProjectLoan):
         raise section.error("project", "links a project but only a project_loan can be linked")
-    return ContractSpec(name=name, instrument=instrument, project=link)
+    return ContractSpec(name=name, instrument=instrument, project=link, book=book)
 
 
 def _contract_where(section: Section, name: str) -> str:
@@ -427,7 +470,7 @@ def _limits(section: Section) -> Limits:
 
 def _levers(section: Section) -> Levers:
     names = [f.name for f in dataclasses.fields(Levers)]
-    section.check_keys(names)
+    section.check_keys([*names, "book"])
     default = Levers()
     declared = {q.key: q for q in Q.LEVERS}
     values: dict[str, Any] = {}
@@ -436,6 +479,39 @@ def _levers(section: Section) -> Levers:
             value = section.quantity(name, declared[name])
             values[name] = value if declared[name].type == "int" else float(value)
     return dataclasses.replace(default, **values)
+
+
+def _book_limits(root: Section, portfolio: Portfolio) -> dict[str, Limits]:
+    """``[books.NAME.limits]`` (same keys as ``[limits]``), checked against the books the file's components name.
+
+    ``[limits]`` are the limits of the default book (of the only book when there is one); a file with several
+    books and none called :data:`DEFAULT_BOOK` must set them per book. ``[levers] book`` must hold a project.
+    """
+    books = portfolio.books
+    table = root.table("books")
+    out: dict[str, Limits] = {}
+    for name in table.data:
+        section = table.table(name)
+        if name not in books:
+            raise table.error(name, f"names no book of the file's components; books: {', '.join(books)}")
+        section.check_keys(["limits"])
+        out[name] = _limits(section.table("limits"))
+    if root.has("limits") and len(books) > 1:
+        if DEFAULT_BOOK not in books:
+            raise root.error(
+                "limits",
+                f"applies to the default book '{DEFAULT_BOOK}', which holds no component (books: {', '.join(books)}); "
+                "set [books.NAME.limits] per book",
+            )
+        if DEFAULT_BOOK in out:
+            raise root.error("limits", f"and [books.{DEFAULT_BOOK}.limits] both set the default book's limits")
+    lever = portfolio.levers_book
+    with_projects = sorted({p.book for p in portfolio.projects})
+    if lever is not None and lever not in with_projects:
+        raise root.table("levers").error(
+            "book", f"= '{lever}' holds no project; books with projects: {', '.join(with_projects) or 'none'}"
+        )
+    return out
 
 
 def portfolio_from_text(text: str, label: str, base_dir: str | Path) -> Portfolio:
@@ -490,12 +566,14 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         projects=tuple(projects),
         limits=limits,
         levers=_levers(root.table("levers")),
+        levers_book=_book(root.table("levers")) if root.table("levers").has("book") else None,
         source=label,
         text=text,
         referenced_files=files,
         base_dir=str(root.base_dir),
         valuation_date=valuation_date,
     )
+    portfolio = dataclasses.replace(portfolio, book_limits=_book_limits(root, portfolio))
     valuation_year = _check_horizon(portfolio, root)
     return dataclasses.replace(portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects))
 

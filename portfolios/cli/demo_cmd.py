@@ -16,22 +16,23 @@ from portfolios.cli._common import (
     console,
     print_json,
 )
-from portfolios.cli.report_cmd import print_report_summary, run_with_progress
+from portfolios.cli.report_cmd import print_report_summary, report_json, run_with_progress
 from portfolios.demo import DEFAULT_HOLDING_T, DEFAULT_PATHS, DEFAULT_SEED, run_demo
 from portfolios.demo_report import write_demo_files
 from portfolios.io import OutputFolder
 from portfolios.ledger import Ledger, new_run_id
 from portfolios.portfolio import load_portfolio
-from portfolios.report import summary_payload
 from portfolios.reruns import demo_metrics
 
 __all__ = ["register"]
 
 _HELP = """\
-The showcase: run the embedded demo portfolio (portfolios/data/demo_portfolio.toml: a geothermal developer with
-three projects - the Hebei case of document 001 and two basins of Table 1 - a bank holding a CEA pledge loan and a
-CCER-linked project loan, and an emitter short allowances) and write the full report into DIR, exactly as
-`carbonrisk report` does (report.html, report.xlsx, paths_summary.parquet, summary.json; keys in
+The showcase: run the embedded demo portfolio (portfolios/data/demo_portfolio.toml) in three books, one joint
+run: the bank's (CEA collateral desk, the CEA pledge loan, the CCER-linked loan), the developer's (three
+geothermal projects - the Hebei case of document 001 and two basins of Table 1 - its CCER inventory and the
+monetisation levers) and the emitter's (its 2025 compliance obligation and the forward that hedges it). Writes,
+exactly as `carbonrisk report` does, DIR/bank/, DIR/developer/, DIR/emitter/ (report.html, report.pdf,
+report.xlsx, paths_summary.parquet, summary.json each) and DIR/index.html linking them (keys in
 `carbonrisk report --help`). --paths and --seed override the portfolio's own.
 
 --cea-holding runs the first walking skeleton instead: GARCH(1,1)-t on the embedded CEA closes, one year of daily
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         for message in result.run.warnings:
             sys.stderr.write(f"carbonrisk: warning: {message}\n")
         if args.json:
-            print_json(summary_payload(result.run, result.analysis, result.run_id) | {"out_dir": str(result.out_dir)})
+            print_json(report_json(result))
         else:
             print_report_summary(result)
         return 0
