@@ -46,9 +46,12 @@ class DemoRun:
     wall_s: float
 
 
-def run_demo(out_parent: Path, numba_cache: Path, extra: tuple[str, ...] = ()) -> DemoRun:
-    """``carbonrisk demo --out out_parent/carbonrisk-demo`` in a child process with ``NUMBA_CACHE_DIR``."""
-    env = os.environ | {"NUMBA_CACHE_DIR": str(numba_cache), "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
+def run_demo(out_parent: Path, numba_cache: Path | None = None, extra: tuple[str, ...] = ()) -> DemoRun:
+    """``carbonrisk demo --out out_parent/carbonrisk-demo`` in a child process (with ``NUMBA_CACHE_DIR`` when
+    given; else numba's own cache beside the sources)."""
+    env = os.environ | {"PYTHONPATH": str(ROOT), "COLUMNS": "80"}
+    if numba_cache is not None:
+        env["NUMBA_CACHE_DIR"] = str(numba_cache)
     env.pop("FORCE_COLOR", None)
     out = out_parent / OUT_NAME
     code = "import sys; from portfolios.cli import main; sys.argv[0] = 'carbonrisk'; raise SystemExit(main())"
@@ -69,7 +72,7 @@ def run_demo(out_parent: Path, numba_cache: Path, extra: tuple[str, ...] = ()) -
 def block(text: str, start: str, end: str) -> str:
     """The text between the markers ``start`` and ``end`` of ``text`` (without them)."""
     try:
-        head, rest = text.split(start, 1)
+        _, rest = text.split(start, 1)
         inner, _ = rest.split(end, 1)
     except ValueError:
         raise ValueError(f"README.md has no {start} ... {end} block") from None
@@ -116,7 +119,11 @@ def compare(shown: str, printed: str, *, exact: bool, rtol: float) -> list[str]:
     if exact:
         if a == b:
             return []
-        rows = [f"line {i + 1}: README {x!r} != demo {y!r}" for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines())) if x != y]
+        rows = [
+            f"line {i + 1}: README {x!r} != demo {y!r}"
+            for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False))
+            if x != y
+        ]
         return rows or [f"README has {len(a.splitlines())} lines, the demo printed {len(b.splitlines())}"]
     out = []
     la, lb = a.splitlines(), b.splitlines()

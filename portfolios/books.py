@@ -129,10 +129,12 @@ def book_limits(portfolio: Portfolio, name: str) -> Limits:
 
 def book_portfolio(portfolio: Portfolio, name: str) -> Portfolio:
     """A portfolio holding only book ``name``'s components, with the book's limits (market, horizon, paths, seed
-    and file text unchanged). A contract linked to a project of another book keeps its link by name."""
+    and file text unchanged; the name is ``"<file's name>: book NAME"`` when the file has several books). A contract
+    linked to a project of another book keeps its link by name."""
     sel = select_book(portfolio, name)
     return dataclasses.replace(
         portfolio,
+        name=portfolio.name if len(portfolio.books) == 1 else f"{portfolio.name}: book {name}",
         positions=tuple(portfolio.positions[i] for i in sel.positions),
         obligations=tuple(portfolio.obligations[i] for i in sel.obligations),
         contracts=tuple(portfolio.contracts[i] for i in sel.contracts),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -119,11 +120,12 @@ def print_report_summary(result: ReportRun) -> None:
 def _print_books(result: ReportRun) -> None:
     run = result.run
     table = Table(
-        title=f"{run.portfolio.name}\n{run.n_paths:,} paths, seed {run.portfolio.seed}, one joint run; million CNY"
+        title=f"{run.portfolio.name}\n{run.n_paths:,} paths, seed {run.portfolio.seed}, one joint run; million CNY",
+        box=box.SIMPLE_HEAD,
     )
-    table.add_column("book", justify="left")
+    table.add_column("book", justify="left", no_wrap=True)
     for _, _, label, _ in HEADLINE:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", min_width=max(len(word) for word in label.split("\n")))
     for name, book in result.books.items():
         figures = headline(book.analysis)
         table.add_row(name, *(console_value(figures[key], unit) for key, _, _, unit in HEADLINE))

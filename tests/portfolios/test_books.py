@@ -88,6 +88,7 @@ free_allocation_t = 900000
 ccer_share = 0.05
 """
 
+
 def _portfolio(*parts: str):  # type: ignore[no-untyped-def]
     return portfolio_from_text(HEAD + "".join(parts), "books-test.toml", ".")
 
@@ -211,9 +212,10 @@ def test_index_links_every_book_and_marker_lists_nested_files(demo_report: Repor
 def test_ledger_records_per_book_metrics_and_reruns_identical(demo_report: ReportRun) -> None:
     metrics = demo_report.record.metrics
     assert set(metrics["books"]) == {"bank", "developer", "emitter"}
-    assert metrics["books"]["bank"]["metrics"]["var_99_10d_cny"] == demo_report.books["bank"].analysis.metrics[
-        "var_99_10d_cny"
-    ]
+    assert (
+        metrics["books"]["bank"]["metrics"]["var_99_10d_cny"]
+        == demo_report.books["bank"].analysis.metrics["var_99_10d_cny"]
+    )
     again = runner_module.rerun_report(demo_report.record.inputs)
     assert again == json.loads(json.dumps(metrics))
 
@@ -237,7 +239,7 @@ def test_run_with_books_has_no_pooled_analysis(demo_report: ReportRun) -> None:
         (("", "[books.a.limits]\nvar_99_10d_cny = -1\n", 0), "books.a.limits.var_99_10d_cny"),
         (("", "[books.a]\nlimit = 1\n", 0), "did you mean 'limits'"),
         (("", "[limits]\nvar_99_10d_cny = 1\n", 0), "applies to the default book 'main'"),
-        (("", "[levers]\nbook = \"a\"\n", 0), "levers.book' = 'a' holds no project"),
+        (("", '[levers]\nbook = "a"\n', 0), "levers.book' = 'a' holds no project"),
     ],
 )
 def test_bad_book_input_is_one_line(
