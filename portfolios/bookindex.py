@@ -110,18 +110,28 @@ def _components(run: PortfolioRun) -> str:
     return ", ".join(f"{n} {word}{'s' if n > 1 else ''}" for n, word in parts if n) or "none"
 
 
-def render_index(run: PortfolioRun, books: Sequence[BookReport], run_id: str) -> str:
-    """The index page: one row per book, linking its report, with its headline figures."""
+def render_index(run: PortfolioRun, books: Sequence[BookReport], run_id: str, folder: Path | None = None) -> str:
+    """The index page: one row per book, linking its report (and, those present in ``folder``, its PDF, workbook
+    and JSON summary), with its headline figures."""
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _, _ in HEADLINE)
     rows = []
     for book in books:
         figures = headline(book.analysis)
         cells = "".join(f"<td>{html.escape(format_value(figures[key], unit))}</td>" for key, _, _, unit in HEADLINE)
         link = f'<a href="{html.escape(book.report)}">{html.escape(book.name)}</a>'
-        rows.append(f'<tr><td class="l">{link}</td><td class="l">{html.escape(_components(book.run))}</td>{cells}</tr>')
+        prefix = f"{book.folder}/" if book.folder else ""
+        files = " ".join(
+            f'<a href="{html.escape(prefix + name)}">{name.split(".")[-1].upper()}</a>'
+            for name in ("report.pdf", "report.xlsx", "summary.json")
+            if (folder is None or (folder / prefix / name).is_file())
+        )
+        rows.append(
+            f'<tr><td class="l">{link}</td><td class="l">{html.escape(_components(book.run))}</td>{cells}'
+            f'<td class="l">{files}</td></tr>'
+        )
     table = (
         '<div class="tw"><table id="books"><thead><tr><th class="l">Book</th><th class="l">Components</th>'
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f'{head}<th class="l">Files</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
     )
     note = (
         "<p>One joint Monte Carlo run values every book on the same price and project paths (a loan linked to a "
@@ -172,7 +182,7 @@ def index_payload(run: PortfolioRun, books: Sequence[BookReport], run_id: str) -
 
 def write_index(run: PortfolioRun, books: Sequence[BookReport], folder: Path, run_id: str) -> None:
     """Write ``index.html`` and ``summary.json`` into ``folder`` (a staging folder)."""
-    (folder / "index.html").write_text(render_index(run, books, run_id), encoding="utf-8")
+    (folder / "index.html").write_text(render_index(run, books, run_id, folder), encoding="utf-8")
     write_json(folder / "summary.json", index_payload(run, books, run_id))
 
 
