@@ -187,12 +187,21 @@ LIMIT_POSITION_CCER = Quantity("limits.position_t.CCER", "float", "t", None, 0.0
                                description="largest CCER inventory")  # fmt: skip
 
 # --- books: every component's ``book`` and [books.NAME.limits] ---------------------------------------------------
-BOOK = Quantity(
-    "positions.book", "str", "-", "main",
-    description="book the component belongs to: the report is written per book (default: the one book 'main')",
-    free_text="1-40 letters, digits, '-' or '_', starting with a letter or digit (it names the book's folder)",
-    also=("obligations.book", "projects.book", "contracts.book", "levers.book"),
-)  # fmt: skip
+_BOOK_TEXT = "1-40 letters, digits, '-' or '_', starting with a letter or digit (it names the book's folder)"
+
+
+def _book(table: str) -> Quantity:
+    return Quantity(f"{table}.book", "str", "-", "main", free_text=_BOOK_TEXT,
+                    description="book of the component: the report is written per book (default: the one book "
+                    "'main')")  # fmt: skip
+
+
+BOOK = _book("positions")
+OBLIGATION_BOOK = _book("obligations")
+PROJECT_BOOK = _book("projects")
+CONTRACT_BOOK = _book("contracts")
+LEVERS_BOOK = Quantity("levers.book", "str", "-", None, free_text="a book that holds a project",
+                       description="book whose projects the levers are compared on (default: all)")  # fmt: skip
 
 # --- [levers] ----------------------------------------------------------------------------------------------------
 LEVERS: tuple[Quantity, ...] = (
