@@ -142,13 +142,13 @@ def compare(shown: str, printed: str, *, exact: bool, rtol: float) -> list[str]:
     return out
 
 
-def timing_line(cold: DemoRun, warm: DemoRun) -> str:
-    """The README's timing sentence."""
+def timing_line(cold: DemoRun, warm: DemoRun, load: float, cores: int) -> str:
+    """The README's timing sentence (``load``: the 1-minute load average when the runs ended)."""
     return (
-        f"\n`make demo` takes about {cold.wall_s:.0f} s the first time on a 2-core machine (numba compiles the "
-        f"kernels, then caches them) and {warm.wall_s:.0f} s after that, plus the install; measured by "
-        "`python benchmarks/readme_demo.py` (the whole command, a cold run with an empty `NUMBA_CACHE_DIR`, then a "
-        "warm one).\n"
+        f"\n`make demo` took {cold.wall_s:.0f} s the first time (numba compiles the kernels and caches them) and "
+        f"{warm.wall_s:.0f} s after that, plus the install, on a {cores}-core machine with load average {load:.1f}; "
+        "measured by `python benchmarks/readme_demo.py` (the whole command, a cold run with an empty "
+        "`NUMBA_CACHE_DIR`, then a warm one).\n"
     )
 
 
@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         return 1 if problems else 0
     text = replace_block(text, START, END, fenced(warm.stdout))
-    text = replace_block(text, TIMING_START, TIMING_END, timing_line(cold, warm))
+    load = os.getloadavg()[0]
+    text = replace_block(text, TIMING_START, TIMING_END, timing_line(cold, warm, load, os.cpu_count() or 1))
     text = replace_block(text, TOML_START, TOML_END, fenced(DEMO_TOML.read_text(encoding="utf-8"), "toml"))
     README.write_text(text, encoding="utf-8")
     print(f"README.md updated: {len(warm.stdout.splitlines())} lines of demo output")

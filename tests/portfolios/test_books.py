@@ -271,6 +271,7 @@ def test_a_failed_index_leaves_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.toml"]
 
 
+@pytest.mark.slow
 def test_report_cli_prints_per_book_headlines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "p.toml"
     path.write_text((HEAD + BOOK_A + BOOK_B).replace("n_paths = 600", "n_paths = 100"))
