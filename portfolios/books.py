@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from portfolios.analysis import Analysis, analyse
 from portfolios.components import LoanPaths
@@ -66,6 +67,10 @@ _TOTALS = {
     "total_heat_revenue_cny": ("project_heat_revenue",),
 }
 """Totals over projects: the sum of the book's rows of these per-project arrays."""
+
+
+_RISK_COLUMNS = ("horizon", "level", "var_cny", "var_se_cny", "es_cny", "es_se_cny", "hs_var_cny")
+"""Columns of the risk table (:func:`portfolios.analysis.analyse`), kept on a book without P&L components."""
 
 
 def book_names(portfolio: Portfolio) -> tuple[str, ...]:
@@ -248,6 +253,8 @@ def analyse_book(run: PortfolioRun, name: str) -> tuple[PortfolioRun, Analysis]:
     the lever table only in ``[levers] book`` when that is set."""
     view = book_run(run, name)
     analysis = analyse(view)
+    if analysis.tables["var_es"].empty:  # a book of projects only: no P&L component, an empty risk table
+        analysis.tables["var_es"] = pd.DataFrame(columns=list(_RISK_COLUMNS))
     lever = run.portfolio.levers_book
     if lever is not None and lever != name:
         analysis.tables.pop("levers", None)
