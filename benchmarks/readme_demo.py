@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,13 @@ def readme_output(readme: str) -> str:
 
 
 def _masked(text: str) -> str:
-    return _RUN_ID.sub("run id: <id> (<s> s)", text.strip())
+    """``text`` without trailing blanks on its lines (rich pads them; editors strip them) and with the run id
+    and seconds of the ``run id:`` line masked."""
+    return _RUN_ID.sub("run id: <id> (<s> s)", _trimmed(text).strip())
+
+
+def _trimmed(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def _decimals(token: str) -> int:
@@ -144,12 +151,14 @@ def compare(shown: str, printed: str, *, exact: bool, rtol: float) -> list[str]:
 
 def timing_line(cold: DemoRun, warm: DemoRun, load: float, cores: int) -> str:
     """The README's timing sentence (``load``: the 1-minute load average when the runs ended)."""
-    return (
-        f"\n`make demo` took {cold.wall_s:.0f} s the first time (numba compiles the kernels and caches them) and "
-        f"{warm.wall_s:.0f} s after that, plus the install, on a {cores}-core machine with load average {load:.1f}; "
-        "measured by `python benchmarks/readme_demo.py` (the whole command, a cold run with an empty "
-        "`NUMBA_CACHE_DIR`, then a warm one).\n"
+    busy = " (other jobs running: expect less on an idle machine)" if load > 1.5 * cores else ""
+    text = (
+        f"`make demo` took {cold.wall_s:.0f} s the first time (numba compiles the kernels and caches them) and "
+        f"{warm.wall_s:.0f} s after that, plus the install, on a {cores}-core machine with load average "
+        f"{load:.1f}{busy}; measured by `python benchmarks/readme_demo.py` (the whole command, a cold run with an "
+        "empty `NUMBA_CACHE_DIR`, then a warm one)."
     )
+    return "\n" + textwrap.fill(text, width=116, break_on_hyphens=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in problems:
             print(line)
         return 1 if problems else 0
-    text = replace_block(text, START, END, fenced(warm.stdout))
+    text = replace_block(text, START, END, fenced(_trimmed(warm.stdout)))
     load = os.getloadavg()[0]
     text = replace_block(text, TIMING_START, TIMING_END, timing_line(cold, warm, load, os.cpu_count() or 1))
     text = replace_block(text, TOML_START, TOML_END, fenced(DEMO_TOML.read_text(encoding="utf-8"), "toml"))
