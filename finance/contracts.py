@@ -136,7 +136,7 @@ class ContractFile:
 
 MARKET_KEYS: tuple[str, ...] = ("valuation_date", "discount_rate", "discount_quotes", "correlation")
 """Keys of the ``[market]`` table besides the asset tables (each declared in :mod:`finance.quantities`)."""
-MARKET_ASSET_KEYS: tuple[str, ...] = ("spot", "vol", "financing_rate", "convenience_yield", "forwards")
+MARKET_ASSET_KEYS: tuple[str, ...] = ("spot", "vol", "financing_rate", "convenience_yield", "forwards", "adv_t")
 """Keys of a ``[market.CEA]`` / ``[market.CCER]`` table (each declared in :mod:`finance.quantities`)."""
 
 
@@ -190,6 +190,7 @@ def market_from_dict(table: dict[str, Any], base_dir: Path | None = None) -> Mar
     correlation = data.pop("correlation", 0.0)
     forwards: dict[str, ForwardCurve] = {}
     vols: dict[str, float] = {}
+    depth: dict[str, float] = {}
     for name, spec in data.items():
         if name not in ("CEA", "CCER") or not isinstance(spec, dict):
             raise MarketDataError(
@@ -209,7 +210,9 @@ def market_from_dict(table: dict[str, Any], base_dir: Path | None = None) -> Mar
             rf = spec.get("financing_rate", rate if rate is not None else curve.zero_rate(1.0))
             forwards[name] = ForwardCurve.from_carry(name, vd, spec["spot"], rf, spec.get("convenience_yield", 0.0))
         vols[name] = spec["vol"]
-    return MarketEnv(vd, curve, forwards, vols, correlation, embedded_daily_volumes_t(vd))
+        if "adv_t" in spec:
+            depth[name] = spec["adv_t"]
+    return MarketEnv(vd, curve, forwards, vols, correlation, embedded_daily_volumes_t(vd), depth)
 
 
 def embedded_daily_volumes_t(valuation_date: pd.Timestamp) -> dict[str, tuple[float, ...]]:

@@ -24,12 +24,26 @@ import pandas as pd
 
 from finance.credit import ExposureProfile, cva_from_values, exposure_profile
 from finance.exceptions import PathSetError
-from finance.instruments import Instrument
+from finance.instruments import Derivative, Instrument
 from finance.market import MarketEnv
 from finance.revaluation import FlatVolatility, HorizonState, VolatilitySource, horizon_value
+from finance.schedules import trading_days
 from models.paths import PathSet
 
-__all__ = ["DerivativeExposure", "derivative_exposure"]
+__all__ = [
+    "PROFILE_POINTS",
+    "DerivativeExposure",
+    "derivative_exposure",
+    "evenly_spaced_rows",
+    "exposure_dates",
+    "exposure_from_values",
+    "exposure_values",
+    "instrument_exposure",
+    "profile_rows",
+]
+
+PROFILE_POINTS: int = 24
+"""Dates of an exposure profile: about 24 SSE trading days spread evenly over the contract's remaining life."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +68,39 @@ class DerivativeExposure:
     cva_cny: float | None
     cva_se_cny: float | None
 
+    counterparty_pd_1y: float | None = None
+    counterparty_lgd: float | None = None
+
     def to_frame(self) -> pd.DataFrame:
         """One row per date: ``epe_cny``, ``epe_se_cny``, ``ene_cny``, ``pfe_cny``."""
         p = self.profile
         return pd.DataFrame(
             {"epe_cny": p.epe, "epe_se_cny": p.epe_se, "ene_cny": p.ene, "pfe_cny": p.pfe}, index=self.dates
         )
+
+    def summary(self) -> dict[str, float | None]:
+        """Scalars of the profile: peak EE and PFE, Basel effective EPE (first year), CVA and its s.e."""
+        p = self.profile
+        return {
+            "peak_epe_cny": float(p.epe.max()),
+            "peak_pfe_cny": float(p.pfe.max()),
+            "effective_epe_cny": p.effective_epe(self.times_years),
+            "pfe_level": p.level,
+            "cva_cny": self.cva_cny,
+            "cva_se_cny": self.cva_se_cny,
+            "counterparty_pd_1y": self.counterparty_pd_1y,
+            "counterparty_lgd": self.counterparty_lgd if self.cva_cny is not None else None,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: :meth:`summary` and the profile (``dates``, ``epe_cny``, ``epe_se_cny``, ``ene_cny``,
+        ``pfe_cny``)."""
+        frame = self.to_frame()
+        return {
+            **self.summary(),
+            "dates": [str(d.date()) for d in self.dates],
+            **{col: [float(x) for x in frame[col]] for col in frame.columns},
+        }
 
 
 def derivative_exposure(
@@ -90,17 +131,109 @@ def derivative_exposure(
     level : float
         PFE quantile.
     """
-    vd = market.valuation_date
-    last = max(instrument.fixing_dates(vd))
-    keep = [int(r) for r in rows if 0 < int(r) < paths.n_dates and paths.dates[int(r)] < last]
+    keep = profile_rows(instrument, market.valuation_date, paths.dates, rows)
+    values = exposure_values(instrument, market, paths, keep, vol=vol)
+    return exposure_from_values(
+        market,
+        pd.DatetimeIndex(paths.dates[keep]),
+        values,
+        counterparty_pd_1y=counterparty_pd_1y,
+        counterparty_lgd=counterparty_lgd,
+        level=level,
+    )
+
+
+def profile_rows(
+    instrument: Instrument, valuation_date: pd.Timestamp, dates: pd.DatetimeIndex, rows: Sequence[int]
+) -> list[int]:
+    """The rows of ``rows`` after the valuation date (row 0) and before the instrument's last fixing date."""
+    last = max(instrument.fixing_dates(valuation_date))
+    keep = [int(r) for r in rows if 0 < int(r) < len(dates) and dates[int(r)] < last]
     if len(keep) < 1:
         raise PathSetError(f"rows {list(rows)!r}: none lies after the valuation date and before {last.date()}")
+    return keep
+
+
+def exposure_values(
+    instrument: Instrument,
+    market: MarketEnv,
+    paths: PathSet,
+    rows: Sequence[int],
+    *,
+    vol: VolatilitySource | None = None,
+) -> np.ndarray:
+    """``(len(rows), n_paths)`` values of ``instrument`` to us on ``rows`` of ``paths`` (CNY at each date; the
+    closed-form revaluation of :func:`finance.revaluation.horizon_value`)."""
     source = vol or FlatVolatility(dict(market.vols))
-    values = np.vstack([horizon_value(instrument, HorizonState(market, paths, r, source)) for r in keep])
-    dates = pd.DatetimeIndex(paths.dates[keep])
+    return np.vstack([horizon_value(instrument, HorizonState(market, paths, int(r), source)) for r in rows])
+
+
+def exposure_from_values(
+    market: MarketEnv,
+    dates: pd.DatetimeIndex,
+    values: np.ndarray,
+    *,
+    counterparty_pd_1y: float | None = None,
+    counterparty_lgd: float = 0.6,
+    level: float = 0.95,
+) -> DerivativeExposure:
+    """Profile (:func:`finance.credit.exposure_profile`) and CVA (:func:`finance.credit.cva_from_values`) of
+    values ``(len(dates), n_paths)`` in CNY at each of ``dates`` (after the valuation date, increasing)."""
     t = np.asarray(market.discount.times(dates), dtype=float)
     profile = exposure_profile(values, level=level)
     cva = se = None
     if counterparty_pd_1y is not None:
         cva, se = cva_from_values(values, t, market.df(dates), lgd=counterparty_lgd, pd_1y=counterparty_pd_1y)
-    return DerivativeExposure(dates, t, profile, cva, se)
+    return DerivativeExposure(dates, t, profile, cva, se, counterparty_pd_1y, counterparty_lgd)
+
+
+def exposure_dates(
+    instrument: Instrument, valuation_date: pd.Timestamp, n_points: int = PROFILE_POINTS
+) -> pd.DatetimeIndex:
+    """About ``n_points`` SSE trading days evenly spread over ``(valuation_date, last fixing)`` (the last one the
+    trading day before the last fixing or delivery date); empty when the contract settles on the next day."""
+    last = max(instrument.fixing_dates(valuation_date))
+    days = trading_days(valuation_date, last, include_start=False)
+    days = days[days < last]
+    if len(days) == 0:
+        return days
+    step = max(1, -(-len(days) // int(n_points)))
+    return days[len(days) - 1 :: -step][::-1]
+
+
+def evenly_spaced_rows(instrument: Instrument, dates: pd.DatetimeIndex, n_points: int = PROFILE_POINTS) -> list[int]:
+    """About ``n_points`` rows of a path-set grid ``dates`` (row 0 the valuation date) spread evenly over the
+    instrument's remaining life (after row 0, before its last fixing date; the last one kept); empty when none."""
+    last = max(instrument.fixing_dates(pd.Timestamp(dates[0])))
+    inside = [r for r in range(1, len(dates)) if dates[r] < last]
+    if not inside:
+        return []
+    step = max(1, -(-len(inside) // int(n_points)))
+    return inside[len(inside) - 1 :: -step][::-1]
+
+
+def instrument_exposure(
+    instrument: Derivative,
+    market: MarketEnv,
+    paths: PathSet,
+    *,
+    vol: VolatilitySource | None = None,
+    level: float = 0.95,
+) -> DerivativeExposure | None:
+    """:func:`derivative_exposure` of ``instrument`` on the rows of ``paths`` that fall on
+    :func:`exposure_dates`, with the counterparty's PD (``counterparty_pd_1y`` or ``counterparty_rating``) and
+    ``counterparty_lgd``; None when no profile date lies before settlement (or none is in the path set)."""
+    dates = exposure_dates(instrument, market.valuation_date)
+    rows = [int(r) for r in pd.DatetimeIndex(paths.dates).get_indexer(dates) if r > 0]
+    if not rows:
+        return None
+    return derivative_exposure(
+        instrument,
+        market,
+        paths,
+        rows,
+        vol=vol,
+        counterparty_pd_1y=instrument.counterparty_pd(),
+        counterparty_lgd=float(instrument.counterparty_lgd),
+        level=level,
+    )

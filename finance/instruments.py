@@ -35,6 +35,7 @@ __all__ = [
     "CarbonRepo",
     "CarbonSwap",
     "CarbonSwaption",
+    "Derivative",
     "EuropeanOption",
     "ExchangeOption",
     "Forward",
@@ -128,17 +129,21 @@ def _wrong_way_table(table: dict[str, Any]) -> None:
         _choice("top_up.kind", table["kind"], ("lognormal", "logistic"))
 
 
-def _credit_inputs(pd_1y: float | None, rating: str | None) -> None:
-    """Borrower credit inputs of a loan: at most one of ``borrower_pd_1y`` (in [0, 1)) and ``rating``."""
+def _credit_inputs(
+    pd_1y: float | None, rating: str | None, names: tuple[str, str] = ("borrower_pd_1y", "rating")
+) -> None:
+    """Credit inputs of a loan's borrower (or, with ``names``, a derivative's counterparty): at most one of a
+    one-year PD (in [0, 1)) and a rating."""
+    pd_name, rating_name = names
     if pd_1y is not None and rating is not None:
-        raise ContractError(f"borrower_pd_1y={pd_1y!r} and rating={rating!r}: give at most one")
+        raise ContractError(f"{pd_name}={pd_1y!r} and {rating_name}={rating!r}: give at most one")
     if pd_1y is not None:
-        _num("borrower_pd_1y", pd_1y, 0.0, 1.0, hi_open=True)
+        _num(pd_name, pd_1y, 0.0, 1.0, hi_open=True)
     if rating is not None:
         key = str(rating).strip().upper().rstrip("+-")
         if key not in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"):
             raise ContractError(
-                f"rating={rating!r} must be one of AAA, AA, A, BBB, BB, B, CCC (modifiers + / - allowed)"
+                f"{rating_name}={rating!r} must be one of AAA, AA, A, BBB, BB, B, CCC (modifiers + / - allowed)"
             )
 
 
@@ -251,7 +256,35 @@ class Instrument:
 
 
 @dataclass(frozen=True)
-class Forward(Instrument):
+class Derivative(Instrument):
+    """Base of the derivatives: the counterparty's credit inputs of the CVA (:mod:`finance.exposure`).
+
+    ``counterparty_pd_1y`` (constant hazard) or ``counterparty_rating`` (mapped by
+    :func:`finance.credit.pd_from_rating`), and ``counterparty_lgd`` (default 60 %); without a PD or rating the
+    exposure profile (EPE / PFE) is still reported, the CVA is not.
+    """
+
+    counterparty_pd_1y: float | None = field(default=None, kw_only=True)
+    counterparty_rating: str | None = field(default=None, kw_only=True)
+    counterparty_lgd: float = field(default=0.6, kw_only=True)
+
+    def _check_counterparty(self) -> None:
+        _credit_inputs(self.counterparty_pd_1y, self.counterparty_rating, ("counterparty_pd_1y", "counterparty_rating"))
+        _field(self, "counterparty_lgd")
+
+    def counterparty_pd(self) -> float | None:
+        """The counterparty's one-year PD (from its rating when given that way), None when neither is given."""
+        if self.counterparty_pd_1y is not None:
+            return float(self.counterparty_pd_1y)
+        if self.counterparty_rating is None:
+            return None
+        from finance.credit import pd_from_rating  # finance.credit imports this module's types
+
+        return pd_from_rating(str(self.counterparty_rating))
+
+
+@dataclass(frozen=True)
+class Forward(Derivative):
     """Forward (or future, ignoring daily margining) on CEA or CCER.
 
     Notes
@@ -267,6 +300,7 @@ class Forward(Instrument):
     kind: ClassVar[str] = "forward"
 
     def __post_init__(self) -> None:
+        self._check_counterparty()
         _field(self, "underlying")
         _field(self, "quantity_t")
         _field(self, "strike_cny_per_t")
@@ -300,7 +334,7 @@ class Forward(Instrument):
 
 
 @dataclass(frozen=True)
-class EuropeanOption(Instrument):
+class EuropeanOption(Derivative):
     """European call or put on CEA or CCER, cash-settled at expiry.
 
     Notes
@@ -317,6 +351,7 @@ class EuropeanOption(Instrument):
     kind: ClassVar[str] = "european_option"
 
     def __post_init__(self) -> None:
+        self._check_counterparty()
         _field(self, "underlying")
         _field(self, "option_type")
         _field(self, "strike_cny_per_t")
@@ -377,7 +412,7 @@ class _AveragingWindow:
 
 
 @dataclass(frozen=True)
-class AsianOption(_AveragingWindow, Instrument):
+class AsianOption(_AveragingWindow, Derivative):
     """Average-price option: the average of the SSE daily closes in ``[averaging_start, averaging_end]``.
 
     A seasoned option lists in ``past_fixings_cny_per_t`` the closes already observed (trading days of the window
@@ -400,6 +435,7 @@ class AsianOption(_AveragingWindow, Instrument):
     kind: ClassVar[str] = "asian_option"
 
     def __post_init__(self) -> None:
+        self._check_counterparty()
         _field(self, "underlying")
         _field(self, "option_type")
         _field(self, "strike_cny_per_t")
@@ -433,7 +469,7 @@ class AsianOption(_AveragingWindow, Instrument):
 
 
 @dataclass(frozen=True)
-class _AveragePriceContract(_AveragingWindow, Instrument):
+class _AveragePriceContract(_AveragingWindow, Derivative):
     underlying: str
     committed_price_cny_per_t: float
     volume_t: float
@@ -442,6 +478,7 @@ class _AveragePriceContract(_AveragingWindow, Instrument):
     past_fixings_cny_per_t: tuple[float, ...] = ()
 
     def _validate(self) -> None:
+        self._check_counterparty()
         _field(self, "underlying")
         _field(self, "committed_price_cny_per_t")
         _field(self, "volume_t")
@@ -547,7 +584,7 @@ class GuaranteedSale(_AveragePriceContract):
 
 
 @dataclass(frozen=True)
-class CarbonSwap(Instrument):
+class CarbonSwap(Derivative):
     """Fixed-for-floating carbon swap settled each period against the period's average SSE close.
 
     Periods come from a QuantLib schedule (``period_months`` = 1, 3, 6 or 12; China inter-bank calendar,
@@ -569,6 +606,7 @@ class CarbonSwap(Instrument):
     kind: ClassVar[str] = "carbon_swap"
 
     def __post_init__(self) -> None:
+        self._check_counterparty()
         _field(self, "underlying")
         _field(self, "fixed_price_cny_per_t")
         _field(self, "quantity_t_per_period")
@@ -631,7 +669,7 @@ class CarbonSwap(Instrument):
 
 
 @dataclass(frozen=True)
-class CarbonSwaption(Instrument):
+class CarbonSwaption(Derivative):
     """European option, exercised at ``expiry``, to enter ``swap`` (its ``position`` says payer or receiver).
 
     Notes
@@ -646,6 +684,7 @@ class CarbonSwaption(Instrument):
     kind: ClassVar[str] = "carbon_swaption"
 
     def __post_init__(self) -> None:
+        self._check_counterparty()
         if not isinstance(self.swap, CarbonSwap):
             raise ContractError("swap must be a carbon_swap table")
         object.__setattr__(self, "expiry", _ts("expiry", self.expiry))
@@ -671,7 +710,7 @@ class CarbonSwaption(Instrument):
 
 
 @dataclass(frozen=True)
-class ExchangeOption(Instrument):
+class ExchangeOption(Derivative):
     """Quota-CCER swap option (document 002, 4.2.3): the right at ``expiry`` to receive ``quantity_receive_t`` of
     ``receive`` against delivering ``quantity_deliver_t`` of ``deliver``.
 
@@ -690,6 +729,7 @@ class ExchangeOption(Instrument):
     kind: ClassVar[str] = "exchange_option"
 
     def __post_init__(self) -> None:
+        self._check_counterparty()
         _field(self, "receive")
         _field(self, "deliver")
         if self.receive == self.deliver:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -25,7 +26,8 @@ from scipy.stats import norm
 from finance.credit import LoanCreditFigures, default_times, loan_credit_figures, top_up_model
 from finance.engines import Engine
 from finance.exceptions import ContractError, PathSetError
-from finance.instruments import PledgeLoan, ProjectLoan
+from finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from finance.liquidity import LiquidationDemand, allocate_depth
 from finance.market import MarketEnv
 from finance.results import PricingResult, mc_estimate, prices_on
 from models.data import load_prices
@@ -47,6 +49,8 @@ __all__ = [
     "max_ltv_for_loss_probability",
     "pledge_credit_figures",
     "project_credit_figures",
+    "share_liquidation_depth",
+    "shared_depth_outcomes",
     "simulate_pledge_loan",
 ]
 
@@ -93,17 +97,32 @@ def down_barrier_hit_probability(
 def market_depth_t(loan: PledgeLoan, market: MarketEnv) -> float:
     """Market depth used to liquidate ``loan``'s collateral, t/day.
 
-    ``adv_t`` when given; else the market's mean traded volume of the collateral over ``adv_window_days``
-    (:meth:`~finance.market.MarketEnv.average_daily_volume_t`) when the market has its volumes; else, for CCER,
-    the documented :data:`CCER_ADV_T` (document 003); else the CEA's.
+    The loan's ``adv_t`` when given; else the market data's depth of the collateral (``MarketEnv.adv_t``:
+    ``[market.CCER] adv_t`` of a contract file, ``ccer_adv_t`` of a portfolio file); else the market's mean traded
+    volume of the collateral over ``adv_window_days`` (:meth:`~finance.market.MarketEnv.average_daily_volume_t`)
+    when the market has its volumes; else, for CCER, the documented :data:`CCER_ADV_T` (document 003); else the
+    CEA's.
     """
     if loan.adv_t is not None:
         return float(loan.adv_t)
+    if loan.collateral in market.adv_t:
+        return float(market.adv_t[loan.collateral])
     if loan.collateral in market.daily_volumes_t:
         return market.average_daily_volume_t(loan.collateral, loan.adv_window_days)
     if loan.collateral == "CCER":
         return CCER_ADV_T
     return market.average_daily_volume_t("CEA", loan.adv_window_days)
+
+
+def _depth_source(loan: PledgeLoan, market: MarketEnv) -> str:
+    """Where :func:`market_depth_t` took the loan's market depth from."""
+    if loan.adv_t is not None:
+        return "adv_t"
+    if loan.collateral in market.adv_t:
+        return "market adv_t"
+    if loan.collateral in market.daily_volumes_t:
+        return f"{loan.collateral} history"
+    return "CCER_ADV_T (document 003)" if loan.collateral == "CCER" else "CEA history"
 
 
 def effective_interest_rate(rate: float, payments_per_year: int) -> float:
@@ -171,6 +190,15 @@ class PledgeOutcome:
         triggered (collateral shortfall or borrower default), ``inf`` where the loan repaid.
     borrower_default : numpy.ndarray of bool
         Paths whose liquidation was triggered by the borrower's default (not by the collateral).
+    liquidation_start : numpy.ndarray of int
+        Per path, the position in the loan's ``fixing_dates`` of the first sale day of the liquidation, -1 where
+        none (the demand :func:`share_liquidation_depth` shares with other sellers).
+    liquidation_quantity_t : numpy.ndarray
+        Tonnes held when the liquidation was triggered (0 where none).
+    trigger_df : numpy.ndarray
+        Discount factor of the trigger date, where recoveries are booked (0 where none).
+    trigger_period : numpy.ndarray of int
+        Row of ``cashflows`` (interest period) the liquidation falls in, -1 where none.
     """
 
     principal_cny: float
@@ -186,6 +214,10 @@ class PledgeOutcome:
     cashflows: pd.DataFrame | None = None
     default_time_years: np.ndarray | None = None
     borrower_default: np.ndarray | None = None
+    liquidation_start: np.ndarray | None = None
+    liquidation_quantity_t: np.ndarray | None = None
+    trigger_df: np.ndarray | None = None
+    trigger_period: np.ndarray | None = None
 
 
 def simulate_pledge_loan(
@@ -243,6 +275,10 @@ def simulate_pledge_loan(
     pv = np.zeros(n)
     pv_loss = np.zeros(n)
     annuity = np.zeros(n)
+    liq_start = np.full(n, -1, dtype=np.int64)
+    liq_qty = np.zeros(n)
+    trig_df = np.zeros(n)
+    trig_period = np.full(n, -1, dtype=np.int64)
     paid_by = np.zeros(len(ipay))
     recovered_by = np.zeros(len(ipay))
     loss_by = np.zeros(len(ipay))
@@ -288,6 +324,10 @@ def simulate_pledge_loan(
             loss[idx] = owed - recovered
             ead[idx] = owed
             liquidated[idx] = True
+            liq_start[idx] = pos + 1
+            liq_qty[idx] = qty[idx]
+            trig_df[idx] = mon_df[j]
+            trig_period[idx] = period_of[j]
             default_time[idx] = mon_t[j]
             pv[idx] += recovered * mon_df[j]
             recovered_by[period_of[j] + 1] += recovered.sum()
@@ -327,7 +367,102 @@ def simulate_pledge_loan(
         cf,
         default_time,
         by_borrower,
+        liq_start,
+        liq_qty,
+        trig_df,
+        trig_period,
     )
+
+
+def share_liquidation_depth(
+    loans: Sequence[PledgeLoan],
+    outcomes: Sequence[PledgeOutcome],
+    market: MarketEnv,
+    paths: PathSet,
+    *,
+    depth_t_per_day: Mapping[str, float] | None = None,
+) -> list[PledgeOutcome]:
+    """The outcomes of pledge loans simulated alone, redone with shared same-day market depth.
+
+    Loans pledging the same asset whose liquidations overlap on a path share each day's depth by the pro-rata
+    rule of :func:`finance.liquidity.allocate_depth` (each loan's own capacity ``liquidation_share_of_adv x``
+    :func:`market_depth_t`, its ``max_liquidation_days``; the day's depth per asset from ``depth_t_per_day``,
+    default the largest capacity of the loans on that asset). The triggers, margin calls and exposures do not
+    depend on the sale (a loan stops at its trigger), so only the sale schedule, the proceeds
+    :math:`(1 - h)\\sum_d x_d S_d`, the recovery :math:`\\min(\\text{proceeds}, \\text{owed})`, the loss, the present
+    value and the expected cash flows change. A loan alone on its asset is returned unchanged.
+    """
+    if len(loans) != len(outcomes):
+        raise ContractError(f"{len(loans)} loans and {len(outcomes)} outcomes: give one outcome per loan")
+    result = list(outcomes)
+    vd = market.valuation_date
+    for asset in sorted({loan.collateral for loan in loans}):
+        idx = [i for i, loan in enumerate(loans) if loan.collateral == asset]
+        if len(idx) < 2:
+            continue
+        days = [loans[i].fixing_dates(vd) for i in idx]
+        axis = max(days, key=len)
+        demands = []
+        for i, own in zip(idx, days, strict=True):
+            out = outcomes[i]
+            if out.liquidation_start is None or out.liquidation_quantity_t is None:
+                raise ContractError(f"'{loans[i].label()}': outcome carries no liquidation demand")
+            if not axis[: len(own)].equals(own):  # pragma: no cover - every loan's days start at the valuation date
+                raise ContractError(f"'{loans[i].label()}': its trading days are not a prefix of the shared axis")
+            cap = loans[i].liquidation_share_of_adv * market_depth_t(loans[i], market)
+            demands.append(
+                LiquidationDemand(
+                    out.liquidation_start, out.liquidation_quantity_t, cap, int(loans[i].max_liquidation_days)
+                )
+            )
+        depth = None if depth_t_per_day is None else depth_t_per_day.get(asset)
+        sold = allocate_depth(demands, len(axis), depth_t_per_day=depth)
+        prices = prices_on(paths, asset, axis)
+        for i, x in zip(idx, sold, strict=True):
+            result[i] = _resold(loans[i], outcomes[i], (x * prices).sum(axis=0))
+    return result
+
+
+def _resold(loan: PledgeLoan, out: PledgeOutcome, gross_cny: np.ndarray) -> PledgeOutcome:
+    """``out`` with the liquidation proceeds ``gross_cny`` (before the haircut) in place of its own."""
+    assert out.trigger_df is not None and out.trigger_period is not None
+    liq = out.liquidated
+    recovered_old = np.where(liq, out.ead_cny - out.loss_cny, 0.0)
+    recovered = np.where(liq, np.minimum(gross_cny * (1.0 - loan.haircut), out.ead_cny), 0.0)
+    loss = np.where(liq, out.ead_cny - recovered, 0.0)
+    pv = out.pv_cny + (recovered - recovered_old) * out.trigger_df
+    cashflows = out.cashflows
+    if cashflows is not None:
+        rows = len(cashflows)
+        period = np.where(liq, out.trigger_period, 0)
+        n = liq.size
+        cashflows = cashflows.assign(
+            expected_recoveries_cny=np.bincount(period, np.where(liq, recovered, 0.0), minlength=rows)[:rows] / n,
+            expected_loss_cny=np.bincount(period, loss, minlength=rows)[:rows] / n,
+        )
+    return replace(
+        out, loss_cny=loss, loss_flag=loss > 1e-9, pv_cny=pv, pv_loss_cny=loss * out.trigger_df, cashflows=cashflows
+    )
+
+
+def shared_depth_outcomes(
+    instruments: Sequence[Instrument], market: MarketEnv, paths: PathSet
+) -> dict[int, PledgeOutcome]:
+    """Pledge loans of a book that share an asset's depth with another, redone with shared depth.
+
+    ``{position in instruments: PledgeOutcome}`` for each pledge loan whose collateral another pledge loan of
+    ``instruments`` also pledges (each simulated as :class:`MCPledgeLoanEngine` does with the path set's seed,
+    then :func:`share_liquidation_depth`); empty when no two pledge loans share an asset. The portfolio run
+    replaces these loans' losses and present values with them.
+    """
+    pledges = [(i, inst) for i, inst in enumerate(instruments) if isinstance(inst, PledgeLoan)]
+    assets = [inst.collateral for _, inst in pledges]
+    shared = [(i, inst) for i, inst in pledges if assets.count(inst.collateral) > 1]
+    if not shared:
+        return {}
+    loans = [inst for _, inst in shared]
+    alone = [simulate_pledge_loan(loan, market, paths, adv_t=market_depth_t(loan, market)) for loan in loans]
+    return {i: out for (i, _), out in zip(shared, share_liquidation_depth(loans, alone, market, paths), strict=True)}
 
 
 def _prob(flags: np.ndarray) -> tuple[float, float]:
@@ -412,9 +547,7 @@ class MCPledgeLoanEngine(Engine):
         extras.update(
             {
                 "adv_t": adv,
-                "adv_source": "adv_t"
-                if instrument.adv_t is not None
-                else ("CCER_ADV_T (document 003)" if instrument.collateral == "CCER" else "CEA history"),
+                "adv_source": _depth_source(instrument, market),
                 "liquidation_capacity_t_per_day": cap,
                 "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
             }

@@ -26,6 +26,7 @@ import QuantLib as ql
 
 from finance.exceptions import MarketDataError
 from finance.quantities import (
+    MARKET_ADV,
     MARKET_CONVENIENCE_YIELD,
     MARKET_CORRELATION,
     MARKET_DISCOUNT_RATE,
@@ -309,6 +310,10 @@ class MarketEnv:
     daily_volumes_t : mapping of str to tuple of float
         Traded volume per trading day up to the valuation date, oldest first, per asset (market depth: the
         pledge-loan engine's average daily volume, :meth:`average_daily_volume_t`); empty when not known.
+    adv_t : mapping of str to float
+        Market depth given in the market data, t per day, per asset (``[market.CCER] adv_t``): it replaces the
+        volume history and the documented CCER default (:func:`finance.loans.market_depth_t`); empty when not
+        given.
     """
 
     valuation_date: pd.Timestamp
@@ -317,6 +322,7 @@ class MarketEnv:
     vols: Mapping[str, float]
     correlation: float = 0.0
     daily_volumes_t: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    adv_t: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.forwards:
@@ -326,6 +332,8 @@ class MarketEnv:
         if set(self.vols) != set(self.forwards):
             raise MarketDataError(f"vols for {sorted(self.vols)} must match forward curves {sorted(self.forwards)}")
         _declared(MARKET_CORRELATION, "correlation", self.correlation)
+        for name, v in self.adv_t.items():
+            _declared(MARKET_ADV, f"{name}.adv_t", v)
 
     @classmethod
     def simple(
@@ -337,13 +345,14 @@ class MarketEnv:
         correlation: float = 0.0,
         convenience_yields: Mapping[str, float] | None = None,
         daily_volumes_t: Mapping[str, Sequence[float]] | None = None,
+        adv_t: Mapping[str, float] | None = None,
     ) -> MarketEnv:
         """Flat discount rate, carry forward curves financed at the same rate."""
         vd = pd.Timestamp(valuation_date)
         cy = convenience_yields or {}
         fwd = {n: ForwardCurve.from_carry(n, vd, s, rate, cy.get(n, 0.0)) for n, s in spots.items()}
         volumes = {n: tuple(float(v) for v in values) for n, values in (daily_volumes_t or {}).items()}
-        return cls(vd, DiscountCurve.flat(vd, rate), fwd, dict(vols), correlation, volumes)
+        return cls(vd, DiscountCurve.flat(vd, rate), fwd, dict(vols), correlation, volumes, dict(adv_t or {}))
 
     def average_daily_volume_t(self, name: str, window_days: int) -> float:
         """Mean traded volume of ``name`` over its last ``window_days`` trading days (market depth), t per day."""

@@ -19,6 +19,7 @@ from models.validation import Quantity, check
 
 __all__ = [
     "INSTRUMENT_QUANTITIES",
+    "MARKET_ADV",
     "MARKET_ASSET_QUANTITIES",
     "MARKET_QUANTITIES",
     "check_field",
@@ -88,6 +89,25 @@ _CREDIT: dict[str, _Spec] = {
 }
 """Borrower credit inputs shared by pledge and project loans (finance.credit)."""
 
+_COUNTERPARTY: dict[str, _Spec] = {
+    "counterparty_pd_1y": _num(
+        "fraction",
+        "counterparty's one-year PD for the CVA (constant hazard; or give counterparty_rating)",
+        0.0,
+        1.0,
+        high_inclusive=False,
+    ),
+    "counterparty_rating": {
+        "type": "str",
+        "unit": "-",
+        "default": None,
+        "free_text": "AAA, AA, A, BBB, BB, B or CCC (modifiers + / - allowed), mapped to a one-year PD",
+        "description": "counterparty's rating for the CVA (instead of counterparty_pd_1y)",
+    },
+    "counterparty_lgd": _num("fraction", "counterparty's loss given default for the CVA", 0.0, 1.0, 0.6),
+}
+"""Counterparty credit inputs of the derivatives (finance.exposure: EPE / PFE profile and CVA)."""
+
 _FIELDS: dict[str, dict[str, _Spec]] = {
     "forward": {
         "underlying": _UNDERLYING,
@@ -95,6 +115,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "strike_cny_per_t": _pos("CNY/t", "forward price agreed"),
         "delivery_date": _date("delivery date (after the valuation date)"),
         "position": _choice(("long", "short"), "long (buys) or short (sells) the allowances", "long"),
+        **_COUNTERPARTY,
     },
     "european_option": {
         "underlying": _UNDERLYING,
@@ -102,6 +123,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "strike_cny_per_t": _STRIKE,
         "expiry": _EXPIRY,
         "quantity_t": _pos("t", "tonnes", 1.0),
+        **_COUNTERPARTY,
     },
     "asian_option": {
         "underlying": _UNDERLYING,
@@ -112,6 +134,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "quantity_t": _pos("t", "tonnes", 1.0),
         "average": _choice(("arithmetic", "geometric"), "average of the window", "arithmetic"),
         "past_fixings_cny_per_t": _PAST,
+        **_COUNTERPARTY,
     },
     "guaranteed_purchase": {
         "underlying": _UNDERLYING,
@@ -121,6 +144,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "averaging_end": _AVG_END,
         "past_fixings_cny_per_t": _PAST,
         "share_returned": _num("fraction", "share of the upside above the committed price returned", 0.0, 1.0, 0.5),
+        **_COUNTERPARTY,
     },
     "guaranteed_sale": {
         "underlying": _UNDERLYING,
@@ -130,6 +154,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "averaging_end": _AVG_END,
         "past_fixings_cny_per_t": _PAST,
         "upside_share_kept": _num("fraction", "share of the upside above the committed price kept", 0.0, 1.0, 1.0),
+        **_COUNTERPARTY,
     },
     "carbon_swap": {
         "underlying": _UNDERLYING,
@@ -139,6 +164,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "end_date": _date("end of the last period (after start_date)"),
         "period_months": _int("months", "length of a period (each needs a trading day)", 1, None, 3),
         "position": _choice(("payer", "receiver"), "payer (pays fixed) or receiver", "payer"),
+        **_COUNTERPARTY,
     },
     "carbon_swaption": {
         "swap": {
@@ -149,6 +175,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
             "description": "the swap entered at expiry",
         },
         "expiry": _date("expiry date (not after the swap start_date)"),
+        **_COUNTERPARTY,
     },
     "exchange_option": {
         "receive": _asset("allowance received at exercise"),
@@ -156,6 +183,7 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
         "quantity_receive_t": _pos("t", "tonnes received"),
         "quantity_deliver_t": _pos("t", "tonnes delivered"),
         "expiry": _EXPIRY,
+        **_COUNTERPARTY,
     },
     "pledge_loan": {
         "collateral": _asset("allowance pledged"),
@@ -422,8 +450,13 @@ MARKET_QUANTITIES: dict[str, Quantity] = {
     q.key: q for q in (MARKET_VALUATION_DATE, MARKET_DISCOUNT_RATE, MARKET_DISCOUNT_QUOTES, MARKET_CORRELATION)
 }
 """Keys of a contract file's ``[market]`` table."""
+MARKET_ADV = Quantity("contract_file.market.<asset>.adv_t", "float", "t/day", None, 0.0, None, low_inclusive=False,
+                     description="market depth: average daily traded volume of the asset (CCER default 22 432 t/day, "
+                     "document 003; CEA default: the embedded history's volumes)")  # fmt: skip
+
 MARKET_ASSET_QUANTITIES: dict[str, Quantity] = {
-    q.key: q for q in (MARKET_SPOT, MARKET_VOL, MARKET_FINANCING_RATE, MARKET_CONVENIENCE_YIELD, MARKET_FORWARDS)
+    q.key: q
+    for q in (MARKET_SPOT, MARKET_VOL, MARKET_FINANCING_RATE, MARKET_CONVENIENCE_YIELD, MARKET_FORWARDS, MARKET_ADV)
 }
 """Keys of a contract file's ``[market.CEA]`` / ``[market.CCER]`` tables."""
 

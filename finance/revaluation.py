@@ -38,8 +38,7 @@ Structured products (issue 18)
     average-price coupon: the fixed leg on the curve and the linked coupons as moment-matched average-price call
     spreads.
 
-No closed form (pledge loans, project loans, early-monetisation contracts, carbon-linked bonds whose coupon is a
-share of a project's credit income)
+No closed form (pledge and project loans, early monetisation, bonds paying a share of a project's credit income)
     :class:`RegressionRevaluation`: least-squares Monte Carlo (Longstaff and Schwartz 2001). The engine's per-path
     present value :math:`Y` (to today) is regressed on a cubic polynomial in :math:`x = S_h / S_0` of the
     instrument's first factor, on a fixed pilot set of paths drawn from its own seed stream, so the coefficients

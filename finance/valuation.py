@@ -13,6 +13,7 @@ the financing rate of carry forward curves).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +39,7 @@ from finance.engines import (
     MCSwaptionEngine,
 )
 from finance.exceptions import PathSetError
+from finance.exposure import DerivativeExposure, exposure_dates, instrument_exposure
 from finance.instruments import (
     AsianOption,
     CarbonCustody,
@@ -46,6 +48,7 @@ from finance.instruments import (
     CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
+    Derivative,
     EuropeanOption,
     ExchangeOption,
     Forward,
@@ -219,12 +222,16 @@ class Valuation:
         The other engines on the same market and paths (e.g. Monte Carlo next to Black / Margrabe).
     sensitivities : dict
         ``delta`` and ``vega`` per factor, ``rho``; omitted entries could not be computed.
+    exposure : DerivativeExposure or None
+        A derivative's EE / PFE profile on its own path set and, with a counterparty PD, its CVA
+        (:func:`finance.exposure.instrument_exposure`); None for loans and monetisations.
     """
 
     instrument: Instrument
     result: PricingResult
     checks: tuple[PricingResult, ...] = ()
     sensitivities: dict[str, Any] = field(default_factory=dict)
+    exposure: DerivativeExposure | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row: value, std_error, method, delta_<factor>, vega_<factor>, rho and the scalar extras."""
@@ -262,6 +269,8 @@ class Valuation:
         }
         if "cashflows" in base:
             out["cashflows"] = base["cashflows"]
+        if self.exposure is not None:
+            out["exposure"] = self.exposure.to_dict()
         return out
 
 
@@ -278,6 +287,7 @@ def value_all(
     source: PathSource | None = None,
     sensitivities: bool = True,
     engines: Callable[[Instrument], tuple[Engine, ...]] | None = None,
+    exposure: bool = True,
 ) -> list[Valuation]:
     """Value every instrument on one shared path set, with cross-checks and CRN sensitivities.
 
@@ -295,6 +305,10 @@ def value_all(
         Compute delta, vega and rho.
     engines : callable, optional
         ``instrument -> (primary, *checks)``; default :func:`engines_for`.
+    exposure : bool
+        Compute each derivative's exposure profile and CVA (:attr:`Valuation.exposure`) on a path set of its
+        own: ``n_paths`` paths on :func:`finance.exposure.exposure_dates` and the fixing dates, from the seed
+        stream ``(*root.spawn_key, EXPOSURE_KEY)`` (the prices and sensitivities do not change with it).
     """
     src: PathSource = GBMSource() if source is None else source
     root = root_seed_sequence(rng)
@@ -314,6 +328,8 @@ def value_all(
         res = _price(inst, chosen[0], market, base_paths, quick=False)
         checks = tuple(_price(inst, e, market, base_paths, quick=False) for e in chosen[1:])
         out.append(Valuation(inst, res, checks))
+    if exposure:
+        out = _with_exposure(out, market, src, n_paths, root)
     if not sensitivities:
         return out
 
@@ -343,4 +359,31 @@ def value_all(
         sens[k]["rho"] = (up[k] - dn[k]) / 2.0
         if not sens[k]["vega"]:
             del sens[k]["vega"]
-    return [Valuation(v.instrument, v.result, v.checks, s) for v, s in zip(out, sens, strict=True)]
+    return [dataclasses.replace(v, sensitivities=s) for v, s in zip(out, sens, strict=True)]
+
+
+EXPOSURE_KEY: int = 0x45585021
+"""Spawn key of the exposure path set of :func:`value_all` ("EXP!")."""
+
+
+def _with_exposure(
+    out: list[Valuation], market: MarketEnv, src: PathSource, n_paths: int, root: np.random.SeedSequence
+) -> list[Valuation]:
+    """``out`` with each closed-form derivative's :class:`~finance.exposure.DerivativeExposure`."""
+    from finance.revaluation import has_closed_form
+
+    derivatives = [v.instrument for v in out if isinstance(v.instrument, Derivative) and has_closed_form(v.instrument)]
+    if not derivatives:
+        return out
+    vd = market.valuation_date
+    parts = [exposure_dates(d, vd) for d in derivatives] + [path_dates(derivatives, vd)]
+    dates = _grid(vd, pd.DatetimeIndex(np.concatenate([p.as_unit("ns").values for p in parts])))[1:]
+    paths = src.simulate(
+        market, dates, n_paths, np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, EXPOSURE_KEY))
+    )
+    return [
+        dataclasses.replace(v, exposure=instrument_exposure(v.instrument, market, paths))
+        if isinstance(v.instrument, Derivative) and any(v.instrument is d for d in derivatives)
+        else v
+        for v in out
+    ]

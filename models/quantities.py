@@ -94,6 +94,9 @@ MARKET_CCER_DISCOUNT = Quantity("market.ccer_discount", "float", "fraction", Non
 
 MARKET_CCER_SPOT = Quantity("market.ccer_spot", "float", "CNY/t", 70.0, 0.0, 10_000.0, low_inclusive=False,
                             description="CCER price at the start (document 003: about 70 CNY/t)")  # fmt: skip
+MARKET_CCER_ADV_T = Quantity("market.ccer_adv_t", "float", "t/day", None, 0.0, None, low_inclusive=False,
+                             description="CCER market depth for pledge loans on CCER (default 22 432 t/day: "
+                             "document 003's 9.2194 Mt over 411 trading days)")  # fmt: skip
 MARKET_CCER_PRICES = Quantity("market.ccer_prices", "str", "-", None, description="CCER price history; the "
                               "CEA/CCER basis is fitted on it", free_text="a CSV / XLSX path")  # fmt: skip
 MARKET_ANCHOR_YEARS = Quantity("market.anchor_years", "float", "years", 1.0, 0.0, 35.0,

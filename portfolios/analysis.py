@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import PledgeLoan, ProjectLoan
+from finance.exposure import exposure_from_values
+from finance.instruments import Derivative, PledgeLoan, ProjectLoan
 from finance.loans import pledge_credit_figures, project_credit_figures
 from finance.monetisation import LeverFlows, lever_flows
 from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import LoanPaths
-from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, pledge_rows
+from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, exposure_rows, pledge_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     MismatchMetrics,
@@ -31,7 +32,7 @@ from portfolios.metrics import (
 )
 from portfolios.risk import var_es
 
-__all__ = ["Analysis", "analyse", "lever_table", "project_mismatch"]
+__all__ = ["Analysis", "analyse", "counterparty_tables", "lever_table", "project_mismatch"]
 
 LEVELS = (0.95, 0.99)
 
@@ -353,6 +354,40 @@ def credit_table(run: PortfolioRun) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
+def counterparty_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
+    """Counterparty exposure of the book's closed-form derivatives on the run's paths (issue 15).
+
+    ``counterparty``: one row per derivative (``contract``, ``type``, ``peak_epe_cny``, ``peak_pfe_cny``,
+    ``effective_epe_cny``, ``pfe_level``, ``cva_cny``, ``cva_se_cny``, ``counterparty_pd_1y``,
+    ``counterparty_lgd``) and ``cpty_epe_<name>``: its profile (``epe_cny``, ``epe_se_cny``, ``ene_cny``,
+    ``pfe_cny`` by date), from :func:`finance.exposure.exposure_from_values` on the values the blocks kept on
+    :func:`portfolios.engine.exposure_rows` (no netting, no collateral; CVA with the contract's
+    ``counterparty_pd_1y`` / ``counterparty_rating`` and ``counterparty_lgd``, None without them). Empty when the
+    book has no such derivative.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    rows = []
+    market = run.context.market.build()
+    for c, contract in enumerate(run.portfolio.contracts):
+        inst = contract.instrument
+        key = LoanPaths.key(c, "exposure_values")
+        if not isinstance(inst, Derivative) or key not in run.arrays:
+            continue
+        dates = pd.DatetimeIndex(run.context.dates[exposure_rows(run.context, inst)])
+        exp = exposure_from_values(
+            market,
+            dates,
+            np.asarray(run.arrays[key], dtype=float),
+            counterparty_pd_1y=inst.counterparty_pd(),
+            counterparty_lgd=float(inst.counterparty_lgd),
+        )
+        rows.append({"contract": contract.name, "type": inst.kind, **exp.summary()})
+        out[f"cpty_epe_{contract.name}"[:31]] = exp.to_frame().rename_axis("date")
+    if rows:
+        out = {"counterparty": pd.DataFrame(rows), **out}
+    return out
+
+
 def analyse(run: PortfolioRun) -> Analysis:
     """Every table and metric of the report."""
     pf, a = run.portfolio, run.arrays
@@ -456,6 +491,7 @@ def analyse(run: PortfolioRun) -> Analysis:
     credit = credit_table(run)
     if credit is not None:
         tables["credit"] = credit
+    tables |= counterparty_tables(run)
     if dscr_rows:
         tables["dscr"] = pd.DataFrame(dscr_rows)
     if pf.contracts:

@@ -57,7 +57,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument
+from finance.exposure import evenly_spaced_rows, exposure_values
+from finance.instruments import Derivative, Instrument
+from finance.loans import shared_depth_outcomes
 from finance.market import MarketEnv
 from finance.revaluation import (
     FlatVolatility,
@@ -85,6 +87,7 @@ from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import (
     BlockInputs,
     ContractComponent,
+    LoanPaths,
     ProjectPaths,
     components,
     link_project,
@@ -129,6 +132,8 @@ class MarketInputs:
     correlation: float
     daily_volumes_t: tuple[tuple[str, tuple[float, ...]], ...] = ()
     """Traded volume per day of the run's price history up to the valuation date (pledge-loan market depth)."""
+    adv_t: tuple[tuple[str, float], ...] = ()
+    """Market depth given in the portfolio file (``[market] ccer_adv_t``), t/day per asset."""
 
     def build(self) -> MarketEnv:
         """The market environment (cached per process)."""
@@ -144,6 +149,7 @@ def _market(inputs: MarketInputs) -> MarketEnv:
         dict(inputs.vols),
         correlation=inputs.correlation,
         daily_volumes_t=dict(inputs.daily_volumes_t),
+        adv_t=dict(inputs.adv_t),
     )
 
 
@@ -367,6 +373,7 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         vols=(("CEA", vol), ("CCER", vol_ccer)),
         correlation=(vol**2 - basis.rho * vol * basis.sigma) / (vol * vol_ccer),
         daily_volumes_t=_volumes(history),
+        adv_t=() if portfolio.market.ccer_adv_t is None else (("CCER", portfolio.market.ccer_adv_t),),
     )
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)
@@ -655,10 +662,42 @@ def _one_block(
             values.append(result.value_cny if result.value_cny is not None else np.full(n, np.nan))
             if result.loan is not None:
                 out |= result.loan.arrays(component.index)
+    out |= _credit_hooks(ctx, market, block_paths, vol, values)
     out["contract_pv"] = np.array(values).reshape(len(values), n)
     out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)
     out["pnl_1y"] = np.array(pnl1y).reshape(len(pnl1y), n)
     return out
+
+
+def _credit_hooks(
+    ctx: RunContext, market: MarketEnv, paths: PathSet, vol: VolatilitySource, values: list[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Issue 15's two book-level credit hooks on one block (``values``, the contracts' per-path values, is
+    updated in place):
+
+    * pledge loans on the same asset share each day's market depth (:func:`finance.loans.shared_depth_outcomes`):
+      their losses and per-path values are redone (their P&L at the horizons stays the pilot regression's);
+    * each closed-form derivative's values on its exposure-profile rows (:func:`exposure_rows`), kept as
+      ``contract{c}_exposure_values`` for the EPE / PFE / CVA table (:func:`portfolios.analysis.counterparty_tables`).
+    """
+    contracts = [spec.instrument for spec in ctx.portfolio.contracts]
+    out: dict[str, np.ndarray] = {}
+    for c, shared in shared_depth_outcomes(contracts, market, paths).items():
+        values[c] = shared.pv_cny - shared.principal_cny
+        out[LoanPaths.key(c, "loss_cny")] = shared.loss_cny
+    for c, inst in enumerate(contracts):
+        rows = exposure_rows(ctx, inst)
+        if rows:
+            out[LoanPaths.key(c, "exposure_values")] = exposure_values(inst, market, paths, rows, vol=vol)
+    return out
+
+
+def exposure_rows(ctx: RunContext, instrument: Instrument) -> list[int]:
+    """Grid rows of a closed-form derivative's exposure profile (:func:`finance.exposure.evenly_spaced_rows`);
+    empty for other contracts."""
+    if not (isinstance(instrument, Derivative) and has_closed_form(instrument)):
+        return []
+    return evenly_spaced_rows(instrument, ctx.dates)
 
 
 def run_portfolio(

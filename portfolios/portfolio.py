@@ -77,6 +77,9 @@ class MarketSpec:
     """CCER price at the start, CNY/t (default :data:`DEFAULT_CCER_SPOT`, or the last close of ``ccer_prices``)."""
     ccer_prices: str | None = None
     """A CCER price history (CSV / XLSX); when given, the CEA/CCER basis is fitted on it (``fit_basis``)."""
+    ccer_adv_t: float | None = None
+    """CCER market depth, t/day, for pledge loans on CCER without their own ``adv_t`` (default
+    :data:`finance.loans.CCER_ADV_T`, document 003)."""
     anchor_years: float = 1.0
     """Years up to which the expected CEA price follows the market forward (:mod:`models.drift`)."""
     glide_years: float = 2.0
@@ -260,6 +263,7 @@ def _market(section: Section) -> MarketSpec:
             "ccer_discount",
             "ccer_spot",
             "ccer_prices",
+            "ccer_adv_t",
             "anchor_years",
             "glide_years",
             "financing_rate",
@@ -294,6 +298,7 @@ def _market(section: Section) -> MarketSpec:
         else None,
         ccer_spot=float(section.quantity("ccer_spot", Q.MARKET_CCER_SPOT)) if section.has("ccer_spot") else None,
         ccer_prices=str(section.file_path("ccer_prices")) if section.has("ccer_prices") else None,
+        ccer_adv_t=float(section.quantity("ccer_adv_t", Q.MARKET_CCER_ADV_T)) if section.has("ccer_adv_t") else None,
         anchor_years=float(section.quantity("anchor_years", Q.MARKET_ANCHOR_YEARS)),
         glide_years=float(section.quantity("glide_years", Q.MARKET_GLIDE_YEARS)),
         financing_rate=float(section.quantity("financing_rate", Q.MARKET_FINANCING_RATE))

@@ -40,7 +40,10 @@ maintenance ratio (:math:`L = m \\cdot principal / q`, closed form). Per project
 its NPV turns negative. For the book: the CEA level (CEA and CCER moved by the same relative shock) at which the
 mean 1-year P&L of the book turns negative, and the smallest uniform shock (down, else up) that breaches each
 price-dependent limit (``var_99_10d_cny``, ``es_99_1y_cny`` by bisection; ``ltv_max`` in closed form,
-:math:`s = ltv/ltv_{max} - 1`).
+:math:`s = ltv/ltv_{max} - 1`); then the same with CEA alone and with CCER alone moved (the other price
+unchanged), as price levels: the level nearest today's price (down first, in ``[0.1, 1] x S_0``, else up, in
+``[1, 2] x S_0``; none when already true today) at which the book's mean 1-year P&L turns negative and each of
+``var_99_10d_cny``, ``es_99_1y_cny`` is breached (``question`` ends in ``(CEA alone)`` / ``(CCER alone)``).
 """
 
 from __future__ import annotations
@@ -501,17 +504,25 @@ def run_reverse_stress(
     note = "the book's mean 1-year P&L is already negative at today's prices" if not res.bracketed else ""
     out.append(_from(res, "book", "mean 1-year P&L turns negative", "CEA level (CNY/t), CCER moved alike", note))
     limits = base.ctx.portfolio.limits
-    for limit, fn in (
-        ("var_99_10d_cny", lambda s: var_es(book(s)[0], 0.99, 10).var),
-        ("es_99_1y_cny", lambda s: var_es(book(s)[1], 0.99, 250).es),
-    ):
-        cap = getattr(limits, limit)
-        if cap is None:
+    caps = [
+        (limit, fn, getattr(limits, limit))
+        for limit, fn in (
+            ("var_99_10d_cny", lambda pnl: var_es(pnl[0], 0.99, 10).var),
+            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, 250).es),
+        )
+        if getattr(limits, limit) is not None
+    ]
+    for limit, fn, cap in caps:
+        g = lambda s, fn=fn, cap=cap: float(fn(book(s))) - cap  # noqa: E731
+        if g(0.0) > 0:
+            question, note = f"breaches {limit} = {cap:,.0f}", "already breached at today's prices"
+            out.append(ReverseResult("book", question, "uniform shock of CEA and CCER", None, 0.0, 0, False, note))
             continue
-        g = lambda s, fn=fn, cap=cap: float(fn(s)) - cap  # noqa: E731
         down = find_threshold(g, -0.9, 0.0, tol=1e-3, max_steps=max_steps)
         res = down if down.bracketed else find_threshold(g, 0.0, 2.0, tol=2e-3, max_steps=max_steps)
         out.append(_from(res, "book", f"breaches {limit} = {cap:,.0f}", "uniform shock of CEA and CCER"))
+    for factor in ("CEA", "CCER"):
+        out += _single_factor_book(base, paths, projects, factor, caps, max_steps)
     if limits.ltv_max is not None:
         for spec in base.ctx.portfolio.contracts:
             if isinstance(spec.instrument, PledgeLoan):
@@ -530,6 +541,57 @@ def run_reverse_stress(
                 )
     del vd
     return out
+
+
+def _single_factor_book(
+    base: StressBase,
+    paths: PathSet,
+    projects: ProjectPaths | None,
+    factor: str,
+    caps: list[tuple[str, Any, float]],
+    max_steps: int,
+) -> list[ReverseResult]:
+    """Reverse stress of the book with ``factor`` alone moved (the other price unchanged): the level at which
+    the mean 1-year P&L turns negative and each price-dependent limit (``caps``) is breached.
+
+    A question already true at today's price has no threshold (note "already the case at today's prices");
+    otherwise the search runs down from today's price (``[0.1 S_0, S_0]``) and, when that range holds no
+    crossing, up (``[S_0, 2 S_0]``) (:func:`_nearest_level`, bisection to 0.2 CNY/t in at most ``max_steps``).
+    """
+    s0 = base.market.spot(factor)
+    other = "CCER" if factor == "CEA" else "CEA"
+    n_dates = paths.n_dates
+    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def book(level: float) -> tuple[np.ndarray, np.ndarray]:
+        if level not in cache:
+            cache[level] = _book_pnl(evaluate(base, scaled(paths, {factor: np.full(n_dates, level / s0)}), projects))
+        return cache[level]
+
+    variable = f"{factor} level (CNY/t), {other} unchanged"
+    searches: list[tuple[str, Any]] = [
+        (f"mean 1-year P&L turns negative ({factor} alone)", lambda lvl: -float(book(lvl)[1].mean()))
+    ]
+    searches += [
+        (f"breaches {limit} = {cap:,.0f} ({factor} alone)", lambda lvl, fn=fn, cap=cap: float(fn(book(lvl))) - cap)
+        for limit, fn, cap in caps
+    ]
+    out = []
+    for question, f in searches:
+        if f(s0) > 0:
+            note = "already the case at today's prices"
+            out.append(ReverseResult("book", question, variable, None, 0.0, 0, False, note))
+            continue
+        res = _nearest_level(f, s0, max_steps)
+        note = "" if res.bracketed else f"no crossing for {factor} in [0.1, 2] x today's price"
+        out.append(_from(res, "book", question, variable, note))
+    return out
+
+
+def _nearest_level(f: Any, s0: float, max_steps: int) -> ThresholdResult:
+    """Sign change of ``f`` on ``[0.1 s0, s0]``, else on ``[s0, 2 s0]`` (tolerance 0.2 CNY/t)."""
+    down = find_threshold(f, 0.1 * s0, s0, tol=0.2, max_steps=max_steps)
+    return down if down.bracketed else find_threshold(f, s0, 2.0 * s0, tol=0.2, max_steps=max_steps)
 
 
 @dataclass(frozen=True)

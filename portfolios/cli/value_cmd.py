@@ -53,7 +53,9 @@ owner_npv_cny, manager_npv_cny, total_npv_cny, pv_lending_fees_cny, pv_borrower_
 pv_owner_loss_cny, break_even_guarantee_cny; entity_cost_cny, commitment_fee_cny, pv_interest_cny, interest_t,
 break_even_overdraft_rate, overdraft_rate_for_target; p_default), terms (the contract as read), checks (list of
 {method, value, std_error, difference}: the other engines on the same paths), cashflows (expected cash flows by
-date, where computed)).
+date, where computed), exposure (derivatives: peak_epe_cny, peak_pfe_cny, effective_epe_cny, pfe_level, cva_cny,
+cva_se_cny with the contract's counterparty_pd_1y / counterparty_rating and counterparty_lgd, and the profile
+dates, epe_cny, epe_se_cny, ene_cny, pfe_cny on its own path set)).
 
 Structured products (issue 18): type = structured_deposit (extras zero_coupon_bond_cny, call_spread_cny,
 bank_hedge_cost_cny, bank_option_hedge_cost_cny, bank_margin_cny, expected_payout_cny, depositor_expected_return,
@@ -190,5 +192,14 @@ def run(args: argparse.Namespace) -> int:
                 table.add_row(key, "; ".join(f"{k} {v:,.0f}" for k, v in value.items()))
             elif key == "early_income_share":
                 table.add_row(key, "; ".join(f"{k} {v:.1%}" for k, v in value.items()))
+        exposure = item.get("exposure")
+        if exposure is not None:
+            table.add_row(
+                "exposure (CNY)",
+                f"peak EPE {exposure['peak_epe_cny']:,.2f}, peak PFE {exposure['peak_pfe_cny']:,.2f} "
+                f"({exposure['pfe_level']:.0%}), effective EPE {exposure['effective_epe_cny']:,.2f}",
+            )
+            if exposure["cva_cny"] is not None:
+                table.add_row("CVA (CNY)", f"{exposure['cva_cny']:,.2f}  (s.e. {exposure['cva_se_cny']:,.2f})")
         console.print(table)
     return 0

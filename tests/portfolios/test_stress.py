@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from finance.stress_scenarios import embedded_scenarios
+from models.data import load_prices
+from models.exceptions import DataGapWarning
 from portfolios.analysis import analyse
 from portfolios.cli import main
 from portfolios.engine import run_portfolio
@@ -227,3 +229,98 @@ def test_stress_report_section(base: StressBase) -> None:
         assert f'id="{ident}"' in html
     assert "hbea_worst_1y" in html and "position: CEA inventory" not in html
     assert stress_section({}) == ""
+
+
+SINGLE = """
+[portfolio]
+name = "one asset"
+horizon_years = 2
+n_paths = 4096
+seed = 20241031
+
+[market]
+prices = "cea"
+model = "ou-garch"
+dist = "t"
+scenario = "high"
+discount_rate = 0.02
+
+[[positions]]
+name = "inventory"
+asset = "{asset}"
+quantity_t = 100000
+cost_cny_per_t = 60.0
+
+[limits]
+var_99_10d_cny = {cap}
+"""
+
+
+@pytest.mark.parametrize(("asset", "other", "cap"), [("CCER", "CEA", 600_000), ("CEA", "CCER", 900_000)])
+def test_reverse_stress_of_one_asset_alone(tmp_path: Path, asset: str, other: str, cap: float) -> None:
+    """Book reverse stress with one price alone moved, on an inventory of ``asset`` (high scenario). When its
+    mean 1-year P&L is positive today (CCER here) the level at which it turns negative is the closed form
+    :math:`S_0^2 / \\bar S_{1y}` (the P&L is :math:`q (k S_{1y} - S_0)` at the level :math:`k S_0`) within the
+    search's precision (< 0.5 CNY/t); when it is negative today (CEA here) no level is reported and the re-run
+    at today's price confirms it. The VaR limit's level: re-running at the threshold -/+ 0.5 CNY/t on the same
+    paths brackets the sign change of VaR - limit. Moving the other price alone finds no crossing."""
+    path = tmp_path / "one.toml"
+    path.write_text(SINGLE.format(asset=asset, cap=cap))
+    base = prepare_stress(load_portfolio(path), n_paths=1024)
+    results = run_reverse_stress(base)
+    by = {(r.question, r.variable): r for r in results}
+    variable = f"{asset} level (CNY/t), {other} unchanged"
+    pnl = by[(f"mean 1-year P&L turns negative ({asset} alone)", variable)]
+    var = by[(f"breaches var_99_10d_cny = {cap:,.0f} ({asset} alone)", variable)]
+    paths, projects = _subset(base, 1024)
+    s0 = base.market.spot(asset)
+    mean_1y = float(paths[asset][base.ctx.row_1y].mean())
+
+    def book(level: float) -> tuple[np.ndarray, np.ndarray]:
+        lv = {asset: np.full(paths.n_dates, level / s0)}
+        results = evaluate(base, scaled(paths, lv), projects)
+        return np.asarray(sum(r.pnl_10d for _, r in results)), np.asarray(sum(r.pnl_1y for _, r in results))
+
+    if asset == "CCER":
+        assert mean_1y > s0  # the book makes money today
+        assert pnl.converged and pnl.threshold is not None and pnl.precision < 0.5 and pnl.steps <= REVERSE_STEPS
+        assert abs(pnl.threshold - s0 * s0 / mean_1y) <= pnl.precision
+        assert book(pnl.threshold + 0.5)[1].mean() > 0 > book(pnl.threshold - 0.5)[1].mean()
+    else:
+        assert mean_1y < s0 and book(s0)[1].mean() < 0
+        assert pnl.threshold is None and pnl.note == "already the case at today's prices"
+    assert var.converged and var.threshold is not None and var.precision < 0.5 and var.steps <= REVERSE_STEPS
+    var_lo, var_hi = (var_es(book(var.threshold + d)[0], 0.99, 10).var - cap for d in (-0.5, 0.5))
+    assert var_lo * var_hi < 0
+    for question in ("mean 1-year P&L turns negative", f"breaches var_99_10d_cny = {cap:,.0f}"):
+        moved = by[(f"{question} ({other} alone)", f"{other} level (CNY/t), {asset} unchanged")]
+        if moved.note != "already the case at today's prices":
+            assert moved.threshold is None and moved.note.startswith(f"no crossing for {other}")
+
+
+@pytest.mark.slow
+def test_user_scenario_file_through_the_cli(
+    book_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A user TOML (README, ``--scenarios``): an instantaneous CEA -20 % (ramp over 0 days) and a CSV path
+    (CEA -10 % after 10 trading days, held); the CEA inventory's 1-year P&L is q S0 r exactly; only the file's
+    scenarios (and the base) are run."""
+    (tmp_path / "path.csv").write_text("day,CEA,CCER\n0,0.0,0.0\n10,-0.1,-0.1\n", encoding="utf-8")
+    user = tmp_path / "mine.toml"
+    user.write_text(
+        '[[scenario]]\nname = "cea_minus_20"\n[scenario.ramp]\nover_days = 0\nCEA = -0.2\n\n'
+        '[[scenario]]\nname = "from_csv"\ncsv = "path.csv"\n',
+        encoding="utf-8",
+    )
+    assert main(["stress", str(book_file), "--scenarios", str(user), "--json", "--no-ladders", "--no-reverse"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    rows = {(r["scenario"], r["component"]): r for r in payload["scenarios"]}
+    assert {s for s, _ in rows} == {"base (no shock)", "cea_minus_20", "from_csv"}
+    inv = "position: CEA inventory"
+    base_pnl = rows[("base (no shock)", inv)]["pnl_1y_cny"]
+    assert base_pnl == 0.0
+    drop20, drop10 = rows[("cea_minus_20", inv)]["pnl_1y_cny"], rows[("from_csv", inv)]["pnl_1y_cny"]
+    assert drop20 == pytest.approx(2.0 * drop10, rel=1e-12)
+    with pytest.warns(DataGapWarning):
+        s0 = float(load_prices("cea").prices.iloc[-1])  # the run starts from the history's last close
+    assert drop20 == pytest.approx(300000 * s0 * -0.2, rel=1e-12)
