@@ -17,7 +17,9 @@ same price paths and project draws: the simulation grid is the same (the other b
 date off the grid: daily in year 1, month ends, the horizon end) and the book holds all of the file's projects or
 none (the projects' risks are drawn jointly, weather correlated across sites). Otherwise the book's figures are
 those of the same model on a finer grid, or of differently drawn projects: equal in distribution, within Monte
-Carlo error, not draw by draw.
+Carlo error, not draw by draw. Components that interact in the joint run keep that interaction in their book:
+pledge loans on the same asset share each day's market depth (:mod:`finance.liquidity`) whatever book they are in,
+as they would in one market, so such a loan's liquidation losses alone would differ.
 """
 
 from __future__ import annotations
