@@ -10,10 +10,11 @@ Quantities are in tonnes (``quantity_t``), prices in CNY/t, amounts in CNY, rate
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from finance.exceptions import ContractError
 from finance.quantities import check_field
 from finance.schedules import monthly_dates, payment_schedule, trading_days, trading_days_after
 from models.validation import check_choice, check_number
+
+if TYPE_CHECKING:
+    from finance.linking import ProjectCashFlows
 
 __all__ = [
     "ASSETS",
@@ -932,6 +936,17 @@ class ProjectLoan(Instrument):
             raise ContractError(
                 f"start_date={self.start_date.date()} must not be before the valuation date {valuation_date.date()}"
             )
+
+    def with_project(self, flows: ProjectCashFlows) -> ProjectLoan:
+        """This loan on a project's per-path credits (``carbon_volumes_t``) and operating cash flows (heat revenue
+        minus opex, ``other_cash_flows_cny``) of the calendar years its periods end in (:mod:`finance.linking`);
+        capex is financed by the loan, so it is not part of the cash flow available for debt service."""
+        years = [d.year for d in self.schedule()[1:]]
+        return dataclasses.replace(
+            self,
+            carbon_volumes_t=flows.on(flows.credits_t, years),
+            other_cash_flows_cny=flows.on(flows.operating_cash_cny, years),
+        )
 
     def cashflows(self) -> pd.DataFrame:
         s = self.schedule()

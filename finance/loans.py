@@ -171,6 +171,15 @@ class PledgeOutcome:
         triggered (collateral shortfall or borrower default), ``inf`` where the loan repaid.
     borrower_default : numpy.ndarray of bool
         Paths whose liquidation was triggered by the borrower's default (not by the collateral).
+    monitor_dates : pandas.DatetimeIndex
+        The monitoring dates of the rows of ``coverage`` and ``exposure_cny``.
+    coverage : numpy.ndarray
+        ``(n_monitoring_dates, n_paths)``: the ratio the rules test on each monitoring date, pledged quantity (top-ups
+        up to the previous date included) x price / principal; NaN once the loan is liquidated.
+    exposure_cny : numpy.ndarray
+        ``(n_monitoring_dates, n_paths)``: amount owed (principal plus interest accrued since the last payment) minus
+        the haircut value of the pledged collateral, floored at 0, on each monitoring date; 0 once liquidated (the
+        loss is then realised in ``loss_cny``).
     """
 
     principal_cny: float
@@ -186,6 +195,9 @@ class PledgeOutcome:
     cashflows: pd.DataFrame | None = None
     default_time_years: np.ndarray | None = None
     borrower_default: np.ndarray | None = None
+    monitor_dates: pd.DatetimeIndex | None = None
+    coverage: np.ndarray | None = None
+    exposure_cny: np.ndarray | None = None
 
 
 def simulate_pledge_loan(
@@ -248,6 +260,8 @@ def simulate_pledge_loan(
     loss_by = np.zeros(len(ipay))
     paid_periods = 0
     last = len(monitor) - 1
+    coverage_by = np.full((len(monitor), n), np.nan)
+    exposure_by = np.zeros((len(monitor), n))
     for j, pos in enumerate(mon_pos):
         # interest periods that ended strictly before this date were paid by the paths still alive
         while paid_periods + 1 < len(ipay) and ipay[paid_periods + 1] < monitor[j]:
@@ -260,6 +274,8 @@ def simulate_pledge_loan(
         s = s_all[pos]
         owed = principal * (1.0 + loan.rate * accrual_since[j])
         coverage = qty * s / principal
+        coverage_by[j, alive] = coverage[alive]
+        exposure_by[j, alive] = np.maximum(owed - qty[alive] * s[alive] * (1.0 - loan.haircut), 0.0)
         trigger = alive & (coverage < loan.liquidation_ratio)
         if j == last:
             trigger |= alive & (qty * s < owed)
@@ -327,6 +343,9 @@ def simulate_pledge_loan(
         cf,
         default_time,
         by_borrower,
+        monitor,
+        coverage_by,
+        exposure_by,
     )
 
 
@@ -433,6 +452,9 @@ class MCPledgeLoanEngine(Engine):
         }
         if out.default_time_years is not None:
             samples["default_time_years"] = out.default_time_years
+        if out.coverage is not None and out.exposure_cny is not None:
+            samples["coverage"] = out.coverage
+            samples["exposure_cny"] = out.exposure_cny
         return PricingResult(
             instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths, samples=samples
         )

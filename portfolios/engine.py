@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument, ProjectLoan
+from finance.instruments import Instrument
 from finance.market import MarketEnv
 from finance.revaluation import (
     FlatVolatility,
@@ -83,12 +83,14 @@ from models.scenarios import ScenarioCurve, load_scenario
 from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import (
     BlockInputs,
-    ContractComponent,
     ProjectPaths,
     components,
-    linked_loan,
+    hedge_settlement,
+    mid_year_dates,
+    obligation_tonnes,
     obligation_value,
     pledge_rows,
+    project_value,
 )
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
@@ -171,6 +173,10 @@ class RunContext:
     """``(n_projects, n_years)`` capex + opex of the deterministic projects (the plan)."""
     planned_credits_t: np.ndarray
     """``(n_projects, n_years)`` credits issued by the deterministic projects."""
+    planned_other_cny: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """``(n_projects, n_years)`` heat revenue - capex - opex of the deterministic projects (the plan), CNY."""
+    project_value_today: tuple[float, ...] = ()
+    """Per project: value on the valuation date (:func:`~portfolios.components.project_value`), CNY."""
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -250,21 +256,15 @@ class PortfolioRun:
         return times_years(self.context)
 
 
-def _mid_years(ctx: RunContext) -> pd.DatetimeIndex:
-    """1 July of each of ``ctx.years``, no earlier than the valuation date (the cash-flow date of a report year)."""
-    vd = ctx.market.valuation_date
-    return pd.DatetimeIndex([max(pd.Timestamp(f"{y}-07-01"), vd) for y in ctx.years])
-
-
 def times_years(ctx: RunContext) -> np.ndarray:
     """Mid-year (1 July) time of each of ``ctx.years`` from the valuation date, years, floored at 0."""
-    return year_fractions(ctx.market.valuation_date, _mid_years(ctx)).clip(min=0.0)
+    return year_fractions(ctx.market.valuation_date, mid_year_dates(ctx)).clip(min=0.0)
 
 
 def discount_factors(ctx: RunContext) -> np.ndarray:
     """Discount factor of each report year's mid-year cash flows on the market's curve (the one convention of
     values and risk: contracts, project NPVs, levers and mismatch metrics)."""
-    return np.asarray(ctx.market.build().df(_mid_years(ctx)), dtype=float)
+    return np.asarray(ctx.market.build().df(mid_year_dates(ctx)), dtype=float)
 
 
 def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument]) -> pd.DatetimeIndex:
@@ -369,7 +369,8 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     )
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)
-    plan_net = np.zeros_like(plan_costs)
+    plan_other = np.zeros_like(plan_costs)
+    plan_heat, plan_capex, plan_opex = np.zeros_like(plan_costs), np.zeros_like(plan_costs), np.zeros_like(plan_costs)
     if portfolio.projects:
         plan = simulate_portfolio([p.project for p in portfolio.projects], 1, 0, deterministic=True)
         for k, pp in enumerate(plan.projects):
@@ -381,10 +382,12 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
                     CarbonRiskWarning,
                     stacklevel=2,
                 )
-            plan_costs[k] = _on_years(pp.capex_cny + pp.opex_cny, pp.years, years)[:, 0]
+            plan_capex[k] = _on_years(pp.capex_cny, pp.years, years)[:, 0]
+            plan_opex[k] = _on_years(pp.opex_cny, pp.years, years)[:, 0]
+            plan_costs[k] = plan_capex[k] + plan_opex[k]
             plan_credits[k] = _on_years(pp.credits_issued_t, pp.years, years)[:, 0]
-            heat = _on_years(pp.heat_mwh, pp.years, years)[:, 0] * portfolio.projects[k].heat_tariff_cny_per_mwh
-            plan_net[k] = heat - _on_years(pp.opex_cny, pp.years, years)[:, 0]
+            plan_heat[k] = _on_years(pp.heat_mwh, pp.years, years)[:, 0] * portfolio.projects[k].heat_tariff_cny_per_mwh
+            plan_other[k] = plan_heat[k] - plan_costs[k]
     context = RunContext(
         portfolio=portfolio,
         model=model,
@@ -401,8 +404,13 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         regressions=(),
         planned_costs_cny=plan_costs,
         planned_credits_t=plan_credits,
+        planned_other_cny=plan_other,
     )
-    context = _today_values(context, plan_net)
+    names = tuple(p.name for p in portfolio.projects)
+    plan_paths = ProjectPaths(
+        names, years, plan_credits[..., None], plan_heat[..., None], plan_capex[..., None], plan_opex[..., None]
+    )
+    context = _today_values(context, plan_paths)
     summary |= {"valuation_date": str(vd.date()), "grid_dates": len(dates), "volatility_annual": vol}
     return context, history, summary
 
@@ -452,16 +460,16 @@ def volatility_source(ctx: RunContext) -> VolatilitySource:
     return flat
 
 
-def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
-    """Contract and obligation values today, contract deltas and the regressions of contracts without a closed
-    form, all from a pilot set of :data:`PILOT_PATHS` paths (seed stream ``PILOT_KEY``) of the run's model.
+def _today_values(ctx: RunContext, plan: ProjectPaths) -> RunContext:
+    """Contract, obligation and project values today, contract deltas and the regressions of contracts without a
+    closed form, all from a pilot set of :data:`PILOT_PATHS` paths (seed stream ``PILOT_KEY``) of the run's model.
 
     Today's values are the horizon revaluation at row 0 (every path holds the spot and the model's current
-    variance); deltas are central differences of it for a spot bump of :data:`SPOT_BUMP`. Project-linked loans
-    take the deterministic plan's credits and heat cash flows on the pilot set.
+    variance); deltas are central differences of it for a spot bump of :data:`SPOT_BUMP`. Project-linked
+    contracts take the deterministic plan's credits and cash flows (``plan``, one path) on the pilot set.
     """
     pf = ctx.portfolio
-    if not pf.contracts and not pf.obligations:
+    if not pf.contracts and not pf.obligations and not pf.projects:
         return ctx
     market = ctx.market.build()
     vol = volatility_source(ctx)
@@ -497,7 +505,14 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
         for f in ("CEA", "CCER")
         for sgn in (1.0, -1.0)
     }
-    names = [p.name for p in pf.projects]
+    pilot_plan = ProjectPaths(
+        plan.names,
+        plan.years,
+        *(
+            np.repeat(a, PILOT_PATHS, axis=-1)
+            for a in (plan.credits_t, plan.heat_revenue_cny, plan.capex_cny, plan.opex_cny)
+        ),
+    )
     values: list[float] = []
     deltas: list[tuple[tuple[str, float], ...]] = []
     regressions: list[tuple[RegressionRevaluation, RegressionRevaluation] | None] = []
@@ -513,11 +528,8 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
             deltas.append(tuple(d))
             regressions.append(None)
             continue
-        if isinstance(inst, ProjectLoan) and contract.project is not None:
-            k = names.index(contract.project)
-            plan_credits = np.repeat(ctx.planned_credits_t[k][:, None], PILOT_PATHS, axis=1)
-            plan_net = np.repeat(plan_net_cny[k][:, None], PILOT_PATHS, axis=1)
-            inst = linked_loan(ctx.years, inst, plan_credits, plan_net)
+        if contract.project is not None:
+            inst = pilot_plan.linked(contract.project, inst)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)
@@ -535,7 +547,14 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
         deltas.append(())
     for ob in pf.obligations:
         values.append(float(obligation_value(ctx, ob, today)[0]))
-    return dataclasses.replace(ctx, value_today=tuple(values), deltas=tuple(deltas), regressions=tuple(regressions))
+    projects = tuple(float(project_value(ctx, k, today, None)[0]) for k in range(len(pf.projects)))
+    return dataclasses.replace(
+        ctx,
+        value_today=tuple(values),
+        deltas=tuple(deltas),
+        regressions=tuple(regressions),
+        project_value_today=projects,
+    )
 
 
 def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
@@ -600,16 +619,20 @@ def _project_paths(
     return ProjectPaths(names, years, credits, heat_rev, capex, opex), out
 
 
-def _obligation_costs(ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    """Compliance cost at the annual average prices, unhedged and hedged at the obligation's own hedge terms."""
+def _obligation_costs(
+    ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, hedges: list[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Compliance cost at the annual average prices, unhedged and hedged: minus the value on the compliance date
+    of the book's contracts that hedge the obligation (``hedges``, :func:`~portfolios.components.hedge_settlement`),
+    or with ``hedged_t`` tonnes at the obligation's own hedge price."""
     cost_u, cost_h = [], []
-    for ob in ctx.portfolio.obligations:
+    n = cea_avg.shape[1]
+    for ob, hedge in zip(ctx.portfolio.obligations, hedges, strict=True):
         i = ob.year - ctx.years[0]
-        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
-        cea_t = ob.shortfall_t - ccer_t
-        base = ccer_t * ccer_avg[i]
-        cost_u.append(base + cea_t * cea_avg[i])
-        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
+        ccer_t, cea_t = obligation_tonnes(ob)
+        unhedged = ccer_t * ccer_avg[i] + cea_t * cea_avg[i]
+        cost_u.append(unhedged)
+        cost_h.append(unhedged - hedge - ob.hedged_t * (cea_avg[i] - ob.hedge_price_cny_per_t))
     return {
         "obligation_cost_unhedged": np.array(cost_u).reshape(len(cost_u), n),
         "obligation_cost_hedged": np.array(cost_h).reshape(len(cost_h), n),
@@ -637,11 +660,12 @@ def _one_block(
         "ccer_fan": ccer[list(ctx.fan_rows)],
         "ccer_annual": ccer_avg,
     }
-    out |= _obligation_costs(ctx, cea_avg, ccer_avg, n)
     projects, project_arrays = _project_paths(ctx, n, project_seed, ccer_avg)
     out |= project_arrays
     market = ctx.market.build()
     vol = volatility_source(ctx)
+    hedges = [hedge_settlement(ctx, ob, market, block_paths, vol) for ob in ctx.portfolio.obligations]
+    out |= _obligation_costs(ctx, cea_avg, ccer_avg, hedges)
     states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
     inputs = BlockInputs(ctx, block_paths, market, states, projects)
     pnl10, pnl1y, values = [], [], []
@@ -649,10 +673,9 @@ def _one_block(
         result = component.block(inputs)
         pnl10.append(result.pnl_10d)
         pnl1y.append(result.pnl_1y)
-        if isinstance(component, ContractComponent):
-            values.append(result.value_cny if result.value_cny is not None else np.full(n, np.nan))
-            if result.loan is not None:
-                out |= result.loan.arrays(component.index)
+        out |= component.arrays(result)
+        if result.value_cny is not None:
+            values.append(result.value_cny)
     out["contract_pv"] = np.array(values).reshape(len(values), n)
     out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)
     out["pnl_1y"] = np.array(pnl1y).reshape(len(pnl1y), n)

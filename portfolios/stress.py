@@ -270,7 +270,7 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
         row: dict[str, Any] = {"loan": comp.spec.name, "expected_loss_cny": float(loan.loss_cny.mean())}
         if isinstance(inst, PledgeLoan) and loan.margin_call is not None and loan.liquidated is not None:
             cov = loan.coverage
-            min_cov = float(cov.min()) if cov is not None else float("nan")
+            min_cov = float(np.nanmin(cov)) if cov is not None and np.isfinite(cov).any() else float("nan")
             row |= {
                 "p_margin_call": float(loan.margin_call.mean()),
                 "p_liquidation": float(loan.liquidated.mean()),
