@@ -5,8 +5,8 @@ value at h is the plan's cash flows at the path's CCER forward curve (``S_h F(0,
 so its P&L is affine in ``S_h`` with the plan's carbon PV as slope (checked here against a value built directly
 from the deterministic plan of ``models.geothermal`` and the market's curves). An emitter's obligation hedged with
 a forward named in ``hedges`` (half its size) shows the forward's risk reduction, and its hedged compliance cost
-is the unhedged cost minus the forward's settlement on every path; ``hedged_t`` held outside the book is part of the obligation's
-own value (a fully hedged CEA leg has no price risk left).
+is the unhedged cost minus the forward's settlement on every path; ``hedged_t`` held outside the book is part of
+the obligation's own value (a fully hedged CEA leg has no price risk left).
 """
 
 from __future__ import annotations
