@@ -1,16 +1,25 @@
-"""One protocol for every component of a book: positions, obligations and contracts answer the same question.
+"""One protocol for every component of a book: positions, obligations, contracts and projects answer the same
+questions.
 
 A block of the portfolio Monte Carlo (:func:`portfolios.engine.run_block`) builds one :class:`BlockInputs` (the
 block's path set, the market, the horizon states of :mod:`finance.revaluation` and the projects' per-path cash
 flows) and asks each :class:`Component` for its :class:`ComponentPaths`: the P&L at each horizon (one definition:
 value at ``h`` + cash flows up to ``h`` carried to ``h`` - value today), its per-path value and, for loans,
-typed :class:`LoanPaths`. The engine's block is a loop over :func:`components`; the analysis and the report read
-loan results back with :meth:`LoanPaths.read`, the one place that names their arrays.
+typed :class:`LoanPaths`. The engine's block is a loop over :func:`components`: ``block`` on the paths,
+``arrays`` for what the run keeps; after the run the analysis asks each component for its ``tables`` (loans,
+exposure profiles, DSCR, compliance cost, projects). :meth:`LoanPaths.read` is the one place that names a loan's
+arrays in the run's merged arrays (the report's coverage chart reads them through it).
 
 Project -> contract cash flows are an explicit input: :class:`ProjectPaths` holds each project's per-path
-credits, heat revenue, capex and opex, and a project-linked contract takes them through
-:meth:`ProjectPaths.loan_inputs` (a new :class:`~finance.instruments.ProjectLoan` per block, never patched in
-place).
+credits, heat revenue, capex and opex, and a contract that names a project takes them through
+:meth:`ProjectPaths.linked` (any contract implementing :class:`finance.linking.ProjectLinked`, rebuilt per
+block, never patched in place).
+
+Adding a contract type: register its instrument and engines in :mod:`finance.valuation`; if
+:func:`finance.revaluation.has_closed_form` knows it, :class:`ContractComponent` revalues it per path, otherwise
+its engine's per-path ``pv_cny`` sample is regressed on the price at each horizon (pilot set); loan-like results
+go in :class:`LoanPaths`. No change here is needed unless it has report tables of its own
+(:meth:`ContractComponent.tables`).
 """
 
 from __future__ import annotations
@@ -135,9 +144,11 @@ class LoanPaths:
     dscr: np.ndarray | None = None
     """``(n_periods, n_paths)`` DSCR per period (project loans)."""
     exposure_cny: np.ndarray | None = None
-    """``(n_rows, n_paths)`` pledge exposure on :func:`pledge_rows`."""
+    """``(n_rows, n_paths)`` pledge exposure on :func:`pledge_rows`, the loan engine's own
+    (:attr:`finance.loans.PledgeOutcome.exposure_cny`: 0 once liquidated)."""
     coverage: np.ndarray | None = None
-    """``(n_rows, n_paths)`` collateral value / principal on :func:`pledge_rows`."""
+    """``(n_rows, n_paths)`` pledged collateral value / principal on :func:`pledge_rows`, the loan engine's own
+    (:attr:`finance.loans.PledgeOutcome.coverage`: top-ups included, NaN once liquidated)."""
     ead_cny: np.ndarray | None = None
     """Amount owed at default (0 where none): the credit figures' EAD."""
     default_time_years: np.ndarray | None = None

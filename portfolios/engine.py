@@ -28,14 +28,20 @@ What each component contributes per path, at each horizon ``h`` (10 trading days
 * loans and other contracts without one: least-squares regression of the engine's per-path present value on the
   price at ``h``, fitted once per run on a pilot set of :data:`PILOT_PATHS` paths from the run's own seed
   (stream ``PILOT_KEY``), so every block applies the same coefficients;
-* obligations: minus the unhedged compliance cost ``ccer_t * CCER_avg_y + cea_t * CEA_avg_y`` (annual averages
-  over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's forward), paid on
-  the year's last grid date, discounted on the market's curve. Hedges enter the P&L as the contracts that make
-  them (the demo's emitter holds its Dec-25 forward); an obligation's ``hedged_t`` at ``hedge_price_cny_per_t``
-  only feeds the compliance cost-at-risk table, so a hedge held as a contract is not counted twice;
-* projects: per year carbon income ``credits issued x CCER annual average``, heat revenue ``heat x tariff``, capex
-  and opex; CCER-linked project loans run on those per-path volumes and cash flows (projects are not yet
-  components of the VaR: their NPV distribution is reported on its own).
+* obligations: minus the compliance cost ``ccer_t * CCER_avg_y + (cea_t - hedged_t) * CEA_avg_y + hedged_t * K``
+  (annual averages over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's
+  forward), paid on the year's last grid date, discounted on the market's curve; ``hedged_t`` at ``K =
+  hedge_price_cny_per_t`` is a hedge outside the book. A hedge held as contracts of the book is named in the
+  obligation's ``hedges``: its P&L is the contracts', and the hedged compliance cost (cost-at-risk and
+  cash-flow-at-risk tables) nets their value on the compliance date, path by path
+  (:func:`~portfolios.components.hedge_settlement`);
+* projects (:func:`~portfolios.components.project_value`): the plan's cash flows (credits x the year's average
+  CCER price at the path's forward curve, heat revenue, capex, opex) at mid-year on the market's curve, plus
+  the path's own cash flows of the years already paid by ``h``; the per-path project arrays (income ``credits
+  issued x CCER annual average``, heat revenue ``heat x tariff``, capex, opex, NPV, IRR, payback) are reported
+  as before, and project-linked contracts (:mod:`finance.linking`) run on those per-path volumes and cash flows,
+  an explicit input of the block (:class:`~portfolios.components.ProjectPaths` in
+  :class:`~portfolios.components.BlockInputs`).
 
 Contract deltas (the contracts table) are bump-and-revalue of the same revaluation on the valuation date
 (spot +-1 %); loans have none (their value comes from the regression, which has no today state to bump).
@@ -669,6 +675,9 @@ def _one_block(
     states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
     inputs = BlockInputs(ctx, block_paths, market, states, projects)
     pnl10, pnl1y, values = [], [], []
+    # Each component runs on its own. Loans that liquidate the same asset on the same path and day would share its
+    # market depth (finance.liquidity): that shared state belongs here, built once per block before this loop and
+    # handed to the components through BlockInputs, so the loop stays the one place a block is computed.
     for component in components(ctx):
         result = component.block(inputs)
         pnl10.append(result.pnl_10d)
