@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import PledgeLoan, ProjectLoan
-from finance.loans import pledge_credit_figures, project_credit_figures
+from finance.instruments import PledgeLoan
 from finance.monetisation import LeverFlows, lever_flows
 from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.components import LoanPaths, components
+from portfolios.components import CREDIT_COLUMNS, components
 from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
@@ -30,7 +29,15 @@ from portfolios.metrics import (
 )
 from portfolios.risk import var_es
 
-__all__ = ["Analysis", "analyse", "lever_table", "project_mismatch"]
+__all__ = [
+    "CREDIT_COLUMNS",
+    "Analysis",
+    "analyse",
+    "component_tables",
+    "credit_table",
+    "lever_table",
+    "project_mismatch",
+]
 
 LEVELS = (0.95, 0.99)
 
@@ -281,56 +288,12 @@ def _limits(run: PortfolioRun, risk_summary: dict[str, Any]) -> list[dict[str, A
     return breaches
 
 
-CREDIT_COLUMNS: tuple[str, ...] = (
-    "pd_lifetime",
-    "lgd",
-    "ead_cny",
-    "ecl_12m_cny",
-    "ecl_lifetime_cny",
-    "ifrs9_stage",
-    "ecl_allowance_cny",
-    "irb_pd_1y",
-    "irb_risk_weight",
-    "irb_capital_cny",
-    "rwa_cny",
-    "standardised_risk_weight",
-    "standardised_capital_cny",
-    "carbon_collateral_recognised",
-)
-"""Columns of the report's credit table (the keys of :meth:`finance.credit.LoanCreditFigures.to_dict`)."""
-
-
 def credit_table(run: PortfolioRun) -> pd.DataFrame | None:
-    """Credit figures of every loan that has a ``borrower_pd_1y`` or ``rating``, from the run's paths.
-
-    One row per loan: :data:`CREDIT_COLUMNS` from :func:`finance.loans.pledge_credit_figures` /
-    :func:`finance.loans.project_credit_figures` on the run's merged per-path default times, losses and EADs
-    (the same paths as the P&L), plus ``pd_lifetime_se`` and the IFRS 9 stage reason. None when no loan has
-    credit inputs.
-    """
-    rows = []
-    a = run.arrays
-    market = run.context.market.build()
-    for c, contract in enumerate(run.portfolio.contracts):
-        inst = contract.instrument
-        if not isinstance(inst, PledgeLoan | ProjectLoan) or (inst.borrower_pd_1y is None and inst.rating is None):
-            continue
-        loan = LoanPaths.read(a, c)
-        assert loan.default_time_years is not None and loan.ead_cny is not None
-        if isinstance(inst, PledgeLoan):
-            figs = pledge_credit_figures(
-                inst, market, default_time_years=loan.default_time_years, loss_cny=loan.loss_cny, ead_cny=loan.ead_cny
-            )
-        else:
-            figs = project_credit_figures(inst, market, loan.default_time_years, loan.loss_cny, loan.ead_cny)
-        assert figs is not None
-        d = figs.to_dict()
-        row: dict[str, object] = {"loan": contract.name}
-        row.update({k: d[k] for k in CREDIT_COLUMNS})
-        row["pd_lifetime_se"] = d["pd_lifetime_se"]
-        row["ifrs9_stage_reason"] = d["ifrs9_stage_reason"]
-        rows.append(row)
-    return pd.DataFrame(rows) if rows else None
+    """Credit figures of every loan that has a ``borrower_pd_1y`` or ``rating``, from the run's paths: the
+    ``credit`` rows of the loans' components (:meth:`portfolios.components.ContractComponent.tables`, columns
+    :data:`~portfolios.components.CREDIT_COLUMNS` plus ``pd_lifetime_se`` and the IFRS 9 stage reason). None when
+    no loan has credit inputs."""
+    return component_tables(run).get("credit")
 
 
 def analyse(run: PortfolioRun) -> Analysis:
@@ -371,7 +334,7 @@ def analyse(run: PortfolioRun) -> Analysis:
             tables[key] = own.pop(key)
     dscr = own.pop("dscr", None)
     tables |= own  # exposure_<loan> profiles
-    credit = credit_table(run)
+    credit = own.pop("credit", None)
     if credit is not None:
         tables["credit"] = credit
     if dscr is not None:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from finance.instruments import Instrument, PledgeLoan, ProjectLoan
 from finance.linking import ProjectCashFlows, ProjectLinked
+from finance.loans import pledge_credit_figures, project_credit_figures
 from finance.market import MarketEnv
 from finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource, horizon_value
 from finance.valuation import engines_for
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from portfolios.engine import RunContext
 
 __all__ = [
+    "CREDIT_COLUMNS",
     "BlockInputs",
     "Component",
     "ComponentPaths",
@@ -444,6 +446,25 @@ class ProjectComponent(_NothingKept):
         return {"projects": frame}
 
 
+CREDIT_COLUMNS: tuple[str, ...] = (
+    "pd_lifetime",
+    "lgd",
+    "ead_cny",
+    "ecl_12m_cny",
+    "ecl_lifetime_cny",
+    "ifrs9_stage",
+    "ecl_allowance_cny",
+    "irb_pd_1y",
+    "irb_risk_weight",
+    "irb_capital_cny",
+    "rwa_cny",
+    "standardised_risk_weight",
+    "standardised_capital_cny",
+    "carbon_collateral_recognised",
+)
+"""Columns of the report's credit table (the keys of :meth:`finance.credit.LoanCreditFigures.to_dict`)."""
+
+
 @dataclass(frozen=True)
 class ContractComponent:
     """A contract: closed-form revaluation per path, or the pilot regression of its engine's per-path value."""
@@ -537,7 +558,33 @@ class ContractComponent:
             }
             out["dscr"] = _dscr_rows(self.spec.name, inst, loan.dscr)
         out["loans"] = pd.DataFrame([row])
+        credit = self._credit_row(loan, ctx)
+        if credit is not None:
+            out["credit"] = pd.DataFrame([credit])
         return out
+
+    def _credit_row(self, loan: LoanPaths, ctx: RunContext) -> dict[str, object] | None:
+        """The loan's credit figures (:func:`finance.loans.pledge_credit_figures` /
+        :func:`finance.loans.project_credit_figures`) on the run's merged per-path default times, losses and EADs
+        (the same paths as the P&L); None without ``borrower_pd_1y`` or ``rating``."""
+        inst = self.spec.instrument
+        if not isinstance(inst, PledgeLoan | ProjectLoan) or (inst.borrower_pd_1y is None and inst.rating is None):
+            return None
+        assert loan.default_time_years is not None and loan.ead_cny is not None
+        market = ctx.market.build()
+        if isinstance(inst, PledgeLoan):
+            figs = pledge_credit_figures(
+                inst, market, default_time_years=loan.default_time_years, loss_cny=loan.loss_cny, ead_cny=loan.ead_cny
+            )
+        else:
+            figs = project_credit_figures(inst, market, loan.default_time_years, loan.loss_cny, loan.ead_cny)
+        assert figs is not None
+        d = figs.to_dict()
+        row: dict[str, object] = {"loan": self.spec.name}
+        row.update({k: d[k] for k in CREDIT_COLUMNS})
+        row["pd_lifetime_se"] = d["pd_lifetime_se"]
+        row["ifrs9_stage_reason"] = d["ifrs9_stage_reason"]
+        return row
 
 
 def _dscr_rows(name: str, loan: ProjectLoan, dscr: np.ndarray) -> pd.DataFrame:
