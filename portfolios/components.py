@@ -33,7 +33,7 @@ import pandas as pd
 
 from finance.instruments import Instrument, PledgeLoan, ProjectLoan
 from finance.linking import ProjectCashFlows, ProjectLinked
-from finance.loans import pledge_credit_figures, project_credit_figures
+from finance.loans import pledge_credit_figures, profile_dates, project_credit_figures
 from finance.market import MarketEnv
 from finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource, horizon_value
 from finance.valuation import engines_for
@@ -66,16 +66,10 @@ __all__ = [
 ]
 
 
-def _profile_stride(loan: PledgeLoan, ctx: RunContext) -> tuple[pd.DatetimeIndex, int]:
-    monitor = loan.monitoring_dates(ctx.market.valuation_date)
-    return monitor, max(1, len(monitor) // 24)
-
-
 def pledge_rows(ctx: RunContext, loan: PledgeLoan) -> np.ndarray:
-    """Grid rows on which a pledge loan's exposure and coverage are kept: every ``n // 24``-th of its ``n``
-    monitoring dates (the engine's own profile, :attr:`finance.loans.PledgeOutcome.coverage`)."""
-    monitor, stride = _profile_stride(loan, ctx)
-    return np.asarray(ctx.dates.get_indexer(monitor[::stride]), dtype=np.intp)
+    """Grid rows of a pledge loan's exposure and coverage profile: the loan engine's own profile dates
+    (:func:`finance.loans.profile_dates`, every ``n // 24``-th of its ``n`` monitoring dates)."""
+    return np.asarray(ctx.dates.get_indexer(profile_dates(loan, ctx.market.valuation_date)), dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -514,10 +508,9 @@ class ContractComponent:
         )
         kept = {k: np.asarray(result.samples[k], dtype=float) for k in self.keep if k in result.samples}
         if isinstance(inst, PledgeLoan) and "coverage" in result.samples:
-            # the engine's own monitoring-date profile (finance.loans), thinned to the rows of pledge_rows
-            _, stride = _profile_stride(inst, inputs.ctx)
+            # the loan engine's own profile on the dates of pledge_rows (finance.loans.profile_dates)
             for key in ("coverage", "exposure_cny"):
-                kept[key] = np.asarray(result.samples[key], dtype=float)[::stride]
+                kept[key] = np.asarray(result.samples[key], dtype=float)
         loan = LoanPaths(**kept) if "loss_cny" in kept else None
         return ComponentPaths(ten, year, pv, loan)
 

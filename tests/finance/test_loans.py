@@ -236,16 +236,19 @@ def test_engine_draws_come_from_the_explicit_rng(market: MarketEnv) -> None:
 
 
 def test_pledge_profile_is_the_rules_own_state(market: MarketEnv) -> None:
-    # the engine records, per monitoring date, the coverage it tests and the exposure owed - haircut collateral;
-    # with top-ups never, the pledged quantity stays q: coverage = q S_t / D_0 and exposure = max(D_t - q S_t (1 -
-    # haircut), 0) on live loans, with D_t the principal plus the interest accrued since the last payment date;
-    # after liquidation coverage is NaN and exposure 0
+    # the engine records, on its profile's monitoring dates, the coverage it tests and the exposure owed - haircut
+    # collateral; with top-ups never, the pledged quantity stays q: coverage = q S_t / D_0 and exposure =
+    # max(D_t - q S_t (1 - haircut), 0) on live loans, with D_t the principal plus the interest accrued since the
+    # last payment date; after liquidation coverage is NaN and exposure 0
     loan = _pledge(top_up="never")
     paths = gbm_paths(market, [loan], 2048, seed=5)
     out = simulate_pledge_loan(loan, market, paths)
-    assert out.monitor_dates is not None and out.coverage is not None and out.exposure_cny is not None
+    assert out.profile_dates is not None and out.coverage is not None and out.exposure_cny is not None
     assert out.default_time_years is not None
-    monitor = out.monitor_dates
+    monitor = out.profile_dates
+    # every n // 24-th monitoring date from the first
+    all_dates = loan.monitoring_dates(market.valuation_date)
+    assert monitor.equals(all_dates[:: len(all_dates) // 24])
     s = paths["CEA"][pd.DatetimeIndex(paths.dates).get_indexer(monitor)]
     principal = out.principal_cny
     ipay = loan.interest_dates(market.valuation_date)
