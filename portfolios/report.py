@@ -119,7 +119,7 @@ def _coverage_figure(run: PortfolioRun) -> str:
         cov = LoanPaths.read(run.arrays, c).coverage
         assert cov is not None
         dates = run.context.dates[pledge_rows(run.context, spec.instrument)]
-        q = np.quantile(cov, [0.05, 0.5, 0.95], axis=1)
+        q = np.nanquantile(cov, [0.05, 0.5, 0.95], axis=1)  # over the loans not yet liquidated
         fig = Figure(figsize=(11, 3.4))
         ax = fig.subplots()
         ax.fill_between(dates, q[0], q[2], alpha=0.25, color="#2b6a4f", label="5-95 %")
@@ -129,7 +129,7 @@ def _coverage_figure(run: PortfolioRun) -> str:
             (spec.instrument.liquidation_ratio, "liquidation", "#c0392b"),
         ):
             ax.axhline(ratio, ls="--", color=color, label=label)
-        ax.set_title(f"{spec.name}: collateral coverage (collateral value / principal) before margin actions")
+        ax.set_title(f"{spec.name}: collateral coverage (pledged collateral value / principal, top-ups included)")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
         parts.append(figure_tag(fig, f"Coverage paths of {spec.name}.", "loan coverage paths"))
@@ -158,11 +158,12 @@ def _inputs_table(run: PortfolioRun) -> pd.DataFrame:
 
 
 _ASSUMPTIONS = [
-    "P&L at 10 days and 1 year, for positions, obligations and contracts alike: value at the horizon on the path "
-    "+ cash flows up to it (carried on the curve) - value today. Contracts are revalued on each path (closed forms on "
-    "the path's price carried along the forward curve, the fixings already on it and the model's variance); loans by "
-    "a regression fitted on a seeded pilot set (residual s.d. in the contracts table). Obligations enter unhedged: "
-    "hedges are the book's contracts. Projects are not in the VaR (their NPV distribution is shown apart).",
+    "P&L at 10 days and 1 year, for positions, obligations, contracts and projects alike: value at the horizon on the "
+    "path + cash flows up to it (carried on the curve) - value today. Contracts are revalued on each path (closed "
+    "forms on the path's price carried along the forward curve, the fixings already on it and the model's variance); "
+    "loans by a regression fitted on a seeded pilot set (residual s.d. in the contracts table). An obligation's hedge "
+    "is the book's contracts it names (hedges) or its own hedged_t at a fixed price. A project's value at the horizon "
+    "is its plan's cash flows at the path's CCER forward curve plus the path's cash flows paid by then.",
     "Carbon income = credits issued in a year x that year's average CCER price on the path; "
     "heat revenue = heat x tariff.",
     "Compliance purchases are made at the year's average price; CCERs cover at most 5 % of emissions.",
@@ -171,7 +172,8 @@ _ASSUMPTIONS = [
     "Levers: loan proceeds and debt service are financing, shown apart from carbon income (they move the funding "
     "gap, not the income); pv_cost_cny > 0 means the lever costs the project money (minus its expected PV).",
     "Project NPVs are shown on the market curve and at each project's hurdle rate (the curve plus a spread).",
-    "Pledge-loan coverage and exposure charts show the collateral before top-ups and liquidations.",
+    "Pledge-loan coverage and exposure charts are the loan engine's own monitoring-date state: top-ups included, "
+    "coverage over the loans not yet liquidated, exposure 0 once liquidated (the loss is then realised).",
 ]
 
 

@@ -273,7 +273,7 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
         row: dict[str, Any] = {"loan": comp.spec.name, "expected_loss_cny": float(loan.loss_cny.mean())}
         if isinstance(inst, PledgeLoan) and loan.margin_call is not None and loan.liquidated is not None:
             cov = loan.coverage
-            min_cov = float(cov.min()) if cov is not None else float("nan")
+            min_cov = float(np.nanmin(cov)) if cov is not None and np.isfinite(cov).any() else float("nan")
             row |= {
                 "p_margin_call": float(loan.margin_call.mean()),
                 "p_liquidation": float(loan.liquidated.mean()),
@@ -415,7 +415,7 @@ def run_ladders(base: StressBase) -> pd.DataFrame:
 
 def _npv(inst: Any, base: StressBase, paths: PathSet, projects: ProjectPaths | None, project: str | None) -> float:
     if project is not None and projects is not None:
-        inst = projects.contract_inputs(project, inst)
+        inst = projects.linked(project, inst)
     return float(engines_for(inst)[0].calculate(inst, market=base.market, paths=paths, quick=True).value)
 
 
