@@ -118,6 +118,8 @@ class LoanPaths:
     min_dscr: np.ndarray | None = None
     dscr: np.ndarray | None = None
     """``(n_periods, n_paths)`` DSCR per period (project loans)."""
+    debt_service_cny: np.ndarray | None = None
+    """``(n_periods, n_paths)`` debt service due per period (interest + principal, 0 once repaid or defaulted)."""
     exposure_cny: np.ndarray | None = None
     """``(n_rows, n_paths)`` pledge exposure on :func:`pledge_rows`."""
     coverage: np.ndarray | None = None
@@ -134,6 +136,7 @@ class LoanPaths:
         "default",
         "min_dscr",
         "dscr",
+        "debt_service_cny",
         "exposure_cny",
         "coverage",
         "ead_cny",
@@ -259,6 +262,7 @@ class ContractComponent:
             "default",
             "min_dscr",
             "dscr",
+            "debt_service_cny",
             "ead_cny",
             "default_time_years",
         )

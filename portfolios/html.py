@@ -27,6 +27,11 @@ th,td{border:1px solid #ccd;padding:.25em .45em;text-align:right}th{background:#
 td{white-space:nowrap}.tw{max-width:100%}caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555}
 td.l,th.l{text-align:left}.warn{background:#fff4e0;border-left:4px solid #e69500;padding:.4em .8em;margin:.3em 0}
 figure{margin:1em 0}figcaption{font-size:.85em;color:#555}.meta{color:#666;font-size:.85em}
+figure img{max-width:100%;height:auto}h3{font-size:1.02em;margin:.8em 0 .3em 0}
+td.l{white-space:normal;max-width:36em}.cols{display:flex;gap:2em;flex-wrap:wrap}.cols>div{flex:1 1 30em;min-width:0}
+.bar{display:inline-block;width:9em;height:.8em;background:#e4e9e6;vertical-align:middle}.bar>div{height:100%}
+#summary ul{margin:.2em 0;padding-left:1.2em}#summary li{margin:.15em 0}li.w{color:#7a4a00}
+.toc ol{columns:3;font-size:.9em;margin:.2em 0}.toc h2{font-size:1.1em}
 """
 
 
