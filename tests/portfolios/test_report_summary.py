@@ -128,7 +128,7 @@ def test_executive_summary_is_first_and_the_page_fits_1280_px(report: ReportRun)
     assert external_requests(shown, page) == []  # type: ignore[arg-type]
     assert shown.first_section == "summary"
     assert shown.too_wide == [] and shown.scroll_width <= shown.viewport_width
-    assert shown.images_total >= 5 and shown.images_loaded == shown.images_total
+    assert shown.images_total >= 4 and shown.images_loaded == shown.images_total
     assert SCIENTIFIC.search(shown.visible_text) is None, SCIENTIFIC.search(shown.visible_text)
     text = shown.visible_text
     for words in ("Risk against limits", "Worst stress scenario", "Peak funding gap", "Model", "Contents"):
