@@ -147,7 +147,10 @@ def _stress(run: PortfolioRun, stress: Mapping[str, pd.DataFrame]) -> tuple[list
         + (f"; it breaches {', '.join(limit_label(h) for h in hit)}." if hit else "; no limit breached.")
     ]
     n_breaching = breaches["scenario"].nunique() if len(breaches) else 0
-    lines.append(f"{n_breaching} of {len(book)} scenarios breach at least one limit.")
+    lines.append(
+        f"{n_breaching} of {len(book)} scenarios breach at least one limit ({len(breaches)} breaches in all; see the "
+        "stress section)."
+    )
     rev = stress.get("reverse_stress")
     spots = dict(run.context.market.spots)
     if rev is not None and len(rev):
@@ -244,12 +247,7 @@ def _warnings(run: PortfolioRun, analysis: Analysis, stress: Mapping[str, pd.Dat
             )
         else:
             out.append(w[:1].upper() + w[1:] + ("" if w.endswith(".") else "."))
-    breaches = stress.get("scenario_breaches")
-    if breaches is not None and len(breaches):
-        out.append(
-            f"Under stress, {breaches['scenario'].nunique()} of the scenarios breach a limit ({len(breaches)} "
-            "breaches in all; see the stress section)."
-        )
+    del stress  # the stress breaches are in the summary's stress lines
     return out
 
 

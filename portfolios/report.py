@@ -340,6 +340,33 @@ def _stress_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _ladder_figure(ladders: pd.DataFrame) -> str:
+    """The spot ladders of the book: P&L change at 10 days and 1 year against the CEA and the CCER shock."""
+    book = ladders[ladders["component"] == "book"]
+    fig = Figure(figsize=(11, 3.4))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, factor in zip(axes, ("CEA", "CCER"), strict=True):
+        rows = book[book["ladder"] == f"{factor} spot"].sort_values("point")
+        x = np.concatenate([[0.0], 100 * rows["point"].to_numpy()])
+        order = np.argsort(x)
+        for col, label, style in (("pnl_10d_change_cny", "10 days", "--"), ("pnl_1y_change_cny", "1 year", "-")):
+            y = np.concatenate([[0.0], rows[col].to_numpy() / 1e6])
+            ax.plot(x[order], y[order], style, marker="o", color="#2b6a4f", label=label)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_xlabel(f"instantaneous {factor} shock (%)")
+        ax.set_title(f"Book P&L change against a {factor} spot shock")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("million CNY")
+    return figure_tag(
+        fig,
+        "Change of the book's mean P&L (million CNY) when today's CEA or CCER price is shocked by -30 % .. +30 %. "
+        "Read the slope as the book's net exposure to that price (a rising line: the book is long), the curvature "
+        "as option-like behaviour (loans, floors).",
+        "sensitivity ladder chart",
+    )
+
+
 def stress_section(tables: Mapping[str, pd.DataFrame], timings_s: Mapping[str, float] | None = None) -> str:
     """The stress section from the tables of :func:`portfolios.stress.run_stress` (``scenarios``,
     ``scenario_loans``, ``scenario_breaches``, ``reverse_stress``, ``ladders``; those present), empty when none.
@@ -356,6 +383,9 @@ def stress_section(tables: Mapping[str, pd.DataFrame], timings_s: Mapping[str, f
             f"<h3>{html.escape(title)}</h3>"
             + table_tag(_stress_frame(key, frame), table_id=f"stress_{key}", caption=_STRESS_NOTES[key])
         )
+    ladders = tables.get("ladders")
+    if ladders is not None and len(ladders) and {"CEA spot", "CCER spot"} <= set(ladders["ladder"]):
+        parts.append(_ladder_figure(ladders))
     if parts and timings_s:
         parts.append(f'<p class="meta">Stress computed in {sum(timings_s.values()):.1f} s.</p>')
     return section("Stress tests", *parts, anchor="stress") if parts else ""
