@@ -124,6 +124,7 @@ def _print_css(footer: str) -> str:
         f"@bottom-left{{content:{_css_string(footer)};{small}}}"
         f'@bottom-right{{content:"page " counter(page) " of " counter(pages);{small}}}}}'
         "@media print{body{max-width:none;margin:0;font-size:9pt}section{break-before:page}"
+        ".bar,.bar>div{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
         "section:first-of-type,section.keep{break-before:auto}figure img{max-width:100%}tr,figure{break-inside:avoid}}"
     )
 
