@@ -14,8 +14,8 @@ Built from one result set (a run, its :class:`~portfolios.analysis.Analysis` and
   covers the early losses with 50 % and 90 % probability (:func:`portfolios.advice.coverage_year`), and the lever
   that removes most of the P95 gap with its cost;
 * **model**: the price model and its one-day VaR backtest verdict;
-* **warnings that matter**: limit breaches, a rejected backtest, loans in IFRS 9 stage 2 or 3, stress breaches and
-  the run's warnings other than data-gap notes, each one sentence.
+* **warnings that matter**: limit breaches, a rejected backtest, loans in IFRS 9 stage 2 or 3 and the run's warnings
+  other than data-gap notes, each one sentence (the stress breaches are counted in the stress lines).
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def _model(run: PortfolioRun) -> str:
     return f"{name}; it {status} its one-day VaR backtest on {rows[0]['n_obs']} days ({verdicts})."
 
 
-def _warnings(run: PortfolioRun, analysis: Analysis, stress: Mapping[str, pd.DataFrame]) -> list[str]:
+def _warnings(run: PortfolioRun, analysis: Analysis) -> list[str]:
     out = []
     for b in analysis.breaches:
         out.append(f"Limit breached: {limit_label(b['limit'])}: {b['value']:,.2f} against {b['limit_value']:,.2f}.")
@@ -247,8 +247,7 @@ def _warnings(run: PortfolioRun, analysis: Analysis, stress: Mapping[str, pd.Dat
             )
         else:
             out.append(w[:1].upper() + w[1:] + ("" if w.endswith(".") else "."))
-    del stress  # the stress breaches are in the summary's stress lines
-    return out
+    return out  # the stress breaches are in the summary's stress lines
 
 
 def executive_summary(
@@ -285,7 +284,7 @@ def executive_summary(
         stress_lines,
         mismatch_lines,
         _model(run),
-        _warnings(run, analysis, stress),
+        _warnings(run, analysis),
         facts,
     )
 

@@ -1,6 +1,11 @@
 """The portfolio report: ``report.html`` (self-contained), ``report.pdf``, ``report.xlsx``, ``paths_summary.parquet``,
 ``summary.json``.
 
+One result set (a run, its analysis and optionally its stress tables) is one report
+(:func:`write_report_files`): the executive summary first (:mod:`portfolios.executive`), a table of contents, then
+every section, the stress section included (:func:`stress_section`); the workbook's front sheets are
+:mod:`portfolios.workbook`.
+
 Written atomically into the output directory (a failed or interrupted run leaves no half report).
 """
 
@@ -397,9 +402,10 @@ class _Sections:
     def __init__(self) -> None:
         self.items: list[tuple[str, str, str]] = []
 
-    def add(self, title: str, *parts: str, anchor: str = "") -> None:
+    def add(self, title: str, *parts: str, anchor: str = "", keep: bool = False) -> None:
+        """Add a section (``anchor`` defaults to a slug of the title; ``keep``: no PDF page break before it)."""
         slug = anchor or "s-" + "-".join("".join(ch if ch.isalnum() else " " for ch in title.lower()).split())[:40]
-        self.items.append((slug, title, section(title, *parts, anchor=slug)))
+        self.items.append((slug, title, section(title, *parts, anchor=slug, keep=keep)))
 
     def add_html(self, title: str, text: str, anchor: str) -> None:
         """A section rendered elsewhere (it carries ``id=anchor``)."""
@@ -407,10 +413,12 @@ class _Sections:
             self.items.append((anchor, title, text))
 
     def toc(self) -> str:
+        """The table of contents: a numbered link to every section."""
         links = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t, _ in self.items)
         return f'<nav id="toc" class="toc"><h2>Contents</h2><ol>{links}</ol></nav>'
 
     def html(self) -> str:
+        """The sections' HTML in order."""
         return "".join(text for _, _, text in self.items)
 
 
@@ -482,7 +490,7 @@ def render_html(
     body = _Sections()
     rejected = [w for w in run.warnings if "rejected by its VaR backtest" in w]
     if rejected:
-        body.add("Model warning", warnings_block(rejected), anchor="model-warning")
+        body.add("Model warning", warnings_block(rejected), anchor="model-warning", keep=True)
     body.add("Risk figures", *parts, anchor="risk")
     body.add(
         "Limits",
