@@ -335,6 +335,10 @@ def _stress_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
         ]
         out.attrs["units"] = {"threshold": "text", "precision": "text"}
         return out
+    if key == "scenario_loans":
+        out = frame.copy()
+        out.attrs["units"] = {"peak_ltv": "%", "min_coverage": "ratio", "min_dscr": "ratio"}
+        return out
     if key == "scenario_breaches":
         out = frame.copy()
         ltv = out["limit"].astype(str).str.startswith("ltv")
