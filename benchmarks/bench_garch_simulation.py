@@ -117,14 +117,28 @@ def fhs_benchmark(history: object) -> None:
             random_state=np.random.RandomState(1),
         )
 
-    t_ours, t_arch = math.inf, math.inf
+    def run_arch_simulation() -> object:
+        return arch_res.forecast(
+            method="simulation",
+            simulations=N_PATHS,
+            horizon=FHS_HORIZON,
+            reindex=False,
+            random_state=np.random.RandomState(1),
+        )
+
+    t_ours, t_arch, t_arch_sim = math.inf, math.inf, math.inf
     for _ in range(ROUNDS):
         t_ours = min(t_ours, best_of(lambda: ours.simulate(FHS_HORIZON, N_PATHS, rng=1), repeats=3))
         t_arch = min(t_arch, best_of(run_arch, repeats=1))
+        t_arch_sim = min(t_arch_sim, best_of(run_arch_simulation, repeats=1))
     print(f"FHS GARCH(1,1) on CEA, {N_PATHS:,} paths x {FHS_HORIZON} days")
     print(f"  arch forecast(method='bootstrap')  {t_arch * 1e3:8.1f} ms")
+    print(f"  arch forecast(method='simulation') {t_arch_sim * 1e3:8.1f} ms  (same fit, Gaussian draws)")
     print(f"  carbonrisk dist='empirical'        {t_ours * 1e3:8.1f} ms")
-    print(f"FHS speed-up over arch: {t_arch / t_ours:.1f}x (target >= 20x)")
+    print(
+        f"FHS speed-up over arch: {t_arch / t_ours:.1f}x over its bootstrap, {t_arch_sim / t_ours:.1f}x over its "
+        "simulation forecast (target >= 20x)"
+    )
 
 
 if __name__ == "__main__":

@@ -66,9 +66,9 @@ def _ours(inst: EuropeanOption | AsianOption) -> tuple[float, float]:
     paths = GBMSource().simulate(MARKET, path_dates([inst], MARKET.valuation_date), N_PATHS, 2024)
     res: PricingResult
     if isinstance(inst, EuropeanOption):
-        res = MCEuropeanEngine().calculate(inst, MARKET, paths)
+        res = MCEuropeanEngine().calculate(inst, market=MARKET, paths=paths)
     else:
-        res = MCAsianEngine().calculate(inst, MARKET, paths)
+        res = MCAsianEngine().calculate(inst, market=MARKET, paths=paths)
     return res.value, res.std_error
 
 

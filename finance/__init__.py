@@ -10,9 +10,10 @@ market
     ``DiscountCurve`` (QuantLib flat or deposit / IRS bootstrap), ``ForwardCurve`` (carry or quotes), ``MarketEnv``.
 instruments
     Contract terms: forwards, European and Asian options, guaranteed-price contracts, carbon swaps and swaptions,
-    CEA / CCER exchange options, pledge loans, project loans, early monetisation of future credits.
-engines, loans, monetisation
-    Pricing engines; each ``calculate(instrument, market, paths=None, *, quick=False) -> PricingResult``.
+    CEA / CCER exchange options, pledge loans, project loans, early monetisation of future credits, green
+    structured deposits, carbon-linked bonds.
+engines, loans, monetisation, structured
+    Pricing engines; each ``calculate(instrument, *, market, paths=None, rng=None, quick=False) -> PricingResult``.
 valuation
     Path sources (``GBMSource``, ``FixedPaths``), the engines of each instrument, ``value_all`` with
     bump-and-revalue sensitivities on common random numbers.

@@ -47,6 +47,10 @@ import pandas as pd
 from finance.exceptions import ContractError, MarketDataError
 from finance.instruments import (
     AsianOption,
+    CarbonCustody,
+    CarbonLending,
+    CarbonLinkedBond,
+    CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -58,6 +62,8 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    QuotaOverdraft,
+    StructuredDeposit,
     _ts,
 )
 from finance.market import DiscountCurve, ForwardCurve, MarketEnv
@@ -93,8 +99,15 @@ INSTRUMENT_TYPES: dict[str, type[Instrument]] = {
         PledgeLoan,
         ProjectLoan,
         FutureCreditMonetisation,
+        # carbon financing (issue 18)
+        CarbonRepo,
+        CarbonLending,
+        CarbonCustody,
+        QuotaOverdraft,
     )
 }
+# structured products (issue 18)
+INSTRUMENT_TYPES.update({cls.kind: cls for cls in (StructuredDeposit, CarbonLinkedBond)})
 """``type`` value of an instrument table -> instrument class."""
 
 

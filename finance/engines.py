@@ -58,17 +58,27 @@ __all__ = [
 
 
 class Engine:
-    """Base class: ``calculate(instrument, market, paths=None, *, quick=False) -> PricingResult``.
+    """Base class: ``calculate(instrument, *, market, paths=None, rng=None, quick=False) -> PricingResult``.
 
-    ``needs_paths`` says whether a path set is required; ``quick=True`` skips costly extras (used by the
-    bump-and-revalue sensitivities).
+    Market data and randomness are keyword-only arguments given at pricing time (as in rateslib): ``market`` is the
+    :class:`MarketEnv` (spots, curve, volatilities, market depth), ``paths`` the path set (required when
+    ``needs_paths``), ``rng`` the seed (``SeedSequence`` entropy) of the engine's own draws (borrower defaults,
+    top-ups, issuance failures); when it is ``None`` those draws use the path set's ``seed_entropy`` and an engine
+    that must draw without either raises, so no draw is ever made from a hidden default seed. Engines that draw
+    nothing ignore ``rng``. ``quick=True`` skips costly extras (used by the bump-and-revalue sensitivities).
     """
 
     name: ClassVar[str] = "engine"
     needs_paths: ClassVar[bool] = False
 
     def calculate(
-        self, instrument: Any, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: Any,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         """Value ``instrument``."""
         raise NotImplementedError
@@ -153,7 +163,13 @@ class AnalyticForwardEngine(Engine):
     name: ClassVar[str] = "forward curve (analytic)"
 
     def calculate(
-        self, instrument: Forward, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: Forward,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         d = pd.DatetimeIndex([instrument.delivery_date])
@@ -175,7 +191,13 @@ class MCForwardEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: Forward, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: Forward,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
@@ -205,7 +227,13 @@ class Black76Engine(Engine):
     name: ClassVar[str] = "Black-76 (QuantLib blackFormula)"
 
     def calculate(
-        self, instrument: EuropeanOption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: EuropeanOption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         d = pd.DatetimeIndex([instrument.expiry])
@@ -226,7 +254,13 @@ class MCEuropeanEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: EuropeanOption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: EuropeanOption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
@@ -248,7 +282,13 @@ class AnalyticGeometricAsianEngine(Engine):
     name: ClassVar[str] = "geometric Asian (QuantLib analytic)"
 
     def calculate(
-        self, instrument: AsianOption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: AsianOption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         if instrument.average != "geometric":
@@ -385,7 +425,13 @@ class MCAsianEngine(Engine):
         return y, extras
 
     def calculate(
-        self, instrument: AsianOption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: AsianOption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
@@ -413,9 +459,10 @@ class MCGuaranteedEngine(Engine):
     def calculate(
         self,
         instrument: GuaranteedPurchase | GuaranteedSale,
+        *,
         market: MarketEnv,
         paths: PathSet | None = None,
-        *,
+        rng: int | None = None,
         quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
@@ -487,7 +534,13 @@ class AnalyticSwapEngine(Engine):
     name: ClassVar[str] = "forward curve (analytic)"
 
     def calculate(
-        self, instrument: CarbonSwap, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: CarbonSwap,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         pay, df, expected, _ = _swap_legs(instrument, market)
@@ -509,7 +562,13 @@ class MCSwapEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: CarbonSwap, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: CarbonSwap,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
@@ -544,7 +603,13 @@ class BlackSwaptionEngine(Engine):
     name: ClassVar[str] = "Black on swap rate x annuity (QuantLib blackFormula)"
 
     def calculate(
-        self, instrument: CarbonSwaption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: CarbonSwaption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         swap = instrument.swap
@@ -570,7 +635,13 @@ class MCSwaptionEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: CarbonSwaption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: CarbonSwaption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
@@ -603,7 +674,13 @@ class MargrabeEngine(Engine):
     name: ClassVar[str] = "Margrabe (QuantLib analytic)"
 
     def calculate(
-        self, instrument: ExchangeOption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: ExchangeOption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p1 = bsm_process(market, instrument.receive, instrument.expiry, spot_scale=instrument.quantity_receive_t)
@@ -624,7 +701,13 @@ class MCExchangeEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: ExchangeOption, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: ExchangeOption,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -27,6 +28,11 @@ __all__ = [
     "ASSETS",
     "AsianOption",
     "AverageFixings",
+    "BondPeriod",
+    "CarbonCustody",
+    "CarbonLending",
+    "CarbonLinkedBond",
+    "CarbonRepo",
     "CarbonSwap",
     "CarbonSwaption",
     "EuropeanOption",
@@ -38,6 +44,8 @@ __all__ = [
     "Instrument",
     "PledgeLoan",
     "ProjectLoan",
+    "QuotaOverdraft",
+    "StructuredDeposit",
     "vanilla_payoff",
 ]
 
@@ -1025,5 +1033,759 @@ class FutureCreditMonetisation(Instrument):
                 "vintage_year": np.arange(self.n_years) + int(self.first_year),
                 "expected_issued_t": vol * (1.0 - self.issuance_failure_probability),
                 "contracted_t": self.contract_share * vol * (1.0 - self.issuance_failure_probability),
+            }
+        )
+
+
+# --- structured products: green structured deposits and carbon-linked bonds (issue 18) ------------------------------
+
+
+def _last_trading_day(date: pd.Timestamp) -> pd.Timestamp:
+    """The SSE trading day on or before ``date``."""
+    return pd.Timestamp(trading_days(date - pd.Timedelta(days=14), date)[-1])
+
+
+@dataclass(frozen=True)
+class StructuredDeposit(Instrument):
+    """Green structured deposit (绿色结构性存款): principal protected, a minimum rate and a capped carbon upside.
+
+    The depositor places ``principal_cny`` on ``start_date`` and receives at ``maturity_date``
+
+    .. math::
+
+        N \\left[1 + r_{min}\\,\\tau + p \\max\\left(0, \\min\\left(\\frac{S_T}{S_0} - 1, c\\right)\\right)\\right]
+
+    with :math:`\\tau` the Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``, :math:`S_0` the
+    close of ``underlying`` on ``start_date`` (the spot when it is the valuation date) and :math:`S_T` the close on
+    the last SSE trading day on or before maturity (``averaging = "final"``) or the mean of the month-end closes in
+    ``(start_date, maturity_date]`` (``"monthly"``, :func:`finance.schedules.monthly_dates`). ``position``: the side
+    valued, ``depositor`` (the claim) or ``bank`` (its negative). A deposit starting after the valuation date
+    includes the principal the depositor pays on ``start_date``.
+
+    Notes
+    -----
+    Decomposition (``final``): a zero-coupon bond :math:`N(1 + r_{min}\\tau)` plus :math:`pN/S_0` call spreads
+    :math:`(S_T - S_0)^+ - (S_T - S_0(1+c))^+`.
+    """
+
+    principal_cny: float
+    underlying: str
+    start_date: pd.Timestamp
+    maturity_date: pd.Timestamp
+    min_rate: float
+    participation: float
+    cap: float
+    averaging: Literal["final", "monthly"] = "final"
+    position: Literal["depositor", "bank"] = "depositor"
+    kind: ClassVar[str] = "structured_deposit"
+
+    def __post_init__(self) -> None:
+        _field(self, "principal_cny")
+        _field(self, "underlying")
+        object.__setattr__(self, "start_date", _ts("start_date", self.start_date))
+        object.__setattr__(self, "maturity_date", _ts("maturity_date", self.maturity_date))
+        _field(self, "min_rate")
+        _field(self, "participation")
+        _field(self, "cap")
+        _field(self, "averaging")
+        _field(self, "position")
+        if self.maturity_date <= self.start_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()} must be after start_date={self.start_date.date()}"
+            )
+        if self.observation_dates()[-1] <= self.start_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()}: no SSE trading day after start_date="
+                f"{self.start_date.date()} to observe the underlying on"
+            )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.underlying,)
+
+    @property
+    def sign(self) -> float:
+        """+1 for the depositor, -1 for the bank."""
+        return 1.0 if self.position == "depositor" else -1.0
+
+    @property
+    def year_fraction(self) -> float:
+        """Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``."""
+        return float((self.maturity_date - self.start_date).days) / 365.0
+
+    @property
+    def guaranteed_cny(self) -> float:
+        """Principal plus the minimum interest, paid at maturity whatever the price."""
+        return self.principal_cny * (1.0 + self.min_rate * self.year_fraction)
+
+    def observation_dates(self) -> pd.DatetimeIndex:
+        """The closes that set :math:`S_T`: the last trading day on or before maturity, or the month-ends."""
+        if self.averaging == "monthly":
+            return monthly_dates(self.start_date, self.maturity_date)
+        return pd.DatetimeIndex([_last_trading_day(self.maturity_date)], name="date")
+
+    def linked_payout(self, ratio: np.ndarray) -> np.ndarray:
+        """Linked part in CNY for ratios :math:`X = S_T / S_0`: :math:`pN \\max(0, \\min(X - 1, c))` (a new array)."""
+        out = np.asarray(ratio, dtype=float) - 1.0
+        np.clip(out, 0.0, self.cap, out=out)
+        out *= self.participation * self.principal_cny
+        return out
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        obs = self.observation_dates()
+        if self.start_date > valuation_date:
+            return pd.DatetimeIndex([self.start_date]).append(obs)
+        return obs
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if self.start_date < valuation_date:
+            raise ContractError(
+                f"start_date={self.start_date.date()} must not be before the valuation date {valuation_date.date()} "
+                "(S_0 and past fixings of a running deposit are not inputs)"
+            )
+
+    def cashflows(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "date": [self.start_date, self.maturity_date, self.maturity_date],
+                "flow": [
+                    "principal paid by the depositor",
+                    f"principal + minimum interest {self.min_rate:.4%} x {self.year_fraction:.4f} y",
+                    f"{self.participation:g} x max(0, min(S_T/S_0 - 1, {self.cap:g})) x principal ({self.averaging})",
+                ],
+                "fixed_cny": [-self.principal_cny, self.guaranteed_cny, 0.0],
+            }
+        )
+
+
+_BOND_MONTHS = (1, 3, 6, 12)
+
+
+@dataclass(frozen=True)
+class BondPeriod:
+    """One coupon period of a carbon-linked bond.
+
+    Attributes
+    ----------
+    accrual_start, accrual_end : pandas.Timestamp
+        Unadjusted accrual dates (QuantLib schedule).
+    payment_date : pandas.Timestamp
+        Payment date (following business day, China inter-bank calendar).
+    accrual_years : float
+        Year fraction of the bond's day count.
+    fixings : pandas.DatetimeIndex
+        Month-end SSE closes in ``(accrual_start, accrual_end]`` whose mean sets the linked coupon.
+    """
+
+    accrual_start: pd.Timestamp
+    accrual_end: pd.Timestamp
+    payment_date: pd.Timestamp
+    accrual_years: float
+    fixings: pd.DatetimeIndex
+
+
+@dataclass(frozen=True)
+class CarbonLinkedBond(Instrument):
+    """Carbon-linked bond (碳债券): fixed coupons plus a coupon linked to the carbon price or to a project's credits.
+
+    Fixed leg: ``coupon_rate`` on ``face_cny`` every ``coupon_months`` from ``issue_date`` to ``maturity_date``
+    (QuantLib schedule generated backward on the China inter-bank calendar, unadjusted accrual, payments on the
+    following business day, ``day_count`` ACT/365F or ACT/ACT (ISMA)), face redeemed at maturity. Linked coupon of
+    period i, paid with the fixed one, on :math:`A_i` the mean of the month-end closes of ``underlying`` in the
+    period:
+
+    * ``linked_coupon = "average_price"``: :math:`N \\alpha_i \\min(p \\max(A_i / K - 1, 0), c)`, participation
+      ``participation`` in the average above ``strike_cny_per_t``, capped at the rate ``linked_cap_rate``
+      (optional);
+    * ``"project_income"``: :math:`s V_i A_i`, the share ``income_share`` of the credit income of the
+      project's ``carbon_volumes_t`` issued in the period (annual coupons; one row per coupon, a vector or a
+      ``(n_coupons, n_paths)`` array: a portfolio contract with ``project = "..."`` takes its project's per-path
+      credits).
+
+    ``position``: ``holder`` (the bond's value) or ``issuer`` (its negative). A bond issued after the valuation
+    date includes the face the holder pays at issue.
+
+    Notes
+    -----
+    The average-price coupon is :math:`N\\alpha_i p / K` average-price calls struck at K less as many struck at
+    :math:`K(1 + c/p)`.
+    """
+
+    face_cny: float
+    coupon_rate: float
+    issue_date: pd.Timestamp
+    maturity_date: pd.Timestamp
+    coupon_months: int = 12
+    day_count: Literal["ACT/365F", "ACT/ACT"] = "ACT/365F"
+    underlying: str = "CCER"
+    linked_coupon: Literal["average_price", "project_income"] = "average_price"
+    strike_cny_per_t: float | None = None
+    participation: float = 0.0
+    linked_cap_rate: float | None = None
+    income_share: float = 0.0
+    carbon_volumes_t: Any = None
+    position: Literal["holder", "issuer"] = "holder"
+    kind: ClassVar[str] = "carbon_linked_bond"
+
+    def __post_init__(self) -> None:
+        _field(self, "face_cny")
+        _field(self, "coupon_rate")
+        object.__setattr__(self, "issue_date", _ts("issue_date", self.issue_date))
+        object.__setattr__(self, "maturity_date", _ts("maturity_date", self.maturity_date))
+        if self.maturity_date <= self.issue_date:
+            raise ContractError(
+                f"maturity_date={self.maturity_date.date()} must be after issue_date={self.issue_date.date()}"
+            )
+        _field(self, "coupon_months")
+        if self.coupon_months not in _BOND_MONTHS:
+            raise ContractError(f"coupon_months={self.coupon_months!r} must be one of 1, 3, 6, 12")
+        _field(self, "day_count")
+        _field(self, "underlying")
+        _field(self, "linked_coupon")
+        _field(self, "participation")
+        _field(self, "income_share")
+        _field(self, "position")
+        if self.linked_cap_rate is not None:
+            _field(self, "linked_cap_rate")
+        if self.linked_coupon == "average_price":
+            if self.strike_cny_per_t is None:
+                raise ContractError("strike_cny_per_t is required when linked_coupon = 'average_price'")
+            _field(self, "strike_cny_per_t")
+            if self.carbon_volumes_t is not None:
+                raise ContractError("carbon_volumes_t is only read when linked_coupon = 'project_income'")
+        else:
+            if self.coupon_months != 12:
+                raise ContractError(
+                    f"coupon_months={self.coupon_months!r}: a project_income coupon is annual (coupon_months = 12)"
+                )
+            if self.carbon_volumes_t is None:
+                raise ContractError(
+                    "carbon_volumes_t is required when linked_coupon = 'project_income' (one row per coupon), "
+                    "unless a portfolio contract names its project"
+                )
+            n = len(self.periods())
+            vol = _schedule_array("carbon_volumes_t", self.carbon_volumes_t, n)
+            if np.any(vol < 0):
+                raise ContractError("carbon_volumes_t must be >= 0")
+            object.__setattr__(self, "carbon_volumes_t", vol)
+        for period in self.periods():
+            if len(period.fixings) == 0:
+                raise ContractError(
+                    f"coupon period {period.accrual_start.date()}..{period.accrual_end.date()} has no month-end "
+                    "trading day to average"
+                )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.underlying,)
+
+    @property
+    def sign(self) -> float:
+        """+1 for the holder, -1 for the issuer."""
+        return 1.0 if self.position == "holder" else -1.0
+
+    def ql_day_count(self) -> Any:
+        """The QuantLib day counter of the fixed coupons."""
+        import QuantLib as ql
+
+        if self.day_count == "ACT/ACT":
+            return ql.ActualActual(ql.ActualActual.ISMA)
+        return ql.Actual365Fixed()
+
+    def ql_schedule(self) -> Any:
+        """QuantLib schedule: China inter-bank calendar, unadjusted, generated backward from maturity."""
+        import QuantLib as ql
+
+        from models.calendar import interbank_calendar, to_ql
+
+        return ql.Schedule(
+            to_ql(self.issue_date),
+            to_ql(self.maturity_date),
+            ql.Period(int(self.coupon_months), ql.Months),
+            interbank_calendar(),
+            ql.Unadjusted,
+            ql.Unadjusted,
+            ql.DateGeneration.Backward,
+            False,
+        )
+
+    def ql_fixed_bond(self) -> Any:
+        """The fixed leg and redemption as a QuantLib ``FixedRateBond`` (settlement days 0, face in CNY)."""
+        import QuantLib as ql
+
+        from models.calendar import interbank_calendar, to_ql
+
+        return ql.FixedRateBond(
+            0,
+            float(self.face_cny),
+            self.ql_schedule(),
+            [float(self.coupon_rate)],
+            self.ql_day_count(),
+            ql.Following,
+            100.0,
+            to_ql(self.issue_date),
+            interbank_calendar(),
+        )
+
+    def periods(self) -> tuple[BondPeriod, ...]:
+        """The coupon periods (schedule, payment dates, accruals, month-end fixings)."""
+        return _bond_periods(self.issue_date, self.maturity_date, int(self.coupon_months), str(self.day_count))
+
+    def linked_coupon_cny(self, period: int, average_cny_per_t: np.ndarray) -> np.ndarray:
+        """Linked coupon of period ``period`` in CNY for realised averages (per path)."""
+        a = np.asarray(average_cny_per_t, dtype=float)
+        if self.linked_coupon == "project_income":
+            vol = self.carbon_volumes_t[period]
+            return np.asarray(self.income_share * vol * a, dtype=float)
+        assert self.strike_cny_per_t is not None
+        rate = self.participation * np.maximum(a / self.strike_cny_per_t - 1.0, 0.0)
+        if self.linked_cap_rate is not None:
+            rate = np.minimum(rate, self.linked_cap_rate)
+        return np.asarray(self.face_cny * self.periods()[period].accrual_years * rate, dtype=float)
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        out = pd.DatetimeIndex([], name="date")
+        for period in self.periods():
+            out = out.union(period.fixings)
+        return out
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if self.issue_date < valuation_date:
+            raise ContractError(
+                f"issue_date={self.issue_date.date()} must not be before the valuation date {valuation_date.date()} "
+                "(the fixings of a running bond's current period are not inputs)"
+            )
+
+    def cashflows(self) -> pd.DataFrame:
+        rows = []
+        for p in self.periods():
+            rows.append(
+                {
+                    "date": p.payment_date,
+                    "accrual_start": p.accrual_start,
+                    "accrual_years": p.accrual_years,
+                    "fixed_cny": self.face_cny * self.coupon_rate * p.accrual_years,
+                    "linked": f"{self.linked_coupon} on the mean of {len(p.fixings)} month-end closes",
+                }
+            )
+        rows[-1]["fixed_cny"] += self.face_cny
+        return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=256)
+def _bond_periods(issue: pd.Timestamp, maturity: pd.Timestamp, months: int, day_count: str) -> tuple[BondPeriod, ...]:
+    import QuantLib as ql
+
+    from models.calendar import from_ql, interbank_calendar
+
+    dc = ql.ActualActual(ql.ActualActual.ISMA) if day_count == "ACT/ACT" else ql.Actual365Fixed()
+    sched = ql.Schedule(
+        ql.Date(issue.day, issue.month, issue.year),
+        ql.Date(maturity.day, maturity.month, maturity.year),
+        ql.Period(months, ql.Months),
+        interbank_calendar(),
+        ql.Unadjusted,
+        ql.Unadjusted,
+        ql.DateGeneration.Backward,
+        False,
+    )
+    dates = list(sched)
+    cal = interbank_calendar()
+    out = []
+    for a, b in itertools.pairwise(dates):
+        start, end = from_ql(a), from_ql(b)
+        if day_count == "ACT/ACT":
+            alpha = float(dc.yearFraction(a, b, a, b))
+        else:
+            alpha = float(dc.yearFraction(a, b))
+        out.append(BondPeriod(start, end, from_ql(cal.adjust(b, ql.Following)), alpha, monthly_dates(start, end)))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Carbon financing (issue 18): repo, lending, custody, quota overdraft; engines in finance.carbon_financing.
+
+
+def _top_up_terms(value: TopUp) -> None:
+    """``top_up``: ``always``, ``never``, ``wrong_way``, a table of its parameters or a probability in [0, 1]."""
+    if isinstance(value, str):
+        _choice("top_up", value, ("always", "never", "wrong_way"))
+    elif isinstance(value, dict):
+        _wrong_way_table(value)
+    else:
+        _num("top_up", value, 0.0, 1.0)
+
+
+class _Term:
+    """A contract running ``tenor_years`` from the valuation date, its prices read on every SSE trading day of its
+    life plus ``max_liquidation_days`` days after it (a close-out or buy-in started on the last day)."""
+
+    tenor_years: float
+    max_liquidation_days: int
+
+    def maturity(self, valuation_date: pd.Timestamp) -> pd.Timestamp:
+        """``tenor_years`` after the valuation date (Actual/365 days), on or before the next trading day."""
+        end = valuation_date + pd.Timedelta(days=round(float(self.tenor_years) * 365))
+        return trading_days(end - pd.Timedelta(days=10), end)[-1]
+
+    def monitoring_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        """Trading days in ``(valuation_date, maturity]``."""
+        return trading_days(valuation_date, self.maturity(valuation_date), include_start=False)
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        days = self.monitoring_dates(valuation_date)
+        return days.append(trading_days_after(days[-1], int(self.max_liquidation_days)))
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if len(self.monitoring_dates(valuation_date)) == 0:
+            raise ContractError(f"tenor_years={self.tenor_years!r} ends before the next trading day")
+
+
+@dataclass(frozen=True)
+class CarbonRepo(_Term, Instrument):
+    """Sale and repurchase of allowances (售出回购), started on the valuation date.
+
+    The seller sells ``quantity_t`` of ``asset`` to the financier at spot x (1 - ``haircut``) and buys them back
+    at ``tenor_years`` at the sale price x (1 + ``repo_rate`` x accrual) (simple, Actual/365). Title passes: the
+    financier holds the tonnes. Coverage = value of the tonnes held / amount owed, checked every trading day;
+    below ``maintenance_ratio`` the seller is called to deliver tonnes back to the initial coverage
+    1/(1 - haircut) (``top_up`` as for pledge loans); a failed call is an event of default. On the seller's
+    default (``borrower_pd_1y`` / ``rating``, hazard ``h0 (S/F)^b`` with ``b = pd_price_elasticity``; a failed
+    call) the financier sells the tonnes it holds from the default day's close (no pledge-enforcement delay), at
+    most ``liquidation_share_of_adv`` of the daily volume a day for ``max_liquidation_days`` days (the rest in a
+    block on the last day), at the close less ``sale_discount``; the surplus over the amount owed goes back to
+    the seller. ``side`` picks whose value ``value`` reports (the seller's is the negative of the financier's).
+
+    Notes
+    -----
+    Cash lent :math:`P = q S_0 (1-h)`; owed :math:`D_t = P(1 + r t)`; loss at default :math:`\tau`:
+    :math:`L = \\max(D_\tau - (1-d) \\sum_k q_k S_{\tau+k}, 0)`.
+    """
+
+    asset: str
+    quantity_t: float
+    haircut: float
+    repo_rate: float
+    tenor_years: float
+    maintenance_ratio: float
+    top_up: TopUp = "always"
+    liquidation_share_of_adv: float = 0.1
+    max_liquidation_days: int = 20
+    sale_discount: float = 0.0
+    adv_t: float | None = None
+    adv_window_days: int = 60
+    pd_price_elasticity: float = 0.0
+    target_expected_loss_cny: float | None = None
+    side: Literal["financier", "seller"] = "financier"
+    borrower_pd_1y: float | None = None
+    rating: str | None = None
+    kind: ClassVar[str] = "carbon_repo"
+
+    def __post_init__(self) -> None:
+        _field(self, "asset")
+        _field(self, "quantity_t")
+        h = _field(self, "haircut")
+        _field(self, "repo_rate")
+        _field(self, "tenor_years")
+        m = _field(self, "maintenance_ratio")
+        if m >= 1.0 / (1.0 - h):
+            raise ContractError(
+                f"maintenance_ratio={self.maintenance_ratio!r} must be below the initial coverage "
+                f"1/(1 - haircut)={1.0 / (1.0 - h):.4g}"
+            )
+        _top_up_terms(self.top_up)
+        _field(self, "liquidation_share_of_adv")
+        _field(self, "max_liquidation_days")
+        _field(self, "sale_discount")
+        if self.adv_t is not None:
+            _field(self, "adv_t")
+        _field(self, "adv_window_days")
+        _field(self, "pd_price_elasticity")
+        if self.target_expected_loss_cny is not None:
+            _field(self, "target_expected_loss_cny")
+        _field(self, "side")
+        _credit_inputs(self.borrower_pd_1y, self.rating)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.asset,)
+
+    def cashflows(self) -> pd.DataFrame:
+        """The sale and the repurchase per tonne of ``quantity_t`` at a spot of 1 CNY/t (scale by q x spot)."""
+        t = float(self.tenor_years)
+        return pd.DataFrame(
+            {
+                "years_from_start": [0.0, t],
+                "flow": ["sale: seller receives cash, financier the tonnes", "repurchase: seller pays, gets tonnes"],
+                "cash_per_cny_spot": [1.0 - self.haircut, -(1.0 - self.haircut) * (1.0 + self.repo_rate * t)],
+            }
+        )
+
+
+class _Lent:
+    """Fields shared by the contracts that lend tonnes to a borrower who may fail (buy-in on default)."""
+
+    def _check_lent(self, names: Sequence[str]) -> None:
+        inst: Any = self
+        for key in names:
+            value = getattr(inst, key)
+            if value is not None or key not in ("adv_t", "target_expected_loss_cny"):
+                _field(inst, key)
+
+
+@dataclass(frozen=True)
+class CarbonLending(_Term, _Lent, Instrument):
+    """Carbon lending (借碳 / 拆借): the lender hands ``quantity_t`` to a borrower for ``tenor_years``.
+
+    The borrower pays a fee at maturity, ``fee_rate`` x ``tenor_years`` on the value at inception, in cash
+    (``fee_in = "cash"``: :math:`f q S_0 T`) or in tonnes (``"allowances"``: :math:`f q T` t, worth
+    :math:`S_T` each), and posts cash collateral ``collateral_ratio`` x q S_0 (static). On the borrower's
+    default before maturity (``borrower_pd_1y`` / ``rating``; hazard ``h0 (S/F)^b``, ``b`` =
+    ``pd_price_elasticity``: a short borrower weakens as the price rises, so ``b > 0`` is wrong-way) the fee is
+    lost and the lender buys the tonnes back from that day's close in the thin market (at most
+    ``liquidation_share_of_adv`` of the daily volume a day, ``max_liquidation_days`` days, at the close plus
+    ``buy_in_premium``), keeps the collateral and recovers ``recovery_rate`` of the rest.
+
+    Notes
+    -----
+    Loss at default :math:`\tau`: :math:`L = (1-R)\\max(K_\tau - C, 0)`, :math:`K_\tau = (1+p)\\sum_k q_k
+    S_{\tau+k}` (about :math:`q S_\tau`: the exposure :math:`\\max(q S_\tau - C, 0)`). Lender's value
+    :math:`V = E[P(0,T) F 1_{\tau > T}] - E[P(0,\tau) L]`; the tonnes themselves stay the lender's inventory
+    (their price risk is the position's, not the contract's).
+    """
+
+    asset: str
+    quantity_t: float
+    tenor_years: float
+    fee_rate: float
+    fee_in: Literal["cash", "allowances"] = "cash"
+    collateral_ratio: float = 0.0
+    recovery_rate: float = 0.0
+    buy_in_premium: float = 0.0
+    liquidation_share_of_adv: float = 0.1
+    max_liquidation_days: int = 20
+    adv_t: float | None = None
+    adv_window_days: int = 60
+    pd_price_elasticity: float = 0.0
+    target_expected_loss_cny: float | None = None
+    side: Literal["lender", "borrower"] = "lender"
+    borrower_pd_1y: float | None = None
+    rating: str | None = None
+    kind: ClassVar[str] = "carbon_lending"
+
+    def __post_init__(self) -> None:
+        self._check_lent(
+            ("asset", "quantity_t", "tenor_years", "fee_rate", "fee_in", "collateral_ratio", "recovery_rate",
+             "buy_in_premium", "liquidation_share_of_adv", "max_liquidation_days", "adv_t", "adv_window_days",
+             "pd_price_elasticity", "target_expected_loss_cny", "side")
+        )  # fmt: skip
+        _credit_inputs(self.borrower_pd_1y, self.rating)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.asset,)
+
+    def cashflows(self) -> pd.DataFrame:
+        t = float(self.tenor_years)
+        unit = "CNY per CNY of q S_0" if self.fee_in == "cash" else "t per t lent"
+        return pd.DataFrame(
+            {
+                "years_from_start": [0.0, t, t],
+                "flow": ["tonnes lent, collateral posted", "tonnes returned, collateral released", f"fee ({unit})"],
+                "amount": [self.collateral_ratio, -self.collateral_ratio, self.fee_rate * t],
+            }
+        )
+
+
+@dataclass(frozen=True)
+class CarbonCustody(_Term, _Lent, Instrument):
+    """Carbon custody (托管): a compliance company (the owner) hands ``quantity_t`` to an asset manager.
+
+    The manager lends ``lent_share`` of the tonnes out as a :class:`CarbonLending` (cash fee
+    ``lending_fee_rate``, the borrowers' ``borrower_pd_1y`` / ``rating``, ``borrower_collateral_ratio``,
+    ``borrower_recovery_rate``), bears the borrowers' credit losses, and returns the same quantity at
+    ``tenor_years`` plus a guaranteed return (exactly one of ``guaranteed_return_cny_per_t``, cash per tonne, or
+    ``guaranteed_rate``, simple annual on q S_0), keeping the rest. If the manager fails (``manager_pd_1y``) the
+    owner loses the tonnes, less ``manager_recovery_rate``, and the guarantee. ``side``: ``owner`` or
+    ``manager``.
+
+    Notes
+    -----
+    Decomposition (PVs, expectations over the paths; :math:`\tau_m` the manager's default):
+    total :math:`= E[\text{lending fees}] - E[\text{borrowers' credit losses}]`;
+    owner :math:`V_O = E[G 1_{\tau_m > T}] - E[(1-R_m) q S_{\tau_m} 1_{\tau_m \\le T}]`;
+    manager :math:`V_M = \text{total} - V_O` (lending income minus the guarantee minus the credit losses, plus
+    the tonnes it does not return when it fails). With risk-free borrowers and manager:
+    :math:`V_O = G P(0,T)`, :math:`V_M = (f\\,s\\,q S_0 T - G) P(0,T)`.
+    """
+
+    asset: str
+    quantity_t: float
+    tenor_years: float
+    lending_fee_rate: float
+    guaranteed_return_cny_per_t: float | None = None
+    guaranteed_rate: float | None = None
+    lent_share: float = 1.0
+    borrower_collateral_ratio: float = 0.0
+    borrower_recovery_rate: float = 0.0
+    manager_pd_1y: float = 0.0
+    manager_recovery_rate: float = 0.0
+    buy_in_premium: float = 0.0
+    liquidation_share_of_adv: float = 0.1
+    max_liquidation_days: int = 20
+    adv_t: float | None = None
+    adv_window_days: int = 60
+    pd_price_elasticity: float = 0.0
+    side: Literal["owner", "manager"] = "owner"
+    borrower_pd_1y: float | None = None
+    rating: str | None = None
+    kind: ClassVar[str] = "carbon_custody"
+
+    def __post_init__(self) -> None:
+        self._check_lent(
+            ("asset", "quantity_t", "tenor_years", "lending_fee_rate", "lent_share", "borrower_collateral_ratio",
+             "borrower_recovery_rate", "manager_pd_1y", "manager_recovery_rate", "buy_in_premium",
+             "liquidation_share_of_adv", "max_liquidation_days", "adv_t", "adv_window_days", "pd_price_elasticity",
+             "side")
+        )  # fmt: skip
+        g, r = self.guaranteed_return_cny_per_t, self.guaranteed_rate
+        if (g is None) == (r is None):
+            raise ContractError(f"guaranteed_return_cny_per_t={g!r} and guaranteed_rate={r!r}: give exactly one")
+        _field(self, "guaranteed_return_cny_per_t" if g is not None else "guaranteed_rate")
+        _credit_inputs(self.borrower_pd_1y, self.rating)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.asset,)
+
+    def guarantee_cny(self, spot_cny_per_t: float) -> float:
+        """The guaranteed return paid at maturity, CNY: :math:`g q` or :math:`r_g q S_0 T`."""
+        if self.guaranteed_return_cny_per_t is not None:
+            return float(self.guaranteed_return_cny_per_t) * float(self.quantity_t)
+        return float(self.guaranteed_rate or 0.0) * float(self.quantity_t) * spot_cny_per_t * float(self.tenor_years)
+
+    def lending(self) -> CarbonLending:
+        """The manager's lending of ``lent_share`` of the tonnes (cash fee; ``lent_share`` must be > 0)."""
+        return CarbonLending(
+            self.asset,
+            self.quantity_t * self.lent_share,
+            self.tenor_years,
+            self.lending_fee_rate,
+            "cash",
+            self.borrower_collateral_ratio,
+            self.borrower_recovery_rate,
+            self.buy_in_premium,
+            self.liquidation_share_of_adv,
+            self.max_liquidation_days,
+            self.adv_t,
+            self.adv_window_days,
+            self.pd_price_elasticity,
+            None,
+            "lender",
+            self.borrower_pd_1y,
+            self.rating,
+            name=f"{self.label()} (borrowers)",
+        )
+
+    def cashflows(self) -> pd.DataFrame:
+        t = float(self.tenor_years)
+        return pd.DataFrame(
+            {
+                "years_from_start": [0.0, t, t],
+                "flow": ["owner hands tonnes to manager", "manager returns tonnes", "guaranteed return to owner"],
+                "quantity_t": [-self.quantity_t, self.quantity_t, 0.0],
+            }
+        )
+
+
+@dataclass(frozen=True)
+class QuotaOverdraft(_Lent, Instrument):
+    """Quota overdraft for a legal person (碳排放权法人透支): a credit line in allowances.
+
+    A compliance entity draws ``drawn_t`` (at most ``credit_line_t``) on ``draw_date`` to cover its shortfall
+    before the ``true_up_date`` and repays at ``repay_date`` in tonnes: ``drawn_t`` plus the interest in tonnes
+    ``drawn_t x overdraft_rate x accrual`` (Actual/365). The lender charges ``commitment_fee_rate`` on the
+    undrawn line (x spot x line term, cash, paid upfront) and holds cash collateral ``collateral_ratio`` x
+    ``drawn_t`` x S_0. On the entity's default between the draw and the repayment (``borrower_pd_1y`` /
+    ``rating``, hazard ``h0 (S/F)^b``) the interest is lost and the lender buys the drawn tonnes back in the thin
+    market as for :class:`CarbonLending`. A default before the draw cancels the line. ``side``: ``lender`` or
+    ``entity`` (the entity's value is the negative of the lender's: its cost).
+
+    Notes
+    -----
+    Lender's value :math:`V = c (Q - q) S_0 T_\\ell + E[P(0,T) q r \\delta S_T 1_{\tau > T}]
+    - E[P(0,\tau) (1-R)\\max(K_\tau - C, 0) 1_{t_d < \tau \\le T}]`; at zero PD
+    :math:`V = c (Q - q) S_0 T_\\ell + P(0,T) q r \\delta F(0,T)`.
+    """
+
+    credit_line_t: float
+    drawn_t: float
+    draw_date: pd.Timestamp
+    true_up_date: pd.Timestamp
+    repay_date: pd.Timestamp
+    overdraft_rate: float
+    asset: str = "CEA"
+    commitment_fee_rate: float = 0.0
+    collateral_ratio: float = 0.0
+    recovery_rate: float = 0.0
+    buy_in_premium: float = 0.0
+    liquidation_share_of_adv: float = 0.1
+    max_liquidation_days: int = 20
+    adv_t: float | None = None
+    adv_window_days: int = 60
+    pd_price_elasticity: float = 0.0
+    target_expected_loss_cny: float | None = None
+    side: Literal["lender", "entity"] = "lender"
+    borrower_pd_1y: float | None = None
+    rating: str | None = None
+    kind: ClassVar[str] = "quota_overdraft"
+
+    def __post_init__(self) -> None:
+        self._check_lent(
+            ("asset", "credit_line_t", "drawn_t", "overdraft_rate", "commitment_fee_rate", "collateral_ratio",
+             "recovery_rate", "buy_in_premium", "liquidation_share_of_adv", "max_liquidation_days", "adv_t",
+             "adv_window_days", "pd_price_elasticity", "target_expected_loss_cny", "side")
+        )  # fmt: skip
+        if self.drawn_t > self.credit_line_t:
+            raise ContractError(f"drawn_t={self.drawn_t!r} must not exceed credit_line_t={self.credit_line_t!r}")
+        for key in ("draw_date", "true_up_date", "repay_date"):
+            object.__setattr__(self, key, _ts(key, getattr(self, key)))
+        if self.true_up_date < self.draw_date:
+            raise ContractError(
+                f"true_up_date={self.true_up_date.date()} must not be before draw_date={self.draw_date.date()}"
+            )
+        if self.repay_date <= self.true_up_date:
+            raise ContractError(
+                f"repay_date={self.repay_date.date()} must be after true_up_date={self.true_up_date.date()}"
+            )
+        _credit_inputs(self.borrower_pd_1y, self.rating)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return (self.asset,)
+
+    def monitoring_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        """Trading days in ``(valuation_date, repay]`` (``repay`` = the last trading day on or before
+        ``repay_date``)."""
+        return trading_days(valuation_date, self.repay_date, include_start=False)
+
+    def fixing_dates(self, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+        days = self.monitoring_dates(valuation_date)
+        return days.append(trading_days_after(days[-1], int(self.max_liquidation_days)))
+
+    def check_dates(self, valuation_date: pd.Timestamp) -> None:
+        if self.draw_date < valuation_date:
+            raise ContractError(
+                f"draw_date={self.draw_date.date()} must not be before the valuation date {valuation_date.date()}"
+            )
+        _after("repay_date", self.repay_date, valuation_date)
+
+    def cashflows(self) -> pd.DataFrame:
+        delta = (self.repay_date - self.draw_date).days / 365.0
+        return pd.DataFrame(
+            {
+                "date": [self.draw_date, self.true_up_date, self.repay_date],
+                "flow": ["entity draws tonnes", "entity surrenders them at true-up", "entity repays tonnes + interest"],
+                "quantity_t": [self.drawn_t, -self.drawn_t, -self.drawn_t * (1.0 + self.overdraft_rate * delta)],
             }
         )

@@ -379,11 +379,17 @@ class MCPledgeLoanEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: PledgeLoan, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: PledgeLoan,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         p = self._paths(paths)
         adv = market_depth_t(instrument, market)
-        out = simulate_pledge_loan(instrument, market, p, adv_t=adv)
+        out = simulate_pledge_loan(instrument, market, p, adv_t=adv, topup_seed=rng)
         value, se = mc_estimate(out.pv_cny - out.principal_cny)
         extras: dict[str, Any] = {"principal_cny": out.principal_cny}
         for key, flags in (
@@ -486,7 +492,13 @@ class MCProjectLoanEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def calculate(
-        self, instrument: ProjectLoan, market: MarketEnv, paths: PathSet | None = None, *, quick: bool = False
+        self,
+        instrument: ProjectLoan,
+        *,
+        market: MarketEnv,
+        paths: PathSet | None = None,
+        rng: int | None = None,
+        quick: bool = False,
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
@@ -514,7 +526,7 @@ class MCProjectLoanEngine(Engine):
         n = p.n_paths
         t_end = market.discount.times(sched[1:])
         t_start = float(market.discount.times(sched[:1])[0])
-        tau_b = borrower_default_times(loan, p) + t_start  # the borrower's hazard runs from the loan's start
+        tau_b = borrower_default_times(loan, p, seed=rng) + t_start  # the borrower's hazard runs from the loan's start
         default_time = np.full(n, np.inf)
         bal = np.full(n, loan.principal_cny)
         first_ds = principal_sched[0] + loan.principal_cny * loan.rate * accrual[0]

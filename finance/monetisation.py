@@ -284,9 +284,10 @@ class MCMonetisationEngine(Engine):
     def calculate(
         self,
         instrument: FutureCreditMonetisation,
+        *,
         market: MarketEnv,
         paths: PathSet | None = None,
-        *,
+        rng: int | None = None,
         quick: bool = False,
     ) -> PricingResult:
         inst = instrument
@@ -304,13 +305,14 @@ class MCMonetisationEngine(Engine):
         elif vol.shape[1] != n:
             raise ContractError(f"issued_volumes_t has {vol.shape[1]} path columns; the path set has {n} paths")
         if inst.issuance_failure_probability > 0:
-            if p.seed_entropy is None:
+            entropy = rng if rng is not None else p.seed_entropy
+            if entropy is None:
                 raise ContractError(
-                    f"issuance_failure_probability = {inst.issuance_failure_probability} needs the path set's "
-                    "seed_entropy (the issuance draws' seed); the path set has none"
+                    f"issuance_failure_probability = {inst.issuance_failure_probability} draws issuance failures: "
+                    "give rng or a path set with seed_entropy"
                 )
-            rng = np.random.default_rng(np.random.SeedSequence(p.seed_entropy, spawn_key=(_ISSUANCE_STREAM,)))
-            issued = vol * (rng.random((ny, n)) >= inst.issuance_failure_probability)
+            draws = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_ISSUANCE_STREAM,)))
+            issued = vol * (draws.random((ny, n)) >= inst.issuance_failure_probability)
         else:
             issued = vol
         contracted = inst.contract_share * vol.mean(axis=1) * (1.0 - inst.issuance_failure_probability)

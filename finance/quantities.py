@@ -220,6 +220,156 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
     },
 }
 
+# --- carbon financing: repo, lending, custody, quota overdraft (finance.carbon_financing; issue 18) ------------
+_TENOR = _pos("years", "term of the contract (Actual/365 from the valuation date)")
+_SHARE_ADV = _num("fraction", "share of the average daily volume traded per day", 0.0, 1.0, 0.1, low_inclusive=False)
+_LIQ_DAYS = _int("days", "longest liquidation / buy-in", 1, None, 20)
+_ADV = _pos("t", "average daily volume (default: from the price history)")
+_ADV_WINDOW = _int("trading days", "window of the average daily volume", 1, None, 60)
+_ELASTICITY = _num("-", "exponent b of the price-linked hazard h0 (S/F)^b (0: constant hazard)", -5.0, 5.0, 0.0)
+_TARGET_LOSS = _num("CNY", "expected net loss (PV of credit losses - PV of income) solved for", -1e13, 1e13)
+_RECOVERY = _num("fraction", "recovery on the unsecured claim", 0.0, 1.0, 0.0)
+_COLLATERAL = _num("fraction", "cash collateral / market value of the tonnes at inception", 0.0, 10.0, 0.0)
+_FEE_RATE = _num("1/year", "fee, simple annual rate on the market value at inception", 0.0, 1.0)
+_BUY_IN = _num("fraction", "premium over the close paid when buying in", 0.0, 1.0, 0.0)
+
+_FINANCING_FIELDS: dict[str, dict[str, _Spec]] = {
+    "carbon_repo": {
+        "asset": _asset("allowance sold and bought back"),
+        "quantity_t": _pos("t", "tonnes sold"),
+        "haircut": _num("fraction", "haircut: sale price = spot x (1 - haircut)", 0.0, 1.0, high_inclusive=False),
+        "repo_rate": _num("1/year", "repo rate (simple, Actual/365)", *_RATE),
+        "tenor_years": _TENOR,
+        "maintenance_ratio": _pos("-", "coverage (value / amount owed) below which margin is called (< 1/(1-haircut))"),
+        "top_up": {
+            "type": "str",
+            "unit": "-",
+            "default": "always",
+            "free_text": "always, never, wrong_way (or a table of its parameters) or a probability in [0, 1]",
+            "description": "whether the seller meets a margin call (a failed call is an event of default)",
+        },
+        "liquidation_share_of_adv": _SHARE_ADV,
+        "max_liquidation_days": _LIQ_DAYS,
+        "sale_discount": _num(
+            "fraction", "discount to the close of the close-out sales", 0.0, 1.0, 0.0, high_inclusive=False
+        ),
+        "adv_t": _ADV,
+        "adv_window_days": _ADV_WINDOW,
+        "pd_price_elasticity": _ELASTICITY,
+        "target_expected_loss_cny": _TARGET_LOSS,
+        "side": _choice(("financier", "seller"), "whose value the contract reports", "financier"),
+        **_CREDIT,
+    },
+    "carbon_lending": {
+        "asset": _asset("allowance lent"),
+        "quantity_t": _pos("t", "tonnes lent"),
+        "tenor_years": _TENOR,
+        "fee_rate": _FEE_RATE,
+        "fee_in": _choice(("cash", "allowances"), "currency of the fee", "cash"),
+        "collateral_ratio": _COLLATERAL,
+        "recovery_rate": _RECOVERY,
+        "buy_in_premium": _BUY_IN,
+        "liquidation_share_of_adv": _SHARE_ADV,
+        "max_liquidation_days": _LIQ_DAYS,
+        "adv_t": _ADV,
+        "adv_window_days": _ADV_WINDOW,
+        "pd_price_elasticity": _ELASTICITY,
+        "target_expected_loss_cny": _TARGET_LOSS,
+        "side": _choice(("lender", "borrower"), "whose value the contract reports", "lender"),
+        **_CREDIT,
+    },
+    "carbon_custody": {
+        "asset": _asset("allowance in custody"),
+        "quantity_t": _pos("t", "tonnes handed to the manager"),
+        "tenor_years": _TENOR,
+        "lent_share": _num("fraction", "share of the tonnes the manager lends out", 0.0, 1.0, 1.0),
+        "lending_fee_rate": _FEE_RATE,
+        "guaranteed_return_cny_per_t": _num("CNY/t", "guaranteed return per tonne, paid at the end", 0.0, None),
+        "guaranteed_rate": _num("1/year", "guaranteed return, simple annual rate on the value at inception", 0.0, 1.0),
+        "borrower_collateral_ratio": _COLLATERAL,
+        "borrower_recovery_rate": _RECOVERY,
+        "manager_pd_1y": _num("fraction", "asset manager's one-year PD", 0.0, 1.0, 0.0, high_inclusive=False),
+        "manager_recovery_rate": _num("fraction", "owner's recovery on the tonnes if the manager fails", 0.0, 1.0, 0.0),
+        "buy_in_premium": _BUY_IN,
+        "liquidation_share_of_adv": _SHARE_ADV,
+        "max_liquidation_days": _LIQ_DAYS,
+        "adv_t": _ADV,
+        "adv_window_days": _ADV_WINDOW,
+        "pd_price_elasticity": _ELASTICITY,
+        "side": _choice(("owner", "manager"), "whose value the contract reports", "owner"),
+        **_CREDIT,
+    },
+    "quota_overdraft": {
+        "asset": _asset("allowance of the credit line", "CEA"),
+        "credit_line_t": _pos("t", "size of the credit line"),
+        "drawn_t": _pos("t", "tonnes drawn for the shortfall (at most credit_line_t)"),
+        "draw_date": _date("date the tonnes are drawn (on or after the valuation date)"),
+        "true_up_date": _date("compliance true-up date (on or after draw_date)"),
+        "repay_date": _date("date the tonnes are repaid (after true_up_date)"),
+        "overdraft_rate": _num("1/year", "interest in tonnes: repay drawn x (1 + rate x accrual)", 0.0, 1.0),
+        "commitment_fee_rate": _num("1/year", "cash fee on the undrawn line x spot, paid upfront", 0.0, 1.0, 0.0),
+        "collateral_ratio": _COLLATERAL,
+        "recovery_rate": _RECOVERY,
+        "buy_in_premium": _BUY_IN,
+        "liquidation_share_of_adv": _SHARE_ADV,
+        "max_liquidation_days": _LIQ_DAYS,
+        "adv_t": _ADV,
+        "adv_window_days": _ADV_WINDOW,
+        "pd_price_elasticity": _ELASTICITY,
+        "target_expected_loss_cny": _TARGET_LOSS,
+        "side": _choice(("lender", "entity"), "whose value the contract reports", "lender"),
+        **_CREDIT,
+    },
+}
+_FIELDS.update(_FINANCING_FIELDS)
+# --- end of carbon financing --------------------------------------------------------------------------------------
+
+# --- structured products: carbon-linked bonds and green structured deposits (issue 18) ----------------------------
+_FIELDS.update(
+    {
+        "structured_deposit": {
+            "principal_cny": _pos("CNY", "principal deposited (protected)"),
+            "underlying": _UNDERLYING,
+            "start_date": _date("value date of the deposit (not before the valuation date); S_0 is its close"),
+            "maturity_date": _date("maturity and payment date (after start_date)"),
+            "min_rate": _num("1/year", "guaranteed simple annual rate (Actual/365)", 0.0, 1.0),
+            "participation": _num("fraction", "share of the underlying's capped return paid", 0.0, 10.0),
+            "cap": _num("fraction", "cap on the underlying's return S_T / S_0 - 1", 0.0, 10.0, low_inclusive=False),
+            "averaging": _choice(("final", "monthly"), "S_T: the final close or the mean of month-end closes", "final"),
+            "position": _choice(("depositor", "bank"), "side valued: the depositor (holder) or the bank", "depositor"),
+        },
+        "carbon_linked_bond": {
+            "face_cny": _pos("CNY", "face value (redeemed at maturity)"),
+            "coupon_rate": _num("1/year", "fixed coupon rate", 0.0, 1.0),
+            "issue_date": _date("issue date (not before the valuation date)"),
+            "maturity_date": _date("maturity date (after issue_date)"),
+            "coupon_months": _int("months", "months between coupons: one of 1, 3, 6, 12", 1, 12, 12),
+            "day_count": _choice(("ACT/365F", "ACT/ACT"), "day count of the fixed coupons", "ACT/365F"),
+            "underlying": _asset("allowance the linked coupon follows", "CCER"),
+            "linked_coupon": _choice(
+                ("average_price", "project_income"),
+                "linked coupon: participation in the period's average price above the strike, or a share of the "
+                "project's credit income",
+                "average_price",
+            ),
+            "strike_cny_per_t": _pos("CNY/t", "strike of the average-price link"),
+            "participation": _num(
+                "fraction", "average-price link: coupon rate per unit of (A / K - 1)", 0.0, 10.0, 0.0
+            ),
+            "linked_cap_rate": _num(
+                "1/year", "cap on the average-price linked coupon rate", 0.0, 1.0, low_inclusive=False
+            ),
+            "income_share": _num(
+                "fraction", "project-income link: share of the period's credit income paid", 0.0, 1.0, 0.0
+            ),
+            "carbon_volumes_t": _list(
+                "t", "project-income link: credits issued per coupon year", "a list of numbers >= 0, one per coupon"
+            ),
+            "position": _choice(("holder", "issuer"), "side valued: the bondholder or the issuer", "holder"),
+        },
+    }
+)
+
 INSTRUMENT_QUANTITIES: dict[str, dict[str, Quantity]] = {
     kind: {key: Quantity(f"instrument.{kind}.{key}", **spec) for key, spec in {"name": _NAME, **fields}.items()}
     for kind, fields in _FIELDS.items()

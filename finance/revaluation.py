@@ -32,7 +32,14 @@ Closed forms, vectorised over paths (numpy; checked against QuantLib on individu
       (exercise when its value at expiry is positive, as :class:`~finance.engines.MCSwaptionEngine`);
     * exchange options: Margrabe (1978) on the two forwards (as QuantLib's ``AnalyticEuropeanMargrabeEngine``).
 
-No closed form (pledge loans, project loans, early-monetisation contracts)
+Structured products (issue 18)
+    structured deposits: the bond part on the curve and the call spread by Black-76 on the state (final close;
+    forward start: the forward-start spread) or on the moment-matched monthly average; carbon-linked bonds with an
+    average-price coupon: the fixed leg on the curve and the linked coupons as moment-matched average-price call
+    spreads.
+
+No closed form (pledge loans, project loans, early-monetisation contracts, carbon-linked bonds whose coupon is a
+share of a project's credit income)
     :class:`RegressionRevaluation`: least-squares Monte Carlo (Longstaff and Schwartz 2001). The engine's per-path
     present value :math:`Y` (to today) is regressed on a cubic polynomial in :math:`x = S_h / S_0` of the
     instrument's first factor, on a fixed pilot set of paths drawn from its own seed stream, so the coefficients
@@ -58,6 +65,7 @@ from scipy.special import ndtr
 from finance.exceptions import PathSetError
 from finance.instruments import (
     AsianOption,
+    CarbonLinkedBond,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -66,9 +74,11 @@ from finance.instruments import (
     GuaranteedPurchase,
     GuaranteedSale,
     Instrument,
+    StructuredDeposit,
     vanilla_payoff,
 )
 from finance.market import MarketEnv
+from finance.structured import bond_fixed_leg
 from models.calendar import as_datetime_index, year_fractions
 from models.paths import PathSet
 from models.units import TRADING_DAYS_PER_YEAR
@@ -407,8 +417,161 @@ _REVALUE: dict[type, Callable[[Any, HorizonState], np.ndarray]] = {
 }
 
 
+# ------------------------------------------------------------- structured products (issue 18)
+
+
+def _moment_matched_call(
+    m1: np.ndarray | float,
+    second: np.ndarray | float,
+    observed: np.ndarray | float,
+    n: int,
+    strike: float,
+    disc: float,
+) -> np.ndarray:
+    """:math:`P\\,E[(A - K)^+]` for :math:`A = (O + Y)/n`, Y lognormal with moments ``m1`` and ``second``.
+
+    Notes
+    -----
+    The arithmetic average's remaining sum Y matched to a lognormal (Levy 1992), as for the Asian options above:
+    :math:`s^2 = \\ln(M_2/M_1^2)`, value :math:`\\frac1n` Black-76 on forward :math:`M_1` and strike
+    :math:`nK - O`; where that strike is not positive the call is sure to pay, :math:`P(M_1 + O - nK)/n`.
+    """
+    m1 = np.asarray(m1, dtype=float)
+    s2 = np.log(np.maximum(np.asarray(second, dtype=float) / np.maximum(m1, 1e-300) ** 2, 1.0))
+    k = n * strike - np.asarray(observed, dtype=float)
+    value = black76(m1, np.maximum(k, 1e-300), np.sqrt(s2), disc, "call") / n
+    return np.asarray(np.where(k > 0.0, value, disc * (m1 - k) / n), dtype=float)
+
+
+def _lognormal_sum_moments(
+    g: np.ndarray, tau: np.ndarray, sig2: np.ndarray | float
+) -> tuple[float, np.ndarray | float]:
+    """:math:`\\sum g_i` and :math:`\\sum_{i,j} g_i g_j e^{\\sigma^2 \\min(\\tau_i, \\tau_j)}` (increasing tau)."""
+    suffix = np.concatenate([np.cumsum(g[::-1])[::-1][1:], [0.0]])
+    weights = g * (g + 2.0 * suffix)
+    sig2 = np.asarray(sig2, dtype=float)
+    if sig2.ndim == 0:
+        return float(g.sum()), float(np.sum(weights * np.exp(float(sig2) * tau)))
+    acc = np.zeros_like(sig2)
+    for w_i, t_i in zip(weights, tau, strict=True):
+        acc += w_i * np.exp(sig2 * t_i)
+    return float(g.sum()), acc
+
+
+def _structured_deposit(inst: StructuredDeposit, st: HorizonState) -> np.ndarray:
+    """Structured deposit at the horizon: the bond part on the curve, the call spread by Black-76 on the state.
+
+    Notes
+    -----
+    Bond part :math:`N(1 + r_{min}\\tau) P(h,T)` (and :math:`-N P(h, t_s)` for a forward start, carried once
+    paid). Call spread on :math:`X = A / S_0`: after the last observation, the payout itself; ``final`` with
+    :math:`S_0` known (:math:`t_s \\le h`), Black-76 on :math:`F_h(T)/S_0 = S_h F(0,T)/(F(0,h) S_0)` with the
+    volatility source's average volatility to T; before the start, the forward-start spread on
+    :math:`F(0,T)/F(0,t_s)` (independent of :math:`S_h`). ``monthly``: the moment-matched lognormal average
+    (:func:`_moment_matched_call`) of the remaining month-end closes, with the observed ones fixed.
+    """
+    und = inst.underlying
+    pay = pd.DatetimeIndex([inst.maturity_date])
+    disc = float(st.discount(pay)[0])
+    n_paths = st.paths.n_paths
+    bond = np.full(n_paths, inst.guaranteed_cny * disc)
+    if inst.start_date > st.market.valuation_date:
+        bond -= inst.principal_cny * float(st.discount(pd.DatetimeIndex([inst.start_date]))[0])
+    obs = inst.observation_dates()
+    n = len(obs)
+    scale = inst.participation * inst.principal_cny
+    values = st.paths[und]
+    started = inst.start_date <= st.date
+    s0 = np.asarray(values[st.rows(und, pd.DatetimeIndex([inst.start_date]))[0]] if started else np.ones(n_paths))
+    past = obs[obs <= st.date]
+    future = obs[obs > st.date]
+    observed = np.zeros(n_paths)
+    for r in st.rows(und, past):
+        observed += values[r]
+    if not len(future):
+        return np.asarray(inst.sign * (bond + disc * inst.linked_payout(observed / n / s0)), dtype=float)
+    sig2 = np.asarray(st.sigma(und, future[-1]), dtype=float) ** 2
+    if started:  # E_h[S_ti] / S_0 = level x c_i
+        c = st.carry(und, future)
+        level: np.ndarray | float = st.price(und) / s0
+        tau = year_fractions(st.date, future)
+        obs_ratio = observed / s0
+    else:  # forward start: X = A / S_ts, independent of the state at h
+        curve = st.market.curve(und)
+        c = np.asarray(curve(future) / curve(pd.DatetimeIndex([inst.start_date]))[0], dtype=float)
+        level = 1.0
+        tau = year_fractions(inst.start_date, future)
+        obs_ratio = np.zeros(n_paths)
+    if n == 1:  # final close: Black-76 on the forward ratio
+        sd = np.sqrt(sig2 * float(tau[0]))
+        fwd = level * float(c[0])
+        spread = black76(fwd, 1.0, sd, disc, "call") - black76(fwd, 1.0 + inst.cap, sd, disc, "call")
+    else:
+        m1, second = _lognormal_sum_moments(c, tau, sig2)
+        m1_p = level * m1
+        second_p = np.asarray(level) ** 2 * second
+        spread = _moment_matched_call(m1_p, second_p, obs_ratio, n, 1.0, disc) - _moment_matched_call(
+            m1_p, second_p, obs_ratio, n, 1.0 + inst.cap, disc
+        )
+    return np.asarray(inst.sign * (bond + scale * np.broadcast_to(spread, (n_paths,))), dtype=float)
+
+
+def _average_call_at_horizon(
+    st: HorizonState, factor: str, fixings: pd.DatetimeIndex, strike: float, disc: float
+) -> np.ndarray:
+    """:math:`P(h,T) E_h[(A - K)^+]` of the mean A of ``fixings`` (moment-matched, :func:`_moment_matched_call`)."""
+    values = st.paths[factor]
+    past = fixings[fixings <= st.date]
+    future = fixings[fixings > st.date]
+    observed = np.zeros(st.paths.n_paths)
+    for r in st.rows(factor, past):
+        observed += values[r]
+    n = len(fixings)
+    if not len(future):
+        return np.asarray(disc * np.maximum(observed / n - strike, 0.0), dtype=float)
+    sig2 = np.asarray(st.sigma(factor, future[-1]), dtype=float) ** 2
+    m1, second = _lognormal_sum_moments(st.carry(factor, future), year_fractions(st.date, future), sig2)
+    s_h = st.price(factor)
+    return _moment_matched_call(s_h * m1, s_h**2 * second, observed, n, strike, disc)
+
+
+def _carbon_linked_bond(inst: CarbonLinkedBond, st: HorizonState) -> np.ndarray:
+    """Carbon-linked bond (average-price link) at the horizon.
+
+    Notes
+    -----
+    Fixed coupons and redemption :math:`\\sum_j CF_j P(0,d_j)/P(0,h)` (discounted to h, or carried once paid;
+    minus the face paid at issue for a bond issued after the valuation date); linked coupon i:
+    :math:`N\\alpha_i p/K` moment-matched average-price calls (:func:`_average_call_at_horizon`) struck at K less
+    as many at :math:`K(1 + c/p)`, their observed fixings fixed on the path (exact once the period is over).
+    """
+    if inst.linked_coupon != "average_price" or inst.strike_cny_per_t is None:
+        raise PathSetError("a project_income carbon-linked bond has no closed-form revaluation; use the regression")
+    flows = bond_fixed_leg(inst, st.market).flows
+    total = np.full(st.paths.n_paths, float((flows["amount_cny"].to_numpy() * st.discount(flows["date"])).sum()))
+    if inst.issue_date > st.market.valuation_date:
+        total -= inst.face_cny * float(st.discount(pd.DatetimeIndex([inst.issue_date]))[0])
+    k = inst.strike_cny_per_t
+    for period in inst.periods():
+        disc = float(st.discount(pd.DatetimeIndex([period.payment_date]))[0])
+        scale = inst.face_cny * period.accrual_years * inst.participation / k
+        if scale == 0.0:
+            continue
+        leg = _average_call_at_horizon(st, inst.underlying, period.fixings, k, disc)
+        if inst.linked_cap_rate is not None:
+            k2 = k * (1.0 + inst.linked_cap_rate / inst.participation)
+            leg = leg - _average_call_at_horizon(st, inst.underlying, period.fixings, k2, disc)
+        total += scale * leg
+    return np.asarray(inst.sign * total, dtype=float)
+
+
+_REVALUE.update({StructuredDeposit: _structured_deposit, CarbonLinkedBond: _carbon_linked_bond})
+
+
 def has_closed_form(instrument: Instrument) -> bool:
     """Whether :func:`horizon_value` has a closed form for ``instrument`` (else use :class:`RegressionRevaluation`)."""
+    if isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon == "project_income":
+        return False  # per-path project volumes: the regression of the engine's value (module docstring)
     return type(instrument) in _REVALUE
 
 

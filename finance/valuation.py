@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from finance.carbon_financing import MCCustodyEngine, MCLendingEngine, MCOverdraftEngine, MCRepoEngine
 from finance.engines import (
     AnalyticForwardEngine,
     AnalyticGeometricAsianEngine,
@@ -39,6 +40,10 @@ from finance.engines import (
 from finance.exceptions import PathSetError
 from finance.instruments import (
     AsianOption,
+    CarbonCustody,
+    CarbonLending,
+    CarbonLinkedBond,
+    CarbonRepo,
     CarbonSwap,
     CarbonSwaption,
     EuropeanOption,
@@ -50,11 +55,14 @@ from finance.instruments import (
     Instrument,
     PledgeLoan,
     ProjectLoan,
+    QuotaOverdraft,
+    StructuredDeposit,
 )
 from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from finance.market import MarketEnv
 from finance.monetisation import MCMonetisationEngine
 from finance.results import PricingResult, jsonable
+from finance.structured import Black76DepositEngine, MCCarbonLinkedBondEngine, MCDepositEngine
 from models.calendar import as_datetime_index
 from models.gbm import GBM, CorrelatedGBM, GBMRun
 from models.paths import PathSet
@@ -170,7 +178,24 @@ _ENGINES: dict[type, Callable[[Instrument], tuple[Engine, ...]]] = {
     PledgeLoan: lambda i: (MCPledgeLoanEngine(),),
     ProjectLoan: lambda i: (MCProjectLoanEngine(),),
     FutureCreditMonetisation: lambda i: (MCMonetisationEngine(),),
+    # carbon financing (issue 18; finance.carbon_financing)
+    CarbonRepo: lambda i: (MCRepoEngine(),),
+    CarbonLending: lambda i: (MCLendingEngine(),),
+    CarbonCustody: lambda i: (MCCustodyEngine(),),
+    QuotaOverdraft: lambda i: (MCOverdraftEngine(),),
 }
+
+# --- structured products (issue 18): deposits, carbon-linked bonds ---------------------------------------------------
+_ENGINES.update(
+    {
+        StructuredDeposit: lambda i: (
+            (Black76DepositEngine(), MCDepositEngine())
+            if isinstance(i, StructuredDeposit) and i.averaging == "final"
+            else (MCDepositEngine(), MCDepositEngine(control_variate="none"))
+        ),
+        CarbonLinkedBond: lambda i: (MCCarbonLinkedBondEngine(), MCCarbonLinkedBondEngine(control_variate="none")),
+    }
+)
 
 
 def engines_for(instrument: Instrument) -> tuple[Engine, ...]:
@@ -241,7 +266,7 @@ class Valuation:
 
 
 def _price(instrument: Instrument, engine: Engine, market: MarketEnv, paths: PathSet, quick: bool) -> PricingResult:
-    return engine.calculate(instrument, market, paths if engine.needs_paths else None, quick=quick)
+    return engine.calculate(instrument, market=market, paths=paths if engine.needs_paths else None, quick=quick)
 
 
 def value_all(

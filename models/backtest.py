@@ -337,7 +337,7 @@ def backtest_var(
         )
         k = dist.num_params
         for lv in levels:
-            if spec.dist == "empirical":
+            if spec.law.bootstraps:
                 q_std[lv] = _fhs_quantiles(resids, lv, window)
                 continue
             qs = [float(dist.ppf(1.0 - lv, p[len(p) - k :] if k else None)) for p in params]
@@ -367,7 +367,7 @@ def backtest_var(
             garch_params.extend([start_values] * (stop - i))
             garch_resids.extend([_window_resid(res)] * (stop - i))
         for lv in levels:
-            if isinstance(spec, OUGarch) and spec.garch.dist == "empirical":
+            if isinstance(spec, OUGarch) and spec.garch.law.bootstraps:
                 q_std[lv] = _fhs_quantiles(garch_resids, lv, window)
             elif dist is None:
                 q_std[lv] = np.full(n, float(stats.norm.ppf(1.0 - lv)))

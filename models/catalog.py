@@ -24,6 +24,7 @@ from typing import Any
 from models.data import PriceHistory
 from models.exceptions import InputError
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES, Garch
+from models.interface import PriceModelResult
 from models.meanrev import OrnsteinUhlenbeck, OUGarch
 
 __all__ = ["DEFAULT_DIST", "DEFAULT_MODEL", "MODEL_NAMES", "default_dist", "fit_model", "make_spec"]
@@ -83,6 +84,9 @@ def make_spec(
     return Garch(vol=name, **kwargs)  # type: ignore[arg-type]
 
 
-def fit_model(history: PriceHistory, model: str | None = None, dist: str | None = None, **policy: Any) -> Any:
-    """Fit ``make_spec(model, dist, **policy)`` to ``history`` and return the fitted result."""
+def fit_model(
+    history: PriceHistory, model: str | None = None, dist: str | None = None, **policy: Any
+) -> PriceModelResult:
+    """Fit ``make_spec(model, dist, **policy)`` to ``history`` and return the fitted result (frozen; the
+    :class:`~models.interface.PriceModelResult` interface)."""
     return make_spec(model, dist, **policy).fit(history)

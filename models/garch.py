@@ -66,6 +66,29 @@ one. Under ``variance-target`` they practically never bind (nu >= 5: ``P(|z| > 2
 variance of the variance keeps ``sigma^2 > 100 s^2`` rare); under ``"cap"`` they keep EGARCH-t (CEA: nu = 2.05)
 finite, which without them overflows to inf/NaN in 6 % of the values of a 20-year, 100 000-path simulation.
 
+Components
+----------
+A :class:`Garch` specification names two component objects, :attr:`Garch.process` (a
+:class:`models.volatility.VolatilityProcess`: GARCH, GJR, EGARCH) and :attr:`Garch.law` (a
+:class:`models.innovations.InnovationLaw`: normal, t, skewed t, empirical), as ``arch`` composes a
+``VolatilityProcess`` and a ``Distribution``. The process owns the persistence, the policies above, the long-run
+variance and its kernel code and state; the law owns its moments, its part of the policy (the ``nu`` floor), its
+kernel code and shape and, for FHS, the residual sample. :class:`GarchResult` is frozen once built.
+
+Determinism of the fits
+-----------------------
+A fit is a pure function of the data: SLSQP (``arch``'s optimiser) starts from :func:`starting_values`, computed
+explicitly from the estimation window by ``arch``'s data-based rule (no random starts), and runs with the stated
+tolerances :data:`FIT_FTOL` and :data:`FIT_EPS` (scipy's defaults, so stating them changed no number) and
+``max_iter``. Fitting twice, or on a copy of the data in another memory layout, gives the same parameters bit for
+bit (``tests/models/test_fit_determinism.py``). What remains environment-dependent: the floating-point results of
+the libraries themselves, i.e. the versions of ``arch``, ``scipy`` (SLSQP, whose implementation changed in 1.16),
+``numpy`` (reductions, ``log``/``exp`` of the platform's math library), ``statsmodels`` (the AR(1) fit of the OU
+models) and the BLAS/LAPACK numpy links (the AR(1) least squares and arch's covariance); the CPU's instruction set
+can change the last bits of vectorised reductions. ``requirements.lock`` pins the versions and the run ledger
+records the environment, so ``runs rerun`` compares exactly in the same environment and with a stated tolerance
+otherwise.
+
 Conditional variance of a path set
 ----------------------------------
 ``simulate(..., record_variance=True)`` also stores, at every grid date, the conditional daily variance of the
@@ -85,20 +108,23 @@ import numpy as np
 import pandas as pd
 from arch import arch_model
 from arch.univariate.base import ARCHModelResult
-from scipy import special
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
-from models.base import SimulatesPaths, SimulationPlan, median_target
 from models.data import PriceHistory
 from models.drift import MarketAnchor
 from models.exceptions import ConvergenceError, InputError, NonStationaryWarning, SimulationPolicyWarning
 from models.grid import SimulationGrid
-from models.sampler import DIST_CODES, VOL_EGARCH, VOL_GARCH
+from models.innovations import LAWS, NU_SIM_MIN, InnovationLaw, fhs_innovations
+from models.interface import SimulationPlan
 from models.scenarios import ScenarioCurve
+from models.simulation import SimulatesPaths, median_target
 from models.units import PERCENT, TRADING_DAYS_PER_YEAR
+from models.volatility import PROCESSES, VARIANCE_RATIO_MAX, VolatilityProcess, egarch_moments
 
 __all__ = [
     "DISTRIBUTIONS",
+    "FIT_EPS",
+    "FIT_FTOL",
     "MIN_FIT_OBS",
     "NU_SIM_MIN",
     "PERSISTENCE_POLICIES",
@@ -110,33 +136,37 @@ __all__ = [
     "Garch",
     "GarchResult",
     "egarch_moments",
+    "fhs_innovations",
     "law_moments",
     "ljung_box",
+    "persistence_of",
+    "starting_values",
 ]
 
 PERSISTENCE_WARN: float = 0.999
 """Persistence at or above which a fit is reported as non-stationary and the policy applies."""
 MIN_FIT_OBS: int = 100
 """Fewest returns a volatility model is fitted on."""
-DISTRIBUTIONS: tuple[str, ...] = ("normal", "t", "skewt", "empirical")
-"""Innovation laws; ``empirical`` is filtered historical simulation (Gaussian QMLE, bootstrapped residuals)."""
-NU_SIM_MIN: float = 5.0
-"""Under ``variance-target`` a Student-t / skewed-t ``nu`` below this is raised to it for simulation."""
-VARIANCE_RATIO_MAX: float = 4.0
-"""Under ``variance-target`` the simulated ``E sigma^4 / (E sigma^2)^2`` is at most this."""
-VOLATILITIES: tuple[str, ...] = ("garch", "gjr", "egarch")
+DISTRIBUTIONS: tuple[str, ...] = tuple(LAWS)
+"""Innovation laws (:data:`models.innovations.LAWS`); ``empirical`` is filtered historical simulation (Gaussian
+QMLE, bootstrapped residuals)."""
+VOLATILITIES: tuple[str, ...] = tuple(PROCESSES)
+"""Volatility processes (:data:`models.volatility.PROCESSES`)."""
 PERSISTENCE_POLICIES: tuple[str, ...] = ("variance-target", "cap", "none")
 LJUNG_BOX_LAGS: int = 10
 Z_MAX: float = 20.0
 """Standardised innovations are clipped to +-Z_MAX in simulation (not under policy "none")."""
 VARIANCE_CEILING: float = 100.0
 """Simulated conditional variance is capped at this multiple of the sample variance (not under policy "none")."""
+FIT_FTOL: float = 1e-6
+"""SLSQP stopping tolerance on the change of the negative log-likelihood (scipy's default, stated explicitly)."""
+FIT_EPS: float = float(np.sqrt(np.finfo(float).eps))
+"""SLSQP finite-difference step of the numerical gradient (scipy's default ``sqrt(machine eps)``, stated)."""
 
 Distribution = Literal["normal", "t", "skewt", "empirical"]
 Volatility = Literal["garch", "gjr", "egarch"]
 PersistencePolicy = Literal["variance-target", "cap", "none"]
 _RENAME = {"alpha[1]": "alpha", "gamma[1]": "gamma", "beta[1]": "beta", "eta": "nu"}
-_LABEL = {"garch": "GARCH(1,1)", "gjr": "GJR-GARCH(1,1,1)", "egarch": "EGARCH(1,1,1)"}
 
 
 def ljung_box(values: np.ndarray | pd.Series, lags: int = LJUNG_BOX_LAGS) -> dict[str, float]:
@@ -154,14 +184,39 @@ def ljung_box(values: np.ndarray | pd.Series, lags: int = LJUNG_BOX_LAGS) -> dic
     }
 
 
+def starting_values(model: Any) -> np.ndarray:
+    """Starting values of an ``arch`` fit of ``model`` on all of its data, computed explicitly.
+
+    The rule is ``arch``'s own and a pure function of the data (no random starts): mean parameters from the
+    sample (``mu`` = mean return for a constant mean), volatility parameters from the process's grid search over
+    its coefficients at a variance-targeted ``omega`` (``VolatilityProcess.starting_values`` of ``arch``), shape
+    parameters from the standardised residuals at those values (``Distribution.starting_values``: ``nu`` from the
+    residuals' kurtosis, ``lambda = 0``). Passing them to the fit gives the same optimisation bit for bit as
+    ``arch``'s default (tested); computing them here makes them part of the recorded fit.
+    """
+    model._adjust_sample(None, None)  # what arch's fit does first: the estimation sample is all of the data
+    mean_sv = np.asarray(model.starting_values(), dtype=float)
+    resids = np.asarray(model.resids(mean_sv), dtype=float)
+    vol = model.volatility
+    backcast = vol.backcast(resids)
+    vol_sv = np.asarray(vol.starting_values(resids), dtype=float)
+    sigma2 = np.zeros(resids.shape[0], dtype=float)
+    vol.compute_variance(vol_sv, resids, sigma2, backcast, vol.variance_bounds(resids))
+    dist_sv = np.asarray(model.distribution.starting_values(resids / np.sqrt(sigma2)), dtype=float)
+    return np.ascontiguousarray(np.hstack([mean_sv, vol_sv, dist_sv]))
+
+
 @dataclass(frozen=True)
 class Garch:
     """Specification of a GARCH-family model on daily log-returns (see the module docstring).
 
+    The names select two component objects: :attr:`law` (:mod:`models.innovations`) and :attr:`process`
+    (:mod:`models.volatility`), which own the parameters, persistence, policies and kernel codes.
+
     Parameters
     ----------
-    dist : {"t", "normal", "skewt"}
-        Distribution of the standardised innovations.
+    dist : {"t", "normal", "skewt", "empirical"}
+        Distribution of the standardised innovations (``empirical``: filtered historical simulation).
     vol : {"garch", "gjr", "egarch"}
         Volatility process.
     mean : {"constant", "zero"}
@@ -186,7 +241,7 @@ class Garch:
             raise InputError(f"dist='{self.dist}' is not supported; choose one of {', '.join(DISTRIBUTIONS)}")
         if self.vol not in VOLATILITIES:
             raise InputError(f"vol='{self.vol}' is not supported; choose one of {', '.join(VOLATILITIES)}")
-        if self.dist == "empirical" and self.vol == "egarch":
+        if self.law.bootstraps and not self.process.offers_bootstrap:
             raise InputError(
                 "dist='empirical' (filtered historical simulation) is available for garch and gjr, not egarch"
             )
@@ -203,17 +258,32 @@ class Garch:
             raise InputError(f"max_iter={self.max_iter} must be > 0")
 
     @property
+    def law(self) -> InnovationLaw:
+        """The innovation law component of :attr:`dist`."""
+        return LAWS[self.dist]
+
+    @property
+    def process(self) -> VolatilityProcess:
+        """The volatility process component of :attr:`vol`."""
+        return PROCESSES[self.vol]
+
+    @property
     def name(self) -> str:
         """Short label such as ``GARCH(1,1)-t``."""
-        return f"{_LABEL[self.vol]}-{self.dist}"
+        return f"{self.process.label}-{self.law.name}"
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Labels of the fitted parameters: the mean's (``mu``), the process's, then the law's shape."""
+        return (("mu",) if self.mean == "constant" else ()) + self.process.parameter_names + self.law.shape_names
 
     def arch_model(self, returns_pct: pd.Series | np.ndarray) -> Any:
         """The equivalent ``arch`` model on ``returns_pct`` (percent log-returns)."""
-        o = 0 if self.vol == "garch" else 1
-        vol: Literal["EGARCH", "GARCH"] = "EGARCH" if self.vol == "egarch" else "GARCH"
         mean: Literal["Constant", "Zero"] = "Constant" if self.mean == "constant" else "Zero"
-        dist: Literal["normal", "t", "skewt"] = "normal" if self.dist == "empirical" else self.dist
-        return arch_model(returns_pct, mean=mean, vol=vol, p=1, o=o, q=1, dist=dist, rescale=False)
+        proc = self.process
+        return arch_model(
+            returns_pct, mean=mean, vol=proc.arch_vol, p=1, o=proc.arch_o, q=1, dist=self.law.arch_name, rescale=False
+        )
 
     def fit_arch(
         self,
@@ -224,7 +294,12 @@ class Garch:
         last_obs: int | None = None,
         starting_values: np.ndarray | None = None,
     ) -> ARCHModelResult:
-        """Fit through ``arch`` and check the outcome (too few observations, constant data, non-convergence)."""
+        """Fit through ``arch`` and check the outcome (too few observations, constant data, non-convergence).
+
+        SLSQP runs with the stated :data:`FIT_FTOL`, :data:`FIT_EPS` and ``max_iter``, from ``starting_values`` or,
+        when none are given, from :func:`starting_values` of the estimation window (module docstring,
+        "Determinism of the fits").
+        """
         window = returns_pct.iloc[first_obs:last_obs]
         if len(window) < MIN_FIT_OBS:
             raise InputError(f"'{label}' has {len(window)} returns; {self.name} needs at least {MIN_FIT_OBS}")
@@ -233,13 +308,14 @@ class Garch:
         model = self.arch_model(returns_pct)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            start = _starting_values(self, window) if starting_values is None else starting_values
             res = model.fit(
                 disp="off",
                 show_warning=False,
                 first_obs=first_obs,
                 last_obs=last_obs,
-                starting_values=starting_values,
-                options={"maxiter": self.max_iter},
+                starting_values=start,
+                options={"maxiter": self.max_iter, "ftol": FIT_FTOL, "eps": FIT_EPS},
             )
         if res.convergence_flag != 0:
             raise ConvergenceError(f"{self.name} fit on '{label}' did not converge: {res.optimization_result.message}")
@@ -265,211 +341,89 @@ class Garch:
         return GarchResult.from_arch(self, res, returns_pct, history)
 
 
-def _kappa(spec: Garch, params: pd.Series) -> float:
-    """``E[z^2 1(z < 0)]`` of the fitted innovation law (0.5 for symmetric laws and the Gaussian QMLE)."""
-    if spec.dist != "skewt":
-        return 0.5
-    from arch.univariate.distribution import SkewStudent
-
-    shape = np.array([float(params["nu"]), float(params["lambda"])])
-    return float(SkewStudent().partial_moment(2, 0.0, shape))
-
-
-def _abs_mean(spec: Garch, params: pd.Series) -> float:
-    """``E|z|`` of the standardised innovation law."""
-    if spec.dist == "normal":
-        return math.sqrt(2.0 / math.pi)
-    nu = float(params["nu"])
-    if spec.dist == "t":
-        return math.sqrt(nu - 2.0) * math.exp(math.lgamma((nu - 1) / 2) - math.lgamma(nu / 2)) / math.sqrt(math.pi)
-    from arch.univariate.distribution import SkewStudent
-
-    return float(-2.0 * SkewStudent().partial_moment(1, 0.0, np.array([nu, float(params["lambda"])])))
-
-
-def _scale_arch(sim: pd.Series, scale: float, keys: tuple[str, ...] = ("alpha", "gamma", "beta")) -> None:
-    for key in keys:
-        if key in sim.index:
-            sim[key] = float(sim[key]) * scale
+def _starting_values(spec: Garch, window: pd.Series) -> np.ndarray:
+    """:func:`starting_values` of ``spec``'s ``arch`` model on the estimation window (contiguous copy)."""
+    return starting_values(spec.arch_model(np.ascontiguousarray(window.to_numpy(dtype=float))))
 
 
 def law_moments(spec: Garch, params: pd.Series, innovations: np.ndarray | None = None) -> tuple[float, float, float]:
-    """``(E[z^2 1(z<0)], E z^4, E[z^4 1(z<0)])`` of the innovation law of ``params`` (inf when not finite).
+    """``(E[z^2 1(z<0)], E z^4, E[z^4 1(z<0)])`` of the simulated innovation law of ``params`` (inf when not finite).
 
     ``innovations`` is the standardised-residual sample of filtered historical simulation (``dist="empirical"``).
     """
-    if spec.dist == "normal":
-        return 0.5, 3.0, 1.5
-    if spec.dist == "empirical":
-        if innovations is None:
-            raise InputError("dist='empirical' needs the standardised residuals of the fit")
-        z = np.asarray(innovations, dtype=float)
-        neg = z < 0.0
-        return float(np.mean(z * z * neg)), float(np.mean(z**4)), float(np.mean(z**4 * neg))
-    nu = float(params["nu"])
-    if nu <= 4.0:
-        return _kappa(spec, params), math.inf, math.inf
-    if spec.dist == "t":
-        k4 = 3.0 * (nu - 2.0) / (nu - 4.0)
-        return 0.5, k4, k4 / 2.0
-    from arch.univariate.distribution import SkewStudent
-
-    lam = float(params["lambda"])
-    sk = SkewStudent()
-    neg4 = float(sk.partial_moment(4, 0.0, np.array([nu, lam])))
-    pos4 = float(sk.partial_moment(4, 0.0, np.array([nu, -lam])))
-    return _kappa(spec, params), neg4 + pos4, neg4
-
-
-def _egarch_log_mgf(c: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
-    """``ln E exp(c g(z))``, ``g(z) = alpha (|z| - sqrt(2/pi)) + gamma z``, ``z ~ N(0, 1)`` (closed form).
-
-    ``E[exp(u z) 1(z > 0)] = exp(u^2 / 2) Phi(u)``, so ``E exp(c g) = exp(-c alpha sqrt(2/pi))
-    [exp((c alpha + c gamma)^2 / 2) Phi(c alpha + c gamma) + exp((c alpha - c gamma)^2 / 2) Phi(c alpha - c gamma)]``.
-    """
-    up = c * (alpha + gamma)
-    dn = c * (alpha - gamma)
-    both = np.logaddexp(0.5 * up * up + special.log_ndtr(up), 0.5 * dn * dn + special.log_ndtr(dn))
-    return np.asarray(-c * alpha * math.sqrt(2.0 / math.pi) + both, dtype=float)
-
-
-def _egarch_powers(beta: float) -> np.ndarray:
-    n = max(1, math.ceil(math.log(1e-16) / math.log(max(abs(beta), 1e-300)))) if abs(beta) > 0 else 1
-    return np.asarray(np.abs(beta) ** np.arange(n) * np.sign(beta) ** np.arange(n), dtype=float)
-
-
-def egarch_moments(omega: float, alpha: float, gamma: float, beta: float) -> tuple[float, float]:
-    """``E sigma^2`` and ``E sigma^4 / (E sigma^2)^2`` of a stationary EGARCH(1,1,1) with normal innovations.
-
-    ``ln sigma_t^2 = omega / (1 - beta) + sum_k beta^k g(z_{t-1-k})`` with independent ``z``, so
-    ``E sigma^2 = exp(omega / (1 - beta)) prod_k E exp(beta^k g(z))`` (:func:`_egarch_log_mgf`).
-    """
-    c = _egarch_powers(beta)
-    ln_m1 = float(np.sum(_egarch_log_mgf(c, alpha, gamma)))
-    ln_m2 = float(np.sum(_egarch_log_mgf(2.0 * c, alpha, gamma)))
-    return math.exp(omega / (1.0 - beta) + ln_m1), math.exp(ln_m2 - 2.0 * ln_m1)
-
-
-def _variance_target(
-    spec: Garch,
-    sim: pd.Series,
-    sample_variance: float,
-    cap: float,
-    innovations: np.ndarray | None,
-    data_name: str,
-) -> tuple[pd.Series, list[str], str]:
-    """Simulation parameters of the ``variance-target`` policy, what it changed, and a refusal message (or "").
-
-    See the module docstring: persistence capped, Student-t ``nu`` floored at :data:`NU_SIM_MIN`, the variance of
-    the conditional variance bounded by :data:`VARIANCE_RATIO_MAX`, omega set so the mean simulated variance is
-    the sample variance.
-    """
-    changes: list[str] = []
-    refused = ""
-    if spec.dist in ("t", "skewt") and float(sim["nu"]) < NU_SIM_MIN:
-        changes.append(f"nu floored from {float(sim['nu']):.3g} to {NU_SIM_MIN:g} (finite fourth moment)")
-        sim["nu"] = NU_SIM_MIN
-    if spec.vol == "egarch":
-        beta = float(sim["beta"])
-        if beta > cap:
-            changes.append(f"beta scaled to persistence {cap}")
-            beta = cap
-            sim["beta"] = cap
-        if spec.dist != "normal":
-            refused = (
-                f"{spec.name} fitted on '{data_name}' is not simulated: with {spec.dist} innovations "
-                f"E exp(alpha |z|) is infinite, so EGARCH has no finite variance to target; "
-                f"simulate egarch with dist='normal' or garch/gjr with dist='{spec.dist}'"
-            )
-            sim["omega"] = (1.0 - beta) * math.log(sample_variance)
-            return sim, changes, refused
-        alpha, gamma = float(sim["alpha"]), float(sim["gamma"])
-        ratio = egarch_moments(0.0, alpha, gamma, beta)[1]
-        if ratio > VARIANCE_RATIO_MAX:
-            lo, hi = 0.0, 1.0
-            for _ in range(80):
-                mid = 0.5 * (lo + hi)
-                if egarch_moments(0.0, mid * alpha, mid * gamma, beta)[1] > VARIANCE_RATIO_MAX:
-                    hi = mid
-                else:
-                    lo = mid
-            alpha, gamma = lo * alpha, lo * gamma
-            sim["alpha"], sim["gamma"] = alpha, gamma
-            changes.append(
-                f"alpha, gamma scaled by {lo:.3g} so E sigma^4 / (E sigma^2)^2 = {VARIANCE_RATIO_MAX:g} "
-                f"(was {ratio:.3g})"
-            )
-        ln_mean = float(np.sum(_egarch_log_mgf(_egarch_powers(beta), alpha, gamma)))
-        sim["omega"] = (1.0 - beta) * (math.log(sample_variance) - ln_mean)
-        changes.append(f"omega set so E sigma^2 = sample variance {sample_variance:.4g} %^2")
-        return sim, changes, refused
-    kappa, m4, m4_neg = law_moments(spec, sim, innovations)
-    alpha, gamma, beta = float(sim["alpha"]), float(sim.get("gamma", 0.0)), float(sim["beta"])
-    arch_mean = alpha + kappa * gamma
-    p = arch_mean + beta
-    if p > cap:
-        _scale_arch(sim, cap / p)
-        alpha, gamma, beta, arch_mean, p = (
-            float(sim["alpha"]),
-            float(sim.get("gamma", 0.0)),
-            float(sim["beta"]),
-            arch_mean * cap / p,
-            cap,
-        )
-        changes.append(f"alpha, gamma, beta scaled to persistence {cap}")
-    # E[(a(z) z^2 + beta)^2] = p^2 + excess with a(z) = alpha + gamma 1(z < 0); E h^2 / (E h)^2 = (1 - p^2) / (1 - m)
-    excess = alpha * alpha * m4 + (2.0 * alpha * gamma + gamma * gamma) * m4_neg - arch_mean * arch_mean
-    m1_max = 1.0 - (1.0 - p * p) / VARIANCE_RATIO_MAX
-    if p * p + excess > m1_max and excess > 0.0:
-        scale = math.sqrt(max(m1_max - p * p, 0.0) / excess)
-        _scale_arch(sim, scale, ("alpha", "gamma"))
-        sim["beta"] = p - scale * arch_mean
-        ratio = (1.0 - p * p) / (1.0 - p * p - excess) if p * p + excess < 1.0 else math.inf
-        changes.append(
-            f"alpha, gamma scaled by {scale:.3g} and beta raised to {float(sim['beta']):.4g} (persistence kept) so "
-            f"E sigma^4 / (E sigma^2)^2 = {VARIANCE_RATIO_MAX:g} (was {ratio:.3g})"
-        )
-    sim["omega"] = sample_variance * (1.0 - p)
-    changes.append(f"omega set to the sample variance {sample_variance:.4g} %^2 x (1 - {p:.4g})")
-    return sim, changes, refused
-
-
-def fhs_innovations(std_resid: np.ndarray, policy: str) -> np.ndarray:
-    """Residuals filtered historical simulation draws from: the fit's standardised residuals, centred and scaled
-    to unit variance unless the policy is ``"none"`` (then exactly the fit's, as ``arch``'s bootstrap uses them)."""
-    z = np.asarray(std_resid, dtype=float)
-    if policy != "none":
-        z = (z - z.mean()) / z.std()
-    out = np.ascontiguousarray(z)
-    out.setflags(write=False)
-    return out
-
-
-def _average_variance(variance_now: np.ndarray, n_days: int | np.ndarray, omega: float, phi: float) -> np.ndarray:
-    """``mean_{k=1..n} E[h_{t+k} | h_{t+1} = v]`` for ``h_{t+1} = omega + phi h_t`` in expectation."""
-    v = np.asarray(variance_now, dtype=float)
-    n = np.asarray(n_days)
-    if not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
-        raise InputError(f"n_days={n_days!r} must be integers >= 1")
-    nf = n.astype(float)
-    if abs(1.0 - phi) < 1e-12:
-        return np.asarray(v + omega * (nf - 1.0) / 2.0, dtype=float)
-    bar = omega / (1.0 - phi)
-    weight = (1.0 - phi**nf) / (nf * (1.0 - phi))
-    return np.asarray(bar + (v - bar) * weight, dtype=float)
+    return spec.law.moments(params, innovations)
 
 
 def persistence_of(spec: Garch, params: pd.Series) -> float:
     """Persistence of ``params`` under ``spec`` (see the module docstring)."""
-    if spec.vol == "egarch":
-        return float(params["beta"])
-    gamma = float(params.get("gamma", 0.0))
-    return float(params["alpha"] + _kappa(spec, params) * gamma + params["beta"])
+    return spec.process.persistence(params, spec.law)
 
 
-@dataclass
+@dataclass(frozen=True)
+class SimulationParameters:
+    """What a persistence policy makes of a fit: the simulation parameters and the record of it."""
+
+    sim_params: pd.Series
+    policy_applied: str
+    simulation_refused: str
+    warnings: tuple[str, ...]
+
+
+def simulation_parameters(
+    spec: Garch,
+    params: pd.Series,
+    sample_variance_pct2: float,
+    innovations: np.ndarray | None,
+    data_name: str,
+    stacklevel: int = 2,
+) -> SimulationParameters:
+    """Apply ``spec``'s persistence policy to the fitted ``params`` (see the module docstring) and warn.
+
+    Warns
+    -----
+    models.exceptions.NonStationaryWarning
+        When the fitted persistence is >= :data:`PERSISTENCE_WARN`.
+    models.exceptions.SimulationPolicyWarning
+        When the policy changes a stationary fit beyond targeting omega.
+    """
+    law, proc = spec.law, spec.process
+    p = proc.persistence(params, law)
+    policy, cap = spec.persistence_policy, spec.persistence_cap
+    sim = params.copy()
+    changes: list[str] = []
+    refused = ""
+    if policy == "variance-target":
+        changes, refused = proc.variance_target(sim, sample_variance_pct2, cap, law, innovations, spec.name, data_name)
+    elif policy == "cap" and p >= PERSISTENCE_WARN:
+        changes.append(proc.cap_persistence(sim, params, cap, p, law))
+    if policy == "none":
+        applied = (
+            "none (stationary fit)"
+            if p < PERSISTENCE_WARN
+            else "none: fitted parameters simulated as they are (long horizons may explode)"
+        )
+    else:
+        applied = f"{policy}: {'; '.join(changes) if changes else 'fitted parameters kept'}"
+    messages: list[str] = []
+    if p >= PERSISTENCE_WARN:
+        message = (
+            f"{spec.name} fitted on '{data_name}' has persistence {p:.5f} >= {PERSISTENCE_WARN} "
+            f"(non-stationary); persistence policy {applied}"
+        )
+        messages.append(message)
+        warnings.warn(message, NonStationaryWarning, stacklevel=stacklevel + 1)
+    elif any(not c.startswith("omega set") for c in changes):  # targeting omega alone is the plain default
+        message = f"{spec.name} fitted on '{data_name}': simulation policy {applied}"
+        messages.append(message)
+        warnings.warn(message, SimulationPolicyWarning, stacklevel=stacklevel + 1)
+    return SimulationParameters(sim, applied, refused, tuple(messages))
+
+
+@dataclass(frozen=True)
 class GarchResult(SimulatesPaths):
     """A fitted :class:`Garch`: labelled parameters (returns in percent), standard errors, diagnostics.
+
+    Frozen once built (:meth:`from_arch` applies the persistence policy before construction).
 
     Attributes
     ----------
@@ -503,7 +457,7 @@ class GarchResult(SimulatesPaths):
     sim_params: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     policy_applied: str = "none"
     diagnostics: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     std_resid: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Standardised residuals ``(r_t - mu) / sigma_t`` of the fit."""
     innovations: np.ndarray | None = None
@@ -519,7 +473,11 @@ class GarchResult(SimulatesPaths):
         next_var = float(res.forecast(horizon=1, reindex=False).variance.iloc[-1, 0])
         std_resid = np.asarray(res.std_resid, dtype=float)
         std_resid = std_resid[np.isfinite(std_resid)]
-        result = cls(
+        std_resid.setflags(write=False)
+        sample_variance = float(np.var(returns_pct.to_numpy(), ddof=1))
+        innovations = spec.law.sample(std_resid, spec.persistence_policy)
+        policy = simulation_parameters(spec, params, sample_variance, innovations, history.name, stacklevel=3)
+        return cls(
             spec=spec,
             params=params,
             std_err=std_err,
@@ -531,13 +489,15 @@ class GarchResult(SimulatesPaths):
             last_price=history.last_price,
             last_date=history.last_date,
             data_name=history.name,
-            sample_variance_pct2=float(np.var(returns_pct.to_numpy(), ddof=1)),
+            sample_variance_pct2=sample_variance,
+            sim_params=policy.sim_params,
+            policy_applied=policy.policy_applied,
             diagnostics=ljung_box(np.asarray(res.std_resid)),
+            warnings=policy.warnings,
             std_resid=std_resid,
-            innovations=fhs_innovations(std_resid, spec.persistence_policy) if spec.dist == "empirical" else None,
+            innovations=innovations,
+            simulation_refused=policy.simulation_refused,
         )
-        result._apply_policy()
-        return result
 
     @property
     def name(self) -> str:
@@ -561,47 +521,8 @@ class GarchResult(SimulatesPaths):
 
         GARCH/GJR: ``sqrt(omega / (1 - persistence) * 245) / 100``; EGARCH: ``exp(E ln sigma^2 / 2)``.
         """
-        return _uncond_vol_annual(self.spec, self.params)
-
-    def _apply_policy(self) -> None:
-        p = self.persistence
-        policy, cap = self.spec.persistence_policy, self.spec.persistence_cap
-        sim = self.params.copy()
-        changes: list[str] = []
-        if policy == "variance-target":
-            sim, changes, self.simulation_refused = _variance_target(
-                self.spec, sim, self.sample_variance_pct2, cap, self.innovations, self.data_name
-            )
-        elif policy == "cap" and p >= PERSISTENCE_WARN:
-            if self.spec.vol == "egarch":
-                sim["beta"] = cap
-                sim["omega"] = float(self.params["omega"]) - float(sim["alpha"]) * (
-                    _abs_mean(self.spec, sim) - math.sqrt(2.0 / math.pi)
-                )
-            else:
-                _scale_arch(sim, cap / p)
-            changes.append(f"coefficients scaled to persistence {cap}, fitted omega kept")
-        self.sim_params = sim
-        if policy == "none":
-            stationary = p < PERSISTENCE_WARN
-            self.policy_applied = (
-                "none (stationary fit)"
-                if stationary
-                else "none: fitted parameters simulated as they are (long horizons may explode)"
-            )
-        else:
-            self.policy_applied = f"{policy}: {'; '.join(changes) if changes else 'fitted parameters kept'}"
-        if p >= PERSISTENCE_WARN:
-            message = (
-                f"{self.name} fitted on '{self.data_name}' has persistence {p:.5f} >= {PERSISTENCE_WARN} "
-                f"(non-stationary); persistence policy {self.policy_applied}"
-            )
-            self.warnings.append(message)
-            warnings.warn(message, NonStationaryWarning, stacklevel=4)
-        elif any(not c.startswith("omega set") for c in changes):  # targeting omega alone is the plain default
-            message = f"{self.name} fitted on '{self.data_name}': simulation policy {self.policy_applied}"
-            self.warnings.append(message)
-            warnings.warn(message, SimulationPolicyWarning, stacklevel=4)
+        daily_var = self.spec.process.unconditional_variance(self.params, self.spec.law)
+        return math.sqrt(daily_var * TRADING_DAYS_PER_YEAR) / PERCENT if math.isfinite(daily_var) else math.inf
 
     @property
     def guards(self) -> str:
@@ -617,30 +538,12 @@ class GarchResult(SimulatesPaths):
         GARCH/GJR: ``omega / (1 - persistence)``; EGARCH with normal innovations: the exact
         :func:`egarch_moments` mean, otherwise ``exp(E ln sigma^2)``.
         """
-        sp = self.sim_params
-        if self.spec.vol == "egarch":
-            beta = float(sp["beta"])
-            if not abs(beta) < 1.0:
-                return math.inf
-            if self.spec.dist == "normal":
-                return egarch_moments(float(sp["omega"]), float(sp["alpha"]), float(sp["gamma"]), beta)[0] / PERCENT**2
-            ln_var = (float(sp["omega"]) + float(sp["alpha"]) * (_abs_mean(self.spec, sp) - math.sqrt(2 / math.pi))) / (
-                1.0 - beta
-            )
-            return math.exp(ln_var) / PERCENT**2
-        p = self.sim_persistence
-        return float(sp["omega"]) / (1.0 - p) / PERCENT**2 if p < 1.0 else math.inf
+        return self.spec.process.long_run_variance(self.sim_params, self.spec.law, self.innovations)
 
     @property
     def sim_persistence(self) -> float:
         """Persistence of the simulation parameters (under the simulated innovation law)."""
-        sp = self.sim_params
-        if self.spec.vol == "egarch":
-            return float(sp["beta"])
-        kappa = (
-            law_moments(self.spec, sp, self.innovations)[0] if self.spec.dist == "empirical" else _kappa(self.spec, sp)
-        )
-        return float(sp["alpha"]) + kappa * float(sp.get("gamma", 0.0)) + float(sp["beta"])
+        return self.spec.process.simulated_persistence(self.sim_params, self.spec.law, self.innovations)
 
     def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
         """Mean of ``E[sigma^2_{t+k} | sigma^2_{t+1} = variance_now]`` over ``k = 1..n_days`` (daily, decimal).
@@ -666,11 +569,7 @@ class GarchResult(SimulatesPaths):
         (exact for ``ln sigma^2`` in the mean, not for ``sigma^2``; the level decays at rate ``beta`` only to first
         order). The simulation's variance ceiling is ignored.
         """
-        phi = self.sim_persistence
-        omega = float(self.sim_params["omega"]) / PERCENT**2
-        if self.spec.vol == "egarch":
-            bar = self.long_run_variance
-            omega = bar * (1.0 - phi)
+        omega, phi = self.spec.process.average_variance_terms(self.sim_params, self.spec.law, self.innovations)
         return _average_variance(variance_now, n_days, omega, phi)
 
     def log_variance_days(self, n_days: int) -> np.ndarray:
@@ -731,22 +630,24 @@ class GarchResult(SimulatesPaths):
                 x0, grid.start, grid.day_dates, scenario, anchor, lambda: self.log_variance_days(grid.n_days)
             )
             c = np.diff(np.concatenate([[x0], target]))
+        law, proc = self.spec.law, self.spec.process
         sp = self.sim_params
-        h0 = math.log(self.next_variance_pct2) if self.spec.vol == "egarch" else self.next_variance_pct2
+        h0 = proc.state(self.next_variance_pct2)
         guarded = self.spec.persistence_policy != "none"
         h_cap = VARIANCE_CEILING * self.sample_variance_pct2 if guarded else math.inf
-        h_max = (math.log(h_cap) if math.isfinite(h_cap) else math.inf) if self.spec.vol == "egarch" else h_cap
+        omega, alpha, gamma, beta = proc.kernel_coefficients(sp)
+        nu, lam = law.kernel_shape(sp)
         return SimulationPlan(
             x0=x0,
             h0=h0,
-            dist=DIST_CODES[self.spec.dist],
-            nu=float(sp.get("nu", math.inf)) if self.spec.dist in ("t", "skewt") else 0.0,
-            lam=float(sp.get("lambda", 0.0)),
-            vol=VOL_EGARCH if self.spec.vol == "egarch" else VOL_GARCH,
-            omega=float(sp["omega"]),
-            alpha=float(sp["alpha"]),
-            gamma=float(sp.get("gamma", 0.0)),
-            beta=float(sp["beta"]),
+            dist=law.code,
+            nu=nu,
+            lam=lam,
+            vol=proc.code,
+            omega=omega,
+            alpha=alpha,
+            gamma=gamma,
+            beta=beta,
             c=c,
             phi=np.ones(n),
             sd=np.zeros(n),
@@ -755,7 +656,7 @@ class GarchResult(SimulatesPaths):
             price0=self.last_price,
             meta=self._meta(scenario),
             z_max=Z_MAX if guarded else math.inf,
-            h_max=max(h_max, h0),
+            h_max=max(proc.state_ceiling(h_cap), h0),
             innovations=self.innovations,
         )
 
@@ -772,18 +673,18 @@ class GarchResult(SimulatesPaths):
         }
 
 
-def _uncond_vol_annual(spec: Garch, params: pd.Series) -> float:
-    p = persistence_of(spec, params)
-    if p >= 1.0:
-        return math.inf
-    if spec.vol == "egarch":
-        ln_var = (
-            float(params["omega"]) + float(params["alpha"]) * (_abs_mean(spec, params) - math.sqrt(2 / math.pi))
-        ) / (1.0 - p)
-        daily_var = math.exp(ln_var)
-    else:
-        daily_var = float(params["omega"]) / (1.0 - p)
-    return math.sqrt(daily_var * TRADING_DAYS_PER_YEAR) / PERCENT
+def _average_variance(variance_now: np.ndarray, n_days: int | np.ndarray, omega: float, phi: float) -> np.ndarray:
+    """``mean_{k=1..n} E[h_{t+k} | h_{t+1} = v]`` for ``h_{t+1} = omega + phi h_t`` in expectation."""
+    v = np.asarray(variance_now, dtype=float)
+    n = np.asarray(n_days)
+    if not np.issubdtype(n.dtype, np.integer) or np.any(n < 1):
+        raise InputError(f"n_days={n_days!r} must be integers >= 1")
+    nf = n.astype(float)
+    if abs(1.0 - phi) < 1e-12:
+        return np.asarray(v + omega * (nf - 1.0) / 2.0, dtype=float)
+    bar = omega / (1.0 - phi)
+    weight = (1.0 - phi**nf) / (nf * (1.0 - phi))
+    return np.asarray(bar + (v - bar) * weight, dtype=float)
 
 
 def _finite_or_none(value: float) -> float | None:

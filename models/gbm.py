@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.base import check_paths, simulation_threads
 from models.calendar import as_datetime_index, year_fractions
 from models.exceptions import InputError
 from models.paths import PathSet
 from models.pcg64 import block_states
 from models.random import BLOCK_PATHS, RngLike, root_seed_sequence, seed_entropy
 from models.sampler import gbm_blocks, quantile_tables
+from models.simulation import check_paths, simulation_threads
 from models.validation import check_number
 
 __all__ = ["GBM", "CorrelatedGBM", "GBMRun"]

@@ -30,14 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.base import BasisPlan, SimulatesPaths, SimulationPlan
 from models.data import PriceHistory
 from models.drift import MarketAnchor
 from models.exceptions import InputError
 from models.garch import MIN_FIT_OBS
 from models.grid import SimulationGrid
+from models.interface import BasisPlan, PriceModelResult, SimulationPlan
 from models.meanrev import fit_ar1
 from models.scenarios import ScenarioCurve
+from models.simulation import SimulatesPaths
 from models.units import TRADING_DAYS_PER_YEAR
 
 __all__ = ["DEFAULT_CCER_DISCOUNT", "BasisParams", "JointCeaCcer", "fit_basis"]
@@ -111,19 +112,19 @@ def fit_basis(cea: PriceHistory, ccer: PriceHistory) -> BasisParams:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class JointCeaCcer(SimulatesPaths):
     """Any fitted CEA model plus a CEA/CCER basis; path sets hold factors ``"CEA"`` and ``"CCER"``.
 
     Parameters
     ----------
-    cea : SimulatesPaths
+    cea : PriceModelResult
         A fitted CEA model (GarchResult, OUResult, OUGarchResult...).
     basis : BasisParams
         Basis parameters (documented defaults or :func:`fit_basis`).
     """
 
-    cea: SimulatesPaths
+    cea: PriceModelResult
     basis: BasisParams
 
     @property
@@ -142,6 +143,10 @@ class JointCeaCcer(SimulatesPaths):
         if fn is None:
             raise InputError(f"the CEA model {type(self.cea).__name__} has no expected_average_variance")
         return np.asarray(fn(variance_now, n_days))
+
+    def summary(self) -> dict[str, Any]:
+        """The CEA model's summary, labelled with the joint model and its basis parameters."""
+        return dict(self.cea.summary()) | {"model": self.name, "basis": self.basis.to_dict()}
 
     def plan(
         self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None

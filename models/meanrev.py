@@ -21,7 +21,7 @@ long-run level ``exp(theta)`` CNY/t, ``sigma`` per sqrt(year), half-life ``ln 2 
 in trading days throughout (the grid's trading days per step), consistently with the estimation.
 
 With a scenario curve, theta(t) follows it so that the median log price follows the glide path of
-:func:`models.base.glide_path` (short-term behaviour from the data, long-run level from the scenario).
+:func:`models.simulation.glide_path` (short-term behaviour from the data, long-run level from the scenario).
 
 OU with GARCH innovations (two documented steps)
 ------------------------------------------------
@@ -38,21 +38,22 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from statsmodels.tsa.ar_model import AutoReg
 
-from models.base import SimulatesPaths, SimulationPlan, median_target
 from models.data import PriceHistory
 from models.drift import MarketAnchor
 from models.exceptions import InputError
 from models.garch import MIN_FIT_OBS, Garch, GarchResult, ljung_box
 from models.grid import SimulationGrid
+from models.interface import SimulationPlan
 from models.sampler import DIST_CODES, VOL_CONSTANT
 from models.scenarios import ScenarioCurve
+from models.simulation import SimulatesPaths, median_target
 from models.units import PERCENT, TRADING_DAYS_PER_YEAR
 
 __all__ = ["ArFit", "OUGarch", "OUGarchResult", "OUResult", "OrnsteinUhlenbeck", "fit_ar1"]
@@ -202,9 +203,11 @@ class OrnsteinUhlenbeck:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class OUResult(SimulatesPaths):
-    """Fitted :class:`OrnsteinUhlenbeck`: ``params`` kappa (1/y), theta, long_run_cny_per_t, sigma, half_life_years."""
+    """Fitted :class:`OrnsteinUhlenbeck`: ``params`` kappa (1/y), theta, long_run_cny_per_t, sigma, half_life_years.
+
+    Frozen once built."""
 
     spec: OrnsteinUhlenbeck
     ar: ArFit
@@ -218,7 +221,7 @@ class OUResult(SimulatesPaths):
     last_date: pd.Timestamp
     data_name: str
     diagnostics: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     policy_applied: str = "none (constant volatility)"
 
     @property
@@ -342,14 +345,7 @@ class OUGarch:
     def fit(self, history: PriceHistory) -> OUGarchResult:
         """Step 1: AR(1) on ln price; step 2: GARCH on its residuals (percent)."""
         ar = fit_ar1(np.log(history.prices.to_numpy()), history.name)
-        spec = Garch(
-            dist=self.garch.dist,
-            vol=self.garch.vol,
-            mean="zero",
-            persistence_policy=self.garch.persistence_policy,
-            persistence_cap=self.garch.persistence_cap,
-            max_iter=self.garch.max_iter,
-        )
+        spec = replace(self.garch, mean="zero")
         resid_pct = pd.Series(ar.residuals * PERCENT, index=history.prices.index[1:], name="ar1_residual_pct")
         res = spec.fit_arch(resid_pct, history.name)
         resid_history = PriceHistory(
@@ -376,9 +372,9 @@ class OUGarch:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class OUGarchResult(SimulatesPaths):
-    """Fitted :class:`OUGarch`: AR(1)/OU part (``ar``, ``ou_params``) and the residual GARCH (``garch``)."""
+    """Fitted :class:`OUGarch`: AR(1)/OU part (``ar``, ``ou_params``) and the residual GARCH (``garch``); frozen."""
 
     spec: OUGarch
     ar: ArFit

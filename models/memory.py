@@ -173,10 +173,10 @@ def estimate_price_paths(
 
     Summaries: per path only the terminal value of each factor and its block's share of the per-date sums
     (``n_dates x 8 / 4096``); fixed: per thread one block of values (``n_dates x 4096``) and the int32 histogram
-    counters of each factor (:func:`models.base.summary_bin_width`), plus their int64 sum.
+    counters of each factor (:func:`models.simulation.summary_bin_width`), plus their int64 sum.
     """
-    from models.base import HIST_HI, HIST_LO, summary_bin_width
     from models.random import BLOCK_PATHS
+    from models.simulation import HIST_HI, HIST_LO, summary_bin_width
 
     lanes = max(int(threads), 1) + (int(workers) if workers else 0)
     block = float(n_dates * BLOCK_PATHS * BYTES_PER_VALUE * n_factors)

@@ -62,9 +62,9 @@ when, how much was owed (EAD) and how much was lost after selling the collateral
 - **standardised** (NFRA 2023, 权重法): 100 % for a general corporate; the CEA / CCER pledge is *not* in the rules'
   list of eligible collateral, so we assume it does not reduce RWA (it lowers the LGD only).""")
 code("""market = base.market
-pl = MCPledgeLoanEngine().calculate(pledge.instrument, market, base.paths, quick=True).extras
+pl = MCPledgeLoanEngine().calculate(pledge.instrument, market=market, paths=base.paths, quick=True).extras
 proj_inst = base.projects.loan_inputs(project.project, project.instrument)
-pj = MCProjectLoanEngine().calculate(proj_inst, market, base.paths).extras
+pj = MCProjectLoanEngine().calculate(proj_inst, market=market, paths=base.paths).extras
 keys = ["pd_lifetime", "lgd", "ead_cny", "ecl_12m_cny", "ecl_lifetime_cny", "ifrs9_stage", "irb_pd_1y",
         "irb_risk_weight", "irb_capital_cny", "rwa_cny", "standardised_risk_weight", "standardised_capital_cny",
         "carbon_collateral_recognised"]

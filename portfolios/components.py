@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 
-from finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from finance.instruments import CarbonLinkedBond, Instrument, PledgeLoan, ProjectLoan
 from finance.market import MarketEnv
 from finance.revaluation import HorizonState, RegressionRevaluation, horizon_value
 from finance.valuation import engines_for
@@ -43,6 +43,7 @@ __all__ = [
     "PositionComponent",
     "ProjectPaths",
     "components",
+    "link_project",
     "obligation_value",
     "pledge_rows",
 ]
@@ -77,6 +78,12 @@ class ProjectPaths:
         k = self.index(project)
         return linked_loan(self.years, loan, self.credits_t[k], self.heat_revenue_cny[k] - self.opex_cny[k])
 
+    def contract_inputs(self, project: str, instrument: Instrument) -> Instrument:
+        """``instrument`` with the project's per-path inputs (:func:`link_project`)."""
+        k = self.index(project)
+        net = self.heat_revenue_cny[k] - self.opex_cny[k]
+        return link_project(self.years, instrument, self.credits_t[k], net)
+
 
 def linked_loan(
     years: tuple[int, ...], loan: ProjectLoan, credits: np.ndarray, net_cash_cny: np.ndarray
@@ -88,6 +95,30 @@ def linked_loan(
     vol = np.vstack([credits[r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
     other = np.vstack([net_cash_cny[r] if 0 <= r < len(years) else np.zeros(n) for r in rows])
     return dataclasses.replace(loan, carbon_volumes_t=vol, other_cash_flows_cny=other)
+
+
+def linked_bond(years: tuple[int, ...], bond: CarbonLinkedBond, credits: np.ndarray) -> CarbonLinkedBond:
+    """A new project-income bond whose coupon volumes are the rows of ``credits`` (per run year, per path): coupon
+    i takes the credits of the run year holding the middle of its accrual period (zeros outside the run's years)."""
+    n = credits.shape[-1]
+    rows = []
+    for period in bond.periods():
+        middle = period.accrual_start + (period.accrual_end - period.accrual_start) / 2
+        r = middle.year - years[0]
+        rows.append(credits[r] if 0 <= r < len(years) else np.zeros(n))
+    return dataclasses.replace(bond, carbon_volumes_t=np.vstack(rows))
+
+
+def link_project(
+    years: tuple[int, ...], instrument: Instrument, credits: np.ndarray, net_cash_cny: np.ndarray
+) -> Instrument:
+    """The generic project link: ``instrument`` with a project's per-path credits (and net heat cash flows), for
+    every contract kind that can name a project (project loans, project-income carbon-linked bonds)."""
+    if isinstance(instrument, ProjectLoan):
+        return linked_loan(years, instrument, credits, net_cash_cny)
+    if isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon == "project_income":
+        return linked_bond(years, instrument, credits)
+    return instrument
 
 
 @dataclass(frozen=True)
@@ -274,10 +305,10 @@ class ContractComponent:
         return f"contract: {self.spec.name}"
 
     def instrument(self, inputs: BlockInputs) -> Instrument:
-        """The instrument on this block: a project-linked loan takes the project's per-path cash flows."""
+        """The instrument on this block: a project-linked contract takes the project's per-path cash flows."""
         inst = self.spec.instrument
-        if isinstance(inst, ProjectLoan) and self.spec.project is not None and inputs.projects is not None:
-            return inputs.projects.loan_inputs(self.spec.project, inst)
+        if self.spec.project is not None and inputs.projects is not None:
+            return inputs.projects.contract_inputs(self.spec.project, inst)
         return inst
 
     def block(self, inputs: BlockInputs) -> ComponentPaths:
@@ -288,7 +319,7 @@ class ContractComponent:
             ten, year = (horizon_value(inst, st) - self.value_today for st in inputs.states)
             return ComponentPaths(ten, year, np.full(n, self.value_today))
         inst = self.instrument(inputs)
-        result = engines_for(inst)[0].calculate(inst, inputs.market, inputs.paths)
+        result = engines_for(inst)[0].calculate(inst, market=inputs.market, paths=inputs.paths)
         pv = np.asarray(result.samples.get("pv_cny", np.full(n, result.value)), dtype=float)
         ten, year = (
             reg.at_horizon(pv, st.price(reg.factor), st.df_h) - reg.value_today

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument, ProjectLoan
+from finance.instruments import Instrument
 from finance.market import MarketEnv
 from finance.revaluation import (
     FlatVolatility,
@@ -76,6 +76,7 @@ from models.drift import MarketAnchor
 from models.exceptions import CarbonRiskWarning
 from models.geothermal import simulate_portfolio
 from models.grid import SimulationGrid
+from models.interface import PriceModelResult
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.paths import PathSet
 from models.random import BLOCK_PATHS, root_seed_sequence
@@ -86,7 +87,7 @@ from portfolios.components import (
     ContractComponent,
     ProjectPaths,
     components,
-    linked_loan,
+    link_project,
     obligation_value,
     pledge_rows,
 )
@@ -151,7 +152,7 @@ class RunContext:
     """Everything a worker needs to compute one block (picklable)."""
 
     portfolio: Portfolio
-    model: Any
+    model: PriceModelResult
     scenario: ScenarioCurve | None
     anchor: MarketAnchor | None
     """Anchor / glide of the trend (with a scenario; :mod:`models.drift`)."""
@@ -312,14 +313,14 @@ def _basis(portfolio: Portfolio, history: PriceHistory) -> tuple[BasisParams, st
     return basis, source
 
 
-def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, Any]]:
+def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[JointCeaCcer, dict[str, Any]]:
     spec = portfolio.market
     single = fit_model(history, spec.model, spec.dist, persistence_policy=spec.persistence_policy)
     basis, source = _basis(portfolio, history)
     joint = JointCeaCcer(single, basis)
     summary = {
         "model": joint.name,
-        "price_model": getattr(single, "name", spec.model),
+        "price_model": single.name,
         "basis": basis.to_dict() | {"source": source},
     }
     return joint, summary
@@ -513,14 +514,14 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
             deltas.append(tuple(d))
             regressions.append(None)
             continue
-        if isinstance(inst, ProjectLoan) and contract.project is not None:
+        if contract.project is not None:  # project loans, project-income bonds (components.link_project)
             k = names.index(contract.project)
             plan_credits = np.repeat(ctx.planned_credits_t[k][:, None], PILOT_PATHS, axis=1)
             plan_net = np.repeat(plan_net_cny[k][:, None], PILOT_PATHS, axis=1)
-            inst = linked_loan(ctx.years, inst, plan_credits, plan_net)
+            inst = link_project(ctx.years, inst, plan_credits, plan_net)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = engines_for(inst)[0].calculate(inst, market, pilot, quick=True)
+            result = engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)
         y = np.asarray(result.samples.get("pv_cny", np.full(PILOT_PATHS, result.value)), dtype=float)
         factor = inst.factors[0]
         last = max(inst.fixing_dates(ctx.market.valuation_date))

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from finance.contracts import instrument_from_dict
-from finance.instruments import Instrument, ProjectLoan
+from finance.instruments import CarbonLinkedBond, Instrument, ProjectLoan
 from models import quantities as Q
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import PriceHistory, load_prices
@@ -388,6 +388,10 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         periods = tenor if isinstance(tenor, int) and tenor > 0 else 1
         table.setdefault("carbon_volumes_t", [0.0] * periods)
         table.setdefault("other_cash_flows_cny", [0.0] * periods)
+    income_bond = table.get("type") == "carbon_linked_bond" and table.get("linked_coupon") == "project_income"
+    if link is not None and income_bond and "carbon_volumes_t" not in table:
+        # a project-income bond takes its coupon volumes from the project's paths (components.link_project)
+        table["carbon_volumes_t"] = [0.0] * carbon_linked_bond_coupons(table)
     if link is not None and link not in project_names:
         raise section.error(
             "project", f"= '{link}' names no project; projects: {', '.join(sorted(project_names)) or 'none'}"
@@ -400,9 +404,28 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         message = " ".join(str(exc).split())
         kind = table.get("type", "contract")
         raise InputError(message if message.startswith(where) else f"{where} ({kind}): {message}") from exc
-    if link is not None and not isinstance(instrument, ProjectLoan):
-        raise section.error("project", "links a project but only a project_loan can be linked")
+    linkable = isinstance(instrument, ProjectLoan) or (
+        isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon == "project_income"
+    )
+    if link is not None and not linkable:
+        raise section.error(
+            "project",
+            "links a project but only a project_loan or a carbon_linked_bond with linked_coupon = 'project_income' "
+            "can be linked",
+        )
     return ContractSpec(name=name, instrument=instrument, project=link)
+
+
+def carbon_linked_bond_coupons(table: dict[str, Any]) -> int:
+    """Number of coupons of a ``carbon_linked_bond`` table (1 when its dates do not parse: the bond's own
+    validation then names the field)."""
+    try:
+        bond_table = {k: v for k, v in table.items() if k != "carbon_volumes_t"}
+        bond_table.update({"type": "carbon_linked_bond", "linked_coupon": "average_price", "strike_cny_per_t": 1.0})
+        bond = instrument_from_dict(bond_table)
+    except CarbonRiskError:
+        return 1
+    return len(bond.periods()) if isinstance(bond, CarbonLinkedBond) else 1
 
 
 def _contract_where(section: Section, name: str) -> str:

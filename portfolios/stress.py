@@ -419,9 +419,9 @@ def run_ladders(base: StressBase) -> pd.DataFrame:
 
 
 def _npv(inst: Any, base: StressBase, paths: PathSet, projects: ProjectPaths | None, project: str | None) -> float:
-    if isinstance(inst, ProjectLoan) and project is not None and projects is not None:
-        inst = projects.loan_inputs(project, inst)
-    return float(engines_for(inst)[0].calculate(inst, base.market, paths, quick=True).value)
+    if project is not None and projects is not None:
+        inst = projects.contract_inputs(project, inst)
+    return float(engines_for(inst)[0].calculate(inst, market=base.market, paths=paths, quick=True).value)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from rich.table import Table
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, fit_model
 from models.data import load_prices
 from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
+from models.interface import PriceModelResult
 from models.quantities import PERSISTENCE_CAP
 from models.validation import argparse_type
 from portfolios.cli._common import add_json_flag, console, print_json
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def fit_from_args(args: argparse.Namespace) -> Any:
+def fit_from_args(args: argparse.Namespace) -> PriceModelResult:
     """Load PRICES and fit the model the arguments name."""
     history = load_prices(args.prices, args.column)
     return fit_model(history, args.model, args.dist, persistence_policy=args.policy, persistence_cap=args.cap)

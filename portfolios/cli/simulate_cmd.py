@@ -7,27 +7,20 @@ import functools
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from rich.table import Table
 
-from models.base import (
-    PathSummary,
-    SimulationPlan,
-    simulate_blocks,
-    simulation_threads,
-    summarise_blocks,
-    summary_from_parts,
-)
 from models.data import load_prices
 from models.grid import FREQUENCIES, SimulationGrid
+from models.interface import PathSummary, PriceModelResult, SimulationPlan
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.memory import check_memory, estimate_price_paths
 from models.paths import DEFAULT_QUANTILES, PathSet
 from models.quantities import SEED, SIMULATE_HORIZON, SIMULATE_PATHS
 from models.random import root_seed_sequence, seed_entropy
-from models.scenarios import load_scenario
+from models.scenarios import ScenarioCurve, load_scenario
+from models.simulation import simulate_blocks, simulation_threads, summarise_blocks, summary_from_parts
 from models.validation import argparse_type
 from portfolios.cli._common import (
     add_json_flag,
@@ -104,7 +97,7 @@ def _paths_task(task: BlockTask, plan: SimulationPlan, n_dates: int) -> dict[str
 
 
 def _simulate(
-    args: argparse.Namespace, model: Any, grid: SimulationGrid, scenario: Any, full: bool
+    args: argparse.Namespace, model: PriceModelResult, grid: SimulationGrid, scenario: ScenarioCurve | None, full: bool
 ) -> tuple[PathSet | None, PathSummary]:
     """Full path set (``full``) and summary, in process or on Dask (``--workers`` / ``--scheduler``)."""
     if args.workers is None and args.scheduler is None:

@@ -32,7 +32,8 @@ Value every instrument of a TOML contract file: market data ([market]: valuation
 discount_quotes, correlation, [market.CEA] / [market.CCER] with spot, vol and financing_rate /
 convenience_yield or forwards) and one or more [[instrument]] tables (type = forward, european_option,
 asian_option, guaranteed_purchase, guaranteed_sale, carbon_swap, carbon_swaption, exchange_option, pledge_loan,
-project_loan, future_credit_monetisation). Monte Carlo runs on correlated GBM paths calibrated to the market;
+project_loan, future_credit_monetisation, carbon_repo, carbon_lending, carbon_custody, quota_overdraft).
+Monte Carlo runs on correlated GBM paths calibrated to the market;
 sensitivities are bump-and-revalue with common random numbers. See the README for the file format.
 
 --workers N (a local Dask cluster of N processes) or --scheduler ADDRESS (an existing cluster) generates the
@@ -45,9 +46,23 @@ method, n_paths, sensitivities {delta {factor: CNY per CNY/t}, vega {factor: CNY
 bp)}, extras (engine numbers, e.g. loan probabilities p_margin_call, p_liquidation, p_loss, expected_loss_cny,
 exposure_at_default_cny, loss_given_default, break_even_spread, max_ltv_for_target; p_dscr_below_1_0,
 p_dscr_below_1_2, p_default, dscr_by_period; fair_prepayment_price_cny_per_t, discount_to_spot,
-moved_into_early_years_cny; decomposition, difference), terms (the contract as read), checks (list of
+moved_into_early_years_cny; decomposition, difference; carbon financing: side, cash_lent_cny,
+financier_npv_cny, seller_npv_cny, seller_cost_of_funds_rate, spread_over_curve, expected_margin_t, margin_t_p95,
+break_even_repo_rate, repo_rate_for_target; lender_npv_cny, pv_fee_cny, break_even_fee_rate, fee_rate_for_target;
+owner_npv_cny, manager_npv_cny, total_npv_cny, pv_lending_fees_cny, pv_borrower_losses_cny, pv_guarantee_cny,
+pv_owner_loss_cny, break_even_guarantee_cny; entity_cost_cny, commitment_fee_cny, pv_interest_cny, interest_t,
+break_even_overdraft_rate, overdraft_rate_for_target; p_default), terms (the contract as read), checks (list of
 {method, value, std_error, difference}: the other engines on the same paths), cashflows (expected cash flows by
 date, where computed)).
+
+Structured products (issue 18): type = structured_deposit (extras zero_coupon_bond_cny, call_spread_cny,
+bank_hedge_cost_cny, bank_option_hedge_cost_cny, bank_margin_cny, expected_payout_cny, depositor_expected_return,
+depositor_expected_annual_rate, p_linked_coupon_paid; monthly averaging adds control_variate, beta,
+plain_call_spread_cny, plain_call_spread_std_error) and carbon_linked_bond (extras fixed_leg_pv_cny,
+fixed_leg_clean_price, fixed_leg_dirty_price, fixed_leg_yield, fixed_leg_modified_duration,
+fixed_leg_macaulay_duration, linked_leg_pv_cny, linked_leg_std_error, price_per_100, yield, modified_duration,
+macaulay_duration, issuer_cfar_95_max_coupon_cny, issuer_cfar_95_life_cny, control_variate; cashflows per coupon
+date: fixed_coupon_cny, expected_linked_coupon_cny, redemption_cny, coupon_p95_cny, issuer_cfar_95_cny).
 """
 
 

@@ -63,7 +63,7 @@ def test_option_terms(kwargs: dict[str, Any], message: str) -> None:
 def test_expiry_before_valuation_date(market: MarketEnv) -> None:
     opt = EuropeanOption(underlying="CEA", option_type="call", strike_cny_per_t=100.0, expiry="2024-06-28")
     with pytest.raises(ContractError, match=r"^expiry=2024-06-28 must be after the valuation date 2024-10-31$"):
-        Black76Engine().calculate(opt, market)
+        Black76Engine().calculate(opt, market=market)
     fwd = Forward(underlying="CEA", quantity_t=1, strike_cny_per_t=1, delivery_date="2024-10-31")
     with pytest.raises(ContractError, match=r"^delivery_date=2024-10-31 must be after the valuation date 2024-10-31$"):
         fwd.check_dates(market.valuation_date)

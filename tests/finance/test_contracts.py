@@ -19,6 +19,9 @@ from finance.valuation import FixedPaths, GBMSource, path_dates, value_all
 
 EXPECTED_EXAMPLES = {
     "asian_option",
+    "carbon_custody",
+    "carbon_lending",
+    "carbon_repo",
     "carbon_swap",
     "carbon_swaption",
     "early_monetisation",
@@ -29,7 +32,9 @@ EXPECTED_EXAMPLES = {
     "guaranteed_sale",
     "pledge_loan",
     "project_loan",
+    "quota_overdraft",
 }
+EXPECTED_EXAMPLES |= {"structured_deposit", "carbon_linked_bond"}  # structured products (issue 18)
 
 
 def test_every_instrument_has_an_example() -> None:

@@ -55,7 +55,7 @@ def test_pledge_loan_credit_figures_hand_computed(market: MarketEnv) -> None:
     1 Mt sold the next day at 60 x (1 - 8 %). Every figure recomputed here from the loan's terms."""
     loan = _loan()
     paths = _step_paths(market, loan, [[(10, 60.0)], [(10, 60.0)], [], []])
-    res = MCPledgeLoanEngine().calculate(loan, market, paths, quick=True)
+    res = MCPledgeLoanEngine().calculate(loan, market=market, paths=paths, quick=True)
     e = res.extras
     principal = 0.6 * 1e6 * 100.0
     crash_day = loan.monitoring_dates(market.valuation_date)[9]  # row 10 of the grid = 10th monitoring date
@@ -96,7 +96,7 @@ def test_pledge_loan_credit_figures_hand_computed(market: MarketEnv) -> None:
 
 def test_no_credit_figures_without_borrower_inputs(market: MarketEnv) -> None:
     loan = _loan(borrower_pd_1y=None)
-    res = MCPledgeLoanEngine().calculate(loan, market, _step_paths(market, loan, [[], []]), quick=True)
+    res = MCPledgeLoanEngine().calculate(loan, market=market, paths=_step_paths(market, loan, [[], []]), quick=True)
     assert "irb_capital_cny" not in res.extras and "p_liquidation" in res.extras
 
 
@@ -167,7 +167,7 @@ def test_project_loan_credit_figures(market: MarketEnv) -> None:
     )
     n = 20_000
     paths = gbm_paths(market, [loan], n, seed=3)
-    res = MCProjectLoanEngine().calculate(loan, market, paths)
+    res = MCProjectLoanEngine().calculate(loan, market=market, paths=paths)
     e = res.extras
     expected = float(cumulative_pd(5.0, 0.05))  # hazard from the start, defaults counted at period ends
     assert abs(e["pd_lifetime"] - expected) < 4 * math.sqrt(expected * (1 - expected) / n)

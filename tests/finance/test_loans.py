@@ -52,7 +52,7 @@ def test_adv_uses_real_cea_volumes() -> None:
 
 def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
     loan = _pledge(top_up=0.5, target_loss_probability=0.01)
-    res = MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 8192, seed=2))
+    res = MCPledgeLoanEngine().calculate(loan, market=market, paths=gbm_paths(market, [loan], 8192, seed=2))
     e = res.extras
     assert e["principal_cny"] == pytest.approx(0.6 * 2_000_000 * 100.0)
     assert 0 < e["p_loss"] <= e["p_liquidation"] <= e["p_margin_call"] < 1
@@ -72,13 +72,15 @@ def test_pledge_loan_outputs_are_consistent(market: MarketEnv) -> None:
 def test_ccer_collateral_uses_ccer_market_depth(market: MarketEnv) -> None:
     """CCER collateral is sold into CCER's depth (document 003's volume over its trading days), not CEA's."""
     loan = _pledge(collateral="CCER")
-    res = MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 1024, seed=1), quick=True)
+    res = MCPledgeLoanEngine().calculate(loan, market=market, paths=gbm_paths(market, [loan], 1024, seed=1), quick=True)
     assert CCER_ADV_T == pytest.approx(9.2194e6 / 411)
     assert len(trading_days(pd.Timestamp("2024-01-21"), pd.Timestamp("2025-09-30"))) == CCER_TRADING_DAYS
     assert res.extras["adv_t"] == CCER_ADV_T
     assert res.extras["adv_source"] == "CCER_ADV_T (document 003)"
     assert res.extras["liquidation_capacity_t_per_day"] == pytest.approx(0.1 * CCER_ADV_T)
-    cea = MCPledgeLoanEngine().calculate(_pledge(), market, gbm_paths(market, [_pledge()], 1024, seed=1), quick=True)
+    cea = MCPledgeLoanEngine().calculate(
+        _pledge(), market=market, paths=gbm_paths(market, [_pledge()], 1024, seed=1), quick=True
+    )
     assert cea.extras["adv_t"] > 10 * CCER_ADV_T  # CEA trades far deeper
 
 
@@ -87,11 +89,13 @@ def test_market_depth_comes_from_the_market(market: MarketEnv) -> None:
     paths = gbm_paths(market, [loan], 256, seed=2)
     # The engine reads the average daily volume from the market (the last adv_window_days volumes), never a file.
     thin = dataclasses.replace(market, daily_volumes_t={"CEA": (1e9,) * 10 + (2_000.0,) * loan.adv_window_days})
-    assert MCPledgeLoanEngine().calculate(loan, thin, paths, quick=True).extras["adv_t"] == 2_000.0
+    assert MCPledgeLoanEngine().calculate(loan, market=thin, paths=paths, quick=True).extras["adv_t"] == 2_000.0
     bare = dataclasses.replace(market, daily_volumes_t={})
     with pytest.raises(MarketDataError, match=r"market has no daily volumes for 'CEA'.*give the instrument's adv_t"):
-        MCPledgeLoanEngine().calculate(loan, bare, paths, quick=True)
-    assert MCPledgeLoanEngine().calculate(_pledge(adv_t=5e4), bare, paths, quick=True).extras["adv_t"] == 5e4
+        MCPledgeLoanEngine().calculate(loan, market=bare, paths=paths, quick=True)
+    assert (
+        MCPledgeLoanEngine().calculate(_pledge(adv_t=5e4), market=bare, paths=paths, quick=True).extras["adv_t"] == 5e4
+    )
 
 
 def test_topup_always_prevents_liquidation_more_than_never(market: MarketEnv) -> None:
@@ -150,7 +154,7 @@ def test_debt_schedules_repay_principal(method: str) -> None:
 def test_project_loan_metrics(market: MarketEnv) -> None:
     loan = _project(cash_sweep_share=0.25, reserve_periods=0.5)
     paths = gbm_paths(market, [loan], 4096, seed=6)
-    res = MCProjectLoanEngine().calculate(loan, market, paths)
+    res = MCProjectLoanEngine().calculate(loan, market=market, paths=paths)
     e = res.extras
     assert 0 <= e["p_dscr_below_1_0"] <= e["p_dscr_below_1_2"] <= 1
     assert e["p_default"] <= e["p_dscr_below_1_0"]
@@ -166,10 +170,10 @@ def test_project_loan_accepts_per_path_volumes_and_defaults_without_carbon(marke
     weak = _project(
         carbon_volumes_t=np.zeros((10, n)), other_cash_flows_cny=np.full((10, n), 10e6), reserve_periods=0.0
     )
-    e = MCProjectLoanEngine().calculate(weak, market, paths).extras
+    e = MCProjectLoanEngine().calculate(weak, market=market, paths=paths).extras
     assert e["p_default"] == 1.0 and e["p_dscr_below_1_0"] == 1.0
     with pytest.raises(ContractError, match="carbon_volumes_t has 5 path columns; the path set has 4096 paths"):
-        MCProjectLoanEngine().calculate(_project(carbon_volumes_t=np.zeros((10, 5))), market, paths)
+        MCProjectLoanEngine().calculate(_project(carbon_volumes_t=np.zeros((10, 5))), market=market, paths=paths)
 
 
 def test_monetisation_fair_price_without_delivery_risk(market: MarketEnv) -> None:
@@ -181,7 +185,7 @@ def test_monetisation_fair_price_without_delivery_risk(market: MarketEnv) -> Non
         shortfall_penalty=0.0,
         buyer_spread=0.0,
     )
-    res = MCMonetisationEngine().calculate(inst, market, gbm_paths(market, [inst], 20_000, seed=1))
+    res = MCMonetisationEngine().calculate(inst, market=market, paths=gbm_paths(market, [inst], 20_000, seed=1))
     d = inst.delivery_dates()
     expected = float(np.mean(market.df(d) * market.forward("CCER", d)))
     e = res.extras
@@ -196,8 +200,8 @@ def test_monetisation_delivery_risk_lowers_price_per_tonne_for_the_seller(market
     safe = FutureCreditMonetisation(issuance_failure_probability=0.0, **common)  # type: ignore[arg-type]
     risky = FutureCreditMonetisation(issuance_failure_probability=0.3, **common)  # type: ignore[arg-type]
     paths = gbm_paths(market, [safe], 8192, seed=3)
-    a = MCMonetisationEngine().calculate(safe, market, paths).extras
-    b = MCMonetisationEngine().calculate(risky, market, paths).extras
+    a = MCMonetisationEngine().calculate(safe, market=market, paths=paths).extras
+    b = MCMonetisationEngine().calculate(risky, market=market, paths=paths).extras
     assert 0 < a["discount_to_spot"] < 1
     assert b["p_shortfall"] > 0.5
     # the buyer is compensated for shortfalls by the penalty, so the fair price per tonne rises with the risk
@@ -213,3 +217,19 @@ def test_random_top_ups_need_a_seed(market: MarketEnv) -> None:
     # An explicit topup_seed wins over the path set's entropy: the same losses with and without it.
     a = simulate_pledge_loan(loan, market, unseeded, topup_seed=7).loss_cny
     np.testing.assert_array_equal(a, simulate_pledge_loan(loan, market, paths, topup_seed=7).loss_cny)
+
+
+def test_engine_draws_come_from_the_explicit_rng(market: MarketEnv) -> None:
+    """``rng`` seeds the engine's own draws (top-ups, borrower defaults); ``None`` means the path set's seed."""
+    loan = _pledge(top_up=0.5, borrower_pd_1y=0.05)
+    paths = gbm_paths(market, [loan], 2048, seed=3)
+    assert paths.seed_entropy is not None
+    engine = MCPledgeLoanEngine()
+    default = engine.calculate(loan, market=market, paths=paths, quick=True).extras
+    same = engine.calculate(loan, market=market, paths=paths, rng=paths.seed_entropy, quick=True).extras
+    other = engine.calculate(loan, market=market, paths=paths, rng=paths.seed_entropy + 1, quick=True).extras
+    assert default["p_margin_call"] == same["p_margin_call"]
+    assert default["expected_loss_cny"] == same["expected_loss_cny"]
+    assert default["p_loss"] != other["p_loss"] or default["expected_loss_cny"] != other["expected_loss_cny"]
+    with pytest.raises(TypeError):
+        engine.calculate(loan, market, paths)  # type: ignore[misc]  # market data is keyword-only

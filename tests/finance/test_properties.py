@@ -62,7 +62,7 @@ def test_black76_put_call_parity(k: float, vol: float, rate: float) -> None:
     m = _market(vol, rate)
     call = dataclasses.replace(OPT, strike_cny_per_t=k)
     put = dataclasses.replace(call, option_type="put")
-    c, p = Black76Engine().calculate(call, m), Black76Engine().calculate(put, m)
+    c, p = Black76Engine().calculate(call, market=m), Black76Engine().calculate(put, market=m)
     f, df = c.extras["forward_cny_per_t"], c.extras["discount_factor"]
     assert c.value - p.value == pytest.approx(df * (f - k), abs=1e-9 * max(1.0, f))
 
@@ -72,8 +72,8 @@ def test_black76_put_call_parity(k: float, vol: float, rate: float) -> None:
 def test_mc_put_call_parity_is_exact_on_the_same_paths(k: float) -> None:
     call = dataclasses.replace(OPT, strike_cny_per_t=k)
     put = dataclasses.replace(call, option_type="put")
-    c = MCEuropeanEngine().calculate(call, MARKET, PATHS).value
-    p = MCEuropeanEngine().calculate(put, MARKET, PATHS).value
+    c = MCEuropeanEngine().calculate(call, market=MARKET, paths=PATHS).value
+    p = MCEuropeanEngine().calculate(put, market=MARKET, paths=PATHS).value
     s_t = PATHS["CEA"][PATHS.dates.get_loc(OPT.expiry)]
     df = float(MARKET.df(OPT.expiry)[0])
     mean_s = float(s_t.mean())
@@ -85,8 +85,8 @@ def test_mc_put_call_parity_is_exact_on_the_same_paths(k: float) -> None:
 def test_monotone_in_strike(k1: float, k2: float) -> None:
     lo, hi = sorted((k1, k2))
     for inst, engine in ((OPT, MCEuropeanEngine()), (ASIAN, MCAsianEngine(control_variate="none"))):
-        v_lo = engine.calculate(dataclasses.replace(inst, strike_cny_per_t=lo), MARKET, PATHS).value  # type: ignore[arg-type]
-        v_hi = engine.calculate(dataclasses.replace(inst, strike_cny_per_t=hi), MARKET, PATHS).value  # type: ignore[arg-type]
+        v_lo = engine.calculate(dataclasses.replace(inst, strike_cny_per_t=lo), market=MARKET, paths=PATHS).value  # type: ignore[arg-type]
+        v_hi = engine.calculate(dataclasses.replace(inst, strike_cny_per_t=hi), market=MARKET, paths=PATHS).value  # type: ignore[arg-type]
         assert v_lo >= v_hi - 1e-12
 
 
@@ -96,7 +96,8 @@ def test_monotone_in_volatility(v1: float, v2: float, k: float) -> None:
     lo, hi = sorted((v1, v2))
     inst = dataclasses.replace(OPT, strike_cny_per_t=k)
     assert (
-        Black76Engine().calculate(inst, _market(lo)).value <= Black76Engine().calculate(inst, _market(hi)).value + 1e-12
+        Black76Engine().calculate(inst, market=_market(lo)).value
+        <= Black76Engine().calculate(inst, market=_market(hi)).value + 1e-12
     )
 
 
@@ -130,8 +131,8 @@ def test_asian_put_call_parity_on_the_same_paths(k: float) -> None:
     call = dataclasses.replace(ASIAN, strike_cny_per_t=k)
     put = dataclasses.replace(call, option_type="put")
     engine = MCAsianEngine(control_variate="none")
-    c = engine.calculate(call, MARKET, PATHS).value
-    p = engine.calculate(put, MARKET, PATHS).value
+    c = engine.calculate(call, market=MARKET, paths=PATHS).value
+    p = engine.calculate(put, market=MARKET, paths=PATHS).value
     fix = ASIAN.fixing_dates(MARKET.valuation_date)
     avg = PATHS["CEA"][PATHS.dates.get_indexer(fix)].mean(axis=0)
     df = float(MARKET.df(ASIAN.payment_date)[0])

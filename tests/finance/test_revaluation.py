@@ -148,7 +148,7 @@ def _asian(average: str, past: tuple[float, ...] = ()) -> AsianOption:
 def test_asian_today_matches_quantlib_geometric_and_turnbull_wakeman(market: MarketEnv) -> None:
     geo, arith = _asian("geometric"), _asian("arithmetic")
     paths = with_h([geo], market, n=4)
-    ref_geo = AnalyticGeometricAsianEngine().calculate(geo, market).value
+    ref_geo = AnalyticGeometricAsianEngine().calculate(geo, market=market).value
     assert horizon_value(geo, today(market, paths))[0] == pytest.approx(ref_geo, rel=1e-9)
     fix = arith.fixings(VALUATION_DATE).future_dates
     option = ql.DiscreteAveragingAsianOption(
@@ -177,7 +177,7 @@ def test_seasoned_geometric_asian_at_h_is_quantlib_on_that_paths_state(market: M
         s_h = float(paths["CEA"][st.row, j])
         at_h = MarketEnv.simple(H, 0.02, {"CEA": s_h}, {"CEA": 0.30})
         seasoned = _asian("geometric", tuple(float(x) for x in paths["CEA"][rows, j]))
-        ref = AnalyticGeometricAsianEngine().calculate(seasoned, at_h).value
+        ref = AnalyticGeometricAsianEngine().calculate(seasoned, market=at_h).value
         assert values[j] == pytest.approx(ref, rel=1e-8)
 
 
@@ -206,7 +206,7 @@ def test_linear_and_exchange_instruments_today_equal_their_analytic_engines(mark
     ]
     paths = with_h([c for c, _ in cases], market, n=4)
     for inst, engine in cases:
-        ref = engine.calculate(inst, market).value
+        ref = engine.calculate(inst, market=market).value
         assert horizon_value(inst, today(market, paths))[0] == pytest.approx(ref, rel=1e-7, abs=1e-6), inst.kind
 
 
@@ -244,7 +244,7 @@ def test_guaranteed_sale_today_agrees_with_the_monte_carlo_payoff(market: Market
         averaging_end=EXPIRY,
     )
     paths = with_h([contract], market, n=40_000, seed=5)
-    mc = MCGuaranteedEngine().calculate(contract, market, paths, quick=True)
+    mc = MCGuaranteedEngine().calculate(contract, market=market, paths=paths, quick=True)
     value = horizon_value(contract, today(market, paths))[0]
     assert abs(value - mc.value) < 4 * mc.std_error
     st = state(market, paths, H)
@@ -304,8 +304,8 @@ def test_exchange_option_and_swaption_at_h_match_quantlib_on_that_paths_state(ma
     for j in (0, 9):
         spots = {"CEA": float(paths["CEA"][st.row, j]), "CCER": float(paths["CCER"][st.row, j])}
         at_h = MarketEnv.simple(H, 0.02, spots, dict(market.vols), market.correlation, {"CCER": 0.01})
-        assert v_exchange[j] == pytest.approx(MargrabeEngine().calculate(exchange, at_h).value, rel=1e-6)
-        assert v_swaption[j] == pytest.approx(BlackSwaptionEngine().calculate(swaption, at_h).value, rel=1e-9)
+        assert v_exchange[j] == pytest.approx(MargrabeEngine().calculate(exchange, market=at_h).value, rel=1e-6)
+        assert v_swaption[j] == pytest.approx(BlackSwaptionEngine().calculate(swaption, market=at_h).value, rel=1e-9)
     # after expiry the swaption is the swap on the paths where the swap was worth more than 0 at expiry
     late = paths.dates[paths.dates > EXPIRY][0]
     st_late = state(market, paths, late)

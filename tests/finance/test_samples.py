@@ -20,7 +20,7 @@ def test_pv_samples_average_to_the_value(name: str) -> None:
                 continue
             dates = path_dates([instrument], market.valuation_date)
             paths = GBMSource().simulate(market, dates, 2000, 7)
-            result = engine.calculate(instrument, market, paths)
+            result = engine.calculate(instrument, market=market, paths=paths)
             pv = result.samples["pv_cny"]
             assert pv.shape == (2000,)
             assert float(np.mean(pv)) == pytest.approx(result.value, rel=1e-9, abs=1e-6)

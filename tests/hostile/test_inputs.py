@@ -278,6 +278,36 @@ REPORT_CASES: dict[str, tuple[Callable[[Path], str], str]] = {
 }
 
 
+# structured products (issue 18): only project-income bonds (and project loans) can name a project
+_LINKED_BOND = """prices = "cea"
+
+[[projects]]
+name = "Hebei"
+template = "hebei"
+start_year = 2026
+
+[[contracts]]
+type = "carbon_linked_bond"
+name = "bond"
+project = "Hebei"
+face_cny = 1e8
+coupon_rate = 0.02
+issue_date = "2024-10-31"
+maturity_date = "2026-10-30"
+"""
+REPORT_CASES |= {
+    "price-linked-bond-with-project": (
+        lambda t: _portfolio(t, _LINKED_BOND + "strike_cny_per_t = 80.0\nparticipation = 0.1\n"),
+        r"book\.toml:\d+: .*project.*only a project_loan or a carbon_linked_bond with linked_coupon = "
+        r"'project_income' can be linked",
+    ),
+    "linked-bond-bad-share": (
+        lambda t: _portfolio(t, _LINKED_BOND + 'linked_coupon = "project_income"\nincome_share = 2.0\n'),
+        r"book\.toml:\d+: contracts\[0\] 'bond' \(carbon_linked_bond\): income_share = 2 is not in \[0, 1\]",
+    ),
+}
+
+
 @pytest.mark.parametrize("case", REPORT_CASES.values(), ids=REPORT_CASES.keys())
 def test_bad_report_inputs(
     case: tuple[Callable[[Path], str], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -429,6 +459,67 @@ CONTRACT_CASES |= {
     "quotes-semicolon": (
         lambda t: _contract_with_quotes(t, _write(t, "q.csv", "instrument;tenor;rate\nDEPO;1M;0,018\n")),
         r"discount quote file .*separated by semicolon",
+    ),
+}
+
+
+# --- structured products (issue 18): bad terms of the shipped examples, one line each -----------------------------
+def _example_with(tmp: Path, example: str, old: str, new: str) -> str:
+    text = (REPO / "finance" / "examples" / f"{example}.toml").read_text(encoding="utf-8")
+    assert old in text
+    return _write(tmp, "deal.toml", text.replace(old, new, 1))
+
+
+CONTRACT_CASES |= {
+    "deposit-cap-negative": (
+        lambda t: _example_with(t, "structured_deposit", "cap = 0.1\n", "cap = -0.5\n"),
+        r"error: cap = -0\.5 is not in \(0, 10\] \(fraction\)$",
+    ),
+    "deposit-participation-huge": (
+        lambda t: _example_with(t, "structured_deposit", "participation = 0.15\n", "participation = 1e9\n"),
+        r"error: participation = 1000000000 is not in \[0, 10\] \(fraction\)$",
+    ),
+    "deposit-min-rate-text": (
+        lambda t: _example_with(t, "structured_deposit", "min_rate = 0.010\n", 'min_rate = "1%"\n'),
+        r"error: min_rate = '1%' is not a number",
+    ),
+    "deposit-averaging": (
+        lambda t: _example_with(t, "structured_deposit", 'averaging = "monthly"', 'averaging = "daily"'),
+        r"error: averaging = 'daily' is not one of final, monthly",
+    ),
+    "deposit-maturity-before-start": (
+        lambda t: _example_with(
+            t, "structured_deposit", 'maturity_date = "2025-10-31"', 'maturity_date = "2024-01-31"'
+        ),
+        r"error: maturity_date=2024-01-31 must be after start_date=2024-10-31$",
+    ),
+    "deposit-seasoned": (
+        lambda t: _example_with(t, "structured_deposit", 'start_date = "2024-10-31"', 'start_date = "2024-09-30"'),
+        r"error: start_date=2024-09-30 must not be before the valuation date 2024-10-31",
+    ),
+    "bond-coupon-months": (
+        lambda t: _example_with(t, "carbon_linked_bond", "coupon_months = 12\n", "coupon_months = 5\n"),
+        r"error: coupon_months=5 must be one of 1, 3, 6, 12$",
+    ),
+    "bond-no-strike": (
+        lambda t: _example_with(t, "carbon_linked_bond", "strike_cny_per_t = 75.0\n", ""),
+        r"error: strike_cny_per_t is required when linked_coupon = 'average_price'$",
+    ),
+    "bond-volume-rows": (
+        lambda t: _example_with(t, "carbon_linked_bond", "carbon_volumes_t = [0.0, ", "carbon_volumes_t = ["),
+        r"error: carbon_volumes_t has 4 rows; the contract has 5 years$",
+    ),
+    "bond-negative-volume": (
+        lambda t: _example_with(t, "carbon_linked_bond", "[0.0, 20000.0,", "[0.0, -20000.0,"),
+        r"error: carbon_volumes_t must be >= 0$",
+    ),
+    "bond-day-count": (
+        lambda t: _example_with(t, "carbon_linked_bond", 'day_count = "ACT/365F"', 'day_count = "30/360"'),
+        r"error: day_count = '30/360' is not one of ACT/365F, ACT/ACT",
+    ),
+    "bond-cap": (
+        lambda t: _example_with(t, "carbon_linked_bond", "linked_cap_rate = 0.015\n", "linked_cap_rate = 1.5\n"),
+        r"error: linked_cap_rate = 1\.5 is not in \(0, 1\] \(1/year\)$",
     ),
 }
 

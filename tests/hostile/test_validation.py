@@ -58,6 +58,52 @@ strike_cny_per_t = 100.0
 delivery_date = "2025-12-31"
 """
 
+# carbon financing (issue 18)
+REPO = """
+[[contracts]]
+type = "carbon_repo"
+name = "Bad repo"
+asset = "CEA"
+quantity_t = 100000
+haircut = 0.2
+repo_rate = 0.04
+tenor_years = 1.0
+maintenance_ratio = 1.1
+"""
+
+LENDING = """
+[[contracts]]
+type = "carbon_lending"
+name = "Bad lending"
+asset = "CEA"
+quantity_t = 100000
+tenor_years = 0.5
+fee_rate = 0.03
+"""
+
+CUSTODY = """
+[[contracts]]
+type = "carbon_custody"
+name = "Bad custody"
+asset = "CEA"
+quantity_t = 100000
+tenor_years = 1.0
+lending_fee_rate = 0.03
+guaranteed_rate = 0.01
+"""
+
+OVERDRAFT = """
+[[contracts]]
+type = "quota_overdraft"
+name = "Bad overdraft"
+credit_line_t = 300000
+drawn_t = 200000
+draw_date = "2025-11-15"
+true_up_date = "2025-12-31"
+repay_date = "2026-06-30"
+overdraft_rate = 0.05
+"""
+
 CONTRACT_FILE = """\
 [simulation]
 paths = 2000
@@ -243,6 +289,26 @@ def test_contract_file_simulation_keys(tmp_path: Path, capsys: pytest.CaptureFix
     assert_refused(["value", str(file)], tmp_path, capsys, match=r"simulation\.seed = -1 is not in \[0, ")
 
 
+FINANCING_FILE_CASES = [
+    (REPO, "haircut = 0.2", "haircut = -0.1", r"haircut = -0\.1 is not in \[0, 1\) \(fraction\)"),
+    (LENDING, "quantity_t = 100000", "quantity_t = 'lots'", r"quantity_t = 'lots' is not a number"),
+    (CUSTODY, "guaranteed_rate = 0.01", "manager_pd_1y = 1.0", r"manager_pd_1y = 1 is not in \[0, 1\)"),
+    (CUSTODY, "guaranteed_rate = 0.01", "lent_share = 0.5", r"guaranteed_return_cny_per_t=None and guaranteed_"),
+    (OVERDRAFT, 'draw_date = "2025-11-15"', 'draw_date = "2024-01-15"', r"draw_date=2024-01-15 must not be before"),
+]
+
+
+@pytest.mark.parametrize(("contract", "old", "new", "match"), FINANCING_FILE_CASES)
+def test_contract_file_carbon_financing_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], contract: str, old: str, new: str, match: str
+) -> None:
+    """``carbonrisk value`` on a contract file with bad repo / lending / custody / overdraft terms (issue 18)."""
+    table = _replace(contract, old, new).replace("[[contracts]]", "[[instrument]]")
+    head = CONTRACT_FILE.split("[[instrument]]")[0]
+    file = _write(tmp_path, head + table, "c.toml")
+    assert_refused(["value", str(file)], tmp_path, capsys, match=match)
+
+
 # --- memory estimates before allocation ------------------------------------------------------------------------------
 
 
@@ -293,6 +359,18 @@ CONTRACT_CASES = [
     (PLEDGE, "ltv = 0.6", "ltv = 0.6\nhaircut = 1.0", r"haircut = 1 is not in \[0, 1\)"),
     (FORWARD, 'delivery_date = "2025-12-31"', 'delivery_date = "2024-01-31"', r"valuation date"),
     (FORWARD, "strike_cny_per_t = 100.0", "strike_cny_per_t = 0", r"strike_cny_per_t = 0 is not > 0"),
+    # carbon financing (issue 18)
+    (REPO, "haircut = 0.2", "haircut = 1.0", r"haircut = 1 is not in \[0, 1\)"),
+    (REPO, "maintenance_ratio = 1.1", "maintenance_ratio = 1.3", r"maintenance_ratio=1\.3 must be below the initial"),
+    (REPO, "repo_rate = 0.04", "repo_rate = 0.04\nside = 'buyer'", r"side = 'buyer' is not one of financier, seller"),
+    (REPO, "repo_rate = 0.04", "repo_rate = 0.04\nborrower_pd_1y = 0.1\nrating = 'BB'", r"give at most one"),
+    (LENDING, "fee_rate = 0.03", "fee_rate = -0.03", r"fee_rate = -0\.03 is not in \[0, 1\]"),
+    (LENDING, "fee_rate = 0.03", "fee_rate = 0.03\nfee_in = 'gold'", r"fee_in = 'gold' is not one of cash, allowances"),
+    (LENDING, "tenor_years = 0.5", "tenor_years = 0", r"tenor_years = 0 is not > 0"),
+    (CUSTODY, "guaranteed_rate = 0.01", "guaranteed_rate = 0.01\nguaranteed_return_cny_per_t = 1.0", r"give exactly"),
+    (CUSTODY, "tenor_years = 1.0", "tenor_years = 1.0\nlent_share = 2", r"lent_share = 2 is not in \[0, 1\]"),
+    (OVERDRAFT, "drawn_t = 200000", "drawn_t = 400000", r"drawn_t=400000 must not exceed credit_line_t=300000"),
+    (OVERDRAFT, 'repay_date = "2026-06-30"', 'repay_date = "2025-12-01"', r"repay_date=2025-12-01 must be after"),
 ]
 
 

@@ -38,9 +38,7 @@ def gbm_like() -> GarchResult:
         res = make_spec("garch", "normal").fit(load_prices("cea"))
     sim = res.sim_params.copy()
     sim["alpha"], sim["beta"], sim["omega"], sim["mu"] = 0.0, 0.0, SIGMA_PCT**2, 0.0
-    out = dataclasses.replace(res, next_variance_pct2=SIGMA_PCT**2)
-    out.sim_params = sim
-    return out
+    return dataclasses.replace(res, next_variance_pct2=SIGMA_PCT**2, sim_params=sim)  # results are frozen
 
 
 def test_carry_forward_and_quoted_forwards() -> None:

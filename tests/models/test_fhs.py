@@ -127,3 +127,32 @@ def test_default_law_is_fhs_where_offered() -> None:
     assert make_spec().name == "GARCH(1,1)-empirical" and default_dist("ou-garch") == "empirical"
     assert make_spec("egarch").name == "EGARCH(1,1,1)-normal" and default_dist("egarch") == "normal"
     assert isinstance(make_spec("ou"), OrnsteinUhlenbeck)
+
+
+@pytest.mark.parametrize(("series", "vol"), [("hbea", "garch"), ("cea", "gjr"), ("hbea", "gjr")])
+def test_ten_day_returns_match_arch_bootstrap_forecast_other_series_and_gjr(series: str, vol: str) -> None:
+    """The arch bootstrap comparison above on HBEA and for GJR-GARCH (same parameters and raw residuals).
+
+    Reference: ``arch``'s ``forecast(method="bootstrap")`` of its own fit (Barone-Adesi et al. 1999 FHS). The
+    10-day return CDFs are compared at arch's quantiles: two independent samples of N, s.e.
+    ``sqrt(p (1 - p) 2 / N)``, 4 s.e. allowed.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = load_prices(series)
+    spec = Garch(dist="empirical", vol=vol, persistence_policy="none")  # type: ignore[arg-type]
+    ours = _fit(history, vol=vol, persistence_policy="none")
+    arch_res = spec.arch_model(history.log_returns * 100).fit(disp="off")
+    np.testing.assert_allclose(arch_res.params.to_numpy(), ours.params.to_numpy(), rtol=1e-10)
+    n, horizon = 20_000, 10
+    fc = arch_res.forecast(
+        horizon=horizon, method="bootstrap", simulations=n, reindex=False, random_state=np.random.RandomState(5)
+    )
+    theirs = fc.simulations.values[-1].sum(axis=1)
+    paths = ours.simulate(horizon, n, rng=5)
+    mine = 100.0 * np.log(paths["CEA"][-1] / paths["CEA"][0])
+    for p in LEVELS:
+        q = float(np.quantile(theirs, p))
+        a, b = float(np.mean(mine <= q)), float(np.mean(theirs <= q))
+        se = math.sqrt(b * (1 - b) * 2.0 / n)
+        assert abs(a - b) < 4 * se, (p, a, b, se)

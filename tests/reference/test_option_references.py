@@ -60,7 +60,7 @@ def test_black76_haug_futures_option() -> None:
     expiry = VALUATION_DATE + pd.Timedelta(days=270)
     for kind in ("call", "put"):
         opt = EuropeanOption(underlying="CEA", option_type=kind, strike_cny_per_t=19.0, expiry=expiry)
-        assert Black76Engine().calculate(opt, m).value == pytest.approx(1.7011, abs=5e-5)
+        assert Black76Engine().calculate(opt, market=m).value == pytest.approx(1.7011, abs=5e-5)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_margrabe_haug_table(v2: float, rho: float, expected: float) -> None:
         quantity_deliver_t=1,
         expiry=VALUATION_DATE + pd.Timedelta(days=36),
     )
-    assert MargrabeEngine().calculate(opt, m).value == pytest.approx(expected, abs=1e-3)
+    assert MargrabeEngine().calculate(opt, market=m).value == pytest.approx(expected, abs=1e-3)
 
 
 def test_geometric_asian_clewlow_strickland() -> None:
@@ -111,7 +111,7 @@ def test_geometric_asian_engine_matches_closed_form(market: MarketEnv) -> None:
             averaging_end="2025-09-30",
             average="geometric",
         )
-        ql_value = AnalyticGeometricAsianEngine().calculate(opt, market).value
+        ql_value = AnalyticGeometricAsianEngine().calculate(opt, market=market).value
         fix = opt.fixing_dates(market.valuation_date)
         assert ql_value == pytest.approx(
             geometric_asian_closed_form(market, "CCER", fix, 72.0, kind, fix[-1]), abs=1e-9
@@ -123,8 +123,8 @@ def test_mc_european_agrees_with_black76(market: MarketEnv) -> None:
         underlying="CEA", option_type="call", strike_cny_per_t=105.0, expiry="2025-10-31", quantity_t=10
     )
     paths = gbm_paths(market, [opt], 50_000, seed=11)
-    mc = MCEuropeanEngine().calculate(opt, market, paths)
-    assert abs(mc.value - Black76Engine().calculate(opt, market).value) < 4 * mc.std_error
+    mc = MCEuropeanEngine().calculate(opt, market=market, paths=paths)
+    assert abs(mc.value - Black76Engine().calculate(opt, market=market).value) < 4 * mc.std_error
 
 
 def test_mc_arithmetic_asian_agrees_with_quantlib_mc(market: MarketEnv) -> None:
@@ -138,7 +138,7 @@ def test_mc_arithmetic_asian_agrees_with_quantlib_mc(market: MarketEnv) -> None:
         averaging_end="2025-06-30",
     )
     n = 20_000
-    ours = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], n, seed=5))
+    ours = MCAsianEngine().calculate(opt, market=market, paths=gbm_paths(market, [opt], n, seed=5))
     assert ours.extras["control_variate"] == "geometric"
     assert ours.std_error < 0.1 * ours.extras["plain_std_error"]
     fix = opt.fixing_dates(market.valuation_date)
@@ -162,8 +162,8 @@ def test_mc_exchange_agrees_with_margrabe(market: MarketEnv) -> None:
     opt = ExchangeOption(
         receive="CEA", deliver="CCER", quantity_receive_t=1.0, quantity_deliver_t=1.4, expiry="2025-12-31"
     )
-    mc = MCExchangeEngine().calculate(opt, market, gbm_paths(market, [opt], 50_000, seed=3))
-    assert abs(mc.value - MargrabeEngine().calculate(opt, market).value) < 4 * mc.std_error
+    mc = MCExchangeEngine().calculate(opt, market=market, paths=gbm_paths(market, [opt], 50_000, seed=3))
+    assert abs(mc.value - MargrabeEngine().calculate(opt, market=market).value) < 4 * mc.std_error
 
 
 def test_swaption_black_and_mc_agree(market: MarketEnv) -> None:
@@ -179,8 +179,8 @@ def test_swaption_black_and_mc_agree(market: MarketEnv) -> None:
     )
     for position in ("payer", "receiver"):
         opt = CarbonSwaption(swap=CarbonSwap(**{**swap.__dict__, "position": position}), expiry="2025-04-30")
-        mc = MCSwaptionEngine().calculate(opt, market, gbm_paths(market, [opt], 40_000, seed=8))
-        assert abs(mc.value - BlackSwaptionEngine().calculate(opt, market).value) < 4 * mc.std_error
+        mc = MCSwaptionEngine().calculate(opt, market=market, paths=gbm_paths(market, [opt], 40_000, seed=8))
+        assert abs(mc.value - BlackSwaptionEngine().calculate(opt, market=market).value) < 4 * mc.std_error
 
 
 @pytest.mark.parametrize("contract", ["purchase", "sale"])
@@ -195,7 +195,7 @@ def test_guarantee_decomposition_equals_direct_payoff(market: MarketEnv, contrac
         if contract == "purchase"
         else GuaranteedSale(underlying="CCER", upside_share_kept=0.8, **common)  # type: ignore[arg-type]
     )
-    res = MCGuaranteedEngine().calculate(inst, market, gbm_paths(market, [inst], 20_000, seed=21))
+    res = MCGuaranteedEngine().calculate(inst, market=market, paths=gbm_paths(market, [inst], 20_000, seed=21))
     assert abs(res.extras["difference"]) < 4 * res.extras["difference_std_error"]
     assert res.extras["decomposition"].startswith(
         "-1 x average call" if contract == "purchase" else "+0.8 x average call"
@@ -218,9 +218,9 @@ def test_mc_geometric_asian_agrees_with_quantlib_analytic(market: MarketEnv) -> 
         averaging_end="2025-08-29",
         average="geometric",
     )
-    mc = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], 40_000, seed=13))
+    mc = MCAsianEngine().calculate(opt, market=market, paths=gbm_paths(market, [opt], 40_000, seed=13))
     assert mc.extras["control_variate"] == "none"
-    assert abs(mc.value - AnalyticGeometricAsianEngine().calculate(opt, market).value) < 4 * mc.std_error
+    assert abs(mc.value - AnalyticGeometricAsianEngine().calculate(opt, market=market).value) < 4 * mc.std_error
 
 
 def _seasoned(market: MarketEnv, average: str, kind: str = "call") -> AsianOption:
@@ -244,7 +244,7 @@ def test_seasoned_geometric_asian_quantlib_closed_form_and_mc(market: MarketEnv)
         opt = _seasoned(market, "geometric", kind)
         fx = opt.fixings(market.valuation_date)
         assert fx.n_past == 17 and fx.future_dates[0] == market.valuation_date
-        analytic = AnalyticGeometricAsianEngine().calculate(opt, market).value
+        analytic = AnalyticGeometricAsianEngine().calculate(opt, market=market).value
         closed = geometric_asian_closed_form(
             market,
             "CEA",
@@ -256,14 +256,14 @@ def test_seasoned_geometric_asian_quantlib_closed_form_and_mc(market: MarketEnv)
             past_log_sum=fx.past_log_sum,
         )
         assert analytic == pytest.approx(closed, abs=1e-9)
-        mc = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], 40_000, seed=31))
+        mc = MCAsianEngine().calculate(opt, market=market, paths=gbm_paths(market, [opt], 40_000, seed=31))
         assert abs(mc.value - analytic) < 4 * mc.std_error
 
 
 def test_seasoned_arithmetic_asian_agrees_with_quantlib_mc(market: MarketEnv) -> None:
     opt = _seasoned(market, "arithmetic")
     fx = opt.fixings(market.valuation_date)
-    ours = MCAsianEngine().calculate(opt, market, gbm_paths(market, [opt], 20_000, seed=32))
+    ours = MCAsianEngine().calculate(opt, market=market, paths=gbm_paths(market, [opt], 20_000, seed=32))
     future = [to_ql(d) for d in fx.future_dates]
     ql_opt = ql.DiscreteAveragingAsianOption(
         ql.Average.Arithmetic,
@@ -296,5 +296,5 @@ def test_seasoned_guarantee_decomposition(market: MarketEnv) -> None:
         share_returned=0.5,
         past_fixings_cny_per_t=past,
     )
-    res = MCGuaranteedEngine().calculate(inst, market, gbm_paths(market, [inst], 20_000, seed=33))
+    res = MCGuaranteedEngine().calculate(inst, market=market, paths=gbm_paths(market, [inst], 20_000, seed=33))
     assert abs(res.extras["difference"]) < 4 * res.extras["difference_std_error"]

@@ -37,7 +37,7 @@ def test_daily_breach_probability_matches_bgk(
         top_up="never",
         adv_t=1.0e6,
     )
-    res = MCPledgeLoanEngine().calculate(loan, market, gbm_paths(market, [loan], 40_000, seed=17))
+    res = MCPledgeLoanEngine().calculate(loan, market=market, paths=gbm_paths(market, [loan], 40_000, seed=17))
     mon = loan.monitoring_dates(market.valuation_date)
     t_years = float(year_fractions(market.valuation_date, pd.DatetimeIndex(mon[-1:]))[0])
     dt = t_years / len(mon)  # mean spacing of the SSE trading days
