@@ -24,6 +24,8 @@ def test_pv_samples_average_to_the_value(name: str) -> None:
             pv = result.samples["pv_cny"]
             assert pv.shape == (2000,)
             assert float(np.mean(pv)) == pytest.approx(result.value, rel=1e-9, abs=1e-6)
-            assert result.std_error == pytest.approx(float(np.std(pv, ddof=1)) / np.sqrt(2000), rel=1e-6)
+            # an exact estimate (a bond whose linked coupon has known volumes) has a s.e. of rounding noise only
+            noise = 1e-12 * max(1.0, abs(result.value))
+            assert result.std_error == pytest.approx(float(np.std(pv, ddof=1)) / np.sqrt(2000), rel=1e-6, abs=noise)
             checked += 1
     assert checked >= 1
