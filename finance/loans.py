@@ -713,6 +713,7 @@ class MCProjectLoanEngine(Engine):
         ead = np.zeros(n)
         pv = np.zeros(n)
         dscr = np.full((ny, n), np.nan)
+        debt_service = np.zeros((ny, n))
         expected_flow = np.zeros(ny)
         for y in range(ny):
             interest = bal * loan.rate * accrual[y]
@@ -723,6 +724,7 @@ class MCProjectLoanEngine(Engine):
             active = alive & (ds > 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 dscr[y, active] = cfads[y, active] / ds[active]
+            debt_service[y, active] = ds[active]
             short = active & ((cfads[y] + reserve < ds) | (tau_b <= t_end[y]))
             default_time[short] = t_end[y]
             pays = active & ~short
@@ -787,6 +789,7 @@ class MCProjectLoanEngine(Engine):
             "loss_cny": loss,
             "default": default,
             "dscr": dscr,
+            "debt_service_cny": debt_service,
             "min_dscr": min_dscr,
             "ead_cny": ead,
             "default_time_years": default_time,

@@ -19,7 +19,16 @@ from finance.exposure import exposure_from_values
 from finance.instruments import Derivative, PledgeLoan
 from finance.monetisation import LeverFlows, lever_flows
 from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.components import CREDIT_COLUMNS, LoanPaths, components
+from portfolios.components import (
+    CREDIT_COLUMNS,
+    DSCR_DUE_SHARE,
+    DSCR_MIN_PATHS_DUE,
+    PFE_RARE_EXPOSURE,
+    LoanPaths,
+    components,
+    dscr_rows_of,
+    informative_exposure_profile,
+)
 from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, exposure_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
@@ -32,11 +41,16 @@ from portfolios.risk import var_es
 
 __all__ = [
     "CREDIT_COLUMNS",
+    "DSCR_DUE_SHARE",
+    "DSCR_MIN_PATHS_DUE",
+    "PFE_RARE_EXPOSURE",
     "Analysis",
     "analyse",
     "component_tables",
     "counterparty_tables",
     "credit_table",
+    "dscr_rows_of",
+    "informative_exposure_profile",
     "lever_table",
     "project_mismatch",
 ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -139,6 +139,8 @@ class LoanPaths:
     min_dscr: np.ndarray | None = None
     dscr: np.ndarray | None = None
     """``(n_periods, n_paths)`` DSCR per period (project loans)."""
+    debt_service_cny: np.ndarray | None = None
+    """``(n_periods, n_paths)`` debt service due per period (interest + principal, 0 once repaid or defaulted)."""
     exposure_cny: np.ndarray | None = None
     """``(n_rows, n_paths)`` pledge exposure on :func:`pledge_rows`, the loan engine's own
     (:attr:`finance.loans.PledgeOutcome.exposure_cny`: 0 once liquidated)."""
@@ -157,6 +159,7 @@ class LoanPaths:
         "default",
         "min_dscr",
         "dscr",
+        "debt_service_cny",
         "exposure_cny",
         "coverage",
         "ead_cny",
@@ -475,6 +478,7 @@ class ContractComponent:
             "default",
             "min_dscr",
             "dscr",
+            "debt_service_cny",
             "ead_cny",
             "default_time_years",
         )
@@ -542,14 +546,14 @@ class ContractComponent:
         if isinstance(inst, PledgeLoan):
             assert loan.exposure_cny is not None
             dates = ctx.dates[pledge_rows(ctx, inst)]
-            out[f"exposure_{self.spec.name}"[:31]] = exposure_profile(loan.exposure_cny, list(dates), 0.95)
+            out[f"exposure_{self.spec.name}"[:31]] = informative_exposure_profile(loan.exposure_cny, list(dates))
         else:
             assert loan.min_dscr is not None and loan.dscr is not None
             row |= {
                 "p_min_dscr_below_1_0": float((loan.min_dscr < 1.0).mean()),
                 "p_min_dscr_below_1_2": float((loan.min_dscr < 1.2).mean()),
             }
-            out["dscr"] = _dscr_rows(self.spec.name, inst, loan.dscr)
+            out["dscr"] = pd.DataFrame(dscr_rows_of(self.spec.name, inst, loan))
         out["loans"] = pd.DataFrame([row])
         credit = self._credit_row(loan, ctx)
         if credit is not None:
@@ -580,25 +584,88 @@ class ContractComponent:
         return row
 
 
-def _dscr_rows(name: str, loan: ProjectLoan, dscr: np.ndarray) -> pd.DataFrame:
-    """Per period of a project loan: DSCR quantiles over the paths still alive and the probabilities below 1.0 and
-    1.2 (a defaulted or repaid path counts as not below)."""
-    sched = loan.schedule()
+DSCR_DUE_SHARE = 0.10
+"""A period's debt service counts as *due* on a path when it is at least this share of the loan's full-period debt
+service (the largest per-period median over the paths with debt service)."""
+DSCR_MIN_PATHS_DUE = 0.5
+"""Share of paths on which debt service must be due for a period's DSCR quantiles to be shown (N/A below)."""
+
+
+def dscr_rows_of(name: str, inst: ProjectLoan, loan: LoanPaths) -> list[dict[str, Any]]:
+    r"""The DSCR table rows of one project loan: per period, P5 / P50 / P95 of the DSCR where debt service is due.
+
+    A DSCR ``CFADS_y / DS_y`` is a statement about the borrower's ability to pay only where debt service is due.
+    After the cash sweep has repaid most of the balance, the last period's debt service is a small residual and the
+    ratio explodes (the demo's final period showed a P95 of 197). So on each path the period counts when
+    :math:`DS_{y} \ge` :data:`DSCR_DUE_SHARE` :math:`\times \max_k \operatorname{median}(DS_k \mid DS_k > 0)`;
+    the quantiles are over those paths, and N/A when fewer than :data:`DSCR_MIN_PATHS_DUE` of the paths have debt
+    service due (the column ``p_debt_service_due`` says how many do). ``p_below_1_0`` / ``p_below_1_2`` are over
+    all paths (a path without debt service due is not below). Runs without the per-path debt service (older
+    arrays) keep every finite DSCR.
+    """
+    assert loan.dscr is not None
+    dscr = np.asarray(loan.dscr, dtype=float)
+    finite = np.isfinite(dscr)
+    if loan.debt_service_cny is not None:
+        ds = np.asarray(loan.debt_service_cny, dtype=float)
+        medians = [float(np.median(row[row > 0])) if (row > 0).any() else 0.0 for row in ds]
+        due = finite & (ds >= DSCR_DUE_SHARE * max(medians, default=0.0)) & (ds > 0)
+    else:
+        due = finite
+    sched = inst.schedule()
     rows = []
     for y in range(dscr.shape[0]):
-        d = dscr[y][np.isfinite(dscr[y])]
+        share = float(due[y].mean())
+        d = dscr[y][due[y]]
+        shown = d.size > 0 and share >= DSCR_MIN_PATHS_DUE
         rows.append(
             {
                 "loan": name,
                 "period_end": str(sched[y + 1].date()),
-                "dscr_p05": float(np.quantile(d, 0.05)) if d.size else np.nan,
-                "dscr_p50": float(np.quantile(d, 0.50)) if d.size else np.nan,
-                "dscr_p95": float(np.quantile(d, 0.95)) if d.size else np.nan,
+                "p_debt_service_due": share,
+                "dscr_p05": float(np.quantile(d, 0.05)) if shown else np.nan,
+                "dscr_p50": float(np.quantile(d, 0.50)) if shown else np.nan,
+                "dscr_p95": float(np.quantile(d, 0.95)) if shown else np.nan,
                 "p_below_1_0": float(np.mean(np.nan_to_num(dscr[y], nan=np.inf) < 1.0)),
                 "p_below_1_2": float(np.mean(np.nan_to_num(dscr[y], nan=np.inf) < 1.2)),
             }
         )
-    return pd.DataFrame(rows)
+    return rows
+
+
+PFE_RARE_EXPOSURE = 0.05
+"""Below this share of paths with exposure at every date, the 95 % PFE is zero by construction: 99 % is shown."""
+
+
+def informative_exposure_profile(exposure_cny: np.ndarray, dates: list[Any]) -> pd.DataFrame:
+    """EPE and PFE of a pledge loan per date, the PFE at a level that says something, and the share of paths
+    with exposure (``p_exposure``).
+
+    The PFE at level ``c`` is the ``c`` quantile of ``max(E, 0)``: zero wherever fewer than ``1 - c`` of the paths
+    have exposure, while the EPE is already positive. The level is 95 %, or 99 % when fewer than
+    :data:`PFE_RARE_EXPOSURE` of the paths have exposure at every date; ``attrs["note"]`` says which and why (and
+    that a zero PFE beside a positive EPE means that fewer than ``1 - c`` of the paths are exposed).
+    """
+    e = np.maximum(np.asarray(exposure_cny, dtype=float), 0.0)
+    share = (e > 0).mean(axis=1)
+    peak = float(share.max()) if share.size else 0.0
+    level = 0.95 if peak >= PFE_RARE_EXPOSURE else 0.99
+    frame = exposure_profile(e, dates, level)
+    frame["p_exposure"] = share
+    why = (
+        f"at most {100 * peak:.2f} % of the paths are exposed on any date (fewer than {100 * PFE_RARE_EXPOSURE:.0f} "
+        "%), so the 95 % PFE would be zero everywhere; "
+        if level == 0.99
+        else ""
+    )
+    frame.attrs["note"] = (
+        f"PFE at {100 * level:.0f} % ({why}the {100 * level:.0f} % quantile of the exposure over the paths). A PFE "
+        f"of 0 beside a positive EPE means fewer than {100 * (1 - level):.0f} % of the paths are exposed on that "
+        "date: the EPE is the "
+        "average over all paths, P(exposure) the share exposed. Exposure = amount owed (principal and accrued "
+        "interest) minus the haircut value of the pledged collateral (top-ups included), 0 once liquidated."
+    )
+    return frame
 
 
 def components(ctx: RunContext) -> list[Component]:

@@ -13,6 +13,7 @@ from portfolios.io import OutputFolder
 from portfolios.ledger import Ledger, RunRecord, new_run_id
 from portfolios.portfolio import Portfolio, portfolio_from_text
 from portfolios.report import write_report_files
+from portfolios.stress import StressReport, report_stress
 
 __all__ = ["ReportRun", "ledger_metrics", "rerun_report", "run_report"]
 
@@ -26,6 +27,7 @@ class ReportRun:
     run_id: str
     out_dir: Path
     record: RunRecord
+    stress: StressReport | None = None
 
 
 def ledger_metrics(analysis: Analysis) -> dict[str, Any]:
@@ -68,6 +70,7 @@ def run_report(
     blocks_per_task: int = 1,
     progress: Callable[[int, int], None] | None = None,
     ledger: Ledger | None = None,
+    stress: bool = True,
 ) -> ReportRun:
     """Simulate, analyse, write the report atomically, then record the run in the ledger.
 
@@ -84,8 +87,9 @@ def run_report(
             portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
         )
         analysis = analyse(run)
+        stressed = report_stress(run) if stress else None
         run_id = new_run_id()
-        write_report_files(run, analysis, out.staging, run_id)
+        write_report_files(run, analysis, out.staging, run_id, stressed)
         files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
         files |= portfolio.referenced_files
         inputs = {
@@ -109,7 +113,7 @@ def run_report(
             )
 
         entry = out.commit(run_id, record)
-    return ReportRun(run, analysis, run_id, out.final, entry)
+    return ReportRun(run, analysis, run_id, out.final, entry, stressed)
 
 
 def rerun_report(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,9 @@ __all__ = ["print_report_summary", "register", "run_with_progress"]
 
 _HELP = """\
 Run the portfolio Monte Carlo of FILE (TOML; format in README.md, "Portfolio file") and write, atomically,
-DIR/report.html (self-contained), DIR/report.xlsx (one sheet per table), DIR/paths_summary.parquet (price fan
+DIR/report.html (self-contained: executive summary, contents, every section including the stress tests of
+`carbonrisk stress` on the run's own model), DIR/report.pdf (when a Chromium is installed), DIR/report.xlsx
+(Summary, Inputs, Assumptions, Warnings, Run, then one sheet per table), DIR/paths_summary.parquet (price fan
 quantiles per date) and DIR/summary.json. The run is recorded in the ledger (see `carbonrisk runs --help`).
 
 summary.json / --json keys: run_id, portfolio, source, valuation_date, n_paths, seed, model, metrics
@@ -39,7 +41,8 @@ peak_funding_gap_p50_cny, peak_funding_gap_p95_cny, peak_funding_gap_year_p50, d
 breaches (list of {limit, limit_value, value, excess}), tables (every report table as records: var_es,
 es_contributions_1y_99, fan_CEA, fan_CCER, cash_flow_at_risk, projects, project_es_contributions, mismatch_profile,
 mismatch, levers, compliance_cost_at_risk, loans, credit (loans with borrower_pd_1y or rating), dscr, contracts,
-exposure_<loan>, limit_breaches), warnings, elapsed_s; --json adds out_dir.
+exposure_<loan>, limit_breaches), warnings, elapsed_s; summary.json adds stress (the `carbonrisk stress --json`
+keys); --json adds out_dir.
 """
 
 
