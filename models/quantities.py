@@ -133,7 +133,7 @@ OBLIGATION_CCER_SHARE = Quantity("obligations.ccer_share", "float", "fraction", 
                                  MAX_CCER_OFFSET_SHARE,
                                  description="share of emissions surrendered as CCERs (ETS cap 5 %)")  # fmt: skip
 OBLIGATION_HEDGED = Quantity("obligations.hedged_t", "float", "t", 0.0, 0.0, _INF,
-                             description="tonnes bought forward (at most the shortfall)")  # fmt: skip
+                             description="tonnes bought forward outside the book (at most the shortfall)")  # fmt: skip
 OBLIGATION_HEDGE_PRICE = Quantity("obligations.hedge_price_cny_per_t", "float", "CNY/t", 0.0, 0.0, _INF,
                                   description="price of the forward purchase (required with hedged_t > 0)")  # fmt: skip
 

@@ -59,8 +59,26 @@ print("run", result.run_id, f"in {result.run.elapsed_s:.1f} s;", "files:", sorte
 print("books:", {name: sorted(p.name for p in (result.out_dir / name).iterdir()) for name in result.books})
 for warning in result.run.warnings:
     print("warning:", warning)""")
+md("""### The first screen: the executive summary
+The report opens with the executive summary (risk against limits with utilisation bars, the worst stress scenario,
+the funding gap and when carbon income covers the early losses, the model and its backtest, the loans' credit
+figures, the warnings that matter), then a table of contents. Below is the page as headless Chromium renders it at
+1280 x 900 px (`portfolios.pdf.screenshot`; without a Chromium the cell says so). The stress section
+(`carbonrisk stress`'s scenarios, reverse stress and ladders, on the run's own fitted model) is part of the report.""")
+code("""from IPython.display import Image, display
+
+from portfolios.pdf import screenshot
+
+png = workdir / "summary.png"
+reason = screenshot(result.out_dir / "bank" / "report.html", png, width=1280, height=900)
+if reason is None:
+    display(Image(data=png.read_bytes(), format="png", width=960))
+else:
+    print(reason)
+print("stress section computed in", f"{sum(result.stress.timings_s.values()):.1f} s:", result.stress.timings_s)""")
 md("""## 2. Read the tables back
-Every table of a book's report is a sheet of its `report.xlsx` and a list of records in its `summary.json`.""")
+Every table of a book's report is a sheet of its `report.xlsx` (after the front sheets Summary, Inputs,
+Assumptions, Warnings and Run) and a list of records in its `summary.json`.""")
 code("""sheets = pd.read_excel(result.out_dir / "bank" / "report.xlsx", sheet_name=None)
 print(list(sheets))
 sheets["var_es"]""")
@@ -101,6 +119,12 @@ future credits moves money to the construction year; a CCER-linked loan funds th
 each lever's effect on the gap, the peak funding gap and the coverage, and its expected present-value cost.""")
 code("""levers = result.books["developer"].analysis.tables["levers"].set_index("lever")
 levers[["gap_years", "peak_funding_gap_p50_cny", "peak_funding_gap_p95_cny", "pv_cost_cny"]]""")
+md("""The report says the same in words: what each lever buys and what it costs, against no lever (a lower funding
+gap or downside and a higher coverage are bought; the expected PV given up, `pv_cost_cny` > 0, is the cost).""")
+code("""from portfolios.advice import lever_advice
+
+with pd.option_context("display.max_colwidth", None):
+    display(lever_advice(result.analysis.tables["levers"]).set_index("lever"))""")
 md("""## 5. Reproducible by construction
 The same portfolio and seed give the same numbers whatever the grouping of path blocks (and on any number of
 Dask workers: `run_portfolio(..., workers=2)`); the ledger's `rerun` relies on that.""")

@@ -22,6 +22,8 @@ from portfolios.engine import PortfolioRun
 from portfolios.formatting import Unit, format_value
 from portfolios.html import page, section, warnings_block
 from portfolios.io import write_json
+from portfolios.report import stress_section
+from portfolios.stress import StressReport
 
 __all__ = [
     "HEADLINE",
@@ -110,7 +112,13 @@ def _components(run: PortfolioRun) -> str:
     return ", ".join(f"{n} {word}{'s' if n > 1 else ''}" for n, word in parts if n) or "none"
 
 
-def render_index(run: PortfolioRun, books: Sequence[BookReport], run_id: str, folder: Path | None = None) -> str:
+def render_index(
+    run: PortfolioRun,
+    books: Sequence[BookReport],
+    run_id: str,
+    folder: Path | None = None,
+    stress: StressReport | None = None,
+) -> str:
     """The index page: one row per book, linking its report (and, those present in ``folder``, its PDF, workbook
     and JSON summary), with its headline figures."""
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _, _ in HEADLINE)
@@ -138,7 +146,15 @@ def render_index(run: PortfolioRun, books: Sequence[BookReport], run_id: str, fo
         "project of another book reads that project's paths); each book's figures are computed on its own "
         "components only and checked against its own limits. Figures are not additive across books.</p>"
     )
-    body = section("Books", table, note, anchor="books") + section("Warnings", warnings_block(run.warnings))
+    body = section("Books", table, note, anchor="books")
+    if stress is not None:
+        body += section(
+            "Stress of the whole file (all books together)",
+            "<p>The scenarios, ladders and reverse stress revalue every component of the file at once; the "
+            "per-component rows are in summary.json.</p>" + stress_section(stress.tables, stress.timings_s),
+            anchor="stress",
+        )
+    body += section("Warnings", warnings_block(run.warnings))
     meta = (
         f"carbonrisk {__version__} - run {run_id} - {run.n_paths:,} paths, seed {run.portfolio.seed} - "
         f"{run.elapsed_s:.1f} s"
@@ -180,10 +196,16 @@ def index_payload(run: PortfolioRun, books: Sequence[BookReport], run_id: str) -
     )
 
 
-def write_index(run: PortfolioRun, books: Sequence[BookReport], folder: Path, run_id: str) -> None:
-    """Write ``index.html`` and ``summary.json`` into ``folder`` (a staging folder)."""
-    (folder / "index.html").write_text(render_index(run, books, run_id, folder), encoding="utf-8")
-    write_json(folder / "summary.json", index_payload(run, books, run_id))
+def write_index(
+    run: PortfolioRun, books: Sequence[BookReport], folder: Path, run_id: str, stress: StressReport | None = None
+) -> None:
+    """Write ``index.html`` and ``summary.json`` into ``folder`` (a staging folder); ``stress``, the stress of the
+    whole file, goes on the index page and into ``summary.json`` (``stress``)."""
+    (folder / "index.html").write_text(render_index(run, books, run_id, folder, stress), encoding="utf-8")
+    payload = index_payload(run, books, run_id)
+    if stress is not None:
+        payload["stress"] = stress.to_dict()
+    write_json(folder / "summary.json", payload)
 
 
 def headlines(books: Mapping[str, BookReport]) -> dict[str, dict[str, float | int | None]]:

@@ -93,12 +93,19 @@ class BookSelection:
     """Projects of the whole file."""
     n_positions_total: int
     n_obligations_total: int
+    n_contracts_total: int = 0
 
     @property
     def pnl_rows(self) -> list[int]:
-        """The book's rows of the run's P&L arrays (positions, then obligations, then contracts)."""
-        n_pos, n_obl = self.n_positions_total, self.n_obligations_total
-        return [*self.positions, *(n_pos + i for i in self.obligations), *(n_pos + n_obl + c for c in self.contracts)]
+        """The book's rows of the run's P&L arrays (positions, obligations, contracts, then projects:
+        :func:`portfolios.components.components`)."""
+        n_pos, n_obl, n_con = self.n_positions_total, self.n_obligations_total, self.n_contracts_total
+        return [
+            *self.positions,
+            *(n_pos + i for i in self.obligations),
+            *(n_pos + n_obl + c for c in self.contracts),
+            *(n_pos + n_obl + n_con + k for k in self.projects),
+        ]
 
     @property
     def all_projects(self) -> bool:
@@ -121,6 +128,7 @@ def select_book(portfolio: Portfolio, name: str) -> BookSelection:
         n_projects=len(portfolio.projects),
         n_positions_total=len(portfolio.positions),
         n_obligations_total=len(portfolio.obligations),
+        n_contracts_total=len(portfolio.contracts),
     )
 
 
@@ -246,6 +254,10 @@ def book_run(run: PortfolioRun, name: str) -> PortfolioRun:
         regressions=tuple(ctx.regressions[c] for c in contracts) if ctx.regressions else (),
         planned_costs_cny=ctx.planned_costs_cny[list(sel.projects)],
         planned_credits_t=ctx.planned_credits_t[list(sel.projects)],
+        planned_other_cny=ctx.planned_other_cny[list(sel.projects)]
+        if len(ctx.planned_other_cny)
+        else ctx.planned_other_cny,
+        project_value_today=tuple(ctx.project_value_today[k] for k in sel.projects) if ctx.project_value_today else (),
     )
     return dataclasses.replace(run, context=context, arrays=BookArrays(run.arrays, sel))
 

@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from finance.contracts import instrument_from_dict
-from finance.instruments import CarbonLinkedBond, Instrument, ProjectLoan
+from finance.instruments import CarbonLinkedBond, Instrument
+from finance.linking import is_project_linked
+from finance.revaluation import has_closed_form
 from models import quantities as Q
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import PriceHistory, load_prices
@@ -108,8 +110,10 @@ class Obligation:
     """A compliance year of an emitter that is short allowances.
 
     ``shortfall = emissions - free allocation`` is surrendered at the end of ``year``: up to ``ccer_share`` of the
-    emissions (at most 5 %) with CCERs, the rest with CEAs; ``hedged_t`` tonnes were bought forward at
-    ``hedge_price_cny_per_t``.
+    emissions (at most 5 %) with CCERs, the rest with CEAs. Its hedge is either ``hedges``, the names of the
+    book's contracts that hedge it (their value on the compliance date is netted from the hedged compliance cost;
+    their risk is in the VaR as the contracts'), or ``hedged_t`` tonnes bought forward at ``hedge_price_cny_per_t``
+    outside the book (then part of the obligation's own value: the hedged tonnes cost the fixed price), never both.
     """
 
     name: str
@@ -119,6 +123,7 @@ class Obligation:
     ccer_share: float
     hedged_t: float
     hedge_price_cny_per_t: float
+    hedges: tuple[str, ...] = ()
     book: str = DEFAULT_BOOK
 
     @property
@@ -336,7 +341,17 @@ def _position(section: Section) -> Position:
 
 def _obligation(section: Section) -> Obligation:
     section.check_keys(
-        ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t", "book"],
+        [
+            "name",
+            "year",
+            "emissions_t",
+            "free_allocation_t",
+            "ccer_share",
+            "hedged_t",
+            "hedge_price_cny_per_t",
+            "hedges",
+            "book",
+        ],
         required=["name", "year", "emissions_t", "free_allocation_t"],
     )
     emissions = float(section.quantity("emissions_t", Q.OBLIGATION_EMISSIONS))
@@ -349,13 +364,37 @@ def _obligation(section: Section) -> Obligation:
         ccer_share=float(section.quantity("ccer_share", Q.OBLIGATION_CCER_SHARE)),
         hedged_t=hedged,
         hedge_price_cny_per_t=float(section.quantity("hedge_price_cny_per_t", Q.OBLIGATION_HEDGE_PRICE)),
+        hedges=_names(section, "hedges"),
         book=_book(section),
     )
+    if obligation.hedges and section.has("hedged_t"):
+        raise section.error("hedges", "and hedged_t both describe the hedge; give one (hedges: contracts of the book)")
     if hedged > 0 and not section.has("hedge_price_cny_per_t"):
         raise section.error(None, "sets hedged_t > 0 but no hedge_price_cny_per_t")
     if hedged > obligation.shortfall_t:
         raise section.error("hedged_t", f"= {hedged:g} exceeds the shortfall {obligation.shortfall_t:g} t")
     return obligation
+
+
+def _names(section: Section, key: str) -> tuple[str, ...]:
+    """A list of names (strings); empty if absent."""
+    value = section.data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise section.error(key, f"= {value!r} must be a list of contract names")
+    return tuple(value)
+
+
+def _check_hedges(root: Section, obligations: tuple[Obligation, ...], contracts: tuple[ContractSpec, ...]) -> None:
+    """Every obligation's ``hedges`` names a contract of the book that has a closed-form revaluation."""
+    by_name = {c.name: c for c in contracts}
+    for section, ob in zip(root.tables("obligations"), obligations, strict=True):
+        for name in ob.hedges:
+            if name not in by_name:
+                raise section.error(
+                    "hedges", f"= '{name}' names no contract; contracts: {', '.join(sorted(by_name)) or 'none'}"
+                )
+            if not has_closed_form(by_name[name].instrument):
+                raise section.error("hedges", f"= '{name}' is a {by_name[name].instrument.kind}, not a hedge contract")
 
 
 def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | None]:
@@ -438,7 +477,7 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         table.setdefault("other_cash_flows_cny", [0.0] * periods)
     income_bond = table.get("type") == "carbon_linked_bond" and table.get("linked_coupon") == "project_income"
     if link is not None and income_bond and "carbon_volumes_t" not in table:
-        # a project-income bond takes its coupon volumes from the project's paths (components.link_project)
+        # a project-income bond takes its coupon volumes from the project's paths (CarbonLinkedBond.with_project)
         table["carbon_volumes_t"] = [0.0] * carbon_linked_bond_coupons(table)
     if link is not None and link not in project_names:
         raise section.error(
@@ -452,14 +491,12 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         message = " ".join(str(exc).split())
         kind = table.get("type", "contract")
         raise InputError(message if message.startswith(where) else f"{where} ({kind}): {message}") from exc
-    linkable = isinstance(instrument, ProjectLoan) or (
-        isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon == "project_income"
-    )
-    if link is not None and not linkable:
+    price_bond = isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon != "project_income"
+    if link is not None and (price_bond or not is_project_linked(instrument)):
         raise section.error(
             "project",
-            "links a project but only a project_loan or a carbon_linked_bond with linked_coupon = 'project_income' "
-            "can be linked",
+            f"links a project but a {instrument.kind} takes no project cash flows (a project_loan, a carbon_linked_bond"
+            " with linked_coupon = 'project_income' or any contract with finance.linking's with_project can be linked)",
         )
     return ContractSpec(name=name, instrument=instrument, project=link, book=book)
 
@@ -581,6 +618,7 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
             files[f"project:{spec.name}"] = str(file)
     names = {p.name for p in projects}
     contracts = tuple(_contract(s, names) for s in root.tables("contracts"))
+    _check_hedges(root, obligations, contracts)
     limits = _limits(root.table("limits"))
     portfolio = Portfolio(
         name=head.string("name"),

@@ -16,6 +16,7 @@ from portfolios.io import OutputFolder
 from portfolios.ledger import Ledger, RunRecord, new_run_id
 from portfolios.portfolio import Portfolio, portfolio_from_text
 from portfolios.report import write_report_files
+from portfolios.stress import StressReport, report_stress
 
 __all__ = ["ReportRun", "analyse_books", "ledger_metrics", "report_metrics", "rerun_report", "run_report"]
 
@@ -29,6 +30,7 @@ class ReportRun:
     run_id: str
     out_dir: Path
     record: RunRecord
+    stress: StressReport | None = None
 
     @property
     def single(self) -> bool:
@@ -108,6 +110,7 @@ def run_report(
     blocks_per_task: int = 1,
     progress: Callable[[int, int], None] | None = None,
     ledger: Ledger | None = None,
+    stress: bool = True,
 ) -> ReportRun:
     """Simulate, analyse, write the report atomically, then record the run in the ledger.
 
@@ -128,13 +131,16 @@ def run_report(
             portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
         )
         books = analyse_books(run)
+        stressed = report_stress(run) if stress else None
         run_id = new_run_id()
+        single = len(books) == 1
         for part in books.values():
             folder = out.staging / part.folder
             folder.mkdir(exist_ok=True)
-            write_report_files(part.run, part.analysis, folder, run_id)
-        if len(books) > 1:
-            write_index(run, list(books.values()), out.staging, run_id)
+            # the stress section revalues the whole file: inside the report of a single book, else on the index
+            write_report_files(part.run, part.analysis, folder, run_id, stressed if single else None)
+        if not single:
+            write_index(run, list(books.values()), out.staging, run_id, stressed)
         files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
         files |= portfolio.referenced_files
         inputs = {
@@ -158,7 +164,7 @@ def run_report(
             )
 
         entry = out.commit(run_id, record)
-    return ReportRun(run, books, run_id, out.final, entry)
+    return ReportRun(run, books, run_id, out.final, entry, stressed)
 
 
 def rerun_report(inputs: dict[str, Any]) -> dict[str, Any]:

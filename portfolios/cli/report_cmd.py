@@ -32,7 +32,9 @@ __all__ = ["print_report_summary", "register", "report_json", "run_with_progress
 
 _HELP = """\
 Run the portfolio Monte Carlo of FILE (TOML; format in README.md, "Portfolio file") and write, atomically,
-DIR/report.html (self-contained), DIR/report.xlsx (one sheet per table), DIR/paths_summary.parquet (price fan
+DIR/report.html (self-contained: executive summary, contents, every section including the stress tests of
+`carbonrisk stress` on the run's own model), DIR/report.pdf (when a Chromium is installed), DIR/report.xlsx
+(Summary, Inputs, Assumptions, Warnings, Run, then one sheet per table), DIR/paths_summary.parquet (price fan
 quantiles per date) and DIR/summary.json. The run is recorded in the ledger (see `carbonrisk runs --help`).
 
 summary.json / --json keys: run_id, portfolio, source, valuation_date, n_paths, seed, model, metrics
@@ -42,15 +44,16 @@ peak_funding_gap_p50_cny, peak_funding_gap_p95_cny, peak_funding_gap_year_p50, d
 breaches (list of {limit, limit_value, value, excess}), tables (every report table as records: var_es,
 es_contributions_1y_99, fan_CEA, fan_CCER, cash_flow_at_risk, projects, project_es_contributions, mismatch_profile,
 mismatch, levers, compliance_cost_at_risk, loans, credit (loans with borrower_pd_1y or rating), dscr, contracts,
-exposure_<loan>, limit_breaches), warnings, elapsed_s; --json adds out_dir.
+exposure_<loan>, limit_breaches), warnings, elapsed_s; summary.json adds stress (the `carbonrisk stress --json`
+keys); --json adds out_dir.
 
 Books: components with `book = "NAME"` (README, "Books") are reported per book, from the same joint run: DIR/NAME/
 holds each book's report files (the keys above, figures of its own components against [books.NAME.limits]) and
-DIR/index.html links them with each book's headline figures; DIR/summary.json then holds run_id, portfolio,
-source, valuation_date, n_paths, seed, books {NAME: {folder, report, summary, components, headline
-{var_99_10d_cny, es_99_1y_cny, limit_breaches, loans_expected_loss_cny, projects_npv_mean_cny,
-compliance_cost_hedged_cny}}}, warnings, elapsed_s; --json adds out_dir and, per book, its full summary under
-books.NAME.report_summary.
+DIR/index.html links them with each book's headline figures and shows the stress of the whole file (all books
+together); DIR/summary.json then holds run_id, portfolio, source, valuation_date, n_paths, seed, books {NAME:
+{folder, report, summary, components, headline {var_99_10d_cny, es_99_1y_cny, limit_breaches,
+loans_expected_loss_cny, projects_npv_mean_cny, compliance_cost_hedged_cny}}}, stress, warnings, elapsed_s; --json
+adds out_dir and, per book, its full summary under books.NAME.report_summary.
 """
 
 
