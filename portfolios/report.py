@@ -314,6 +314,11 @@ def _ladder_point(ladder: str, point: float) -> str:
     return f"{100 * point:+.0f} %"
 
 
+def _finite(value: object) -> bool:
+    """Whether a table cell is a finite number (None: no threshold, e.g. a limit already breached today)."""
+    return isinstance(value, int | float | np.number) and bool(np.isfinite(value))
+
+
 def _stress_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     """A stress table as the report shows it: the book's rows, readable shocks, thresholds as text with units."""
     if key == "scenarios":
@@ -328,11 +333,11 @@ def _stress_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.drop(columns=[c for c in ("steps",) if c in frame.columns]).copy()
         shock = out["variable"].astype(str).str.startswith("uniform")
         out["threshold"] = [
-            "N/A" if not np.isfinite(v) else (f"{v:+.1%}" if s else f"{v:,.2f} CNY/t")
+            "N/A" if not _finite(v) else (f"{v:+.1%}" if s else f"{v:,.2f} CNY/t")
             for v, s in zip(out["threshold"], shock, strict=True)
         ]
         out["precision"] = [
-            "N/A" if not np.isfinite(v) else (f"{v:.2%}" if s else f"{v:,.2f} CNY/t")
+            "N/A" if not _finite(v) else (f"{v:.2%}" if s else f"{v:,.2f} CNY/t")
             for v, s in zip(out["precision"], shock, strict=True)
         ]
         out.attrs["units"] = {"threshold": "text", "precision": "text"}
