@@ -325,13 +325,9 @@ def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[Any, dict[str, An
     return joint, summary
 
 
-def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
-    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
-    history, vd = market_history(portfolio)
-    model, summary = _fit(portfolio, history)
-    summary["backtest"] = model_backtest(portfolio, history)
-    scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
-    contracts = [c.instrument for c in portfolio.contracts]
+def _check_dates(portfolio: Portfolio, vd: pd.Timestamp) -> None:
+    """Contracts fix and obligations fall between the valuation date and the horizon end (what
+    :func:`~portfolios.portfolio.load_portfolio` checks, with file and line, for a parsed portfolio)."""
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
     for spec in portfolio.contracts:
         last = max(spec.instrument.fixing_dates(vd))
@@ -343,6 +339,18 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     for ob in portfolio.obligations:
         if ob.year < vd.year or ob.year > end.year:
             raise InputError(f"obligation '{ob.name}' year {ob.year} lies outside {vd.year}-{end.year}")
+
+
+def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
+    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
+    history, vd = market_history(portfolio)  # read and checked once, when the file was parsed
+    if portfolio.market_data is None or not portfolio.market_data.matches(portfolio):
+        _check_dates(portfolio, vd)  # a portfolio built by hand: its dates were never checked
+    model, summary = _fit(portfolio, history)
+    summary["backtest"] = model_backtest(portfolio, history)
+    scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
+    contracts = [c.instrument for c in portfolio.contracts]
+    end = vd + pd.DateOffset(years=portfolio.horizon_years)
     grid = SimulationGrid.from_dates(vd, _grid_dates(vd, portfolio.horizon_years, contracts))
     dates = pd.DatetimeIndex(grid.dates)
     row_10d, row_1y = TEN_DAYS, min(TRADING_DAYS_PER_YEAR, len(dates) - 1)

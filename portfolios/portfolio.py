@@ -35,6 +35,7 @@ __all__ = [
     "ContractSpec",
     "Levers",
     "Limits",
+    "MarketData",
     "MarketSpec",
     "Obligation",
     "Portfolio",
@@ -174,6 +175,22 @@ class Levers:
 
 
 @dataclass(frozen=True)
+class MarketData:
+    """The price history up to the valuation date and the valuation date, as read for ``prices`` and the requested
+    ``valuation_date`` (a portfolio whose ``market.prices`` or ``valuation_date`` is changed afterwards reads its
+    history again)."""
+
+    prices: str
+    requested_date: pd.Timestamp | None
+    history: PriceHistory
+    valuation_date: pd.Timestamp
+
+    def matches(self, portfolio: Portfolio) -> bool:
+        """Whether these data are ``portfolio``'s (same price source and requested valuation date)."""
+        return self.prices == portfolio.market.prices and self.requested_date == portfolio.valuation_date
+
+
+@dataclass(frozen=True)
 class Portfolio:
     """A validated portfolio file."""
 
@@ -195,6 +212,9 @@ class Portfolio:
     """Folder that relative paths in the file resolve against."""
     valuation_date: pd.Timestamp | None = None
     """``[portfolio] valuation_date``: market data up to it are used; ``None``: the price history's last date."""
+    market_data: MarketData | None = field(default=None, compare=False, repr=False)
+    """The price history up to the valuation date and the valuation date, read and checked once when the file is
+    parsed (:func:`market_history` returns them; ``None`` for a portfolio built by hand: read on first use)."""
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
@@ -496,8 +516,12 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         base_dir=str(root.base_dir),
         valuation_date=valuation_date,
     )
-    valuation_year = _check_horizon(portfolio, root)
-    return dataclasses.replace(portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects))
+    history, valuation_date = _check_horizon(portfolio, root)
+    market_data = MarketData(portfolio.market.prices, portfolio.valuation_date, history, valuation_date)
+    valuation_year = int(valuation_date.year)
+    return dataclasses.replace(
+        portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects), market_data=market_data
+    )
 
 
 def _as_operating(spec: ProjectSpec, valuation_year: int) -> ProjectSpec:
@@ -521,7 +545,15 @@ STALE_HISTORY_DAYS: int = 7
 def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
     """The price history up to the valuation date, and the valuation date (``portfolio.valuation_date``, else the
     history's last date); a history that ends more than :data:`STALE_HISTORY_DAYS` days before it warns
-    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close)."""
+    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close).
+
+    A parsed portfolio carries both (``portfolio.market_data``, read and checked once by :func:`load_portfolio`):
+    they are returned without reading the file again, and the stale-history warning is raised again so that each
+    run collects it."""
+    data = portfolio.market_data
+    if data is not None and data.matches(portfolio):
+        _warn_stale(data.history, data.valuation_date)
+        return data.history, data.valuation_date
     history = load_prices(portfolio.market.prices)
     vd = portfolio.valuation_date
     if vd is None:
@@ -534,28 +566,33 @@ def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
         )
     volume = None if history.volume_t is None else history.volume_t[history.volume_t.index <= vd]
     history = dataclasses.replace(history, prices=prices, volume_t=volume)
+    _warn_stale(history, vd)
+    return history, vd
+
+
+def _warn_stale(history: PriceHistory, vd: pd.Timestamp) -> None:
     stale = (vd - history.last_date).days
     if stale > STALE_HISTORY_DAYS:
         warnings.warn(
             f"the price history ({history.source}) ends on {history.last_date.date()}, {stale} days before the "
             f"valuation date {vd.date()}: the run starts from that close",
             CarbonRiskWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return history, vd
 
 
-def _check_horizon(portfolio: Portfolio, root: Section) -> int:
+def _check_horizon(portfolio: Portfolio, root: Section) -> tuple[PriceHistory, pd.Timestamp]:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
 
-    Returns the valuation year. The valuation date is ``portfolio.valuation_date`` or the last date of the price
-    history, so the history is read here (its warnings are raised again, and collected, when the run loads it).
+    Returns the price history up to the valuation date and the valuation date (``portfolio.valuation_date`` or
+    the history's last date): the history is read here, once per run (its warnings are raised again, and
+    collected, when the run asks :func:`market_history` for it).
     """
     market = root.table("market")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            _, valuation_date = market_history(portfolio)
+            history, valuation_date = market_history(portfolio)
         except CarbonRiskError as exc:
             message = " ".join(str(exc).split())
             if portfolio.valuation_date is not None and message.startswith("valuation_date"):
@@ -603,4 +640,4 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
             raise root.tables("obligations")[i].error(
                 "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
             )
-    return int(valuation_date.year)
+    return history, valuation_date
