@@ -26,6 +26,7 @@ from models.geothermal import Project, basin_portfolio, hebei_project, load_proj
 from models.scenarios import SCENARIOS, load_scenario
 from models.validation import check
 from portfolios.exceptions import InputError
+from portfolios.sheets import SUFFIXES, row_sections
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
@@ -425,6 +426,20 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
     return ContractSpec(name=name, instrument=instrument, project=link)
 
 
+def _listed(head: Section, key: str, table: str, files: dict[str, str]) -> list[Section]:
+    """The rows of the CSV / XLSX file that ``[portfolio] key`` names, as sections of ``table``
+    (:mod:`portfolios.sheets`); none when the key is absent. The file is recorded in ``files`` (the ledger)."""
+    if not head.has(key):
+        return []
+    written = head.string(key)
+    path = head.file_path(key)
+    assert path is not None
+    if path.suffix.lower() not in SUFFIXES:
+        raise head.error(key, f"= '{written}' must be a {' or '.join(SUFFIXES)} file")
+    files[key] = str(path)
+    return list(row_sections(path, table, label=written, base_dir=Path(head.base_dir)))
+
+
 def _contract_where(section: Section, name: str) -> str:
     """``file:line: contracts[i] 'name'``: where a contract's errors point (its table header line)."""
     return f"{section.where()}: {section.key_path()} '{name}'"
@@ -476,13 +491,17 @@ def load_portfolio(path: str | Path | None = None) -> Portfolio:
 def _parse(root: Section, text: str, label: str) -> Portfolio:
     root.check_keys(_TOP, required=["portfolio", "market"])
     head = root.table("portfolio", required=True)
-    head.check_keys(["name", "horizon_years", "n_paths", "seed", "valuation_date"], required=["name"])
+    head.check_keys(
+        ["name", "horizon_years", "n_paths", "seed", "valuation_date", "positions_file", "contracts_file"],
+        required=["name"],
+    )
     valuation_date = head.date("valuation_date") if head.has("valuation_date") else None
     market = _market(root.table("market", required=True))
     horizon = int(head.quantity("horizon_years", Q.PORTFOLIO_HORIZON_YEARS))
-    positions = tuple(_position(s) for s in root.tables("positions"))
-    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     files: dict[str, str] = {}
+    position_sections = root.tables("positions") + _listed(head, "positions_file", "positions", files)
+    positions = tuple(_position(s) for s in position_sections)
+    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     if Path(market.prices).exists():
         files["prices"] = market.prices
     if market.ccer_prices is not None:
@@ -496,7 +515,8 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         if file is not None:
             files[f"project:{spec.name}"] = str(file)
     names = {p.name for p in projects}
-    contracts = tuple(_contract(s, names) for s in root.tables("contracts"))
+    contract_sections = root.tables("contracts") + _listed(head, "contracts_file", "contracts", files)
+    contracts = tuple(_contract(s, names) for s in contract_sections)
     limits = _limits(root.table("limits"))
     portfolio = Portfolio(
         name=head.string("name"),
@@ -516,7 +536,7 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         base_dir=str(root.base_dir),
         valuation_date=valuation_date,
     )
-    history, valuation_date = _check_horizon(portfolio, root)
+    history, valuation_date = _check_horizon(portfolio, root, contract_sections)
     market_data = MarketData(portfolio.market.prices, portfolio.valuation_date, history, valuation_date)
     valuation_year = int(valuation_date.year)
     return dataclasses.replace(
@@ -581,7 +601,9 @@ def _warn_stale(history: PriceHistory, vd: pd.Timestamp) -> None:
         )
 
 
-def _check_horizon(portfolio: Portfolio, root: Section) -> tuple[PriceHistory, pd.Timestamp]:
+def _check_horizon(
+    portfolio: Portfolio, root: Section, contract_sections: list[Section]
+) -> tuple[PriceHistory, pd.Timestamp]:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
 
     Returns the price history up to the valuation date and the valuation date (``portfolio.valuation_date`` or
@@ -601,7 +623,7 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> tuple[PriceHistory, p
             raise InputError(f"{where}: market.prices: {message}") from exc
     end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
     for i, spec in enumerate(portfolio.contracts):
-        where = _contract_where(root.tables("contracts")[i], spec.name)
+        where = _contract_where(contract_sections[i], spec.name)
         try:
             spec.instrument.check_dates(valuation_date)
             last = max(spec.instrument.fixing_dates(valuation_date))
