@@ -210,7 +210,7 @@ def test_a_column_is_accepted_exactly_when_the_table_key_is(tmp_path: Path) -> N
         from_table = _book(tmp_path, "", table)
     except InputError as exc:
         assert "key 'positions[0].book' is not a valid key" in str(exc)
-        with pytest.raises(InputError, match="^positions.csv: row 2: column 'book' is not a valid column"):
+        with pytest.raises(InputError, match=r"^positions\.csv: row 2: column 'book' is not a valid column"):
             _book(tmp_path, 'positions_file = "positions.csv"')
         return
     assert _book(tmp_path, 'positions_file = "positions.csv"').positions == from_table.positions
