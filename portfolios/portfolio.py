@@ -30,6 +30,7 @@ from portfolios.sheets import SUFFIXES, row_sections
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
+    "CEA_HOLDING_PORTFOLIO",
     "DEFAULT_CCER_SPOT",
     "DEFAULT_HURDLE_SPREAD",
     "DEMO_PORTFOLIO",
@@ -42,11 +43,14 @@ __all__ = [
     "Portfolio",
     "Position",
     "ProjectSpec",
+    "embedded_portfolio",
     "load_portfolio",
     "portfolio_from_text",
 ]
 
 DEMO_PORTFOLIO = "demo_portfolio.toml"
+CEA_HOLDING_PORTFOLIO = "cea_holding.toml"
+"""``carbonrisk demo --cea-holding``: 1 000 000 t CEA for one year (the former walking skeleton, on the engine)."""
 ASSETS = ("CEA", "CCER")
 MIN_PATHS = int(Q.PORTFOLIO_N_PATHS.low or 100)
 """Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
@@ -478,12 +482,17 @@ def portfolio_from_text(text: str, label: str, base_dir: str | Path) -> Portfoli
     return _parse(parse_toml(text, label, Path(base_dir)), text, label=label)
 
 
+def embedded_portfolio(name: str = DEMO_PORTFOLIO) -> Portfolio:
+    """An embedded portfolio file of ``portfolios/data`` (:data:`DEMO_PORTFOLIO`, :data:`CEA_HOLDING_PORTFOLIO`)."""
+    resource = resources.files("portfolios").joinpath("data").joinpath(name)
+    with resources.as_file(resource) as file:
+        return _parse(*load_toml(file), label=f"embedded:{name}")
+
+
 def load_portfolio(path: str | Path | None = None) -> Portfolio:
     """Load and validate a portfolio file (default: the embedded demo portfolio)."""
     if path is None:
-        resource = resources.files("portfolios").joinpath("data").joinpath(DEMO_PORTFOLIO)
-        with resources.as_file(resource) as demo:
-            return _parse(*load_toml(demo), label=f"embedded:{DEMO_PORTFOLIO}")
+        return embedded_portfolio(DEMO_PORTFOLIO)
     root, text = load_toml(path)
     return _parse(root, text, label=str(path))
 
