@@ -344,11 +344,15 @@ def _check_dates(portfolio: Portfolio, vd: pd.Timestamp) -> None:
 def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
     """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
     history, vd = market_history(portfolio)  # read and checked once, when the file was parsed
-    if portfolio.market_data is None or not portfolio.market_data.matches(portfolio):
+    parsed = portfolio.market_data if portfolio.market_data and portfolio.market_data.matches(portfolio) else None
+    if parsed is None:
         _check_dates(portfolio, vd)  # a portfolio built by hand: its dates were never checked
     model, summary = _fit(portfolio, history)
     summary["backtest"] = model_backtest(portfolio, history)
-    scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
+    if parsed is not None:
+        scenario = parsed.scenario
+    else:
+        scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
     contracts = [c.instrument for c in portfolio.contracts]
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
     grid = SimulationGrid.from_dates(vd, _grid_dates(vd, portfolio.horizon_years, contracts))

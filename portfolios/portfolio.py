@@ -23,7 +23,7 @@ from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import PriceHistory, load_prices
 from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS, load_scenario
+from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
 from models.validation import check
 from portfolios.exceptions import InputError
 from portfolios.sheets import SUFFIXES, row_sections
@@ -189,10 +189,17 @@ class MarketData:
     requested_date: pd.Timestamp | None
     history: PriceHistory
     valuation_date: pd.Timestamp
+    scenario_name: str | None = None
+    scenario: ScenarioCurve | None = None
+    """The ``[market] scenario`` curve, read and checked against the valuation date once."""
 
     def matches(self, portfolio: Portfolio) -> bool:
-        """Whether these data are ``portfolio``'s (same price source and requested valuation date)."""
-        return self.prices == portfolio.market.prices and self.requested_date == portfolio.valuation_date
+        """Whether these data are ``portfolio``'s (same price source, requested valuation date and scenario)."""
+        return (
+            self.prices == portfolio.market.prices
+            and self.requested_date == portfolio.valuation_date
+            and self.scenario_name == portfolio.market.scenario
+        )
 
 
 @dataclass(frozen=True)
@@ -545,8 +552,10 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         base_dir=str(root.base_dir),
         valuation_date=valuation_date,
     )
-    history, valuation_date = _check_horizon(portfolio, root, contract_sections)
-    market_data = MarketData(portfolio.market.prices, portfolio.valuation_date, history, valuation_date)
+    history, valuation_date, scenario = _check_horizon(portfolio, root, contract_sections)
+    market_data = MarketData(
+        portfolio.market.prices, portfolio.valuation_date, history, valuation_date, portfolio.market.scenario, scenario
+    )
     valuation_year = int(valuation_date.year)
     return dataclasses.replace(
         portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects), market_data=market_data
@@ -612,12 +621,12 @@ def _warn_stale(history: PriceHistory, vd: pd.Timestamp) -> None:
 
 def _check_horizon(
     portfolio: Portfolio, root: Section, contract_sections: list[Section]
-) -> tuple[PriceHistory, pd.Timestamp]:
+) -> tuple[PriceHistory, pd.Timestamp, ScenarioCurve | None]:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
 
-    Returns the price history up to the valuation date and the valuation date (``portfolio.valuation_date`` or
-    the history's last date): the history is read here, once per run (its warnings are raised again, and
-    collected, when the run asks :func:`market_history` for it).
+    Returns the price history up to the valuation date, the valuation date (``portfolio.valuation_date`` or
+    the history's last date) and the scenario curve: they are read here, once per run (the history's warnings
+    are raised again, and collected, when the run asks :func:`market_history` for it).
     """
     market = root.table("market")
     with warnings.catch_warnings():
@@ -661,9 +670,11 @@ def _check_horizon(
                 f"{last_season} and ended before the valuation date {valuation_date.date()} (its last heating "
                 f"season started in {last_season}); remove it or move start_year to {valuation_date.year} or later"
             )
+    scenario = None
     if portfolio.market.scenario is not None:
         try:
-            load_scenario(portfolio.market.scenario).require_covers(valuation_date)
+            scenario = load_scenario(portfolio.market.scenario)
+            scenario.require_covers(valuation_date)
         except CarbonRiskError as exc:
             raise root.table("market").error("scenario", " ".join(str(exc).split())) from exc
     for i, ob in enumerate(portfolio.obligations):
@@ -671,4 +682,4 @@ def _check_horizon(
             raise root.tables("obligations")[i].error(
                 "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
             )
-    return history, valuation_date
+    return history, valuation_date, scenario

@@ -1,4 +1,4 @@
-"""Issue 14: the price history is read, and the valuation date and horizon checked, once per run.
+"""Issue 14: the price history (and the scenario curve) read, the valuation date and horizon checked, once per run.
 
 ``load_portfolio`` reads the history and checks every date against it; the run (``prepare``), the memory estimate
 and the stale-history warning take them from the parsed portfolio without reading the file again."""
@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+import portfolios.engine as engine_module
 import portfolios.portfolio as portfolio_module
 from models.data import PriceHistory, load_prices
 from models.exceptions import CarbonRiskWarning
+from models.scenarios import ScenarioCurve, load_scenario
 from portfolios.budget import check_portfolio_memory
 from portfolios.engine import prepare
 from portfolios.portfolio import load_portfolio, market_history
@@ -61,12 +63,21 @@ def _file(tmp_path: Path, valuation: str = "") -> Path:
     return path
 
 
-def test_history_is_read_once_per_run(tmp_path: Path, reads: list[str]) -> None:
+def test_history_is_read_once_per_run(tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    curves: list[str] = []
+
+    def counting_scenario(source: str) -> ScenarioCurve:
+        curves.append(source)
+        return load_scenario(source)
+
+    monkeypatch.setattr(portfolio_module, "load_scenario", counting_scenario)
+    monkeypatch.setattr(engine_module, "load_scenario", counting_scenario)
     portfolio = load_portfolio(_file(tmp_path)).with_run(n_paths=300)
-    assert reads == ["cea"]
+    assert reads == ["cea"] and curves == ["mid"]
     check_portfolio_memory(portfolio, "report")
     ctx, history, summary = prepare(portfolio)
-    assert reads == ["cea"]  # neither the memory check nor the run read it again
+    assert reads == ["cea"] and curves == ["mid"]  # neither the memory check nor the run read them again
+    assert ctx.scenario is not None and ctx.scenario.name == load_scenario("mid").name
     assert history.last_date == ctx.market.valuation_date and summary["valuation_date"] == "2024-10-31"
 
 
