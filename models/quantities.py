@@ -33,8 +33,10 @@ from models.validation import Quantity
 __all__ = [
     "MAX_SEED",
     "MC_PATHS",
+    "PORTFOLIO_CONTRACTS_FILE",
     "PORTFOLIO_HORIZON_YEARS",
     "PORTFOLIO_N_PATHS",
+    "PORTFOLIO_POSITIONS_FILE",
     "PORTFOLIO_SEED",
     "PORTFOLIO_VALUATION_DATE",
     "PROJECT_HURDLE_RATE",
@@ -74,6 +76,17 @@ PORTFOLIO_VALUATION_DATE = Quantity(
     "portfolio.valuation_date", "date", "-", None,
     description="valuation date (market data up to it are used); default: the last date of the price history",
     free_text="a date YYYY-MM-DD after the price history's second close",
+)  # fmt: skip
+
+PORTFOLIO_POSITIONS_FILE = Quantity(
+    "portfolio.positions_file", "str", "-", None,
+    description="CSV or XLSX file of positions, one a row, the [[positions]] keys as columns (after the tables)",
+    free_text="a .csv / .xlsx path (relative to the portfolio file)",
+)  # fmt: skip
+PORTFOLIO_CONTRACTS_FILE = Quantity(
+    "portfolio.contracts_file", "str", "-", None,
+    description="CSV or XLSX file of contracts, one a row, the [[contracts]] keys as columns (after the tables)",
+    free_text="a .csv / .xlsx path (relative to the portfolio file)",
 )  # fmt: skip
 
 # --- [market] ----------------------------------------------------------------------------------------------------

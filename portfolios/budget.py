@@ -17,7 +17,7 @@ from finance.valuation import path_dates
 from models.memory import BYTES_PER_VALUE, SLACK_BYTES, WORKER_PROCESS_BYTES, MemoryEstimate, check_memory
 from models.random import BLOCK_PATHS
 from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.portfolio import Portfolio
+from portfolios.portfolio import Portfolio, market_history
 
 __all__ = ["check_portfolio_memory", "estimate_portfolio", "estimate_value", "values_per_path"]
 
@@ -106,11 +106,9 @@ def check_portfolio_memory(
     portfolio: Portfolio, command: str, *, workers: int | None = None, blocks_per_task: int = 1
 ) -> MemoryEstimate:
     """Refuse (one line) a portfolio run the machine cannot hold; called before the Monte Carlo allocates."""
-    from models.data import load_prices
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        valuation_date = load_prices(portfolio.market.prices).last_date
+        _, valuation_date = market_history(portfolio)  # read once, when the file was parsed
     estimate = estimate_portfolio(
         portfolio,
         f"{command} with {portfolio.n_paths:,} paths",

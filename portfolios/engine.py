@@ -338,13 +338,9 @@ def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[JointCeaCcer, dic
     return joint, summary
 
 
-def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
-    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
-    history, vd = market_history(portfolio)
-    model, summary = _fit(portfolio, history)
-    summary["backtest"] = model_backtest(portfolio, history)
-    scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
-    contracts = [c.instrument for c in portfolio.contracts]
+def _check_dates(portfolio: Portfolio, vd: pd.Timestamp) -> None:
+    """Contracts fix and obligations fall between the valuation date and the horizon end (what
+    :func:`~portfolios.portfolio.load_portfolio` checks, with file and line, for a parsed portfolio)."""
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
     for spec in portfolio.contracts:
         last = max(spec.instrument.fixing_dates(vd))
@@ -356,6 +352,22 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     for ob in portfolio.obligations:
         if ob.year < vd.year or ob.year > end.year:
             raise InputError(f"obligation '{ob.name}' year {ob.year} lies outside {vd.year}-{end.year}")
+
+
+def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
+    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
+    history, vd = market_history(portfolio)  # read and checked once, when the file was parsed
+    parsed = portfolio.market_data if portfolio.market_data and portfolio.market_data.matches(portfolio) else None
+    if parsed is None:
+        _check_dates(portfolio, vd)  # a portfolio built by hand: its dates were never checked
+    model, summary = _fit(portfolio, history)
+    summary["backtest"] = model_backtest(portfolio, history)
+    if parsed is not None:
+        scenario = parsed.scenario
+    else:
+        scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
+    contracts = [c.instrument for c in portfolio.contracts]
+    end = vd + pd.DateOffset(years=portfolio.horizon_years)
     grid = SimulationGrid.from_dates(vd, _grid_dates(vd, portfolio.horizon_years, contracts))
     dates = pd.DatetimeIndex(grid.dates)
     row_10d, row_1y = TEN_DAYS, min(TRADING_DAYS_PER_YEAR, len(dates) - 1)

@@ -26,12 +26,14 @@ from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import PriceHistory, load_prices
 from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS, load_scenario
+from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
 from models.validation import check
 from portfolios.exceptions import InputError
+from portfolios.sheets import SUFFIXES, row_sections
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
+    "CEA_HOLDING_PORTFOLIO",
     "DEFAULT_BOOK",
     "DEFAULT_CCER_SPOT",
     "DEFAULT_HURDLE_SPREAD",
@@ -39,16 +41,20 @@ __all__ = [
     "ContractSpec",
     "Levers",
     "Limits",
+    "MarketData",
     "MarketSpec",
     "Obligation",
     "Portfolio",
     "Position",
     "ProjectSpec",
+    "embedded_portfolio",
     "load_portfolio",
     "portfolio_from_text",
 ]
 
 DEMO_PORTFOLIO = "demo_portfolio.toml"
+CEA_HOLDING_PORTFOLIO = "cea_holding.toml"
+"""``carbonrisk demo --cea-holding``: 1 000 000 t CEA for one year (the former walking skeleton, on the engine)."""
 DEFAULT_BOOK: str = str(Q.BOOK.default)
 """Book of a component without a ``book`` key (a file without any is one book, reported as before)."""
 BOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
@@ -193,6 +199,29 @@ class Levers:
 
 
 @dataclass(frozen=True)
+class MarketData:
+    """The price history up to the valuation date and the valuation date, as read for ``prices`` and the requested
+    ``valuation_date`` (a portfolio whose ``market.prices`` or ``valuation_date`` is changed afterwards reads its
+    history again)."""
+
+    prices: str
+    requested_date: pd.Timestamp | None
+    history: PriceHistory
+    valuation_date: pd.Timestamp
+    scenario_name: str | None = None
+    scenario: ScenarioCurve | None = None
+    """The ``[market] scenario`` curve, read and checked against the valuation date once."""
+
+    def matches(self, portfolio: Portfolio) -> bool:
+        """Whether these data are ``portfolio``'s (same price source, requested valuation date and scenario)."""
+        return (
+            self.prices == portfolio.market.prices
+            and self.requested_date == portfolio.valuation_date
+            and self.scenario_name == portfolio.market.scenario
+        )
+
+
+@dataclass(frozen=True)
 class Portfolio:
     """A validated portfolio file."""
 
@@ -231,6 +260,10 @@ class Portfolio:
         )
         found = [x.book for x in parts]
         return tuple(dict.fromkeys(found)) or (DEFAULT_BOOK,)
+
+    market_data: MarketData | None = field(default=None, compare=False, repr=False)
+    """The price history up to the valuation date and the valuation date, read and checked once when the file is
+    parsed (:func:`market_history` returns them; ``None`` for a portfolio built by hand: read on first use)."""
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
@@ -513,6 +546,20 @@ def carbon_linked_bond_coupons(table: dict[str, Any]) -> int:
     return len(bond.periods()) if isinstance(bond, CarbonLinkedBond) else 1
 
 
+def _listed(head: Section, key: str, table: str, files: dict[str, str]) -> list[Section]:
+    """The rows of the CSV / XLSX file that ``[portfolio] key`` names, as sections of ``table``
+    (:mod:`portfolios.sheets`); none when the key is absent. The file is recorded in ``files`` (the ledger)."""
+    if not head.has(key):
+        return []
+    written = head.string(key)
+    path = head.file_path(key)
+    assert path is not None
+    if path.suffix.lower() not in SUFFIXES:
+        raise head.error(key, f"= '{written}' must be a {' or '.join(SUFFIXES)} file")
+    files[key] = str(path)
+    return list(row_sections(path, table, label=written, base_dir=Path(head.base_dir)))
+
+
 def _contract_where(section: Section, name: str) -> str:
     """``file:line: contracts[i] 'name'``: where a contract's errors point (its table header line)."""
     return f"{section.where()}: {section.key_path()} '{name}'"
@@ -584,12 +631,17 @@ def portfolio_from_text(text: str, label: str, base_dir: str | Path) -> Portfoli
     return _parse(parse_toml(text, label, Path(base_dir)), text, label=label)
 
 
+def embedded_portfolio(name: str = DEMO_PORTFOLIO) -> Portfolio:
+    """An embedded portfolio file of ``portfolios/data`` (:data:`DEMO_PORTFOLIO`, :data:`CEA_HOLDING_PORTFOLIO`)."""
+    resource = resources.files("portfolios").joinpath("data").joinpath(name)
+    with resources.as_file(resource) as file:
+        return _parse(*load_toml(file), label=f"embedded:{name}")
+
+
 def load_portfolio(path: str | Path | None = None) -> Portfolio:
     """Load and validate a portfolio file (default: the embedded demo portfolio)."""
     if path is None:
-        resource = resources.files("portfolios").joinpath("data").joinpath(DEMO_PORTFOLIO)
-        with resources.as_file(resource) as demo:
-            return _parse(*load_toml(demo), label=f"embedded:{DEMO_PORTFOLIO}")
+        return embedded_portfolio(DEMO_PORTFOLIO)
     root, text = load_toml(path)
     return _parse(root, text, label=str(path))
 
@@ -597,13 +649,17 @@ def load_portfolio(path: str | Path | None = None) -> Portfolio:
 def _parse(root: Section, text: str, label: str) -> Portfolio:
     root.check_keys(_TOP, required=["portfolio", "market"])
     head = root.table("portfolio", required=True)
-    head.check_keys(["name", "horizon_years", "n_paths", "seed", "valuation_date"], required=["name"])
+    head.check_keys(
+        ["name", "horizon_years", "n_paths", "seed", "valuation_date", "positions_file", "contracts_file"],
+        required=["name"],
+    )
     valuation_date = head.date("valuation_date") if head.has("valuation_date") else None
     market = _market(root.table("market", required=True))
     horizon = int(head.quantity("horizon_years", Q.PORTFOLIO_HORIZON_YEARS))
-    positions = tuple(_position(s) for s in root.tables("positions"))
-    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     files: dict[str, str] = {}
+    position_sections = root.tables("positions") + _listed(head, "positions_file", "positions", files)
+    positions = tuple(_position(s) for s in position_sections)
+    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     if Path(market.prices).exists():
         files["prices"] = market.prices
     if market.ccer_prices is not None:
@@ -617,7 +673,8 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         if file is not None:
             files[f"project:{spec.name}"] = str(file)
     names = {p.name for p in projects}
-    contracts = tuple(_contract(s, names) for s in root.tables("contracts"))
+    contract_sections = root.tables("contracts") + _listed(head, "contracts_file", "contracts", files)
+    contracts = tuple(_contract(s, names) for s in contract_sections)
     _check_hedges(root, obligations, contracts)
     limits = _limits(root.table("limits"))
     portfolio = Portfolio(
@@ -640,8 +697,14 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         valuation_date=valuation_date,
     )
     portfolio = dataclasses.replace(portfolio, book_limits=_book_limits(root, portfolio))
-    valuation_year = _check_horizon(portfolio, root)
-    return dataclasses.replace(portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects))
+    history, valuation_date, scenario = _check_horizon(portfolio, root, contract_sections)
+    market_data = MarketData(
+        portfolio.market.prices, portfolio.valuation_date, history, valuation_date, portfolio.market.scenario, scenario
+    )
+    valuation_year = int(valuation_date.year)
+    return dataclasses.replace(
+        portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects), market_data=market_data
+    )
 
 
 def _as_operating(spec: ProjectSpec, valuation_year: int) -> ProjectSpec:
@@ -665,7 +728,15 @@ STALE_HISTORY_DAYS: int = 7
 def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
     """The price history up to the valuation date, and the valuation date (``portfolio.valuation_date``, else the
     history's last date); a history that ends more than :data:`STALE_HISTORY_DAYS` days before it warns
-    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close)."""
+    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close).
+
+    A parsed portfolio carries both (``portfolio.market_data``, read and checked once by :func:`load_portfolio`):
+    they are returned without reading the file again, and the stale-history warning is raised again so that each
+    run collects it."""
+    data = portfolio.market_data
+    if data is not None and data.matches(portfolio):
+        _warn_stale(data.history, data.valuation_date)
+        return data.history, data.valuation_date
     history = load_prices(portfolio.market.prices)
     vd = portfolio.valuation_date
     if vd is None:
@@ -678,28 +749,35 @@ def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
         )
     volume = None if history.volume_t is None else history.volume_t[history.volume_t.index <= vd]
     history = dataclasses.replace(history, prices=prices, volume_t=volume)
+    _warn_stale(history, vd)
+    return history, vd
+
+
+def _warn_stale(history: PriceHistory, vd: pd.Timestamp) -> None:
     stale = (vd - history.last_date).days
     if stale > STALE_HISTORY_DAYS:
         warnings.warn(
             f"the price history ({history.source}) ends on {history.last_date.date()}, {stale} days before the "
             f"valuation date {vd.date()}: the run starts from that close",
             CarbonRiskWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return history, vd
 
 
-def _check_horizon(portfolio: Portfolio, root: Section) -> int:
+def _check_horizon(
+    portfolio: Portfolio, root: Section, contract_sections: list[Section]
+) -> tuple[PriceHistory, pd.Timestamp, ScenarioCurve | None]:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
 
-    Returns the valuation year. The valuation date is ``portfolio.valuation_date`` or the last date of the price
-    history, so the history is read here (its warnings are raised again, and collected, when the run loads it).
+    Returns the price history up to the valuation date, the valuation date (``portfolio.valuation_date`` or
+    the history's last date) and the scenario curve: they are read here, once per run (the history's warnings
+    are raised again, and collected, when the run asks :func:`market_history` for it).
     """
     market = root.table("market")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            _, valuation_date = market_history(portfolio)
+            history, valuation_date = market_history(portfolio)
         except CarbonRiskError as exc:
             message = " ".join(str(exc).split())
             if portfolio.valuation_date is not None and message.startswith("valuation_date"):
@@ -708,7 +786,7 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
             raise InputError(f"{where}: market.prices: {message}") from exc
     end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
     for i, spec in enumerate(portfolio.contracts):
-        where = _contract_where(root.tables("contracts")[i], spec.name)
+        where = _contract_where(contract_sections[i], spec.name)
         try:
             spec.instrument.check_dates(valuation_date)
             last = max(spec.instrument.fixing_dates(valuation_date))
@@ -737,9 +815,11 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
                 f"{last_season} and ended before the valuation date {valuation_date.date()} (its last heating "
                 f"season started in {last_season}); remove it or move start_year to {valuation_date.year} or later"
             )
+    scenario = None
     if portfolio.market.scenario is not None:
         try:
-            load_scenario(portfolio.market.scenario).require_covers(valuation_date)
+            scenario = load_scenario(portfolio.market.scenario)
+            scenario.require_covers(valuation_date)
         except CarbonRiskError as exc:
             raise root.table("market").error("scenario", " ".join(str(exc).split())) from exc
     for i, ob in enumerate(portfolio.obligations):
@@ -747,4 +827,4 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
             raise root.tables("obligations")[i].error(
                 "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
             )
-    return int(valuation_date.year)
+    return history, valuation_date, scenario

@@ -67,6 +67,7 @@ from finance.valuation import engines_for
 from models.geothermal import simulate_portfolio
 from models.paths import PathSet
 from models.random import root_seed_sequence
+from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
 from portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
 from portfolios.portfolio import Portfolio
@@ -352,7 +353,7 @@ def run_scenarios(base: StressBase, scenarios: Mapping[str, StressScenario]) -> 
             mc_ten, mc_year = _book_pnl(evaluate(base, mc_paths, mc_projects, portfolio=pf))
             for limit, value in (
                 ("var_99_10d_cny", var_es(mc_ten, 0.99, 10).var),
-                ("es_99_1y_cny", var_es(mc_year, 0.99, 250).es),
+                ("es_99_1y_cny", var_es(mc_year, 0.99, TRADING_DAYS_PER_YEAR).es),
             ):
                 cap = getattr(limits, limit)
                 if cap is not None and value > cap:
@@ -516,7 +517,7 @@ def run_reverse_stress(
         (limit, fn, getattr(limits, limit))
         for limit, fn in (
             ("var_99_10d_cny", lambda pnl: var_es(pnl[0], 0.99, 10).var),
-            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, 250).es),
+            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, TRADING_DAYS_PER_YEAR).es),
         )
         if getattr(limits, limit) is not None
     ]
