@@ -10,11 +10,12 @@ Quantities are in tonnes (``quantity_t``), prices in CNY/t, amounts in CNY, rate
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from finance.exceptions import ContractError
 from finance.quantities import check_field
 from finance.schedules import monthly_dates, payment_schedule, trading_days, trading_days_after
 from models.validation import check_choice, check_number
+
+if TYPE_CHECKING:
+    from finance.linking import ProjectCashFlows
 
 __all__ = [
     "ASSETS",
@@ -981,6 +985,17 @@ class ProjectLoan(Instrument):
                 f"start_date={self.start_date.date()} must not be before the valuation date {valuation_date.date()}"
             )
 
+    def with_project(self, flows: ProjectCashFlows) -> ProjectLoan:
+        """This loan on a project's per-path credits (``carbon_volumes_t``) and operating cash flows (heat revenue
+        minus opex, ``other_cash_flows_cny``) of the calendar years its periods end in (:mod:`finance.linking`);
+        capex is financed by the loan, so it is not part of the cash flow available for debt service."""
+        years = [d.year for d in self.schedule()[1:]]
+        return dataclasses.replace(
+            self,
+            carbon_volumes_t=flows.on(flows.credits_t, years),
+            other_cash_flows_cny=flows.on(flows.operating_cash_cny, years),
+        )
+
     def cashflows(self) -> pd.DataFrame:
         s = self.schedule()
         vol = self.carbon_volumes_t if self.carbon_volumes_t.ndim == 1 else self.carbon_volumes_t.mean(axis=1)
@@ -1370,6 +1385,15 @@ class CarbonLinkedBond(Instrument):
     def periods(self) -> tuple[BondPeriod, ...]:
         """The coupon periods (schedule, payment dates, accruals, month-end fixings)."""
         return _bond_periods(self.issue_date, self.maturity_date, int(self.coupon_months), str(self.day_count))
+
+    def with_project(self, flows: ProjectCashFlows) -> CarbonLinkedBond:
+        """This project-income bond on a project's per-path credits (:mod:`finance.linking`): coupon i takes the
+        credits of the calendar year holding the middle of its accrual period (zeros outside the project's years).
+        A bond whose coupon follows the price takes nothing from a project and is returned unchanged."""
+        if self.linked_coupon != "project_income":
+            return self
+        years = [(p.accrual_start + (p.accrual_end - p.accrual_start) / 2).year for p in self.periods()]
+        return dataclasses.replace(self, carbon_volumes_t=flows.on(flows.credits_t, years))
 
     def linked_coupon_cny(self, period: int, average_cny_per_t: np.ndarray) -> np.ndarray:
         """Linked coupon of period ``period`` in CNY for realised averages (per path)."""

@@ -199,6 +199,16 @@ class PledgeOutcome:
         Discount factor of the trigger date, where recoveries are booked (0 where none).
     trigger_period : numpy.ndarray of int
         Row of ``cashflows`` (interest period) the liquidation falls in, -1 where none.
+    profile_dates : pandas.DatetimeIndex
+        The monitoring dates of the rows of ``coverage`` and ``exposure_cny`` (:func:`profile_dates`: about
+        :data:`PROFILE_POINTS` of them).
+    coverage : numpy.ndarray
+        ``(n_profile_dates, n_paths)``: the ratio the rules test on each of those dates, pledged quantity (top-ups up
+        to the previous date included) x price / principal; NaN once the loan is liquidated.
+    exposure_cny : numpy.ndarray
+        ``(n_profile_dates, n_paths)``: amount owed (principal plus interest accrued since the last payment) minus
+        the haircut value of the pledged collateral, floored at 0; 0 once liquidated (the loss is then realised in
+        ``loss_cny``).
     """
 
     principal_cny: float
@@ -218,6 +228,24 @@ class PledgeOutcome:
     liquidation_quantity_t: np.ndarray | None = None
     trigger_df: np.ndarray | None = None
     trigger_period: np.ndarray | None = None
+    profile_dates: pd.DatetimeIndex | None = None
+    coverage: np.ndarray | None = None
+    exposure_cny: np.ndarray | None = None
+
+
+PROFILE_POINTS: int = 24
+"""About this many monitoring dates carry the pledge loan's exposure and coverage profile (every
+``n // PROFILE_POINTS``-th of its ``n`` monitoring dates, the first included)."""
+
+
+def _profile_positions(n_monitor: int) -> np.ndarray:
+    return np.arange(0, n_monitor, max(1, n_monitor // PROFILE_POINTS))
+
+
+def profile_dates(loan: PledgeLoan, valuation_date: pd.Timestamp) -> pd.DatetimeIndex:
+    """The monitoring dates of the loan's exposure and coverage profile (:class:`PledgeOutcome`)."""
+    monitor = loan.monitoring_dates(valuation_date)
+    return monitor[_profile_positions(len(monitor))]
 
 
 def simulate_pledge_loan(
@@ -284,6 +312,11 @@ def simulate_pledge_loan(
     loss_by = np.zeros(len(ipay))
     paid_periods = 0
     last = len(monitor) - 1
+    profile = _profile_positions(len(monitor))
+    profile_row = np.full(len(monitor), -1)
+    profile_row[profile] = np.arange(profile.size)
+    coverage_by = np.full((profile.size, n), np.nan)
+    exposure_by = np.zeros((profile.size, n))
     for j, pos in enumerate(mon_pos):
         # interest periods that ended strictly before this date were paid by the paths still alive
         while paid_periods + 1 < len(ipay) and ipay[paid_periods + 1] < monitor[j]:
@@ -296,6 +329,9 @@ def simulate_pledge_loan(
         s = s_all[pos]
         owed = principal * (1.0 + loan.rate * accrual_since[j])
         coverage = qty * s / principal
+        if profile_row[j] >= 0:
+            coverage_by[profile_row[j], alive] = coverage[alive]
+            exposure_by[profile_row[j], alive] = np.maximum(owed - qty[alive] * s[alive] * (1.0 - loan.haircut), 0.0)
         trigger = alive & (coverage < loan.liquidation_ratio)
         if j == last:
             trigger |= alive & (qty * s < owed)
@@ -371,6 +407,9 @@ def simulate_pledge_loan(
         liq_qty,
         trig_df,
         trig_period,
+        monitor[profile],
+        coverage_by,
+        exposure_by,
     )
 
 
@@ -566,6 +605,9 @@ class MCPledgeLoanEngine(Engine):
         }
         if out.default_time_years is not None:
             samples["default_time_years"] = out.default_time_years
+        if out.coverage is not None and out.exposure_cny is not None:
+            samples["coverage"] = out.coverage
+            samples["exposure_cny"] = out.exposure_cny
         return PricingResult(
             instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths, samples=samples
         )
@@ -671,6 +713,7 @@ class MCProjectLoanEngine(Engine):
         ead = np.zeros(n)
         pv = np.zeros(n)
         dscr = np.full((ny, n), np.nan)
+        debt_service = np.zeros((ny, n))
         expected_flow = np.zeros(ny)
         for y in range(ny):
             interest = bal * loan.rate * accrual[y]
@@ -681,6 +724,7 @@ class MCProjectLoanEngine(Engine):
             active = alive & (ds > 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 dscr[y, active] = cfads[y, active] / ds[active]
+            debt_service[y, active] = ds[active]
             short = active & ((cfads[y] + reserve < ds) | (tau_b <= t_end[y]))
             default_time[short] = t_end[y]
             pays = active & ~short
@@ -745,6 +789,7 @@ class MCProjectLoanEngine(Engine):
             "loss_cny": loss,
             "default": default,
             "dscr": dscr,
+            "debt_service_cny": debt_service,
             "min_dscr": min_dscr,
             "ead_cny": ead,
             "default_time_years": default_time,

@@ -135,7 +135,12 @@ class SimulationGrid:
         freq: str = "custom",
         day_dates: pd.DatetimeIndex | None = None,
     ) -> SimulationGrid:
-        """Grid on arbitrary increasing ``dates`` after ``start`` (each moved to the preceding SSE trading day)."""
+        """Grid on arbitrary increasing ``dates`` after ``start`` (each moved to the preceding SSE trading day).
+
+        A date whose preceding trading day is ``start`` itself (a month end on a weekend after a Friday start, e.g.
+        start 2024-06-28 and 2024-06-30) is the start's row and is dropped; only a grid left with no date after
+        ``start`` is an error.
+        """
         start_ts = pd.Timestamp(start).normalize()
         grid = pd.DatetimeIndex(dates).normalize()
         if len(grid) == 0 or not grid.is_monotonic_increasing or grid[0] <= start_ts or grid.has_duplicates:
@@ -143,10 +148,11 @@ class SimulationGrid:
         if day_dates is None:
             cal = sse_calendar()
             grid = pd.DatetimeIndex([from_ql(cal.adjust(to_ql(d), ql.Preceding)) for d in grid]).unique()
+            grid = grid[grid > start_ts]
+            if len(grid) == 0:
+                raise InputError(f"first date {dates[0]} has no SSE trading day after {start_ts.date()}")
             n_days = cal.businessDaysBetween(to_ql(start_ts), to_ql(grid[-1]), False, True)
             day_dates = business_days_after(start_ts, int(n_days))
-            if grid[0] <= start_ts:
-                raise InputError(f"first date {dates[0]} has no SSE trading day after {start_ts.date()}")
         rows = pd.Series(np.arange(1, len(grid) + 1), index=grid)
         record = rows.reindex(day_dates).fillna(-1).to_numpy(dtype=np.int64)
         full = pd.DatetimeIndex([start_ts]).append(grid)

@@ -33,8 +33,10 @@ from models.validation import Quantity
 __all__ = [
     "MAX_SEED",
     "MC_PATHS",
+    "PORTFOLIO_CONTRACTS_FILE",
     "PORTFOLIO_HORIZON_YEARS",
     "PORTFOLIO_N_PATHS",
+    "PORTFOLIO_POSITIONS_FILE",
     "PORTFOLIO_SEED",
     "PORTFOLIO_VALUATION_DATE",
     "PROJECT_HURDLE_RATE",
@@ -74,6 +76,17 @@ PORTFOLIO_VALUATION_DATE = Quantity(
     "portfolio.valuation_date", "date", "-", None,
     description="valuation date (market data up to it are used); default: the last date of the price history",
     free_text="a date YYYY-MM-DD after the price history's second close",
+)  # fmt: skip
+
+PORTFOLIO_POSITIONS_FILE = Quantity(
+    "portfolio.positions_file", "str", "-", None,
+    description="CSV or XLSX file of positions, one a row, the [[positions]] keys as columns (after the tables)",
+    free_text="a .csv / .xlsx path (relative to the portfolio file)",
+)  # fmt: skip
+PORTFOLIO_CONTRACTS_FILE = Quantity(
+    "portfolio.contracts_file", "str", "-", None,
+    description="CSV or XLSX file of contracts, one a row, the [[contracts]] keys as columns (after the tables)",
+    free_text="a .csv / .xlsx path (relative to the portfolio file)",
 )  # fmt: skip
 
 # --- [market] ----------------------------------------------------------------------------------------------------
@@ -133,7 +146,7 @@ OBLIGATION_CCER_SHARE = Quantity("obligations.ccer_share", "float", "fraction", 
                                  MAX_CCER_OFFSET_SHARE,
                                  description="share of emissions surrendered as CCERs (ETS cap 5 %)")  # fmt: skip
 OBLIGATION_HEDGED = Quantity("obligations.hedged_t", "float", "t", 0.0, 0.0, _INF,
-                             description="tonnes bought forward (at most the shortfall)")  # fmt: skip
+                             description="tonnes bought forward outside the book (at most the shortfall)")  # fmt: skip
 OBLIGATION_HEDGE_PRICE = Quantity("obligations.hedge_price_cny_per_t", "float", "CNY/t", 0.0, 0.0, _INF,
                                   description="price of the forward purchase (required with hedged_t > 0)")  # fmt: skip
 
@@ -188,6 +201,23 @@ LIMIT_POSITION_CEA = Quantity("limits.position_t.CEA", "float", "t", None, 0.0, 
                               description="largest CEA inventory")  # fmt: skip
 LIMIT_POSITION_CCER = Quantity("limits.position_t.CCER", "float", "t", None, 0.0, _INF, low_inclusive=False,
                                description="largest CCER inventory")  # fmt: skip
+
+# --- books: every component's ``book`` and [books.NAME.limits] ---------------------------------------------------
+_BOOK_TEXT = "1-40 letters, digits, '-' or '_', starting with a letter or digit (it names the book's folder)"
+
+
+def _book(table: str) -> Quantity:
+    return Quantity(f"{table}.book", "str", "-", "main", free_text=_BOOK_TEXT,
+                    description="book of the component: the report is written per book (default: the one book "
+                    "'main')")  # fmt: skip
+
+
+BOOK = _book("positions")
+OBLIGATION_BOOK = _book("obligations")
+PROJECT_BOOK = _book("projects")
+CONTRACT_BOOK = _book("contracts")
+LEVERS_BOOK = Quantity("levers.book", "str", "-", None, free_text="a book that holds a project",
+                       description="book whose projects the levers are compared on (default: all)")  # fmt: skip
 
 # --- [levers] ----------------------------------------------------------------------------------------------------
 LEVERS: tuple[Quantity, ...] = (

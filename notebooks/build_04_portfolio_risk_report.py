@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from portfolios.analysis import analyse
+from portfolios.books import analyse_book
 from portfolios.engine import run_portfolio
 from portfolios.ledger import Ledger
 from portfolios.portfolio import portfolio_from_text
@@ -50,21 +50,42 @@ portfolio = portfolio_from_text(text, "notebook portfolio", ".")
 print(portfolio.name, "|", len(portfolio.positions), "positions,", len(portfolio.contracts), "contracts,",
       len(portfolio.projects), "projects,", len(portfolio.obligations), "obligation")""")
 md("""## 1. Run it and write the report
-`run_report` simulates, computes every metric, writes `report.html`, `report.xlsx`, `paths_summary.parquet` and
-`summary.json` atomically and records the run in a ledger (here a temporary one).""")
+`run_report` simulates, computes every metric, writes one report per book (`bank/`, `developer/`, `emitter/`: each
+`report.html`, `report.xlsx`, `paths_summary.parquet`, `summary.json`) and `index.html` linking them, atomically,
+and records the run in a ledger (here a temporary one). Each book's figures are computed on its own components.""")
 code("""workdir = Path(tempfile.mkdtemp())
 result = run_report(portfolio, workdir / "report", ledger=Ledger(workdir / "ledger.sqlite"))
 print("run", result.run_id, f"in {result.run.elapsed_s:.1f} s;", "files:", sorted(p.name for p in result.out_dir.iterdir()))
+print("books:", {name: sorted(p.name for p in (result.out_dir / name).iterdir()) for name in result.books})
 for warning in result.run.warnings:
     print("warning:", warning)""")
+md("""### The first screen: the executive summary
+The report opens with the executive summary (risk against limits with utilisation bars, the worst stress scenario,
+the funding gap and when carbon income covers the early losses, the model and its backtest, the loans' credit
+figures, the warnings that matter), then a table of contents. Below is the page as headless Chromium renders it at
+1280 x 900 px (`portfolios.pdf.screenshot`; without a Chromium the cell says so). The stress section
+(`carbonrisk stress`'s scenarios, reverse stress and ladders, on the run's own fitted model) is part of the report.""")
+code("""from IPython.display import Image, display
+
+from portfolios.pdf import screenshot
+
+png = workdir / "summary.png"
+reason = screenshot(result.out_dir / "bank" / "report.html", png, width=1280, height=900)
+if reason is None:
+    display(Image(data=png.read_bytes(), format="png", width=960))
+else:
+    print(reason)
+print("stress section computed in", f"{sum(result.stress.timings_s.values()):.1f} s:", result.stress.timings_s)""")
 md("""## 2. Read the tables back
-Every table of the report is a sheet of `report.xlsx` and a list of records in `summary.json`.""")
-code("""sheets = pd.read_excel(result.out_dir / "report.xlsx", sheet_name=None)
+Every table of a book's report is a sheet of its `report.xlsx` (after the front sheets Summary, Inputs,
+Assumptions, Warnings and Run) and a list of records in its `summary.json`.""")
+code("""sheets = pd.read_excel(result.out_dir / "bank" / "report.xlsx", sheet_name=None)
 print(list(sheets))
 sheets["var_es"]""")
-code("""summary = json.loads((result.out_dir / "summary.json").read_text())
+code("""summary = json.loads((result.out_dir / "bank" / "summary.json").read_text())
 pd.DataFrame(summary["tables"]["loans"]).set_index("loan")""")
-code("""pd.DataFrame(summary["tables"]["compliance_cost_at_risk"])""")
+code("""emitter = json.loads((result.out_dir / "emitter" / "summary.json").read_text())
+pd.DataFrame(emitter["tables"]["compliance_cost_at_risk"])""")
 md("""The hedge (300 000 t bought forward at 100 CNY/t) lowers the emitter's cost-at-risk: the hedged tonnes no longer
 depend on the 2025 price, only the rest of the shortfall does.
 
@@ -96,14 +117,20 @@ md("""## 4. What each lever changes
 Selling part of the future vintages forward fixes the price but not the timing; a prepaid forward or a pledge of
 future credits moves money to the construction year; a CCER-linked loan funds the capex directly. The table shows
 each lever's effect on the gap, the peak funding gap and the coverage, and its expected present-value cost.""")
-code("""levers = result.analysis.tables["levers"].set_index("lever")
+code("""levers = result.books["developer"].analysis.tables["levers"].set_index("lever")
 levers[["gap_years", "peak_funding_gap_p50_cny", "peak_funding_gap_p95_cny", "pv_cost_cny"]]""")
+md("""The report says the same in words: what each lever buys and what it costs, against no lever (a lower funding
+gap or downside and a higher coverage are bought; the expected PV given up, `pv_cost_cny` > 0, is the cost).""")
+code("""from portfolios.advice import lever_advice
+
+with pd.option_context("display.max_colwidth", None):
+    display(lever_advice(result.analysis.tables["levers"]).set_index("lever"))""")
 md("""## 5. Reproducible by construction
 The same portfolio and seed give the same numbers whatever the grouping of path blocks (and on any number of
 Dask workers: `run_portfolio(..., workers=2)`); the ledger's `rerun` relies on that.""")
 code("""again = run_portfolio(portfolio, blocks_per_task=2)
 print("identical:", all(np.array_equal(run.arrays[k], again.arrays[k], equal_nan=True) for k in run.arrays))
-print("ES 99 % 1y:", f"{analyse(again).metrics['es_99_1y_cny']:,.0f}", "vs", f"{result.analysis.metrics['es_99_1y_cny']:,.0f}")""")
+print("bank ES 99 % 1y:", f"{analyse_book(again, 'bank')[1].metrics['es_99_1y_cny']:,.0f}", "vs", f"{result.books['bank'].analysis.metrics['es_99_1y_cny']:,.0f}")""")
 
 nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()

@@ -16,23 +16,44 @@ import numpy as np
 import pandas as pd
 
 from finance.exposure import exposure_from_values
-from finance.instruments import Derivative, PledgeLoan, ProjectLoan
-from finance.loans import pledge_credit_figures, project_credit_figures
+from finance.instruments import Derivative, PledgeLoan
 from finance.monetisation import LeverFlows, lever_flows
 from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.components import LoanPaths
-from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, exposure_rows, pledge_rows
+from portfolios.components import (
+    CREDIT_COLUMNS,
+    DSCR_DUE_SHARE,
+    DSCR_MIN_PATHS_DUE,
+    PFE_RARE_EXPOSURE,
+    LoanPaths,
+    components,
+    dscr_rows_of,
+    informative_exposure_profile,
+)
+from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, exposure_rows
 from portfolios.exceptions import InputError
 from portfolios.metrics import (
     MismatchMetrics,
     cash_flow_at_risk,
     es_contributions,
-    exposure_profile,
     mismatch_metrics,
 )
 from portfolios.risk import var_es
 
-__all__ = ["Analysis", "analyse", "counterparty_tables", "lever_table", "project_mismatch"]
+__all__ = [
+    "CREDIT_COLUMNS",
+    "DSCR_DUE_SHARE",
+    "DSCR_MIN_PATHS_DUE",
+    "PFE_RARE_EXPOSURE",
+    "Analysis",
+    "analyse",
+    "component_tables",
+    "counterparty_tables",
+    "credit_table",
+    "dscr_rows_of",
+    "informative_exposure_profile",
+    "lever_table",
+    "project_mismatch",
+]
 
 LEVELS = (0.95, 0.99)
 
@@ -47,13 +68,24 @@ class Analysis:
 
 
 def _components(run: PortfolioRun) -> list[str]:
-    """Component names in the order of the engine's P&L rows: positions, obligations, contracts."""
-    pf = run.portfolio
-    return (
-        [f"position: {p.name}" for p in pf.positions]
-        + [f"obligation: {o.name}" for o in pf.obligations]
-        + [f"contract: {c.name}" for c in pf.contracts]
-    )
+    """Component names in the order of the engine's P&L rows: positions, obligations, contracts, projects."""
+    return [c.label for c in components(run.context)]
+
+
+def component_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
+    """Every component's report tables (:meth:`portfolios.components.Component.tables`), the rows of a table
+    shared by several components (``loans``, ``dscr``, ``projects``, ``compliance_cost_at_risk``) concatenated in
+    the order of the components."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for comp in components(run.context):
+        for key, frame in comp.tables(run.arrays, run.context).items():
+            parts.setdefault(key, []).append(frame)
+    out = {}
+    for key, frames in parts.items():
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frame.attrs = dict(frames[0].attrs)
+        out[key] = frame
+    return out
 
 
 def _pnl(run: PortfolioRun, key: str) -> np.ndarray:
@@ -139,43 +171,13 @@ def _portfolio_cash_flows(run: PortfolioRun) -> np.ndarray:
     return cf
 
 
-def _project_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
-    pf = run.portfolio
-    if not pf.projects:
-        return {}
+def _project_tables(run: PortfolioRun, projects: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The projects table (rows of :class:`~portfolios.components.ProjectComponent`) and the projects'
+    contributions to the 95 % NPV shortfall."""
     a = run.arrays
-    rows, npvs = [], {}
-    for k, spec in enumerate(pf.projects):
-        values = a.load("project_npv_cny", k)
-        at_hurdle = a.load("project_npv_hurdle_cny", k)
-        npvs[spec.name] = values
-        rates = a.load("project_irr", k)
-        pb = a.load("project_payback_year", k)
-        rows.append(
-            {
-                "project": spec.name,
-                "npv_mean_cny": float(values.mean()),
-                "npv_p05_cny": float(np.quantile(values, 0.05)),
-                "npv_p50_cny": float(np.quantile(values, 0.50)),
-                "npv_p95_cny": float(np.quantile(values, 0.95)),
-                "hurdle_rate": pf.market.discount_rate + spec.hurdle_spread(pf.market.discount_rate),
-                "npv_hurdle_mean_cny": float(at_hurdle.mean()),
-                "npv_hurdle_p05_cny": float(np.quantile(at_hurdle, 0.05)),
-                "npv_hurdle_p50_cny": float(np.quantile(at_hurdle, 0.50)),
-                "npv_hurdle_p95_cny": float(np.quantile(at_hurdle, 0.95)),
-                "irr_p05": float(np.nanquantile(rates, 0.05)) if np.isfinite(rates).any() else np.nan,
-                "irr_p50": float(np.nanquantile(rates, 0.50)) if np.isfinite(rates).any() else np.nan,
-                "irr_p95": float(np.nanquantile(rates, 0.95)) if np.isfinite(rates).any() else np.nan,
-                "payback_year_p50": float(np.nanmedian(pb)) if np.isfinite(pb).any() else np.nan,
-                "p_no_payback": float(np.mean(np.isnan(pb))),
-                "credits_issued_mean_t": float(a.load("project_credits_sum_t", k).mean()),
-                "carbon_income_mean_cny": float(a.load("project_income_sum_cny", k).mean()),
-            }
-        )
+    npvs = {spec.name: a.load("project_npv_cny", k) for k, spec in enumerate(run.portfolio.projects)}
     contributions = es_contributions({n: v.mean() - v for n, v in npvs.items()}, 0.95)
     contributions.index.name = "project"
-    projects = pd.DataFrame(rows)
-    projects.attrs["units"] = {"hurdle_rate": "%"}
     return {"projects": projects, "project_es_contributions": contributions}
 
 
@@ -302,56 +304,12 @@ def _limits(run: PortfolioRun, risk_summary: dict[str, Any]) -> list[dict[str, A
     return breaches
 
 
-CREDIT_COLUMNS: tuple[str, ...] = (
-    "pd_lifetime",
-    "lgd",
-    "ead_cny",
-    "ecl_12m_cny",
-    "ecl_lifetime_cny",
-    "ifrs9_stage",
-    "ecl_allowance_cny",
-    "irb_pd_1y",
-    "irb_risk_weight",
-    "irb_capital_cny",
-    "rwa_cny",
-    "standardised_risk_weight",
-    "standardised_capital_cny",
-    "carbon_collateral_recognised",
-)
-"""Columns of the report's credit table (the keys of :meth:`finance.credit.LoanCreditFigures.to_dict`)."""
-
-
 def credit_table(run: PortfolioRun) -> pd.DataFrame | None:
-    """Credit figures of every loan that has a ``borrower_pd_1y`` or ``rating``, from the run's paths.
-
-    One row per loan: :data:`CREDIT_COLUMNS` from :func:`finance.loans.pledge_credit_figures` /
-    :func:`finance.loans.project_credit_figures` on the run's merged per-path default times, losses and EADs
-    (the same paths as the P&L), plus ``pd_lifetime_se`` and the IFRS 9 stage reason. None when no loan has
-    credit inputs.
-    """
-    rows = []
-    a = run.arrays
-    market = run.context.market.build()
-    for c, contract in enumerate(run.portfolio.contracts):
-        inst = contract.instrument
-        if not isinstance(inst, PledgeLoan | ProjectLoan) or (inst.borrower_pd_1y is None and inst.rating is None):
-            continue
-        loan = LoanPaths.read(a, c)
-        assert loan.default_time_years is not None and loan.ead_cny is not None
-        if isinstance(inst, PledgeLoan):
-            figs = pledge_credit_figures(
-                inst, market, default_time_years=loan.default_time_years, loss_cny=loan.loss_cny, ead_cny=loan.ead_cny
-            )
-        else:
-            figs = project_credit_figures(inst, market, loan.default_time_years, loan.loss_cny, loan.ead_cny)
-        assert figs is not None
-        d = figs.to_dict()
-        row: dict[str, object] = {"loan": contract.name}
-        row.update({k: d[k] for k in CREDIT_COLUMNS})
-        row["pd_lifetime_se"] = d["pd_lifetime_se"]
-        row["ifrs9_stage_reason"] = d["ifrs9_stage_reason"]
-        rows.append(row)
-    return pd.DataFrame(rows) if rows else None
+    """Credit figures of every loan that has a ``borrower_pd_1y`` or ``rating``, from the run's paths: the
+    ``credit`` rows of the loans' components (:meth:`portfolios.components.ContractComponent.tables`, columns
+    :data:`~portfolios.components.CREDIT_COLUMNS` plus ``pd_lifetime_se`` and the IFRS 9 stage reason). None when
+    no loan has credit inputs."""
+    return component_tables(run).get("credit")
 
 
 def counterparty_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
@@ -409,8 +367,9 @@ def analyse(run: PortfolioRun) -> Analysis:
     years = list(_years(run))
     if pf.projects or pf.obligations:
         tables["cash_flow_at_risk"] = cash_flow_at_risk(_portfolio_cash_flows(run), years, 0.95)
+    own = component_tables(run)
     if pf.projects:
-        tables |= _project_tables(run)
+        tables |= _project_tables(run, own.pop("projects"))
         m = _mismatch(run, None)
         metrics["mismatch"] = m.summary()
         tables["mismatch_profile"] = m.profile
@@ -420,80 +379,17 @@ def analyse(run: PortfolioRun) -> Analysis:
         per_project.append({"project": "portfolio", **m.summary()})
         tables["mismatch"] = pd.DataFrame(per_project)
         tables["levers"] = lever_table(run)
-    if pf.obligations:
-        rows = []
-        for i, ob in enumerate(pf.obligations):
-            for label, key in (("unhedged", "obligation_cost_unhedged"), ("hedged", "obligation_cost_hedged")):
-                cost = a[key][i]
-                rows.append(
-                    {
-                        "obligation": ob.name,
-                        "year": ob.year,
-                        "case": label,
-                        "expected_cost_cny": float(cost.mean()),
-                        "p95_cost_cny": float(np.quantile(cost, 0.95)),
-                        "cost_at_risk_95_cny": float(np.quantile(cost, 0.95) - cost.mean()),
-                    }
-                )
-        tables["compliance_cost_at_risk"] = pd.DataFrame(rows)
-    loan_rows, dscr_rows = [], []
-    for c, contract in enumerate(pf.contracts):
-        inst = contract.instrument
-        spec_name = contract.name
-        if isinstance(inst, (PledgeLoan, ProjectLoan)):
-            loan = LoanPaths.read(a, c)
-            loss = loan.loss_cny
-        if isinstance(inst, PledgeLoan):
-            assert loan.margin_call is not None and loan.liquidated is not None and loan.exposure_cny is not None
-            loan_rows.append(
-                {
-                    "loan": spec_name,
-                    "p_margin_call": float(loan.margin_call.mean()),
-                    "p_liquidation": float(loan.liquidated.mean()),
-                    "p_loss": float((loss > 1e-9).mean()),
-                    "expected_loss_cny": float(loss.mean()),
-                    "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
-                }
-            )
-            dates = run.context.dates[pledge_rows(run.context, inst)]
-            tables[f"exposure_{spec_name}"[:31]] = exposure_profile(loan.exposure_cny, list(dates), 0.95)
-        if isinstance(inst, ProjectLoan):
-            assert loan.default is not None and loan.min_dscr is not None and loan.dscr is not None
-            default = loan.default
-            loan_rows.append(
-                {
-                    "loan": spec_name,
-                    "p_default": float(default.mean()),
-                    "p_loss": float((loss > 1e-9).mean()),
-                    "expected_loss_cny": float(loss.mean()),
-                    "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
-                    "p_min_dscr_below_1_0": float((loan.min_dscr < 1.0).mean()),
-                    "p_min_dscr_below_1_2": float((loan.min_dscr < 1.2).mean()),
-                }
-            )
-            dscr = loan.dscr
-            sched = inst.schedule()
-            for y in range(dscr.shape[0]):
-                d = dscr[y][np.isfinite(dscr[y])]
-                dscr_rows.append(
-                    {
-                        "loan": spec_name,
-                        "period_end": str(sched[y + 1].date()),
-                        "dscr_p05": float(np.quantile(d, 0.05)) if d.size else np.nan,
-                        "dscr_p50": float(np.quantile(d, 0.50)) if d.size else np.nan,
-                        "dscr_p95": float(np.quantile(d, 0.95)) if d.size else np.nan,
-                        "p_below_1_0": float(np.mean(np.nan_to_num(dscr[y], nan=np.inf) < 1.0)),
-                        "p_below_1_2": float(np.mean(np.nan_to_num(dscr[y], nan=np.inf) < 1.2)),
-                    }
-                )
-    if loan_rows:
-        tables["loans"] = pd.DataFrame(loan_rows)
-    credit = credit_table(run)
+    for key in ("compliance_cost_at_risk", "loans"):
+        if key in own:
+            tables[key] = own.pop(key)
+    dscr = own.pop("dscr", None)
+    tables |= own  # exposure_<loan> profiles
+    credit = own.pop("credit", None)
     if credit is not None:
         tables["credit"] = credit
     tables |= counterparty_tables(run)
-    if dscr_rows:
-        tables["dscr"] = pd.DataFrame(dscr_rows)
+    if dscr is not None:
+        tables["dscr"] = dscr
     if pf.contracts:
         pv = a["contract_pv"]
         regs = run.context.regressions

@@ -17,7 +17,7 @@ from finance.valuation import path_dates
 from models.memory import BYTES_PER_VALUE, SLACK_BYTES, WORKER_PROCESS_BYTES, MemoryEstimate, check_memory
 from models.random import BLOCK_PATHS
 from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.portfolio import Portfolio
+from portfolios.portfolio import Portfolio, market_history
 
 __all__ = ["check_portfolio_memory", "estimate_portfolio", "estimate_value", "values_per_path"]
 
@@ -32,15 +32,15 @@ def values_per_path(portfolio: Portfolio) -> int:
 
     Counted from :func:`portfolios.engine._one_block`: 10-day and 1-year P&L and PV per component, two obligation
     costs, five per-project figures (NPV, IRR, payback, credit and income sums), the CEA and CCER fan rows (year
-    ends plus four), annual CCER averages, four per-project-year arrays and six per-year portfolio totals, loan
-    outcomes, DSCR per period and pledge exposure and coverage rows.
+    ends plus four), annual CCER averages, five per-project-year arrays (capex apart, for the books' totals) and
+    six per-year portfolio totals, loan outcomes, DSCR per period and pledge exposure and coverage rows.
     """
     n_years = portfolio.horizon_years + 2
     n_proj = len(portfolio.projects)
     n_contracts = len(portfolio.contracts)
     components = len(portfolio.positions) + n_contracts
     values = 2 * components + n_contracts + 2 * len(portfolio.obligations) + 5 * n_proj
-    values += 2 * (n_years + 4) + n_years + 4 * n_proj * n_years + 6 * n_years
+    values += 2 * (n_years + 4) + n_years + 5 * n_proj * n_years + 6 * n_years
     for spec in portfolio.contracts:
         if isinstance(spec.instrument, PledgeLoan):
             values += LOAN_OUTCOMES + 2 * PLEDGE_ROWS
@@ -106,11 +106,9 @@ def check_portfolio_memory(
     portfolio: Portfolio, command: str, *, workers: int | None = None, blocks_per_task: int = 1
 ) -> MemoryEstimate:
     """Refuse (one line) a portfolio run the machine cannot hold; called before the Monte Carlo allocates."""
-    from models.data import load_prices
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        valuation_date = load_prices(portfolio.market.prices).last_date
+        _, valuation_date = market_history(portfolio)  # read once, when the file was parsed
     estimate = estimate_portfolio(
         portfolio,
         f"{command} with {portfolio.n_paths:,} paths",

@@ -28,14 +28,20 @@ What each component contributes per path, at each horizon ``h`` (10 trading days
 * loans and other contracts without one: least-squares regression of the engine's per-path present value on the
   price at ``h``, fitted once per run on a pilot set of :data:`PILOT_PATHS` paths from the run's own seed
   (stream ``PILOT_KEY``), so every block applies the same coefficients;
-* obligations: minus the unhedged compliance cost ``ccer_t * CCER_avg_y + cea_t * CEA_avg_y`` (annual averages
-  over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's forward), paid on
-  the year's last grid date, discounted on the market's curve. Hedges enter the P&L as the contracts that make
-  them (the demo's emitter holds its Dec-25 forward); an obligation's ``hedged_t`` at ``hedge_price_cny_per_t``
-  only feeds the compliance cost-at-risk table, so a hedge held as a contract is not counted twice;
-* projects: per year carbon income ``credits issued x CCER annual average``, heat revenue ``heat x tariff``, capex
-  and opex; CCER-linked project loans run on those per-path volumes and cash flows (projects are not yet
-  components of the VaR: their NPV distribution is reported on its own).
+* obligations: minus the compliance cost ``ccer_t * CCER_avg_y + (cea_t - hedged_t) * CEA_avg_y + hedged_t * K``
+  (annual averages over the grid dates of year ``y``: those up to ``h`` from the path, the rest at the path's
+  forward), paid on the year's last grid date, discounted on the market's curve; ``hedged_t`` at ``K =
+  hedge_price_cny_per_t`` is a hedge outside the book. A hedge held as contracts of the book is named in the
+  obligation's ``hedges``: its P&L is the contracts', and the hedged compliance cost (cost-at-risk and
+  cash-flow-at-risk tables) nets their value on the compliance date, path by path
+  (:func:`~portfolios.components.hedge_settlement`);
+* projects (:func:`~portfolios.components.project_value`): the plan's cash flows (credits x the year's average
+  CCER price at the path's forward curve, heat revenue, capex, opex) at mid-year on the market's curve, plus
+  the path's own cash flows of the years already paid by ``h``; the per-path project arrays (income ``credits
+  issued x CCER annual average``, heat revenue ``heat x tariff``, capex, opex, NPV, IRR, payback) are reported
+  as before, and project-linked contracts (:mod:`finance.linking`) run on those per-path volumes and cash flows,
+  an explicit input of the block (:class:`~portfolios.components.ProjectPaths` in
+  :class:`~portfolios.components.BlockInputs`).
 
 Contract deltas (the contracts table) are bump-and-revalue of the same revaluation on the valuation date
 (spot +-1 %); loans have none (their value comes from the regression, which has no today state to bump).
@@ -86,13 +92,15 @@ from models.scenarios import ScenarioCurve, load_scenario
 from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import (
     BlockInputs,
-    ContractComponent,
     LoanPaths,
     ProjectPaths,
     components,
-    link_project,
+    hedge_settlement,
+    mid_year_dates,
+    obligation_tonnes,
     obligation_value,
     pledge_rows,
+    project_value,
 )
 from portfolios.exceptions import InputError
 from portfolios.executor import BlockTask, map_blocks
@@ -178,6 +186,10 @@ class RunContext:
     """``(n_projects, n_years)`` capex + opex of the deterministic projects (the plan)."""
     planned_credits_t: np.ndarray
     """``(n_projects, n_years)`` credits issued by the deterministic projects."""
+    planned_other_cny: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """``(n_projects, n_years)`` heat revenue - capex - opex of the deterministic projects (the plan), CNY."""
+    project_value_today: tuple[float, ...] = ()
+    """Per project: value on the valuation date (:func:`~portfolios.components.project_value`), CNY."""
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -257,21 +269,15 @@ class PortfolioRun:
         return times_years(self.context)
 
 
-def _mid_years(ctx: RunContext) -> pd.DatetimeIndex:
-    """1 July of each of ``ctx.years``, no earlier than the valuation date (the cash-flow date of a report year)."""
-    vd = ctx.market.valuation_date
-    return pd.DatetimeIndex([max(pd.Timestamp(f"{y}-07-01"), vd) for y in ctx.years])
-
-
 def times_years(ctx: RunContext) -> np.ndarray:
     """Mid-year (1 July) time of each of ``ctx.years`` from the valuation date, years, floored at 0."""
-    return year_fractions(ctx.market.valuation_date, _mid_years(ctx)).clip(min=0.0)
+    return year_fractions(ctx.market.valuation_date, mid_year_dates(ctx)).clip(min=0.0)
 
 
 def discount_factors(ctx: RunContext) -> np.ndarray:
     """Discount factor of each report year's mid-year cash flows on the market's curve (the one convention of
     values and risk: contracts, project NPVs, levers and mismatch metrics)."""
-    return np.asarray(ctx.market.build().df(_mid_years(ctx)), dtype=float)
+    return np.asarray(ctx.market.build().df(mid_year_dates(ctx)), dtype=float)
 
 
 def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument]) -> pd.DatetimeIndex:
@@ -332,13 +338,9 @@ def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[JointCeaCcer, dic
     return joint, summary
 
 
-def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
-    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
-    history, vd = market_history(portfolio)
-    model, summary = _fit(portfolio, history)
-    summary["backtest"] = model_backtest(portfolio, history)
-    scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
-    contracts = [c.instrument for c in portfolio.contracts]
+def _check_dates(portfolio: Portfolio, vd: pd.Timestamp) -> None:
+    """Contracts fix and obligations fall between the valuation date and the horizon end (what
+    :func:`~portfolios.portfolio.load_portfolio` checks, with file and line, for a parsed portfolio)."""
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
     for spec in portfolio.contracts:
         last = max(spec.instrument.fixing_dates(vd))
@@ -350,6 +352,22 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     for ob in portfolio.obligations:
         if ob.year < vd.year or ob.year > end.year:
             raise InputError(f"obligation '{ob.name}' year {ob.year} lies outside {vd.year}-{end.year}")
+
+
+def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, Any]]:
+    """Fit the model and build the grid, market and contract deltas (driver side, once per run)."""
+    history, vd = market_history(portfolio)  # read and checked once, when the file was parsed
+    parsed = portfolio.market_data if portfolio.market_data and portfolio.market_data.matches(portfolio) else None
+    if parsed is None:
+        _check_dates(portfolio, vd)  # a portfolio built by hand: its dates were never checked
+    model, summary = _fit(portfolio, history)
+    summary["backtest"] = model_backtest(portfolio, history)
+    if parsed is not None:
+        scenario = parsed.scenario
+    else:
+        scenario = load_scenario(portfolio.market.scenario) if portfolio.market.scenario else None
+    contracts = [c.instrument for c in portfolio.contracts]
+    end = vd + pd.DateOffset(years=portfolio.horizon_years)
     grid = SimulationGrid.from_dates(vd, _grid_dates(vd, portfolio.horizon_years, contracts))
     dates = pd.DatetimeIndex(grid.dates)
     row_10d, row_1y = TEN_DAYS, min(TRADING_DAYS_PER_YEAR, len(dates) - 1)
@@ -377,7 +395,8 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
     )
     plan_costs = np.zeros((len(portfolio.projects), len(years)))
     plan_credits = np.zeros_like(plan_costs)
-    plan_net = np.zeros_like(plan_costs)
+    plan_other = np.zeros_like(plan_costs)
+    plan_heat, plan_capex, plan_opex = np.zeros_like(plan_costs), np.zeros_like(plan_costs), np.zeros_like(plan_costs)
     if portfolio.projects:
         plan = simulate_portfolio([p.project for p in portfolio.projects], 1, 0, deterministic=True)
         for k, pp in enumerate(plan.projects):
@@ -389,10 +408,12 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
                     CarbonRiskWarning,
                     stacklevel=2,
                 )
-            plan_costs[k] = _on_years(pp.capex_cny + pp.opex_cny, pp.years, years)[:, 0]
+            plan_capex[k] = _on_years(pp.capex_cny, pp.years, years)[:, 0]
+            plan_opex[k] = _on_years(pp.opex_cny, pp.years, years)[:, 0]
+            plan_costs[k] = plan_capex[k] + plan_opex[k]
             plan_credits[k] = _on_years(pp.credits_issued_t, pp.years, years)[:, 0]
-            heat = _on_years(pp.heat_mwh, pp.years, years)[:, 0] * portfolio.projects[k].heat_tariff_cny_per_mwh
-            plan_net[k] = heat - _on_years(pp.opex_cny, pp.years, years)[:, 0]
+            plan_heat[k] = _on_years(pp.heat_mwh, pp.years, years)[:, 0] * portfolio.projects[k].heat_tariff_cny_per_mwh
+            plan_other[k] = plan_heat[k] - plan_costs[k]
     context = RunContext(
         portfolio=portfolio,
         model=model,
@@ -409,8 +430,13 @@ def prepare(portfolio: Portfolio) -> tuple[RunContext, PriceHistory, dict[str, A
         regressions=(),
         planned_costs_cny=plan_costs,
         planned_credits_t=plan_credits,
+        planned_other_cny=plan_other,
     )
-    context = _today_values(context, plan_net)
+    names = tuple(p.name for p in portfolio.projects)
+    plan_paths = ProjectPaths(
+        names, years, plan_credits[..., None], plan_heat[..., None], plan_capex[..., None], plan_opex[..., None]
+    )
+    context = _today_values(context, plan_paths)
     summary |= {"valuation_date": str(vd.date()), "grid_dates": len(dates), "volatility_annual": vol}
     return context, history, summary
 
@@ -460,16 +486,16 @@ def volatility_source(ctx: RunContext) -> VolatilitySource:
     return flat
 
 
-def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
-    """Contract and obligation values today, contract deltas and the regressions of contracts without a closed
-    form, all from a pilot set of :data:`PILOT_PATHS` paths (seed stream ``PILOT_KEY``) of the run's model.
+def _today_values(ctx: RunContext, plan: ProjectPaths) -> RunContext:
+    """Contract, obligation and project values today, contract deltas and the regressions of contracts without a
+    closed form, all from a pilot set of :data:`PILOT_PATHS` paths (seed stream ``PILOT_KEY``) of the run's model.
 
     Today's values are the horizon revaluation at row 0 (every path holds the spot and the model's current
-    variance); deltas are central differences of it for a spot bump of :data:`SPOT_BUMP`. Project-linked loans
-    take the deterministic plan's credits and heat cash flows on the pilot set.
+    variance); deltas are central differences of it for a spot bump of :data:`SPOT_BUMP`. Project-linked
+    contracts take the deterministic plan's credits and cash flows (``plan``, one path) on the pilot set.
     """
     pf = ctx.portfolio
-    if not pf.contracts and not pf.obligations:
+    if not pf.contracts and not pf.obligations and not pf.projects:
         return ctx
     market = ctx.market.build()
     vol = volatility_source(ctx)
@@ -505,7 +531,14 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
         for f in ("CEA", "CCER")
         for sgn in (1.0, -1.0)
     }
-    names = [p.name for p in pf.projects]
+    pilot_plan = ProjectPaths(
+        plan.names,
+        plan.years,
+        *(
+            np.repeat(a, PILOT_PATHS, axis=-1)
+            for a in (plan.credits_t, plan.heat_revenue_cny, plan.capex_cny, plan.opex_cny)
+        ),
+    )
     values: list[float] = []
     deltas: list[tuple[tuple[str, float], ...]] = []
     regressions: list[tuple[RegressionRevaluation, RegressionRevaluation] | None] = []
@@ -521,11 +554,8 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
             deltas.append(tuple(d))
             regressions.append(None)
             continue
-        if contract.project is not None:  # project loans, project-income bonds (components.link_project)
-            k = names.index(contract.project)
-            plan_credits = np.repeat(ctx.planned_credits_t[k][:, None], PILOT_PATHS, axis=1)
-            plan_net = np.repeat(plan_net_cny[k][:, None], PILOT_PATHS, axis=1)
-            inst = link_project(ctx.years, inst, plan_credits, plan_net)
+        if contract.project is not None:
+            inst = pilot_plan.linked(contract.project, inst)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)
@@ -543,7 +573,14 @@ def _today_values(ctx: RunContext, plan_net_cny: np.ndarray) -> RunContext:
         deltas.append(())
     for ob in pf.obligations:
         values.append(float(obligation_value(ctx, ob, today)[0]))
-    return dataclasses.replace(ctx, value_today=tuple(values), deltas=tuple(deltas), regressions=tuple(regressions))
+    projects = tuple(float(project_value(ctx, k, today, None)[0]) for k in range(len(pf.projects)))
+    return dataclasses.replace(
+        ctx,
+        value_today=tuple(values),
+        deltas=tuple(deltas),
+        regressions=tuple(regressions),
+        project_value_today=projects,
+    )
 
 
 def run_block(task: BlockTask, ctx: RunContext) -> dict[str, np.ndarray]:
@@ -589,6 +626,7 @@ def _project_paths(
     out = {
         "project_income": income,
         "project_costs": costs,
+        "project_capex": capex,
         "project_credits": credits,
         "project_heat_revenue": heat_rev,
         "project_npv_cny": np.array([present_value(cf[k], df) for k in range(n_proj)]),
@@ -608,16 +646,20 @@ def _project_paths(
     return ProjectPaths(names, years, credits, heat_rev, capex, opex), out
 
 
-def _obligation_costs(ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    """Compliance cost at the annual average prices, unhedged and hedged at the obligation's own hedge terms."""
+def _obligation_costs(
+    ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, hedges: list[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Compliance cost at the annual average prices, unhedged and hedged: minus the value on the compliance date
+    of the book's contracts that hedge the obligation (``hedges``, :func:`~portfolios.components.hedge_settlement`),
+    or with ``hedged_t`` tonnes at the obligation's own hedge price."""
     cost_u, cost_h = [], []
-    for ob in ctx.portfolio.obligations:
+    n = cea_avg.shape[1]
+    for ob, hedge in zip(ctx.portfolio.obligations, hedges, strict=True):
         i = ob.year - ctx.years[0]
-        ccer_t = min(ob.ccer_share * ob.emissions_t, ob.shortfall_t)
-        cea_t = ob.shortfall_t - ccer_t
-        base = ccer_t * ccer_avg[i]
-        cost_u.append(base + cea_t * cea_avg[i])
-        cost_h.append(base + (cea_t - ob.hedged_t) * cea_avg[i] + ob.hedged_t * ob.hedge_price_cny_per_t)
+        ccer_t, cea_t = obligation_tonnes(ob)
+        unhedged = ccer_t * ccer_avg[i] + cea_t * cea_avg[i]
+        cost_u.append(unhedged)
+        cost_h.append(unhedged - hedge - ob.hedged_t * (cea_avg[i] - ob.hedge_price_cny_per_t))
     return {
         "obligation_cost_unhedged": np.array(cost_u).reshape(len(cost_u), n),
         "obligation_cost_hedged": np.array(cost_h).reshape(len(cost_h), n),
@@ -645,22 +687,25 @@ def _one_block(
         "ccer_fan": ccer[list(ctx.fan_rows)],
         "ccer_annual": ccer_avg,
     }
-    out |= _obligation_costs(ctx, cea_avg, ccer_avg, n)
     projects, project_arrays = _project_paths(ctx, n, project_seed, ccer_avg)
     out |= project_arrays
     market = ctx.market.build()
     vol = volatility_source(ctx)
+    hedges = [hedge_settlement(ctx, ob, market, block_paths, vol) for ob in ctx.portfolio.obligations]
+    out |= _obligation_costs(ctx, cea_avg, ccer_avg, hedges)
     states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
     inputs = BlockInputs(ctx, block_paths, market, states, projects)
     pnl10, pnl1y, values = [], [], []
+    # Each component runs on its own. Loans that liquidate the same asset on the same path and day would share its
+    # market depth (finance.liquidity): that shared state belongs here, built once per block before this loop and
+    # handed to the components through BlockInputs, so the loop stays the one place a block is computed.
     for component in components(ctx):
         result = component.block(inputs)
         pnl10.append(result.pnl_10d)
         pnl1y.append(result.pnl_1y)
-        if isinstance(component, ContractComponent):
-            values.append(result.value_cny if result.value_cny is not None else np.full(n, np.nan))
-            if result.loan is not None:
-                out |= result.loan.arrays(component.index)
+        out |= component.arrays(result)
+        if result.value_cny is not None:
+            values.append(result.value_cny)
     out |= _credit_hooks(ctx, market, block_paths, vol, values)
     out["contract_pv"] = np.array(values).reshape(len(values), n)
     out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from portfolios.formatting import column_unit, excel_format, format_value
+from portfolios.formatting import Unit, column_unit, excel_format, format_value
 
 __all__ = ["write_workbook"]
 
@@ -45,7 +45,12 @@ def _cell_value(value: object) -> object:
     return str(value)
 
 
-def _write_sheet(sheet: Worksheet, data: pd.DataFrame, units: Mapping[str, str] | None) -> None:
+def _write_sheet(
+    sheet: Worksheet,
+    data: pd.DataFrame,
+    units: Mapping[str, str] | None,
+    row_units: Mapping[str, Sequence[str]] | None = None,
+) -> None:
     sheet.append([str(c) for c in data.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -53,13 +58,15 @@ def _write_sheet(sheet: Worksheet, data: pd.DataFrame, units: Mapping[str, str] 
     for row in data.itertuples(index=False):
         sheet.append([_cell_value(v) for v in row])
     for i, column in enumerate(data.columns, start=1):
-        unit = column_unit(column, units)
-        number_format = excel_format(unit)
-        shown = [format_value(v, unit) for v in data[column]]
-        if number_format is not None:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
-                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                    cell.number_format = number_format
+        per_row = (row_units or {}).get(str(column))
+        kinds = [Unit(u) for u in per_row] if per_row else [column_unit(column, units)] * len(data)
+        shown = [format_value(v, k) for v, k in zip(data[column], kinds, strict=True)]
+        for (cell,), unit in zip(sheet.iter_rows(min_row=2, min_col=i, max_col=i), kinds, strict=True):
+            number_format = excel_format(unit)
+            if number_format is not None and isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                cell.number_format = number_format
+            if unit is Unit.TEXT:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
         width = max([min(len(str(column)), 24), *(len(text) for text in shown)])
         sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "A2"
@@ -72,14 +79,17 @@ def write_workbook(
 
     Numbers are numeric cells with the number format of their column's unit (:func:`portfolios.formatting.
     excel_format`: CNY ``#,##0``, probabilities ``0.0%``...), the header row is frozen and columns are sized to
-    their formatted content. A frame's index is written as columns when it is named.
+    their formatted content (at most 60 characters; longer text wraps). A frame's index is written as columns when
+    it is named. ``frame.attrs["row_units"]`` (``{column: [unit per row]}``) gives a column of mixed units (the
+    Summary's ``value``) one format per cell.
     """
     workbook = Workbook()
     workbook.remove(workbook.active)
     used: set[str] = set()
     for name, frame in {**(front or {}), **tables}.items():
         data = frame.reset_index() if any(n is not None for n in frame.index.names) else frame
-        _write_sheet(workbook.create_sheet(_sheet_name(name, used)), data, frame.attrs.get("units"))
+        sheet = workbook.create_sheet(_sheet_name(name, used))
+        _write_sheet(sheet, data, frame.attrs.get("units"), frame.attrs.get("row_units"))
     target = Path(path)
     workbook.save(target)
     return target

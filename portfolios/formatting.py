@@ -34,6 +34,7 @@ class Unit(Enum):
     RATIO = "ratio"
     DATE = "date"
     NUMBER = "number"
+    COUNT = "count"
     TEXT = "text"
 
 
@@ -94,6 +95,7 @@ _ABBREVIATIONS = {
     "ifrs9": "IFRS 9",
     "cva": "CVA",
     "hs": "HS",
+    "pnl": "P&L",
 }
 
 
@@ -167,6 +169,8 @@ def format_value(value: object, unit: Unit) -> str:
         return f"{x:.1f}"
     if unit is Unit.RATIO:
         return f"{x:.2f}"
+    if unit is Unit.COUNT:
+        return f"{round(x):,d}"
     if isinstance(value, int | np.integer):
         return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
     return _plain_number(x)
@@ -182,6 +186,7 @@ _EXCEL = {
     Unit.RATIO: "0.00",
     Unit.DATE: "yyyy-mm-dd",
     Unit.NUMBER: "#,##0.0000",
+    Unit.COUNT: "#,##0",
 }
 
 

@@ -24,9 +24,14 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em au
 h1{font-size:1.6em;border-bottom:2px solid #2b6a4f;padding-bottom:.2em}h2{font-size:1.25em;color:#2b6a4f}
 table{border-collapse:collapse;margin:.5em 0 1.2em 0;font-size:.82em;max-width:100%}
 th,td{border:1px solid #ccd;padding:.25em .45em;text-align:right}th{background:#eef3f0;vertical-align:bottom}
-td{white-space:nowrap}.tw{max-width:100%}caption{caption-side:bottom;text-align:left;font-size:.85em;color:#555}
+td{white-space:nowrap}.tw{max-width:100%}p.cap{font-size:.85em;color:#555;margin:-.9em 0 1.2em 0}
 td.l,th.l{text-align:left}.warn{background:#fff4e0;border-left:4px solid #e69500;padding:.4em .8em;margin:.3em 0}
 figure{margin:1em 0}figcaption{font-size:.85em;color:#555}.meta{color:#666;font-size:.85em}
+figure img{max-width:100%;height:auto}h3{font-size:1.02em;margin:.8em 0 .3em 0}
+td.l{white-space:normal;max-width:36em}.cols{display:flex;gap:2em;flex-wrap:wrap}.cols>div{flex:1 1 30em;min-width:0}
+.bar{display:inline-block;width:9em;height:.8em;background:#e4e9e6;vertical-align:middle}.bar>div{height:100%}
+#summary ul{margin:.2em 0;padding-left:1.2em}#summary li{margin:.15em 0}li.w{color:#7a4a00}
+.toc ol{columns:3;font-size:.9em;margin:.2em 0}.toc h2{font-size:1.1em}
 """
 
 
@@ -48,6 +53,13 @@ def _cell(value: object, unit: Unit) -> str:
     return f"<td>{text}</td>"
 
 
+def _wrap(table: str, caption: str) -> str:
+    """A table in its wrapper, the caption below it as a paragraph as wide as the page (a ``<caption>`` would be
+    squeezed to the width of a narrow table)."""
+    cap = f'<p class="cap">{html.escape(caption)}</p>' if caption else ""
+    return f'<div class="tw">{table}{cap}</div>'
+
+
 _WIDE_COLUMNS = 12
 _WIDE_ROWS = 6
 
@@ -66,8 +78,7 @@ def _transposed_table(data: pd.DataFrame, units: object, table_id: str, caption:
         for c in fields
     )
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f'<div class="tw"><table{ident}>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+    return _wrap(f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>", caption)
 
 
 def table_tag(frame: pd.DataFrame, *, index: bool = False, table_id: str = "", caption: str = "") -> str:
@@ -89,8 +100,7 @@ def table_tag(frame: pd.DataFrame, *, index: bool = False, table_id: str = "", c
         for row in data.itertuples(index=False)
     )
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f'<div class="tw"><table{ident}>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+    return _wrap(f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>", caption)
 
 
 def section(title: str, *parts: str, anchor: str = "", keep: bool = False) -> str:
@@ -119,6 +129,7 @@ def _print_css(footer: str) -> str:
         f"@bottom-left{{content:{_css_string(footer)};{small}}}"
         f'@bottom-right{{content:"page " counter(page) " of " counter(pages);{small}}}}}'
         "@media print{body{max-width:none;margin:0;font-size:9pt}section{break-before:page}"
+        ".bar,.bar>div{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
         "section:first-of-type,section.keep{break-before:auto}figure img{max-width:100%}tr,figure{break-inside:avoid}}"
     )
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from portfolios.exceptions import OutputError
 
-__all__ = ["CHROMIUM_FLAGS", "chromium_executable", "print_pdf"]
+__all__ = ["CHROMIUM_FLAGS", "chromium_executable", "print_pdf", "screenshot"]
 
 CHROMIUM_FLAGS: tuple[str, ...] = (
     "--headless",
@@ -74,4 +74,37 @@ def print_pdf(html_file: Path, pdf_file: Path) -> str | None:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         last = lines[-1].strip() if lines else f"exit code {done.returncode}"
         raise OutputError(f"Chromium could not print '{html_file.name}' to PDF: {last}")
+    return None
+
+
+def screenshot(html_file: Path, png_file: Path, *, width: int = 1280, height: int = 900) -> str | None:
+    """Save the first ``width`` x ``height`` pixels of ``html_file`` as rendered by headless Chromium to
+    ``png_file`` (the summary screenshot of notebook 04); return ``None``, or a one-line reason why there is none.
+
+    Raises
+    ------
+    OutputError
+        Chromium ran but failed or produced no image.
+    """
+    executable = chromium_executable()
+    if executable is None:
+        return "no Chromium found to take the screenshot (install Debian's 'chromium', or set CARBONRISK_CHROMIUM)"
+    with tempfile.TemporaryDirectory(prefix="carbonrisk-chromium-") as profile:
+        command = [
+            executable,
+            *CHROMIUM_FLAGS,
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            f"--screenshot={png_file}",
+            html_file.resolve().as_uri(),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise OutputError(f"Chromium did not render '{html_file.name}' within {_TIMEOUT_S:.0f} s") from None
+    if done.returncode != 0 or not png_file.is_file() or png_file.stat().st_size == 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else f"exit code {done.returncode}"
+        raise OutputError(f"Chromium could not take a screenshot of '{html_file.name}': {last}")
     return None

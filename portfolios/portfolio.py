@@ -8,6 +8,7 @@ Every key is validated; errors name the file, the key path and its line, and sug
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,34 +18,47 @@ from typing import Any
 import pandas as pd
 
 from finance.contracts import instrument_from_dict
-from finance.instruments import CarbonLinkedBond, Instrument, ProjectLoan
+from finance.instruments import CarbonLinkedBond, Instrument
+from finance.linking import is_project_linked
+from finance.revaluation import has_closed_form
 from models import quantities as Q
 from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
 from models.data import PriceHistory, load_prices
 from models.exceptions import CarbonRiskError, CarbonRiskWarning
 from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS, load_scenario
+from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
 from models.validation import check
 from portfolios.exceptions import InputError
+from portfolios.sheets import SUFFIXES, row_sections
 from portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
+    "CEA_HOLDING_PORTFOLIO",
+    "DEFAULT_BOOK",
     "DEFAULT_CCER_SPOT",
     "DEFAULT_HURDLE_SPREAD",
     "DEMO_PORTFOLIO",
     "ContractSpec",
     "Levers",
     "Limits",
+    "MarketData",
     "MarketSpec",
     "Obligation",
     "Portfolio",
     "Position",
     "ProjectSpec",
+    "embedded_portfolio",
     "load_portfolio",
     "portfolio_from_text",
 ]
 
 DEMO_PORTFOLIO = "demo_portfolio.toml"
+CEA_HOLDING_PORTFOLIO = "cea_holding.toml"
+"""``carbonrisk demo --cea-holding``: 1 000 000 t CEA for one year (the former walking skeleton, on the engine)."""
+DEFAULT_BOOK: str = str(Q.BOOK.default)
+"""Book of a component without a ``book`` key (a file without any is one book, reported as before)."""
+BOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+"""A book name: it names the book's folder in the report, so no spaces, dots or slashes."""
 ASSETS = ("CEA", "CCER")
 MIN_PATHS = int(Q.PORTFOLIO_N_PATHS.low or 100)
 """Fewest paths a portfolio run accepts (tail metrics of fewer paths are meaningless)."""
@@ -94,6 +108,7 @@ class Position:
     asset: str
     quantity_t: float
     cost_cny_per_t: float
+    book: str = DEFAULT_BOOK
 
 
 @dataclass(frozen=True)
@@ -101,8 +116,10 @@ class Obligation:
     """A compliance year of an emitter that is short allowances.
 
     ``shortfall = emissions - free allocation`` is surrendered at the end of ``year``: up to ``ccer_share`` of the
-    emissions (at most 5 %) with CCERs, the rest with CEAs; ``hedged_t`` tonnes were bought forward at
-    ``hedge_price_cny_per_t``.
+    emissions (at most 5 %) with CCERs, the rest with CEAs. Its hedge is either ``hedges``, the names of the
+    book's contracts that hedge it (their value on the compliance date is netted from the hedged compliance cost;
+    their risk is in the VaR as the contracts'), or ``hedged_t`` tonnes bought forward at ``hedge_price_cny_per_t``
+    outside the book (then part of the obligation's own value: the hedged tonnes cost the fixed price), never both.
     """
 
     name: str
@@ -112,6 +129,8 @@ class Obligation:
     ccer_share: float
     hedged_t: float
     hedge_price_cny_per_t: float
+    hedges: tuple[str, ...] = ()
+    book: str = DEFAULT_BOOK
 
     @property
     def shortfall_t(self) -> float:
@@ -126,6 +145,8 @@ class ContractSpec:
     name: str
     instrument: Instrument
     project: str | None = None
+    """A project of any book: the link works across books (the joint run values both on the same paths)."""
+    book: str = DEFAULT_BOOK
 
 
 DEFAULT_HURDLE_SPREAD: float = 0.06
@@ -143,6 +164,7 @@ class ProjectSpec:
     hurdle_rate: float | None = None
     """Rate (continuously compounded, annual) at which the investment NPV is also shown: the market curve plus the
     spread ``hurdle_rate - market.discount_rate``; ``None``: the curve plus :data:`DEFAULT_HURDLE_SPREAD`."""
+    book: str = DEFAULT_BOOK
 
     def hurdle_spread(self, discount_rate: float) -> float:
         """Spread over the market curve of the hurdle-rate NPV."""
@@ -177,6 +199,29 @@ class Levers:
 
 
 @dataclass(frozen=True)
+class MarketData:
+    """The price history up to the valuation date and the valuation date, as read for ``prices`` and the requested
+    ``valuation_date`` (a portfolio whose ``market.prices`` or ``valuation_date`` is changed afterwards reads its
+    history again)."""
+
+    prices: str
+    requested_date: pd.Timestamp | None
+    history: PriceHistory
+    valuation_date: pd.Timestamp
+    scenario_name: str | None = None
+    scenario: ScenarioCurve | None = None
+    """The ``[market] scenario`` curve, read and checked against the valuation date once."""
+
+    def matches(self, portfolio: Portfolio) -> bool:
+        """Whether these data are ``portfolio``'s (same price source, requested valuation date and scenario)."""
+        return (
+            self.prices == portfolio.market.prices
+            and self.requested_date == portfolio.valuation_date
+            and self.scenario_name == portfolio.market.scenario
+        )
+
+
+@dataclass(frozen=True)
 class Portfolio:
     """A validated portfolio file."""
 
@@ -198,6 +243,27 @@ class Portfolio:
     """Folder that relative paths in the file resolve against."""
     valuation_date: pd.Timestamp | None = None
     """``[portfolio] valuation_date``: market data up to it are used; ``None``: the price history's last date."""
+    book_limits: dict[str, Limits] = field(default_factory=dict)
+    """``[books.NAME.limits]``: each book's own limits (:mod:`portfolios.books`)."""
+    levers_book: str | None = None
+    """``[levers] book``: the one book whose projects the levers are compared on (``None``: every book's)."""
+
+    @property
+    def books(self) -> tuple[str, ...]:
+        """The books of the components, in order of first appearance (positions, obligations, projects,
+        contracts); ``(DEFAULT_BOOK,)`` for a file without components (:mod:`portfolios.books`)."""
+        parts: tuple[Position | Obligation | ProjectSpec | ContractSpec, ...] = (
+            *self.positions,
+            *self.obligations,
+            *self.projects,
+            *self.contracts,
+        )
+        found = [x.book for x in parts]
+        return tuple(dict.fromkeys(found)) or (DEFAULT_BOOK,)
+
+    market_data: MarketData | None = field(default=None, compare=False, repr=False)
+    """The price history up to the valuation date and the valuation date, read and checked once when the file is
+    parsed (:func:`market_history` returns them; ``None`` for a portfolio built by hand: read on first use)."""
 
     def with_run(self, n_paths: int | None = None, seed: int | None = None) -> Portfolio:
         """The same portfolio with the path count and / or seed overridden (command-line options)."""
@@ -212,7 +278,15 @@ class Portfolio:
         )
 
 
-_TOP = ("portfolio", "market", "positions", "obligations", "contracts", "projects", "limits", "levers")
+_TOP = ("portfolio", "market", "positions", "obligations", "contracts", "projects", "limits", "levers", "books")
+
+
+def _book(section: Section) -> str:
+    """The component's ``book`` (:data:`DEFAULT_BOOK` when absent), a name that can name a folder."""
+    name = section.string("book", DEFAULT_BOOK)
+    if not BOOK_NAME.fullmatch(name):
+        raise section.error("book", f"= {name!r} must be {Q.BOOK.free_text}")
+    return name
 
 
 def _market(section: Section) -> MarketSpec:
@@ -286,18 +360,31 @@ def _forwards(section: Section) -> tuple[tuple[str, float], ...]:
 
 
 def _position(section: Section) -> Position:
-    section.check_keys(["name", "asset", "quantity_t", "cost_cny_per_t"], required=["name", "asset", "quantity_t"])
+    section.check_keys(
+        ["name", "asset", "quantity_t", "cost_cny_per_t", "book"], required=["name", "asset", "quantity_t"]
+    )
     return Position(
         name=section.string("name"),
         asset=section.quantity("asset", Q.POSITION_ASSET),
         quantity_t=float(section.quantity("quantity_t", Q.POSITION_QUANTITY)),
         cost_cny_per_t=float(section.quantity("cost_cny_per_t", Q.POSITION_COST)),
+        book=_book(section),
     )
 
 
 def _obligation(section: Section) -> Obligation:
     section.check_keys(
-        ["name", "year", "emissions_t", "free_allocation_t", "ccer_share", "hedged_t", "hedge_price_cny_per_t"],
+        [
+            "name",
+            "year",
+            "emissions_t",
+            "free_allocation_t",
+            "ccer_share",
+            "hedged_t",
+            "hedge_price_cny_per_t",
+            "hedges",
+            "book",
+        ],
         required=["name", "year", "emissions_t", "free_allocation_t"],
     )
     emissions = float(section.quantity("emissions_t", Q.OBLIGATION_EMISSIONS))
@@ -310,12 +397,37 @@ def _obligation(section: Section) -> Obligation:
         ccer_share=float(section.quantity("ccer_share", Q.OBLIGATION_CCER_SHARE)),
         hedged_t=hedged,
         hedge_price_cny_per_t=float(section.quantity("hedge_price_cny_per_t", Q.OBLIGATION_HEDGE_PRICE)),
+        hedges=_names(section, "hedges"),
+        book=_book(section),
     )
+    if obligation.hedges and section.has("hedged_t"):
+        raise section.error("hedges", "and hedged_t both describe the hedge; give one (hedges: contracts of the book)")
     if hedged > 0 and not section.has("hedge_price_cny_per_t"):
         raise section.error(None, "sets hedged_t > 0 but no hedge_price_cny_per_t")
     if hedged > obligation.shortfall_t:
         raise section.error("hedged_t", f"= {hedged:g} exceeds the shortfall {obligation.shortfall_t:g} t")
     return obligation
+
+
+def _names(section: Section, key: str) -> tuple[str, ...]:
+    """A list of names (strings); empty if absent."""
+    value = section.data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise section.error(key, f"= {value!r} must be a list of contract names")
+    return tuple(value)
+
+
+def _check_hedges(root: Section, obligations: tuple[Obligation, ...], contracts: tuple[ContractSpec, ...]) -> None:
+    """Every obligation's ``hedges`` names a contract of the book that has a closed-form revaluation."""
+    by_name = {c.name: c for c in contracts}
+    for section, ob in zip(root.tables("obligations"), obligations, strict=True):
+        for name in ob.hedges:
+            if name not in by_name:
+                raise section.error(
+                    "hedges", f"= '{name}' names no contract; contracts: {', '.join(sorted(by_name)) or 'none'}"
+                )
+            if not has_closed_form(by_name[name].instrument):
+                raise section.error("hedges", f"= '{name}' is a {by_name[name].instrument.kind}, not a hedge contract")
 
 
 def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | None]:
@@ -331,6 +443,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
             "heat_tariff_cny_per_mwh",
             "scenario",
             "hurdle_rate",
+            "book",
         ]
     )
     name = section.string("name")
@@ -369,7 +482,7 @@ def _project(section: Section, start_year: int) -> tuple[ProjectSpec, Path | Non
         project = dataclasses.replace(project, finance=dataclasses.replace(project.finance, capex_cny=capex))
     tariff = float(section.quantity("heat_tariff_cny_per_mwh", Q.PROJECT_TARIFF))
     hurdle = float(section.quantity("hurdle_rate", Q.PROJECT_HURDLE_RATE)) if section.has("hurdle_rate") else None
-    return ProjectSpec(name, project, tariff, hurdle), file
+    return ProjectSpec(name, project, tariff, hurdle, book=_book(section)), file
 
 
 def _moved(project: Project, start_year: int) -> Project:
@@ -385,7 +498,9 @@ def _moved(project: Project, start_year: int) -> Project:
 
 
 def _contract(section: Section, project_names: set[str]) -> ContractSpec:
+    book = _book(section)
     table = dict(section.data)
+    table.pop("book", None)
     link = table.pop("project", None)
     if link is not None and table.get("type") == "project_loan":
         # volumes and cash flows come from the project's paths; zeros only satisfy the contract's own validation
@@ -395,7 +510,7 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         table.setdefault("other_cash_flows_cny", [0.0] * periods)
     income_bond = table.get("type") == "carbon_linked_bond" and table.get("linked_coupon") == "project_income"
     if link is not None and income_bond and "carbon_volumes_t" not in table:
-        # a project-income bond takes its coupon volumes from the project's paths (components.link_project)
+        # a project-income bond takes its coupon volumes from the project's paths (CarbonLinkedBond.with_project)
         table["carbon_volumes_t"] = [0.0] * carbon_linked_bond_coupons(table)
     if link is not None and link not in project_names:
         raise section.error(
@@ -409,16 +524,14 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         message = " ".join(str(exc).split())
         kind = table.get("type", "contract")
         raise InputError(message if message.startswith(where) else f"{where} ({kind}): {message}") from exc
-    linkable = isinstance(instrument, ProjectLoan) or (
-        isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon == "project_income"
-    )
-    if link is not None and not linkable:
+    price_bond = isinstance(instrument, CarbonLinkedBond) and instrument.linked_coupon != "project_income"
+    if link is not None and (price_bond or not is_project_linked(instrument)):
         raise section.error(
             "project",
-            "links a project but only a project_loan or a carbon_linked_bond with linked_coupon = 'project_income' "
-            "can be linked",
+            f"links a project but a {instrument.kind} takes no project cash flows (a project_loan, a carbon_linked_bond"
+            " with linked_coupon = 'project_income' or any contract with finance.linking's with_project can be linked)",
         )
-    return ContractSpec(name=name, instrument=instrument, project=link)
+    return ContractSpec(name=name, instrument=instrument, project=link, book=book)
 
 
 def carbon_linked_bond_coupons(table: dict[str, Any]) -> int:
@@ -431,6 +544,20 @@ def carbon_linked_bond_coupons(table: dict[str, Any]) -> int:
     except CarbonRiskError:
         return 1
     return len(bond.periods()) if isinstance(bond, CarbonLinkedBond) else 1
+
+
+def _listed(head: Section, key: str, table: str, files: dict[str, str]) -> list[Section]:
+    """The rows of the CSV / XLSX file that ``[portfolio] key`` names, as sections of ``table``
+    (:mod:`portfolios.sheets`); none when the key is absent. The file is recorded in ``files`` (the ledger)."""
+    if not head.has(key):
+        return []
+    written = head.string(key)
+    path = head.file_path(key)
+    assert path is not None
+    if path.suffix.lower() not in SUFFIXES:
+        raise head.error(key, f"= '{written}' must be a {' or '.join(SUFFIXES)} file")
+    files[key] = str(path)
+    return list(row_sections(path, table, label=written, base_dir=Path(head.base_dir)))
 
 
 def _contract_where(section: Section, name: str) -> str:
@@ -455,7 +582,7 @@ def _limits(section: Section) -> Limits:
 
 def _levers(section: Section) -> Levers:
     names = [f.name for f in dataclasses.fields(Levers)]
-    section.check_keys(names)
+    section.check_keys([*names, "book"])
     default = Levers()
     declared = {q.key: q for q in Q.LEVERS}
     values: dict[str, Any] = {}
@@ -466,17 +593,55 @@ def _levers(section: Section) -> Levers:
     return dataclasses.replace(default, **values)
 
 
+def _book_limits(root: Section, portfolio: Portfolio) -> dict[str, Limits]:
+    """``[books.NAME.limits]`` (same keys as ``[limits]``), checked against the books the file's components name.
+
+    ``[limits]`` are the limits of the default book (of the only book when there is one); a file with several
+    books and none called :data:`DEFAULT_BOOK` must set them per book. ``[levers] book`` must hold a project.
+    """
+    books = portfolio.books
+    table = root.table("books")
+    out: dict[str, Limits] = {}
+    for name in table.data:
+        section = table.table(name)
+        if name not in books:
+            raise table.error(name, f"names no book of the file's components; books: {', '.join(books)}")
+        section.check_keys(["limits"])
+        out[name] = _limits(section.table("limits"))
+    if root.has("limits") and len(books) > 1:
+        if DEFAULT_BOOK not in books:
+            raise root.error(
+                "limits",
+                f"applies to the default book '{DEFAULT_BOOK}', which holds no component (books: {', '.join(books)}); "
+                "set [books.NAME.limits] per book",
+            )
+        if DEFAULT_BOOK in out:
+            raise root.error("limits", f"and [books.{DEFAULT_BOOK}.limits] both set the default book's limits")
+    lever = portfolio.levers_book
+    with_projects = sorted({p.book for p in portfolio.projects})
+    if lever is not None and lever not in with_projects:
+        raise root.table("levers").error(
+            "book", f"= '{lever}' holds no project; books with projects: {', '.join(with_projects) or 'none'}"
+        )
+    return out
+
+
 def portfolio_from_text(text: str, label: str, base_dir: str | Path) -> Portfolio:
     """Parse a portfolio from its TOML text (used by ``carbonrisk runs rerun`` on the text stored in the ledger)."""
     return _parse(parse_toml(text, label, Path(base_dir)), text, label=label)
 
 
+def embedded_portfolio(name: str = DEMO_PORTFOLIO) -> Portfolio:
+    """An embedded portfolio file of ``portfolios/data`` (:data:`DEMO_PORTFOLIO`, :data:`CEA_HOLDING_PORTFOLIO`)."""
+    resource = resources.files("portfolios").joinpath("data").joinpath(name)
+    with resources.as_file(resource) as file:
+        return _parse(*load_toml(file), label=f"embedded:{name}")
+
+
 def load_portfolio(path: str | Path | None = None) -> Portfolio:
     """Load and validate a portfolio file (default: the embedded demo portfolio)."""
     if path is None:
-        resource = resources.files("portfolios").joinpath("data").joinpath(DEMO_PORTFOLIO)
-        with resources.as_file(resource) as demo:
-            return _parse(*load_toml(demo), label=f"embedded:{DEMO_PORTFOLIO}")
+        return embedded_portfolio(DEMO_PORTFOLIO)
     root, text = load_toml(path)
     return _parse(root, text, label=str(path))
 
@@ -484,13 +649,17 @@ def load_portfolio(path: str | Path | None = None) -> Portfolio:
 def _parse(root: Section, text: str, label: str) -> Portfolio:
     root.check_keys(_TOP, required=["portfolio", "market"])
     head = root.table("portfolio", required=True)
-    head.check_keys(["name", "horizon_years", "n_paths", "seed", "valuation_date"], required=["name"])
+    head.check_keys(
+        ["name", "horizon_years", "n_paths", "seed", "valuation_date", "positions_file", "contracts_file"],
+        required=["name"],
+    )
     valuation_date = head.date("valuation_date") if head.has("valuation_date") else None
     market = _market(root.table("market", required=True))
     horizon = int(head.quantity("horizon_years", Q.PORTFOLIO_HORIZON_YEARS))
-    positions = tuple(_position(s) for s in root.tables("positions"))
-    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     files: dict[str, str] = {}
+    position_sections = root.tables("positions") + _listed(head, "positions_file", "positions", files)
+    positions = tuple(_position(s) for s in position_sections)
+    obligations = tuple(_obligation(s) for s in root.tables("obligations"))
     if Path(market.prices).exists():
         files["prices"] = market.prices
     if market.ccer_prices is not None:
@@ -504,7 +673,9 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         if file is not None:
             files[f"project:{spec.name}"] = str(file)
     names = {p.name for p in projects}
-    contracts = tuple(_contract(s, names) for s in root.tables("contracts"))
+    contract_sections = root.tables("contracts") + _listed(head, "contracts_file", "contracts", files)
+    contracts = tuple(_contract(s, names) for s in contract_sections)
+    _check_hedges(root, obligations, contracts)
     limits = _limits(root.table("limits"))
     portfolio = Portfolio(
         name=head.string("name"),
@@ -518,14 +689,22 @@ def _parse(root: Section, text: str, label: str) -> Portfolio:
         projects=tuple(projects),
         limits=limits,
         levers=_levers(root.table("levers")),
+        levers_book=_book(root.table("levers")) if root.table("levers").has("book") else None,
         source=label,
         text=text,
         referenced_files=files,
         base_dir=str(root.base_dir),
         valuation_date=valuation_date,
     )
-    valuation_year = _check_horizon(portfolio, root)
-    return dataclasses.replace(portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects))
+    portfolio = dataclasses.replace(portfolio, book_limits=_book_limits(root, portfolio))
+    history, valuation_date, scenario = _check_horizon(portfolio, root, contract_sections)
+    market_data = MarketData(
+        portfolio.market.prices, portfolio.valuation_date, history, valuation_date, portfolio.market.scenario, scenario
+    )
+    valuation_year = int(valuation_date.year)
+    return dataclasses.replace(
+        portfolio, projects=tuple(_as_operating(p, valuation_year) for p in projects), market_data=market_data
+    )
 
 
 def _as_operating(spec: ProjectSpec, valuation_year: int) -> ProjectSpec:
@@ -549,7 +728,15 @@ STALE_HISTORY_DAYS: int = 7
 def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
     """The price history up to the valuation date, and the valuation date (``portfolio.valuation_date``, else the
     history's last date); a history that ends more than :data:`STALE_HISTORY_DAYS` days before it warns
-    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close)."""
+    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close).
+
+    A parsed portfolio carries both (``portfolio.market_data``, read and checked once by :func:`load_portfolio`):
+    they are returned without reading the file again, and the stale-history warning is raised again so that each
+    run collects it."""
+    data = portfolio.market_data
+    if data is not None and data.matches(portfolio):
+        _warn_stale(data.history, data.valuation_date)
+        return data.history, data.valuation_date
     history = load_prices(portfolio.market.prices)
     vd = portfolio.valuation_date
     if vd is None:
@@ -562,28 +749,35 @@ def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
         )
     volume = None if history.volume_t is None else history.volume_t[history.volume_t.index <= vd]
     history = dataclasses.replace(history, prices=prices, volume_t=volume)
+    _warn_stale(history, vd)
+    return history, vd
+
+
+def _warn_stale(history: PriceHistory, vd: pd.Timestamp) -> None:
     stale = (vd - history.last_date).days
     if stale > STALE_HISTORY_DAYS:
         warnings.warn(
             f"the price history ({history.source}) ends on {history.last_date.date()}, {stale} days before the "
             f"valuation date {vd.date()}: the run starts from that close",
             CarbonRiskWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return history, vd
 
 
-def _check_horizon(portfolio: Portfolio, root: Section) -> int:
+def _check_horizon(
+    portfolio: Portfolio, root: Section, contract_sections: list[Section]
+) -> tuple[PriceHistory, pd.Timestamp, ScenarioCurve | None]:
     """Every contract must fix and every obligation fall between the valuation date and the horizon end.
 
-    Returns the valuation year. The valuation date is ``portfolio.valuation_date`` or the last date of the price
-    history, so the history is read here (its warnings are raised again, and collected, when the run loads it).
+    Returns the price history up to the valuation date, the valuation date (``portfolio.valuation_date`` or
+    the history's last date) and the scenario curve: they are read here, once per run (the history's warnings
+    are raised again, and collected, when the run asks :func:`market_history` for it).
     """
     market = root.table("market")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            _, valuation_date = market_history(portfolio)
+            history, valuation_date = market_history(portfolio)
         except CarbonRiskError as exc:
             message = " ".join(str(exc).split())
             if portfolio.valuation_date is not None and message.startswith("valuation_date"):
@@ -592,7 +786,7 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
             raise InputError(f"{where}: market.prices: {message}") from exc
     end = valuation_date + pd.DateOffset(years=portfolio.horizon_years)
     for i, spec in enumerate(portfolio.contracts):
-        where = _contract_where(root.tables("contracts")[i], spec.name)
+        where = _contract_where(contract_sections[i], spec.name)
         try:
             spec.instrument.check_dates(valuation_date)
             last = max(spec.instrument.fixing_dates(valuation_date))
@@ -621,9 +815,11 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
                 f"{last_season} and ended before the valuation date {valuation_date.date()} (its last heating "
                 f"season started in {last_season}); remove it or move start_year to {valuation_date.year} or later"
             )
+    scenario = None
     if portfolio.market.scenario is not None:
         try:
-            load_scenario(portfolio.market.scenario).require_covers(valuation_date)
+            scenario = load_scenario(portfolio.market.scenario)
+            scenario.require_covers(valuation_date)
         except CarbonRiskError as exc:
             raise root.table("market").error("scenario", " ".join(str(exc).split())) from exc
     for i, ob in enumerate(portfolio.obligations):
@@ -631,4 +827,4 @@ def _check_horizon(portfolio: Portfolio, root: Section) -> int:
             raise root.tables("obligations")[i].error(
                 "year", f"= {ob.year} lies outside {valuation_date.year}-{end.year} (valuation date to horizon end)"
             )
-    return int(valuation_date.year)
+    return history, valuation_date, scenario

@@ -7,29 +7,7 @@ from typing import Any
 
 from portfolios.exceptions import InputError
 
-__all__ = ["demo_metrics", "rerun"]
-
-
-def demo_metrics(result: Any) -> dict[str, Any]:
-    """The metrics of a demo run that the ledger stores and ``rerun`` compares."""
-    payload = result.to_dict()
-    return {
-        "risk": payload["risk"],
-        "model_params": payload["model"]["params"],
-        "fan_last": {k: v[-1] for k, v in payload["fan"]["quantiles"].items()},
-    }
-
-
-def _rerun_demo(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    from portfolios.demo import run_demo
-
-    result = run_demo(
-        n_paths=int(inputs["n_paths"]),
-        seed=int(inputs["seed"]),
-        holding_t=float(inputs["holding_t"]),
-        dataset=str(inputs["dataset"]),
-    )
-    return demo_metrics(result)
+__all__ = ["rerun"]
 
 
 def _rerun_report(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,7 +16,12 @@ def _rerun_report(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return rerun_report(dict(inputs))
 
 
-_RERUNNERS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {"demo": _rerun_demo, "report": _rerun_report}
+_RERUNNERS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {"report": _rerun_report}
+RETIRED: dict[str, str] = {
+    "demo": "the walking-skeleton pipeline of 'carbonrisk demo --cea-holding' was retired (the command now runs "
+    "the embedded portfolio cea_holding.toml on the portfolio engine, recorded as a report run); run it again"
+}
+"""Kinds of run that older versions recorded and that can no longer be recomputed, and why."""
 
 
 def register(kind: str, func: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
@@ -48,6 +31,8 @@ def register(kind: str, func: Callable[[Mapping[str, Any]], dict[str, Any]]) -> 
 
 def rerun(kind: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Recompute a run of ``kind`` from ``inputs`` and return its metrics."""
+    if kind in RETIRED:
+        raise InputError(f"runs of kind '{kind}' cannot be recomputed: {RETIRED[kind]}")
     try:
         func = _RERUNNERS[kind]
     except KeyError:

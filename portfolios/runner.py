@@ -7,25 +7,67 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portfolios.analysis import Analysis, analyse
+from portfolios.analysis import Analysis
+from portfolios.bookindex import BookReport, write_index
+from portfolios.books import analyse_book, book_names
 from portfolios.engine import PortfolioRun, run_portfolio
+from portfolios.exceptions import InputError
 from portfolios.io import OutputFolder
 from portfolios.ledger import Ledger, RunRecord, new_run_id
 from portfolios.portfolio import Portfolio, portfolio_from_text
 from portfolios.report import write_report_files
+from portfolios.stress import StressReport, report_stress
 
-__all__ = ["ReportRun", "ledger_metrics", "rerun_report", "run_report"]
+__all__ = ["ReportRun", "analyse_books", "ledger_metrics", "report_metrics", "rerun_report", "run_report"]
 
 
 @dataclass
 class ReportRun:
-    """A finished report run."""
+    """A finished report run: the joint run and, per book, its view, analysis and folder."""
 
     run: PortfolioRun
-    analysis: Analysis
+    books: dict[str, BookReport]
     run_id: str
     out_dir: Path
     record: RunRecord
+    stress: StressReport | None = None
+
+    @property
+    def single(self) -> bool:
+        """Whether the file has one book (the report then sits in the output folder itself, as before books)."""
+        return len(self.books) == 1
+
+    @property
+    def analysis(self) -> Analysis:
+        """The analysis of the only book (a run with several books: ``books[name].analysis``)."""
+        if not self.single:
+            raise InputError(
+                f"the run has {len(self.books)} books ({', '.join(self.books)}): read books[name].analysis"
+            )
+        return next(iter(self.books.values())).analysis
+
+    @property
+    def index(self) -> Path:
+        """The page to open: ``report.html`` of a single book, else ``index.html`` linking the books' reports."""
+        return self.out_dir / ("report.html" if self.single else "index.html")
+
+
+def analyse_books(run: PortfolioRun) -> dict[str, BookReport]:
+    """Every book's view and analysis (:func:`portfolios.books.analyse_book`); folder ``""`` for a single book,
+    else the book's name."""
+    names = book_names(run.portfolio)
+    out = {}
+    for name in names:
+        view, analysis = analyse_book(run, name)
+        out[name] = BookReport(name, view, analysis, "" if len(names) == 1 else name)
+    return out
+
+
+def report_metrics(books: dict[str, BookReport]) -> dict[str, Any]:
+    """The ledger's metrics: :func:`ledger_metrics` of the only book, or ``{"books": {name: ...}}``."""
+    if len(books) == 1:
+        return ledger_metrics(next(iter(books.values())).analysis)
+    return {"books": {name: ledger_metrics(b.analysis) for name, b in books.items()}}
 
 
 def ledger_metrics(analysis: Analysis) -> dict[str, Any]:
@@ -68,8 +110,13 @@ def run_report(
     blocks_per_task: int = 1,
     progress: Callable[[int, int], None] | None = None,
     ledger: Ledger | None = None,
+    stress: bool = True,
 ) -> ReportRun:
     """Simulate, analyse, write the report atomically, then record the run in the ledger.
+
+    One book: the report files in ``out_dir`` itself. Several books (:mod:`portfolios.books`): each book's report
+    in ``out_dir/NAME/`` and ``out_dir/index.html`` / ``summary.json`` linking them (:mod:`portfolios.bookindex`);
+    the output folder's marker lists every file of every sub-folder.
 
     The output folder is checked and locked before the Monte Carlo (:class:`portfolios.io.OutputFolder`); the
     report is moved into place only together with its ledger record: if the record cannot be written, the
@@ -83,9 +130,17 @@ def run_report(
         run = run_portfolio(
             portfolio, workers=workers, scheduler=scheduler, blocks_per_task=blocks_per_task, progress=progress
         )
-        analysis = analyse(run)
+        books = analyse_books(run)
+        stressed = report_stress(run) if stress else None
         run_id = new_run_id()
-        write_report_files(run, analysis, out.staging, run_id)
+        single = len(books) == 1
+        for part in books.values():
+            folder = out.staging / part.folder
+            folder.mkdir(exist_ok=True)
+            # the stress section revalues the whole file: inside the report of a single book, else on the index
+            write_report_files(part.run, part.analysis, folder, run_id, stressed if single else None)
+        if not single:
+            write_index(run, list(books.values()), out.staging, run_id, stressed)
         files = {"portfolio": portfolio.source} if Path(portfolio.source).is_file() else {}
         files |= portfolio.referenced_files
         inputs = {
@@ -101,7 +156,7 @@ def run_report(
                 run_id=run_id,
                 kind="report",
                 inputs=inputs,
-                metrics=ledger_metrics(analysis),
+                metrics=report_metrics(books),
                 seed=portfolio.seed,
                 n_paths=portfolio.n_paths,
                 input_files=files,
@@ -109,7 +164,7 @@ def run_report(
             )
 
         entry = out.commit(run_id, record)
-    return ReportRun(run, analysis, run_id, out.final, entry)
+    return ReportRun(run, books, run_id, out.final, entry, stressed)
 
 
 def rerun_report(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -117,4 +172,4 @@ def rerun_report(inputs: dict[str, Any]) -> dict[str, Any]:
     portfolio = portfolio_from_text(inputs["portfolio_text"], inputs["source"], inputs["base_dir"]).with_run(
         n_paths=int(inputs["n_paths"]), seed=int(inputs["seed"])
     )
-    return ledger_metrics(analyse(run_portfolio(portfolio)))
+    return report_metrics(analyse_books(run_portfolio(portfolio)))

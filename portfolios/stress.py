@@ -67,13 +67,15 @@ from finance.valuation import engines_for
 from models.geothermal import simulate_portfolio
 from models.paths import PathSet
 from models.random import root_seed_sequence
+from models.units import TRADING_DAYS_PER_YEAR
 from portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
-from portfolios.engine import RunContext, _on_years, _project_paths, prepare, volatility_source
+from portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
 from portfolios.portfolio import Portfolio
 from portfolios.risk import var_es
 
 __all__ = [
     "DETERMINISTIC_COLUMNS",
+    "REPORT_STRESS_PATHS",
     "REVERSE_PATHS",
     "REVERSE_STEPS",
     "STRESS_PATHS",
@@ -81,6 +83,7 @@ __all__ = [
     "StressReport",
     "evaluate",
     "prepare_stress",
+    "report_stress",
     "run_ladders",
     "run_reverse_stress",
     "run_scenarios",
@@ -139,11 +142,17 @@ def _plan_paths(ctx: RunContext, n: int) -> ProjectPaths | None:
     return ProjectPaths(tuple(p.name for p in pf.projects), ctx.years, credits, heat, capex, opex)
 
 
-def prepare_stress(portfolio: Portfolio, *, n_paths: int = STRESS_PATHS) -> StressBase:
+def prepare_stress(
+    portfolio: Portfolio, *, n_paths: int = STRESS_PATHS, context: RunContext | None = None
+) -> StressBase:
     """Fit and prepare the run (:func:`portfolios.engine.prepare`), then draw the stress paths (seed stream
-    :data:`STRESS_KEY` of the portfolio's seed), their project paths and the deterministic plan."""
+    :data:`STRESS_KEY` of the portfolio's seed), their project paths and the deterministic plan.
+
+    ``context``: the prepared context of a run of ``portfolio`` (``PortfolioRun.context``), reused instead of
+    fitting and preparing again (the report's stress section); the stress paths are the same either way.
+    """
     start = time.perf_counter()
-    ctx, _, _ = prepare(portfolio)
+    ctx = context if context is not None else prepare(portfolio)[0]
     root = root_seed_sequence(portfolio.seed)
     key = (*root.spawn_key, STRESS_KEY)
     paths: PathSet = ctx.model.simulate(
@@ -273,7 +282,7 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
         row: dict[str, Any] = {"loan": comp.spec.name, "expected_loss_cny": float(loan.loss_cny.mean())}
         if isinstance(inst, PledgeLoan) and loan.margin_call is not None and loan.liquidated is not None:
             cov = loan.coverage
-            min_cov = float(cov.min()) if cov is not None else float("nan")
+            min_cov = float(np.nanmin(cov)) if cov is not None and np.isfinite(cov).any() else float("nan")
             row |= {
                 "p_margin_call": float(loan.margin_call.mean()),
                 "p_liquidation": float(loan.liquidated.mean()),
@@ -344,7 +353,7 @@ def run_scenarios(base: StressBase, scenarios: Mapping[str, StressScenario]) -> 
             mc_ten, mc_year = _book_pnl(evaluate(base, mc_paths, mc_projects, portfolio=pf))
             for limit, value in (
                 ("var_99_10d_cny", var_es(mc_ten, 0.99, 10).var),
-                ("es_99_1y_cny", var_es(mc_year, 0.99, 250).es),
+                ("es_99_1y_cny", var_es(mc_year, 0.99, TRADING_DAYS_PER_YEAR).es),
             ):
                 cap = getattr(limits, limit)
                 if cap is not None and value > cap:
@@ -415,7 +424,7 @@ def run_ladders(base: StressBase) -> pd.DataFrame:
 
 def _npv(inst: Any, base: StressBase, paths: PathSet, projects: ProjectPaths | None, project: str | None) -> float:
     if project is not None and projects is not None:
-        inst = projects.contract_inputs(project, inst)
+        inst = projects.linked(project, inst)
     return float(engines_for(inst)[0].calculate(inst, market=base.market, paths=paths, quick=True).value)
 
 
@@ -508,7 +517,7 @@ def run_reverse_stress(
         (limit, fn, getattr(limits, limit))
         for limit, fn in (
             ("var_99_10d_cny", lambda pnl: var_es(pnl[0], 0.99, 10).var),
-            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, 250).es),
+            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, TRADING_DAYS_PER_YEAR).es),
         )
         if getattr(limits, limit) is not None
     ]
@@ -616,10 +625,16 @@ def run_stress(
     *,
     ladders: bool = True,
     reverse: bool = True,
+    context: RunContext | None = None,
+    n_paths: int = STRESS_PATHS,
 ) -> StressReport:
-    """Scenarios (the embedded historical and policy ones unless ``scenarios`` is given), ladders, reverse stress."""
+    """Scenarios (the embedded historical and policy ones unless ``scenarios`` is given), ladders, reverse stress.
+
+    ``context``: a run's prepared context to reuse (see :func:`prepare_stress`); ``n_paths``: the Monte Carlo
+    paths around the scenarios and of the ladders (reverse stress uses the first :data:`REVERSE_PATHS` of them).
+    """
     t0 = time.perf_counter()
-    base = prepare_stress(portfolio)
+    base = prepare_stress(portfolio, context=context, n_paths=n_paths)
     t1 = time.perf_counter()
     scen = dict(scenarios) if scenarios is not None else embedded_scenarios()
     tables = run_scenarios(base, scen)
@@ -633,6 +648,18 @@ def run_stress(
         tables["reverse_stress"] = pd.DataFrame([r.row() for r in rev])
     timings = {"prepare": t1 - t0, "scenarios": t2 - t1, "ladders": t3 - t2, "reverse_stress": t4 - t3}
     return StressReport(tables, rev, timings)
+
+
+REPORT_STRESS_PATHS: int = 1024
+"""Monte Carlo paths of the report's stress section (the stress command uses :data:`STRESS_PATHS`): the same
+first paths as the reverse stress, so the report adds about 10 s to the demo on 2 cores instead of about 20 s. The
+deterministic scenario P&L, loan outcomes and the closed-form thresholds do not depend on it."""
+
+
+def report_stress(run: PortfolioRun) -> StressReport:
+    """The stress section of a run's report: the embedded scenarios, ladders and reverse stress on the run's own
+    prepared context (no second fit), on ``min(`` :data:`REPORT_STRESS_PATHS` ``, run paths)`` Monte Carlo paths."""
+    return run_stress(run.portfolio, context=run.context, n_paths=min(REPORT_STRESS_PATHS, max(run.n_paths, 2)))
 
 
 def load_user_scenarios(path: str) -> dict[str, StressScenario]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
 from rich.table import Table
 
 from models.geothermal.emission_factors import EF_FORMS, SCENARIO_LABEL_NOTE
@@ -19,6 +18,7 @@ from models.geothermal.methodology import (
 )
 from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
 from models.geothermal.risk import simulate_project
+from models.geothermal.risk_summary import summarise_project_risk
 from models.memory import check_memory, estimate_project_paths
 from models.quantities import REDUCTIONS_RISK_PATHS, SEED, TABLE1_PRICE
 from models.scenarios import SCENARIOS
@@ -291,41 +291,15 @@ def run_risk(args: argparse.Namespace) -> int:
     det = simulate_project(project, 1, deterministic=True)  # its shapes are the per-path arrays' (years, vintages)
     shape = (len(det.years), int(det.credits_by_vintage_t.shape[1]))
     check_memory(estimate_project_paths(f"reductions risk --paths {args.paths}", [shape], args.paths))
-    paths = simulate_project(project, args.paths, rng=args.seed)
-    years = [int(y) for y in paths.years]
-    quantiles = {
-        field: {
-            name: np.percentile(getattr(paths, field), q, axis=1).tolist()
-            for name, q in (("p5", 5), ("p50", 50), ("p95", 95))
-        }
-        for field in ("heat_mwh", "reductions_t", "credits_issued_t", "opex_cny")
-    }
-    totals: dict[str, dict[str, float]] = {}
-    deterministic: dict[str, float] = {}
-    for field in ("reductions_t", "credits_issued_t", "capex_cny", "opex_cny"):
-        total = getattr(paths, field).sum(axis=0)
-        totals[field] = {
-            "mean": float(total.mean()),
-            "se": float(total.std(ddof=1) / np.sqrt(total.size)) if total.size > 1 else 0.0,
-            "p5": float(np.percentile(total, 5)),
-            "p50": float(np.percentile(total, 50)),
-            "p95": float(np.percentile(total, 95)),
-        }
-        deterministic[field] = float(getattr(det, field).sum())
+    summary = summarise_project_risk(project, args.paths, args.seed, deterministic=det)
     payload = {
         "name": project.name,
         "scenario": project.scenario,
         "ef_form": project.ef_form if project.ef_csv is None else "csv",
         "n_paths": args.paths,
         "seed": args.seed,
-        "years": years,
-        "quantiles": quantiles,
-        "totals": totals,
-        "deterministic_totals": deterministic,
-        "startup_delay_share": float((paths.startup_delay_months > 0).mean()),
-        "mean_failed_wells": float(paths.failed_wells.mean()),
-        "capacity_factor_p5": float(np.percentile(paths.capacity_factor, 5)),
-    }
+    } | summary.to_dict()
+    totals, deterministic = summary.totals, summary.deterministic_totals
     if args.json:
         print_json(payload)
         return 0

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
 from models.validation import argparse_type
+from portfolios.bookindex import HEADLINE, console_value, headline, index_payload
 from portfolios.budget import check_portfolio_memory
 from portfolios.cli._common import (
     add_json_flag,
@@ -21,15 +23,18 @@ from portfolios.cli._common import (
     console,
     print_json,
 )
+from portfolios.formatting import Unit, format_value
 from portfolios.portfolio import Portfolio, load_portfolio
 from portfolios.report import summary_payload
 from portfolios.runner import ReportRun, run_report
 
-__all__ = ["print_report_summary", "register", "run_with_progress"]
+__all__ = ["print_report_summary", "register", "report_json", "run_with_progress"]
 
 _HELP = """\
 Run the portfolio Monte Carlo of FILE (TOML; format in README.md, "Portfolio file") and write, atomically,
-DIR/report.html (self-contained), DIR/report.xlsx (one sheet per table), DIR/paths_summary.parquet (price fan
+DIR/report.html (self-contained: executive summary, contents, every section including the stress tests of
+`carbonrisk stress` on the run's own model), DIR/report.pdf (when a Chromium is installed), DIR/report.xlsx
+(Summary, Inputs, Assumptions, Warnings, Run, then one sheet per table), DIR/paths_summary.parquet (price fan
 quantiles per date) and DIR/summary.json. The run is recorded in the ledger (see `carbonrisk runs --help`).
 
 summary.json / --json keys: run_id, portfolio, source, valuation_date, n_paths, seed, model, metrics
@@ -39,7 +44,16 @@ peak_funding_gap_p50_cny, peak_funding_gap_p95_cny, peak_funding_gap_year_p50, d
 breaches (list of {limit, limit_value, value, excess}), tables (every report table as records: var_es,
 es_contributions_1y_99, fan_CEA, fan_CCER, cash_flow_at_risk, projects, project_es_contributions, mismatch_profile,
 mismatch, levers, compliance_cost_at_risk, loans, credit (loans with borrower_pd_1y or rating), dscr, contracts,
-exposure_<loan>, limit_breaches), warnings, elapsed_s; --json adds out_dir.
+exposure_<loan>, limit_breaches), warnings, elapsed_s; summary.json adds stress (the `carbonrisk stress --json`
+keys); --json adds out_dir.
+
+Books: components with `book = "NAME"` (README, "Books") are reported per book, from the same joint run: DIR/NAME/
+holds each book's report files (the keys above, figures of its own components against [books.NAME.limits]) and
+DIR/index.html links them with each book's headline figures and shows the stress of the whole file (all books
+together); DIR/summary.json then holds run_id, portfolio, source, valuation_date, n_paths, seed, books {NAME:
+{folder, report, summary, components, headline {var_99_10d_cny, es_99_1y_cny, limit_breaches,
+loans_expected_loss_cny, projects_npv_mean_cny, compliance_cost_hedged_cny}}}, stress, warnings, elapsed_s; --json
+adds out_dir and, per book, its full summary under books.NAME.report_summary.
 """
 
 
@@ -98,7 +112,42 @@ def run_with_progress(portfolio: Portfolio, args: argparse.Namespace, quiet: boo
 
 
 def print_report_summary(result: ReportRun) -> None:
-    """The summary table printed after a report."""
+    """The summary printed after a report: the risk table of a single book, or each book's headline figures."""
+    if result.single:
+        _print_single(result)
+    else:
+        _print_books(result)
+    console.print(f"run id: {result.run_id} ({result.run.elapsed_s:.1f} s)")
+
+
+def _print_books(result: ReportRun) -> None:
+    run = result.run
+    table = Table(
+        title=f"{run.portfolio.name}\n{run.n_paths:,} paths, seed {run.portfolio.seed}, one joint run; million CNY",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("book", justify="left", no_wrap=True)
+    for _, _, label, _ in HEADLINE:
+        table.add_column(label, justify="right", min_width=max(len(word) for word in label.split("\n")))
+    for name, book in result.books.items():
+        figures = headline(book.analysis)
+        table.add_row(name, *(console_value(figures[key], unit) for key, _, _, unit in HEADLINE))
+    console.print(table)
+    for name, book in result.books.items():
+        for breach in book.analysis.breaches:
+            console.print(f"[bold red]limit breach[/] ({name}): {_breach(breach)}")
+    console.print(f"index: {result.index}")
+    for name, book in result.books.items():
+        console.print(f"  {name}: {result.out_dir / book.report} (also report.pdf, report.xlsx, summary.json)")
+
+
+def _breach(breach: dict[str, object]) -> str:
+    unit = Unit.PERCENT if str(breach["limit"]).startswith("ltv") else Unit.CNY
+    unit = Unit.TONNES if str(breach["limit"]).startswith("position_t") else unit
+    return f"{breach['limit']} = {format_value(breach['value'], unit)} > {format_value(breach['limit_value'], unit)}"
+
+
+def _print_single(result: ReportRun) -> None:
     t = result.analysis.tables
     table = Table(title=f"{result.run.portfolio.name}: {result.run.n_paths:,} paths, seed {result.run.portfolio.seed}")
     for col in ("horizon", "level", "VaR (CNY)", "ES (CNY)", "VaR s.e.", "ES s.e.", "HS VaR"):
@@ -124,13 +173,21 @@ def print_report_summary(result: ReportRun) -> None:
             "million CNY"
         )
     for breach in result.analysis.breaches:
-        console.print(
-            f"[bold red]limit breach[/]: {breach['limit']} = {breach['value']:,.4g} > {breach['limit_value']:,.4g}"
-        )
+        console.print(f"[bold red]limit breach[/]: {_breach(breach)}")
     console.print(
         f"report: {result.out_dir / 'report.html'} (also report.pdf, report.xlsx, paths_summary.parquet, summary.json)"
     )
-    console.print(f"run id: {result.run_id} ({result.run.elapsed_s:.1f} s)")
+
+
+def report_json(result: ReportRun) -> dict[str, object]:
+    """The ``--json`` payload: a single book's summary, or the index's with each book's full summary."""
+    if result.single:
+        payload = summary_payload(result.run, result.analysis, result.run_id)
+    else:
+        payload = index_payload(result.run, list(result.books.values()), result.run_id)
+        for name, book in result.books.items():
+            payload["books"][name]["report_summary"] = summary_payload(book.run, book.analysis, result.run_id)
+    return payload | {"out_dir": str(result.out_dir)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     for message in result.run.warnings:
         sys.stderr.write(f"carbonrisk: warning: {message}\n")
     if args.json:
-        print_json(summary_payload(result.run, result.analysis, result.run_id) | {"out_dir": str(result.out_dir)})
+        print_json(report_json(result))
         return 0
     print_report_summary(result)
     return 0

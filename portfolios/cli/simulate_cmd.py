@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import numpy as np
 from rich.table import Table
 
+from models.base import simulation_threads
 from models.data import load_prices
 from models.grid import FREQUENCIES, SimulationGrid
-from models.interface import PathSummary, PriceModelResult, SimulationPlan
 from models.joint import BasisParams, JointCeaCcer, fit_basis
 from models.memory import check_memory, estimate_price_paths
-from models.paths import DEFAULT_QUANTILES, PathSet
 from models.quantities import SEED, SIMULATE_HORIZON, SIMULATE_PATHS
-from models.random import root_seed_sequence, seed_entropy
-from models.scenarios import ScenarioCurve, load_scenario
-from models.simulation import simulate_blocks, simulation_threads, summarise_blocks, summary_from_parts
+from models.scenarios import load_scenario
 from models.validation import argparse_type
 from portfolios.cli._common import (
     add_json_flag,
@@ -29,7 +24,7 @@ from portfolios.cli._common import (
     print_json,
 )
 from portfolios.cli.fit_cmd import _clean, add_model_arguments, fit_from_args
-from portfolios.executor import BlockTask, map_blocks
+from portfolios.cluster import simulate_paths
 from portfolios.io import OutputFile
 
 __all__ = ["register"]
@@ -88,56 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _summary_task(task: BlockTask, plan: SimulationPlan, n_dates: int) -> dict[str, np.ndarray]:
-    return summarise_blocks(plan, n_dates, task.n_paths, task.seed, task.first_block, task.last_block)
-
-
-def _paths_task(task: BlockTask, plan: SimulationPlan, n_dates: int) -> dict[str, np.ndarray]:
-    return simulate_blocks(plan, n_dates, task.n_paths, task.seed, task.first_block, task.last_block)
-
-
-def _simulate(
-    args: argparse.Namespace, model: PriceModelResult, grid: SimulationGrid, scenario: ScenarioCurve | None, full: bool
-) -> tuple[PathSet | None, PathSummary]:
-    """Full path set (``full``) and summary, in process or on Dask (``--workers`` / ``--scheduler``)."""
-    if args.workers is None and args.scheduler is None:
-        if not full:
-            return None, model.simulate_summary(grid, args.paths, args.seed, scenario=scenario)
-        paths = model.simulate(grid, args.paths, args.seed, scenario=scenario)
-        return paths, _summary_of(paths)
-    plan = model.plan(grid, scenario)
-    task = functools.partial(_paths_task if full else _summary_task, plan=plan, n_dates=len(grid.dates))
-    merged = map_blocks(
-        task,
-        args.paths,
-        args.seed,
-        blocks_per_task=args.blocks_per_task,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        sum_keys=() if full else ("CEA_counts", "CCER_counts"),
-        block_keys=() if full else [f"{f}_{k}" for f in ("CEA", "CCER") for k in ("sums", "bad")],
-    )
-    if not full:
-        return None, summary_from_parts(plan, grid.dates, args.paths, args.seed, merged)
-    paths = PathSet(
-        dates=grid.dates, factors=merged, seed_entropy=seed_entropy(root_seed_sequence(args.seed)), meta=dict(plan.meta)
-    )
-    return paths, _summary_of(paths)
-
-
-def _summary_of(paths: PathSet) -> PathSummary:
-    return PathSummary(
-        dates=paths.dates,
-        quantiles={n: paths.quantiles(n, DEFAULT_QUANTILES) for n in paths.names},
-        mean={n: paths.mean(n) for n in paths.names},
-        terminal={n: paths[n][-1] for n in paths.names},
-        n_paths=paths.n_paths,
-        n_nonfinite=int(sum((~(paths[n] > 0) | ~(paths[n] < float("inf"))).sum() for n in paths.names)),
-        seed_entropy=paths.seed_entropy,
-        meta=paths.meta,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Execute ``carbonrisk simulate``."""
     start = time.perf_counter()
@@ -166,7 +111,17 @@ def run(args: argparse.Namespace) -> int:
         if args.ccer is not None:
             basis = BasisParams() if args.ccer == "default" else fit_basis(history, load_prices(args.ccer))
             model = JointCeaCcer(model, basis)
-        paths, summary = _simulate(args, model, grid, scenario, full=target is not None)
+        paths, summary = simulate_paths(
+            model,
+            grid,
+            args.paths,
+            args.seed,
+            scenario=scenario,
+            full=target is not None,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            blocks_per_task=args.blocks_per_task,
+        )
         if target is not None and paths is not None:
             paths.to_parquet(target.staging)
             out = target.commit()

@@ -9,7 +9,6 @@ from typing import Any
 from rich.table import Table
 
 from finance.contracts import ContractFile, example_names, load_contract_file, load_example
-from finance.valuation import value_all
 from models.exceptions import InputError
 from models.memory import check_memory
 from models.quantities import MC_PATHS, SEED
@@ -22,6 +21,7 @@ from portfolios.cli._common import (
     console,
     print_json,
 )
+from portfolios.cluster import value_contracts
 
 __all__ = ["register"]
 
@@ -130,23 +130,16 @@ def run(args: argparse.Namespace) -> int:
             sensitivities=not args.no_sensitivities,
         )
     )
-    if args.workers is None and args.scheduler is None:
-        results = value_all(
-            contract.instruments, contract.market, n_paths=n_paths, rng=seed, sensitivities=not args.no_sensitivities
-        )
-    else:
-        from portfolios.cluster import ClusterGBMSource
-        from portfolios.executor import dask_client
-
-        with dask_client(args.workers, args.scheduler) as client:
-            results = value_all(
-                contract.instruments,
-                contract.market,
-                n_paths=n_paths,
-                rng=seed,
-                sensitivities=not args.no_sensitivities,
-                source=ClusterGBMSource(client, args.blocks_per_task),
-            )
+    results = value_contracts(
+        contract.instruments,
+        contract.market,
+        n_paths=n_paths,
+        seed=seed,
+        sensitivities=not args.no_sensitivities,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        blocks_per_task=args.blocks_per_task,
+    )
     items = [r.to_dict() for r in results]
     mkt = contract.market
     payload: dict[str, Any] = {

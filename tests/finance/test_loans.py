@@ -233,3 +233,58 @@ def test_engine_draws_come_from_the_explicit_rng(market: MarketEnv) -> None:
     assert default["p_loss"] != other["p_loss"] or default["expected_loss_cny"] != other["expected_loss_cny"]
     with pytest.raises(TypeError):
         engine.calculate(loan, market, paths)  # type: ignore[misc]  # market data is keyword-only
+
+
+def test_pledge_profile_is_the_rules_own_state(market: MarketEnv) -> None:
+    # the engine records, on its profile's monitoring dates, the coverage it tests and the exposure owed - haircut
+    # collateral; with top-ups never, the pledged quantity stays q: coverage = q S_t / D_0 and exposure =
+    # max(D_t - q S_t (1 - haircut), 0) on live loans, with D_t the principal plus the interest accrued since the
+    # last payment date; after liquidation coverage is NaN and exposure 0
+    loan = _pledge(top_up="never")
+    paths = gbm_paths(market, [loan], 2048, seed=5)
+    out = simulate_pledge_loan(loan, market, paths)
+    assert out.profile_dates is not None and out.coverage is not None and out.exposure_cny is not None
+    assert out.default_time_years is not None
+    monitor = out.profile_dates
+    # every n // 24-th monitoring date from the first
+    all_dates = loan.monitoring_dates(market.valuation_date)
+    assert monitor.equals(all_dates[:: len(all_dates) // 24])
+    s = paths["CEA"][pd.DatetimeIndex(paths.dates).get_indexer(monitor)]
+    principal = out.principal_cny
+    ipay = loan.interest_dates(market.valuation_date)
+    t_mon, t_pay = market.discount.times(monitor), market.discount.times(ipay)
+    last_paid = t_pay[np.searchsorted(t_pay, t_mon, side="left") - 1]
+    owed = principal * (1.0 + loan.rate * (t_mon - last_paid))
+    alive = np.isfinite(out.coverage)
+    # alive until the liquidation date, not after
+    dead_after = (market.discount.times(monitor)[:, None] > out.default_time_years[None, :]) & out.liquidated
+    assert not np.any(alive & dead_after)
+    assert np.all(alive[:, ~out.liquidated])  # a loan that is never liquidated is tested on every date
+    np.testing.assert_allclose(out.coverage[alive], (loan.quantity_t * s / principal)[alive], rtol=1e-12)
+    expected = np.maximum(owed[:, None] - loan.quantity_t * s * (1 - loan.haircut), 0.0)
+    np.testing.assert_allclose(out.exposure_cny[alive], expected[alive], rtol=1e-12)
+    assert np.all(out.exposure_cny[~alive] == 0.0)
+    assert out.liquidated.any() and (~alive).any()  # the test exercises both branches
+    # the engine hands the same arrays on as samples (the portfolio engine thins them, never recomputes them)
+    res = MCPledgeLoanEngine().calculate(loan, market=market, paths=paths)
+    np.testing.assert_array_equal(res.samples["exposure_cny"], out.exposure_cny)
+
+
+def test_project_loan_takes_a_projects_flows_on_its_schedule_years() -> None:
+    from finance.linking import ProjectCashFlows, is_project_linked
+
+    loan = _project()
+    years = tuple(range(2024, 2048))
+    n = 3
+    rng = np.random.default_rng(0)
+    credits, heat, capex, opex = (rng.uniform(1.0, 2.0, (len(years), n)) for _ in range(4))
+    linked = loan.with_project(ProjectCashFlows(years, credits, heat, capex, opex))
+    assert is_project_linked(loan) and not is_project_linked(_pledge())
+    rows = [d.year - years[0] for d in loan.schedule()[1:]]
+    np.testing.assert_array_equal(linked.carbon_volumes_t, credits[rows])
+    np.testing.assert_array_equal(linked.other_cash_flows_cny, (heat - opex)[rows])  # capex is what the loan funds
+    # years outside the project's rows carry nothing (here the flows stop after 2026)
+    short = loan.with_project(ProjectCashFlows(years[:3], credits[:3], heat[:3], capex[:3], opex[:3]))
+    expected = np.vstack([credits[r] if r < 3 else np.zeros(n) for r in rows])
+    np.testing.assert_array_equal(short.carbon_volumes_t, expected)
+    assert expected[0].sum() > 0 and expected[1:].sum() == 0  # the first period ends in 2026

@@ -298,8 +298,8 @@ maturity_date = "2026-10-30"
 REPORT_CASES |= {
     "price-linked-bond-with-project": (
         lambda t: _portfolio(t, _LINKED_BOND + "strike_cny_per_t = 80.0\nparticipation = 0.1\n"),
-        r"book\.toml:\d+: .*project.*only a project_loan or a carbon_linked_bond with linked_coupon = "
-        r"'project_income' can be linked",
+        r"book\.toml:\d+: .*project.*a carbon_linked_bond takes no project cash flows \(a project_loan, a "
+        r"carbon_linked_bond with linked_coupon = 'project_income' or any contract",
     ),
     "linked-bond-bad-share": (
         lambda t: _portfolio(t, _LINKED_BOND + 'linked_coupon = "project_income"\nincome_share = 2.0\n'),

@@ -43,3 +43,20 @@ def test_bad_horizons(text: str, message: str) -> None:
 def test_bad_frequency() -> None:
     with pytest.raises(InputError, match="freq='Q' must be one of D, W, M, Y"):
         SimulationGrid.build("2024-10-31", "1y", "Q")
+
+
+def test_weekend_month_end_after_a_friday_start_is_the_start_row() -> None:
+    """Issue 14 bug: start Friday 2024-06-28, month end Sunday 2024-06-30 (its preceding trading day is the start).
+
+    The month end collapses onto row 0 and is dropped; the next dates keep their own rows."""
+    start = pd.Timestamp("2024-06-28")
+    grid = SimulationGrid.from_dates(start, pd.DatetimeIndex(["2024-06-30", "2024-07-31", "2024-08-31"]))
+    # 2024-08-31 is a Saturday: the preceding SSE trading day is Friday 2024-08-30
+    assert list(grid.dates) == [start, pd.Timestamp("2024-07-31"), pd.Timestamp("2024-08-30")]
+    assert grid.trading_days.sum() == grid.n_days and grid.n_days == len(grid.day_dates)
+    assert grid.day_dates[0] == pd.Timestamp("2024-07-01")
+
+
+def test_only_dates_collapsing_onto_the_start_is_an_error() -> None:
+    with pytest.raises(InputError, match="has no SSE trading day after 2024-06-28"):
+        SimulationGrid.from_dates(pd.Timestamp("2024-06-28"), pd.DatetimeIndex(["2024-06-29", "2024-06-30"]))

@@ -1,4 +1,5 @@
-"""``carbonrisk demo`` and ``carbonrisk data show``: outputs, one-line errors with exit code 2, atomic writing."""
+"""``carbonrisk demo`` (``--cea-holding``: the embedded CEA-holding portfolio) and ``carbonrisk data show``:
+outputs, one-line errors with exit code 2, atomic writing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import portfolios.demo_report as demo_report
+import portfolios.report as report_module
 from portfolios.cli import main
 
 
@@ -23,27 +24,29 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def test_demo_writes_report_and_consistent_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``demo --cea-holding``: the embedded 1 000 000 t CEA portfolio through the engine and the report."""
     out_dir = tmp_path / "demo"
-    code, out, _ = _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "3000", "--seed", "5"], capsys)
+    code, out, _ = _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "1000", "--seed", "5"], capsys)
     assert code == 0
     assert "report.html" in out
     summary = json.loads((out_dir / "summary.json").read_text())
-    risk = {(r["horizon_days"], r["level"]): r for r in summary["risk"]}
+    risk = {(r["horizon"], r["level"]): r for r in summary["tables"]["var_es"]}
+    assert set(risk) == {("10d", 0.95), ("10d", 0.99), ("1y", 0.95), ("1y", 0.99)}
     for (horizon, level), r in risk.items():
-        assert np.isfinite(r["var"]) and np.isfinite(r["es"])
-        assert r["var"] > 0 and r["es"] >= r["var"]
+        assert np.isfinite(r["var_cny"]) and np.isfinite(r["es_cny"])
+        assert r["var_cny"] > 0 and r["es_cny"] >= r["var_cny"]
         if level == 0.95:
-            assert risk[(horizon, 0.99)]["var"] >= r["var"] and risk[(horizon, 0.99)]["es"] >= r["es"]
-        if horizon == 1:
-            assert risk[(10, level)]["var"] >= r["var"] and risk[(10, level)]["es"] >= r["es"]
-    assert summary["simulation"]["n_paths"] == 3000 and summary["simulation"]["seed"] == 5
-    assert summary["simulation"]["start_date"] == "2024-10-31"
-    fan = summary["fan"]["quantiles"]
-    assert list(fan) == ["q0.05", "q0.25", "q0.50", "q0.75", "q0.95"]
-    assert np.all(np.diff(np.array([fan[k][-1] for k in fan])) > 0)
+            assert risk[(horizon, 0.99)]["var_cny"] >= r["var_cny"] and risk[(horizon, 0.99)]["es_cny"] >= r["es_cny"]
+        if horizon == "10d":
+            assert risk[("1y", level)]["var_cny"] >= r["var_cny"] and risk[("1y", level)]["es_cny"] >= r["es_cny"]
+    assert summary["n_paths"] == 1000 and summary["seed"] == 5
+    assert summary["valuation_date"] == "2024-10-31"
+    assert summary["metrics"]["cea_equivalent_exposure_t"] == pytest.approx(1_000_000)
+    last = summary["tables"]["fan_CEA"][-1]
+    assert last["p05"] < last["p25"] < last["p50"] < last["p75"] < last["p95"]
     html = (out_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 2
-    assert 'id="risk"' in html and "http://" not in html and "https://" not in html
+    assert html.count("data:image/png;base64,") >= 1
+    assert 'id="var_es"' in html and "http://" not in html and "https://" not in html
 
 
 def test_demo_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +55,7 @@ def test_demo_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert (
             _run(["demo", "--cea-holding", "--out", str(tmp_path / name), "--paths", "500", "--json"], capsys)[0] == 0
         )
-        runs.append(json.loads((tmp_path / name / "summary.json").read_text())["risk"])
+        runs.append(json.loads((tmp_path / name / "summary.json").read_text())["tables"]["var_es"])
     assert runs[0] == runs[1]
 
 
@@ -62,7 +65,7 @@ def test_failed_demo_leaves_no_directory(
     def broken(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(demo_report, "write_json", broken)
+    monkeypatch.setattr(report_module, "write_json", broken)
     out_dir = tmp_path / "demo"
     code, _, err = _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "200"], capsys)
     assert code == 1 and "disk full" in err
@@ -76,7 +79,7 @@ def test_failed_rerun_keeps_previous_report(
     out_dir = tmp_path / "demo"
     assert _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "200"], capsys)[0] == 0
     before = (out_dir / "summary.json").read_text()
-    monkeypatch.setattr(demo_report, "write_json", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(report_module, "write_json", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
     assert _run(["demo", "--cea-holding", "--out", str(out_dir), "--paths", "300"], capsys)[0] == 1
     assert (out_dir / "summary.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
@@ -185,5 +188,5 @@ def test_demo_report_renders_offline_in_headless_chromium(tmp_path: Path, capsys
     page = tmp_path / "d" / "report.html"
     shown = render(page)
     assert external_requests(shown, page) == []
-    assert shown.images_total >= 2 and shown.images_loaded == shown.images_total
-    assert shown.tables >= 4 and "Value at risk" in shown.text
+    assert shown.images_total >= 1 and shown.images_loaded == shown.images_total
+    assert shown.tables >= 4 and "CEA holding (1 000 000 t)" in shown.text

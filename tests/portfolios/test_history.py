@@ -34,5 +34,5 @@ def test_report_shows_the_history_of_an_operating_project(tmp_path: Path) -> Non
     text = DEMO.read_text(encoding="utf-8").replace("start_year = 2026", "start_year = 2021")
     (tmp_path / "p.toml").write_text(text, encoding="utf-8")
     assert main(["report", str(tmp_path / "p.toml"), "--out", str(tmp_path / "r"), "--paths", "120"]) == 0
-    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    page = (tmp_path / "r" / "developer" / "report.html").read_text(encoding="utf-8")
     assert 'id="project_history"' in page and "seasons before the valuation date" in page

@@ -70,7 +70,7 @@ def test_demo_is_recorded_and_rerun_identical(tmp_path: Path, capsys: pytest.Cap
     assert rerun["identical"] is True and rerun["n_metrics"] > 20 and rerun["differences"] == []
     assert main(["runs", "diff", runs[0]["id"], runs[1]["id"], "--json"]) == 0
     diff = json.loads(capsys.readouterr().out)
-    assert diff["identical"] is False and any(d["metric"].startswith("risk[") for d in diff["differences"])
+    assert diff["identical"] is False and any("var_99_1y_cny" in d["metric"] for d in diff["differences"])
     assert main(["runs", "show", runs[1]["id"]]) == 0
     summary = json.loads((tmp_path / "1" / "summary.json").read_text())
     assert summary["run_id"] in {r["id"] for r in runs}
@@ -183,13 +183,13 @@ def test_rerun_is_exact_in_the_same_environment_and_tolerant_in_another(
     record = ledger.list()[0]
     # nudge one stored metric by 1e-7 relative: a real difference in the same environment
     metrics = json.loads(json.dumps(record.metrics))
-    metrics["risk"][0]["var"] *= 1.0 + 1e-7
+    metrics["metrics"]["var_99_1y_cny"] *= 1.0 + 1e-7
     with sqlite3.connect(ledger.path) as conn:
         conn.execute("UPDATE runs SET metrics_json = ? WHERE id = ?", (json.dumps(metrics), record.id))
     assert main(["runs", "rerun", record.id, "--json"]) == 1
     exact = json.loads(capsys.readouterr().out)
     assert exact["comparison"] == "exact" and exact["rtol"] == 0.0 and exact["same_environment"] is True
-    assert [d["metric"] for d in exact["differences"]] == ["risk[0].var"]
+    assert [d["metric"] for d in exact["differences"]] == ["metrics.var_99_1y_cny"]
     # the same record as if made on another machine: compared within the stated tolerance
     versions = dict(record.versions) | {"installed_sha256": "0" * 64}
     with sqlite3.connect(ledger.path) as conn:

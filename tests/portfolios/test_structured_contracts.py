@@ -17,8 +17,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from finance.instruments import CarbonLinkedBond
+from finance.linking import ProjectCashFlows
 from models.random import BLOCK_PATHS
-from portfolios.components import link_project
 from portfolios.engine import PortfolioRun, run_portfolio
 from portfolios.portfolio import load_portfolio
 
@@ -112,9 +112,10 @@ def _income_bond(**kw: object) -> CarbonLinkedBond:
 
 
 def test_project_link_gives_each_coupon_its_years_credits() -> None:
-    """The generic project link (components.link_project) of a project-income bond: coupon i takes the per-path
-    credits of the run year holding the middle of its period; the engine's per-path value is then the fixed leg
-    plus sum_i P(0, d_i) s V_i A_i on each path (plain Monte Carlo: no control variate on a fitted model's paths)."""
+    """The generic project link (finance.linking, CarbonLinkedBond.with_project) of a project-income bond: coupon i
+    takes the per-path credits of the run year holding the middle of its period; the engine's per-path value is
+    then the fixed leg plus sum_i P(0, d_i) s V_i A_i on each path (plain Monte Carlo: no control variate on a
+    fitted model's paths)."""
     from finance.market import MarketEnv
     from finance.structured import MCCarbonLinkedBondEngine, bond_fixed_leg
     from tests.finance.conftest import gbm_paths
@@ -123,7 +124,9 @@ def test_project_link_gives_each_coupon_its_years_credits() -> None:
     n = 64
     credits = np.arange(len(years))[:, None] * 1000.0 + np.arange(n)[None, :]  # year index x 1000 + path
     bond = _income_bond()
-    linked = link_project(years, bond, credits, np.zeros_like(credits))
+    zeros = np.zeros_like(credits)
+    flows = ProjectCashFlows(years, credits, zeros, zeros, zeros)
+    linked = bond.with_project(flows)
     assert isinstance(linked, CarbonLinkedBond)
     # periods 2024-10-31..2025-10-31 (middle in 2025) .. 2033-10-31..2034-10-31 (middle in 2034)
     np.testing.assert_array_equal(linked.carbon_volumes_t, credits[1:11])
@@ -138,7 +141,7 @@ def test_project_link_gives_each_coupon_its_years_credits() -> None:
     np.testing.assert_allclose(res.samples["pv_cny"], expected, rtol=1e-12)
     # contracts that cannot be linked come back unchanged
     price_bond = _income_bond(linked_coupon="average_price", strike_cny_per_t=80.0, carbon_volumes_t=None)
-    assert link_project(years, price_bond, credits, credits) is price_bond
+    assert price_bond.with_project(flows) is price_bond
 
 
 BOND_BOOK = """
