@@ -6,8 +6,8 @@ empty temporary folder (a fresh clone: the numba kernels are compiled, ``cold``)
 (``warm``: the compiled kernels are loaded from it). The warm run's stdout replaces the block between
 :data:`START` and :data:`END` in README.md, with the output folder shown as ``.../carbonrisk-demo``; the timings
 (wall time of the whole command, interpreter start and imports included) replace the line between
-:data:`TIMING_START` and :data:`TIMING_END`, and the embedded demo portfolio file replaces the TOML block between
-:data:`TOML_START` and :data:`TOML_END`. ``--check`` compares instead of writing (exit 1 on a difference).
+:data:`TIMING_START` and :data:`TIMING_END`. ``--check`` compares instead of writing (exit 1 on a difference). The
+demo portfolio itself is shown by the documentation (``docs/reference/portfolio_file.md`` includes the file).
 
 :func:`compare` is the test's rule (``tests/test_readme_demo.py``): exactly equal, except the run id and the
 seconds on the ``run id:`` line, when the environment matches ``requirements.lock``; otherwise every number within
@@ -30,10 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-DEMO_TOML = ROOT / "portfolios" / "data" / "demo_portfolio.toml"
 START, END = "<!-- demo-output:start -->", "<!-- demo-output:end -->"
 TIMING_START, TIMING_END = "<!-- demo-timing:start -->", "<!-- demo-timing:end -->"
-TOML_START, TOML_END = "<!-- demo-portfolio:start -->", "<!-- demo-portfolio:end -->"
 OUT_NAME = "carbonrisk-demo"
 _RUN_ID = re.compile(r"^run id: \S+ \(\d+(\.\d+)? s\)$", re.MULTILINE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -162,7 +160,7 @@ def timing_line(cold: DemoRun, warm: DemoRun, load: float, cores: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate (or ``--check``) README.md's demo block, timings and demo portfolio."""
+    """Regenerate (or ``--check``) README.md's demo block and timings."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 when README.md is stale")
     args = parser.parse_args(argv)
@@ -184,7 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     text = replace_block(text, START, END, fenced(_trimmed(warm.stdout)))
     load = os.getloadavg()[0]
     text = replace_block(text, TIMING_START, TIMING_END, timing_line(cold, warm, load, os.cpu_count() or 1))
-    text = replace_block(text, TOML_START, TOML_END, fenced(DEMO_TOML.read_text(encoding="utf-8"), "toml"))
     README.write_text(text, encoding="utf-8")
     print(f"README.md updated: {len(warm.stdout.splitlines())} lines of demo output")
     return 0

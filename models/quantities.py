@@ -149,6 +149,9 @@ OBLIGATION_HEDGED = Quantity("obligations.hedged_t", "float", "t", 0.0, 0.0, _IN
                              description="tonnes bought forward outside the book (at most the shortfall)")  # fmt: skip
 OBLIGATION_HEDGE_PRICE = Quantity("obligations.hedge_price_cny_per_t", "float", "CNY/t", 0.0, 0.0, _INF,
                                   description="price of the forward purchase (required with hedged_t > 0)")  # fmt: skip
+OBLIGATION_HEDGES = Quantity("obligations.hedges", "list", "-", (), free_text="a list of contract names of the book",
+                             description="contracts that hedge the obligation (their value on the compliance date "
+                             "nets the hedged cost; not with hedged_t)")  # fmt: skip
 
 # --- [[projects]] and project files --------------------------------------------------------------------------------
 PROJECT_NAME = Quantity("projects.name", "str", "-", None, description="name of the project (unique)",

@@ -33,10 +33,11 @@ def _script() -> ModuleType:
 readme_demo = _script()
 
 
-def test_readme_shows_the_embedded_demo_portfolio() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = readme_demo.block(readme, readme_demo.TOML_START, readme_demo.TOML_END)
-    assert shown == readme_demo.fenced(readme_demo.DEMO_TOML.read_text(encoding="utf-8"), "toml")
+def test_the_docs_show_the_embedded_demo_portfolio() -> None:
+    """The portfolio-file reference includes the demo file itself (so it cannot show a stale copy)."""
+    page = (ROOT / "docs" / "reference" / "portfolio_file.md").read_text(encoding="utf-8")
+    assert "```{literalinclude} ../../portfolios/data/demo_portfolio.toml" in page
+    assert (ROOT / "portfolios" / "data" / "demo_portfolio.toml").is_file()
 
 
 def test_the_comparison_catches_a_changed_figure() -> None:

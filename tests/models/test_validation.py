@@ -116,38 +116,53 @@ def test_every_contract_market_key_is_declared() -> None:
     _assert_well_declared(declared_market_quantities(), unbounded)
 
 
-def _readme_portfolio_keys() -> dict[str, set[str]]:
-    """``table -> keys`` of the README's "Portfolio file" table (backticked names outside parentheses)."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Portfolio file", 1)[1].split("```toml", 1)[0]
-    table: dict[str, set[str]] = {}
-    for row in re.findall(r"^\| `\[+(\w+)\]+` \| (.+) \|$", section, flags=re.MULTILINE):
-        name, cell = row
-        if name == "contracts":  # "any instrument of carbonrisk value files"; the portfolio adds `project`
-            table[name] = {"project"}
-            continue
-        outside = re.sub(r"\([^()]*\)", "", cell)  # choices and notes in parentheses are not keys
-        table[name] = set(re.findall(r"`(\w+)[` ]", outside))
-    return table
+SHIPPED_PORTFOLIOS = (
+    "portfolios/data/demo_portfolio.toml",
+    "portfolios/data/cea_holding.toml",
+    "portfolios/examples/treasury_book.toml",
+    "benchmarks/data/bank_book.toml",
+)
 
 
-def test_declarations_cover_the_readme_portfolio_table() -> None:
-    table = _readme_portfolio_keys()
-    assert set(table) == {
-        "portfolio",
-        "market",
-        "positions",
-        "obligations",
-        "projects",
-        "contracts",
-        "limits",
-        "levers",
-    }
-    assert sum(len(v) for v in table.values()) >= 45
+def _key_paths(table: dict[str, object], prefix: str) -> set[str]:
+    """``table.key`` paths of a parsed TOML table (arrays of tables by their table name, nested tables flattened)."""
+    out: set[str] = set()
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out |= _key_paths(value, path) if path not in ("market.forwards",) else {path}
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for row in value:
+                out |= _key_paths(row, path)
+        else:
+            out.add(path)
+    return out
+
+
+def test_every_key_of_the_shipped_portfolio_files_is_declared() -> None:
+    """The keys the shipped portfolio files use are declared (the generated reference documents each one):
+    portfolio-file keys in models/quantities.py, contract keys in finance/quantities.py; ``books.NAME.limits.*``
+    take the keys of ``[limits]``."""
+    import tomllib
+
+    from finance.quantities import INSTRUMENT_QUANTITIES
+
     declared = {q.name for q in Q.declared_quantities()}
-    missing = [f"{t}.{k}" for t, keys in table.items() for k in sorted(keys)
-               if f"{t}.{k}" not in declared and f"{t}.{k}.CEA" not in declared]  # fmt: skip
-    assert not missing, f"README keys without a declaration: {missing}"
+    missing = []
+    root = README.parent
+    for rel in SHIPPED_PORTFOLIOS:
+        data = tomllib.loads((root / rel).read_text(encoding="utf-8"))
+        contracts = data.pop("contracts", [])
+        for path in sorted(_key_paths(data, "")):
+            path = re.sub(r"^books\.[^.]+\.limits\.", "limits.", path)
+            if path not in declared:
+                missing.append(f"{rel}: {path}")
+        for row in contracts:
+            fields = INSTRUMENT_QUANTITIES[str(row["type"])]
+            for key in row:
+                if key not in fields and f"contracts.{key}" not in declared and key != "type":
+                    missing.append(f"{rel}: contracts ({row['type']}).{key}")
+    assert not missing, f"keys without a declaration: {missing}"
 
 
 def test_message_rule() -> None:
