@@ -132,7 +132,12 @@ def scenario_label(name: str) -> str:
 def _stress(run: PortfolioRun, stress: Mapping[str, pd.DataFrame]) -> tuple[list[str], list[tuple[str, float, str]]]:
     scen = stress.get("scenarios")
     if scen is None or not len(scen):
-        return ["Stress tests were not run for this report."], []
+        if ": book " not in run.portfolio.name:  # not one book of several (portfolios.books.book_portfolio's name)
+            return ["Stress tests were not run for this report."], []
+        return [
+            "This book is one of several: the stress tests revalue the whole file at once and are shown on the "
+            "index page (index.html), beside the books' headline figures."
+        ], []
     book = scen[(scen["component"] == "book") & (scen["scenario"] != "base (no shock)")]
     if not len(book):
         return ["No stress scenario was run."], []
