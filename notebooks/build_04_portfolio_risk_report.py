@@ -124,7 +124,7 @@ gap or downside and a higher coverage are bought; the expected PV given up, `pv_
 code("""from portfolios.advice import lever_advice
 
 with pd.option_context("display.max_colwidth", None):
-    display(lever_advice(result.analysis.tables["levers"]).set_index("lever"))""")
+    display(lever_advice(result.books["developer"].analysis.tables["levers"]).set_index("lever"))""")
 md("""## 5. Reproducible by construction
 The same portfolio and seed give the same numbers whatever the grouping of path blocks (and on any number of
 Dask workers: `run_portfolio(..., workers=2)`); the ledger's `rerun` relies on that.""")
