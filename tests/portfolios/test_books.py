@@ -165,9 +165,15 @@ def test_demo_books_are_complete(demo_report: ReportRun) -> None:
     books = demo_report.books
     assert list(books) == ["bank", "developer", "emitter"]
     bank, dev, emitter = (books[n].run.portfolio for n in books)
-    assert [c.name for c in bank.contracts] == ["CEA pledge loan", "CCER-linked loan (Hebei)"]
+    assert [c.name for c in bank.contracts] == [
+        "CEA pledge loan",
+        "CCER-linked loan (Hebei)",
+        "CEA repo (bank financier)",
+        "Green structured deposit (bank side)",
+    ]
     assert [p.name for p in bank.positions] == ["CEA inventory (bank collateral desk)"] and not bank.projects
-    assert len(dev.projects) == 3 and [p.asset for p in dev.positions] == ["CCER"] and not dev.contracts
+    assert len(dev.projects) == 3 and [p.asset for p in dev.positions] == ["CCER"]
+    assert [c.name for c in dev.contracts] == ["Hebei carbon-linked bond (issuer)"]
     assert [o.name for o in emitter.obligations] == ["Coal power plant 2025"]
     assert [c.name for c in emitter.contracts] == ["CEA Dec-25 hedge (emitter)"]
     assert "levers" in books["developer"].analysis.tables

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import portfolios.cli.demo_cmd as demo_cmd
 import portfolios.io as io_module
+import portfolios.runner as runner
 from models.exceptions import CarbonRiskError
 from portfolios.cli import main
 from portfolios.io import MARKER, OutputFolder, foreign_entries
@@ -121,7 +121,7 @@ def test_a_forged_or_extended_carbonrisk_folder_is_refused(tmp_path: Path, capsy
 def test_unusable_targets_are_refused_before_the_run(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo_cmd, "run_demo", lambda **_: pytest.fail("the run started"))
+    monkeypatch.setattr(runner, "run_portfolio", lambda *_, **__: pytest.fail("the run started"))
     (tmp_path / "data.csv").write_text("a,b\n")
     (tmp_path / "real").mkdir()
     target = {
@@ -164,7 +164,9 @@ def test_carbonrisk_folder_is_replaced_as_a_whole(tmp_path: Path, capsys: pytest
     out = tmp_path / "demo"
     assert main(_demo(out, 200)) == 0
     first = json.loads((out / MARKER).read_text())
-    assert set(first["files"]) == {"report.html", "summary.json"}
+    written = {p.name for p in out.iterdir() if p.name != MARKER}
+    assert {"report.html", "summary.json", "report.xlsx", "paths_summary.parquet"} <= written
+    assert set(first["files"]) == written  # the marker lists every file it wrote, and only those
     assert foreign_entries(out) == []
     assert main(_demo(out, 300)) == 0
     second = json.loads((out / MARKER).read_text())
@@ -196,13 +198,13 @@ def test_interrupted_run_leaves_the_old_report_and_no_staging(
     out = tmp_path / "demo"
     assert main(_demo(out)) == 0
     before = snapshot(tmp_path)
-    real = demo_cmd.run_demo
+    real = runner.run_portfolio
 
-    def interrupted(**kwargs: object) -> object:
-        real(**kwargs)  # type: ignore[arg-type]
+    def interrupted(*args: object, **kwargs: object) -> object:
+        real(*args, **kwargs)  # type: ignore[arg-type]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(demo_cmd, "run_demo", interrupted)
+    monkeypatch.setattr(runner, "run_portfolio", interrupted)
     assert main(_demo(out, 300)) == 130
     assert "interrupted; nothing was written" in capsys.readouterr().err
     assert snapshot(tmp_path) == before
@@ -211,7 +213,7 @@ def test_interrupted_run_leaves_the_old_report_and_no_staging(
 def test_new_nested_folder_is_removed_again_when_the_run_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo_cmd, "run_demo", lambda **_: (_ for _ in ()).throw(CarbonRiskError("bad")))
+    monkeypatch.setattr(runner, "run_portfolio", lambda *_, **__: (_ for _ in ()).throw(CarbonRiskError("bad")))
     assert main(_demo(tmp_path / "a" / "b" / "c")) == 2
     capsys.readouterr()
     assert list(tmp_path.iterdir()) == []

@@ -17,7 +17,7 @@ from portfolios.analysis import DSCR_DUE_SHARE, dscr_rows_of, informative_exposu
 from portfolios.components import LoanPaths
 from portfolios.excel import write_workbook
 from portfolios.ledger import Ledger
-from portfolios.portfolio import load_portfolio
+from portfolios.portfolio import DEMO_PORTFOLIO, Portfolio, load_portfolio, portfolio_from_text
 from portfolios.runner import ReportRun, run_report
 from portfolios.workbook import inputs_sheet
 
@@ -95,8 +95,19 @@ def test_dscr_is_not_applicable_where_no_debt_service_is_due() -> None:
     assert 0.02 < DSCR_DUE_SHARE  # the residual is below the due threshold
 
 
+def one_book_demo() -> Portfolio:
+    """The demo portfolio as one book (every ``book`` key dropped, the bank's limits as ``[limits]``): a single
+    report holding every section, the stress section included."""
+    demo = load_portfolio(None)
+    text = demo.text
+    text = re.sub(r"(?m)^book = .*\n", "", text)
+    text = re.sub(r"(?ms)^\[books\.(developer|emitter)\.limits\]\n.*?(?=^\[|^#|\Z)", "", text)
+    text = text.replace("[books.bank.limits]", "[limits]")
+    return portfolio_from_text(text, DEMO_PORTFOLIO, demo.base_dir)
+
+
 def test_inputs_sheet_holds_every_value_of_the_portfolio_file_as_numbers(tmp_path: Path) -> None:
-    pf = load_portfolio(None)
+    pf = one_book_demo()
     frame = inputs_sheet(pf.text)
     values = dict(zip(frame["key"], frame["value"], strict=True))
     assert values["limits.var_99_10d_cny"] == 8_000_000 and values["contracts[1].rate"] == pytest.approx(0.042)
@@ -115,7 +126,7 @@ def test_inputs_sheet_holds_every_value_of_the_portfolio_file_as_numbers(tmp_pat
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
     root = tmp_path_factory.mktemp("summary-report")
-    portfolio = load_portfolio(None).with_run(n_paths=300, seed=5)
+    portfolio = one_book_demo().with_run(n_paths=300, seed=5)
     return run_report(portfolio, root / "out", ledger=Ledger(root / "ledger.sqlite"))
 
 

@@ -171,7 +171,7 @@ def test_a_contract_beyond_the_horizon_names_its_row(tmp_path: Path) -> None:
     ("header", "message"),
     [
         ("name,asset,quantity", r"row 2: column 'quantity' is not a valid column; did you mean 'quantity_t'\?"),
-        ("name,asset,t", r"row 2: column 't' is not a valid column; valid columns: asset, cost_cny_per_t, name"),
+        ("name,asset,t", r"row 2: column 't' is not a valid column; valid columns: asset, book, cost_cny_per_t, name"),
         ("asset,quantity_t", r"row 2: is missing required column 'name'"),
         ("name,asset,quantity_t,asset", r"row 1: column 'asset' appears twice in the header"),
     ],
