@@ -109,6 +109,14 @@ def _deposit_extras(
     return out
 
 
+def market_lognormal_paths(paths: PathSet, market: MarketEnv, underlying: str) -> bool:
+    """Whether ``paths`` are lognormal (GBM) paths at the market's own volatility of ``underlying``: only then is
+    the market forward the paths' expectation and the geometric-average closed form a valid control variate."""
+    vols = paths.meta.get("vols", {}) if isinstance(paths.meta, dict) else {}
+    sig = vols.get(underlying) if isinstance(vols, dict) else None
+    return bool(paths.meta.get("lognormal")) and sig is not None and abs(float(sig) - market.vol(underlying)) < 1e-12
+
+
 @dataclass(frozen=True)
 class Black76DepositEngine(Engine):
     """Structured deposit (``final``) as a zero-coupon bond plus a call spread, Black-76 (QuantLib).
@@ -187,13 +195,7 @@ class MCDepositEngine(Engine):
             return False  # S_0 is random: the geometric closed form of a fixed strike does not apply
         if self.control_variate == "geometric":
             return True
-        vols = paths.meta.get("vols", {}) if isinstance(paths.meta, dict) else {}
-        sig = vols.get(inst.underlying) if isinstance(vols, dict) else None
-        return (
-            bool(paths.meta.get("lognormal"))
-            and sig is not None
-            and abs(float(sig) - market.vol(inst.underlying)) < 1e-12
-        )
+        return market_lognormal_paths(paths, market, inst.underlying)
 
     def calculate(
         self,
@@ -371,13 +373,7 @@ class MCCarbonLinkedBondEngine(Engine):
     needs_paths: ClassVar[bool] = True
 
     def _lognormal(self, inst: CarbonLinkedBond, market: MarketEnv, paths: PathSet) -> bool:
-        vols = paths.meta.get("vols", {}) if isinstance(paths.meta, dict) else {}
-        sig = vols.get(inst.underlying) if isinstance(vols, dict) else None
-        return (
-            bool(paths.meta.get("lognormal"))
-            and sig is not None
-            and abs(float(sig) - market.vol(inst.underlying)) < 1e-12
-        )
+        return market_lognormal_paths(paths, market, inst.underlying)
 
     def calculate(
         self,
