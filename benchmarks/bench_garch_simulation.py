@@ -22,8 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.data import load_prices
-from models.garch import Garch
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.garch import Garch
 
 N_PATHS = 10_000
 HORIZON = 250

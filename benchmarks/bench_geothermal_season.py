@@ -4,8 +4,8 @@
    peer is the engine's own reference path: ``simulate_season`` run once per weather path (a pandas frame per
    season), which is what a straightforward per-path Monte Carlo would do. Both give the same heat (checked).
 2. One block-year of a three-project portfolio (4096 paths, 124-day seasons, correlated weather): the streamed
-   kernel :func:`models.geothermal.season_paths.season_sums` (path by path, in cache) vs the array pipeline it
-   replaced (all ``3 x 4096 x 2976`` hourly shocks drawn, mixed, turned into temperatures and dispatched, about
+   kernel :func:`carbonrisk.models.geothermal.season_paths.season_sums` (path by path, in cache) vs the array pipeline
+   it replaced (all ``3 x 4096 x 2976`` hourly shocks drawn, mixed, turned into temperatures and dispatched, about
    0.6 GB of arrays). Both consume the same random words and give bit-identical sums (checked); timed on one thread.
 
 Run: ``NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/bench_geothermal_season.py``.
@@ -18,16 +18,16 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.geothermal.cascade import load_plant, season_totals, simulate_season, totals_from_sums
-from models.geothermal.risk import _mix_in_place
-from models.geothermal.season_paths import PLANT_FIELDS, WEATHER_FIELDS, season_sums
-from models.geothermal.weather import (
+from carbonrisk.models.geothermal.cascade import load_plant, season_totals, simulate_season, totals_from_sums
+from carbonrisk.models.geothermal.risk import _mix_in_place
+from carbonrisk.models.geothermal.season_paths import PLANT_FIELDS, WEATHER_FIELDS, season_sums
+from carbonrisk.models.geothermal.weather import (
     load_weather_parameters,
     simulate_temperatures,
     temperature_cycle_c,
     temperatures_from_shocks,
 )
-from models.sampler import standard_normal
+from carbonrisk.models.sampler import standard_normal
 
 N_PATHS = 256
 BLOCK_PATHS = 4096

@@ -12,10 +12,10 @@ import resource
 import time
 import warnings
 
-from models.data import load_prices
-from models.grid import SimulationGrid
-from models.meanrev import OUGarch
-from models.scenarios import load_scenario
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.meanrev import OUGarch
+from carbonrisk.models.scenarios import load_scenario
 
 
 def main() -> None:

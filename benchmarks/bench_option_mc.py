@@ -22,12 +22,12 @@ from collections.abc import Callable
 
 import QuantLib as ql
 
-from finance.engines import MCAsianEngine, MCEuropeanEngine, bsm_process
-from finance.instruments import AsianOption, EuropeanOption
-from finance.market import MarketEnv
-from finance.results import PricingResult
-from finance.valuation import GBMSource, path_dates
-from models.calendar import to_ql
+from carbonrisk.finance.engines import MCAsianEngine, MCEuropeanEngine, bsm_process
+from carbonrisk.finance.instruments import AsianOption, EuropeanOption
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult
+from carbonrisk.finance.valuation import GBMSource, path_dates
+from carbonrisk.models.calendar import to_ql
 
 N_PATHS = 100_000
 ROUNDS = 3

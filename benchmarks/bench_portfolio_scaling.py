@@ -32,8 +32,8 @@ SEED = 20241031
 
 def child(n_paths: int, workers: int | None) -> None:
     """One run of the book; prints its timings as JSON on stdout."""
-    from portfolios.portfolio import load_portfolio
-    from portfolios.runner import run_report
+    from carbonrisk.portfolios.portfolio import load_portfolio
+    from carbonrisk.portfolios.runner import run_report
 
     warnings.simplefilter("ignore")
     portfolio = load_portfolio(BOOK).with_run(n_paths=n_paths, seed=SEED)

@@ -1,7 +1,7 @@
 """Cost of the issue-14 revaluation work, before and after in one run, and the memory of a 1 000 000-path run.
 
-Time: the demo portfolio's Monte Carlo (``prepare`` + blocks of :func:`portfolios.engine.run_portfolio`) and the
-bank book's (``benchmarks/data/bank_book.toml``) time per path, on the current code and on the commit before the
+Time: the demo portfolio's Monte Carlo (``prepare`` + blocks of :func:`carbonrisk.portfolios.engine.run_portfolio`) and
+the bank book's (``benchmarks/data/bank_book.toml``) time per path, on the current code and on the commit before the
 issue-14 revaluation work (:data:`BASELINE`, the parent of the full-revaluation commit ``cc57bc2``). The old code
 runs from a temporary ``git worktree`` of that commit (``PYTHONPATH`` pointing at it), in the same script run,
 each measurement in a fresh child process, single-threaded (:data:`SINGLE_THREAD_ENV`), after a warm-up run in
@@ -17,7 +17,7 @@ both codes (same inputs, the engine alone).
 Memory: one run of ``--memory-paths`` paths (default 1 000 000) of the bank book (``run_report``: Monte Carlo
 streamed in blocks, analysis and the full report into a temporary folder, ledger in a temporary CARBONRISK_HOME) in
 a child process; its peak resident set (``ru_maxrss`` from ``wait4``) against the limit (4 GiB) and against the
-estimate of :func:`portfolios.budget.estimate_portfolio` (the figure ``carbonrisk report`` refuses with).
+estimate of :func:`carbonrisk.portfolios.budget.estimate_portfolio` (the figure ``carbonrisk report`` refuses with).
 
 Run: ``.venv/bin/python benchmarks/bench_revaluation_cost.py [--repeats 2] [--demo-paths 4000]
 [--book-paths 8192] [--memory-paths 1000000] [--skip-time] [--skip-memory] [--memory-book FILE]``.
@@ -26,6 +26,7 @@ Run: ``.venv/bin/python benchmarks/bench_revaluation_cost.py [--repeats 2] [--de
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -35,6 +36,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = Path(__file__).resolve().with_name("data") / "bank_book.toml"
@@ -58,10 +60,18 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _portfolios(module: str) -> Any:
+    """``carbonrisk.portfolios.MODULE`` of the tree under test (the child's ``PYTHONPATH``); trees from before the
+    one import name (issue 17) have it as ``portfolios.MODULE``."""
+    tree = Path(os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
+    prefix = "carbonrisk.portfolios" if (tree / "carbonrisk" / "__init__.py").is_file() else "portfolios"
+    return importlib.import_module(f"{prefix}.{module}")
+
+
 def child_time(book: str, n_paths: int) -> None:
     """One timed Monte Carlo run after a warm-up (``book``: ``demo`` or a file); JSON on stdout."""
-    from portfolios.engine import run_portfolio
-    from portfolios.portfolio import load_portfolio
+    run_portfolio = _portfolios("engine").run_portfolio
+    load_portfolio = _portfolios("portfolio").load_portfolio
 
     warnings.simplefilter("ignore")
     base = load_portfolio(None if book == "demo" else book)
@@ -75,8 +85,8 @@ def child_time(book: str, n_paths: int) -> None:
 
 def child_memory(book: str, n_paths: int) -> None:
     """One full report run of ``book`` (MC, analysis, report files); JSON on stdout."""
-    from portfolios.portfolio import load_portfolio
-    from portfolios.runner import run_report
+    load_portfolio = _portfolios("portfolio").load_portfolio
+    run_report = _portfolios("runner").run_report
 
     warnings.simplefilter("ignore")
     portfolio = load_portfolio(book).with_run(n_paths=n_paths, seed=SEED)
@@ -151,8 +161,8 @@ def _time_all(old: Path, repeats: int, demo_paths: int, book_paths: int, old_dem
 
 
 def _memory(book: Path, n_paths: int) -> None:
-    from portfolios.budget import estimate_portfolio
-    from portfolios.portfolio import load_portfolio, market_history
+    from carbonrisk.portfolios.budget import estimate_portfolio
+    from carbonrisk.portfolios.portfolio import load_portfolio, market_history
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

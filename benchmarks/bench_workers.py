@@ -1,7 +1,7 @@
 """Benchmark 4 of issue 7: the demo portfolio at 200 000 paths on a local Dask cluster of one worker and of two.
 
 Both runs are the same ``run_portfolio`` call with ``workers=1`` and ``workers=2`` (single-threaded worker
-processes, see :data:`portfolios.executor.SINGLE_THREAD_ENV`), timed in one script: printed are the phases
+processes, see :data:`carbonrisk.portfolios.executor.SINGLE_THREAD_ENV`), timed in one script: printed are the phases
 (prepare runs on the driver and is the same in both; blocks = the Monte Carlo on the workers and the merge), the
 speed-ups of the block phase and of the whole run (target >= 1.6x), and a check that every per-path array of the
 two runs is bit-identical.
@@ -17,8 +17,8 @@ import warnings
 
 import numpy as np
 
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.portfolio import load_portfolio
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 
 def run(n_paths: int, workers: int) -> PortfolioRun:

@@ -11,8 +11,8 @@ demo portfolio itself is shown by the documentation (``docs/reference/portfolio_
 
 :func:`compare` is the test's rule (``tests/test_readme_demo.py``): exactly equal, except the run id and the
 seconds on the ``run id:`` line, when the environment matches ``requirements.lock``; otherwise every number within
-the relative tolerance of ``carbonrisk runs rerun`` (:data:`portfolios.ledger.RERUN_RTOL`) or one unit of its last
-printed digit (a printed figure is rounded), and all text equal.
+the relative tolerance of ``carbonrisk runs rerun`` (:data:`carbonrisk.portfolios.ledger.RERUN_RTOL`) or one unit of its
+last printed digit (a printed figure is rounded), and all text equal.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def run_demo(out_parent: Path, numba_cache: Path | None = None, extra: tuple[str
         env["NUMBA_CACHE_DIR"] = str(numba_cache)
     env.pop("FORCE_COLOR", None)
     out = out_parent / OUT_NAME
-    code = "import sys; from portfolios.cli import main; sys.argv[0] = 'carbonrisk'; raise SystemExit(main())"
+    code = (
+        "import sys; from carbonrisk.portfolios.cli import main; sys.argv[0] = 'carbonrisk'; raise SystemExit(main())"
+    )
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, "demo", "--out", str(out), *extra],
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = run_demo(Path(tmp) / "warm", cache)
     print(f"cold {cold.wall_s:.1f} s, warm {warm.wall_s:.1f} s")
     if args.check:
-        from portfolios.ledger import RERUN_RTOL, environment_versions
+        from carbonrisk.portfolios.ledger import RERUN_RTOL, environment_versions
 
         exact = environment_versions()["matches_lock"] == "yes"
         problems = compare(readme_output(text), warm.stdout, exact=exact, rtol=RERUN_RTOL)

@@ -3,18 +3,19 @@
 Each engine returns as ``value`` the NPV of the side the contract names (``side``), with the other side and the
 credit numbers in ``extras``, and per-path ``samples`` (``pv_cny`` of that side, ``loss_cny``, ``ead_cny``,
 ``default``, ``default_time_years``) that the portfolio engine regresses at its risk horizons like a pledge loan's
-(:class:`~finance.revaluation.RegressionRevaluation`).
+(:class:`~carbonrisk.finance.revaluation.RegressionRevaluation`).
 
 Counterparty default (one model for the four contracts)
     A hazard linked to the price, :math:`h_t = h_0 (S_t / F(0,t))^b e^{-b(b-1)\\sigma^2 t / 2}`, with
-    :math:`h_0 = -\\ln(1 - PD_{1y})` from ``borrower_pd_1y`` or ``rating`` (:func:`finance.credit.pd_from_rating`)
-    and :math:`b` = ``pd_price_elasticity``; the exponential factor (the market's lognormal moment of
+    :math:`h_0 = -\\ln(1 - PD_{1y})` from ``borrower_pd_1y`` or ``rating``
+    (:func:`carbonrisk.finance.credit.pd_from_rating`) and :math:`b` = ``pd_price_elasticity``; the exponential factor
+    (the market's lognormal moment of
     :math:`(S_t/F)^b`) keeps the mean hazard at :math:`h_0` on every date, so the one-year PD stays close to the
     input (exactly the input when :math:`b = 0`) while defaults move to the paths where the price went the wrong
     way. Default is recognised on the first trading day whose cumulative hazard :math:`\\sum h_{t_i}
     \\Delta t_i` exceeds an exponential draw :math:`E = -\\ln(1-U)`; with :math:`b = 0` that is the constant
-    hazard of :func:`finance.loans.borrower_default_times` on the daily grid. Should the PD rise with the price?
-    For a borrower of allowances (lending, overdraft, custody's borrowers) yes: it is short the allowances it
+    hazard of :func:`carbonrisk.finance.loans.borrower_default_times` on the daily grid. Should the PD rise with the
+    price? For a borrower of allowances (lending, overdraft, custody's borrowers) yes: it is short the allowances it
     must return, and a price rise is a loss to it exactly when the lender's exposure :math:`q S_t - C` grows,
     so ``b > 0`` is the wrong-way case (``b = 1``: hazard proportional to the price). A repo seller is long the
     allowances it will buy back: it weakens when the price falls, as the financier's collateral does, so the
@@ -44,14 +45,14 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from finance.credit import LoanCreditFigures, loan_credit_figures, pd_from_rating, top_up_model
-from finance.engines import Engine
-from finance.exceptions import ContractError
-from finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
-from finance.loans import CCER_ADV_T
-from finance.market import MarketEnv
-from finance.results import PricingResult, mc_estimate, prices_on
-from models.paths import PathSet
+from carbonrisk.finance.credit import LoanCreditFigures, loan_credit_figures, pd_from_rating, top_up_model
+from carbonrisk.finance.engines import Engine
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
+from carbonrisk.finance.loans import CCER_ADV_T
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult, mc_estimate, prices_on
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "CustodyOutcome",
@@ -82,8 +83,8 @@ Financed = CarbonRepo | CarbonLending | CarbonCustody | QuotaOverdraft
 
 def market_depth_t(instrument: Financed, market: MarketEnv) -> float:
     """Market depth of ``instrument``'s asset, t/day: ``adv_t`` when given; else the market's mean traded volume
-    of the asset over ``adv_window_days``; else, for CCER, :data:`finance.loans.CCER_ADV_T` (document 003);
-    else the CEA's (as :func:`finance.loans.market_depth_t` for pledge loans)."""
+    of the asset over ``adv_window_days``; else, for CCER, :data:`carbonrisk.finance.loans.CCER_ADV_T` (document 003);
+    else the CEA's (as :func:`carbonrisk.finance.loans.market_depth_t` for pledge loans)."""
     if instrument.adv_t is not None:
         return float(instrument.adv_t)
     if instrument.asset in market.daily_volumes_t:
@@ -218,11 +219,11 @@ def _solve(fn: Any, lo: float, hi: float) -> float:
 
 def repo_credit_figures(repo: CarbonRepo, market: MarketEnv, out: RepoOutcome) -> LoanCreditFigures | None:
     """The financier's credit figures of a repo (None without ``borrower_pd_1y`` / ``rating``), as a pledge loan's
-    (:func:`finance.loans.pledge_credit_figures`): default on a path = the close-out (the seller's own default or a
-    failed margin call); loss and EAD from the paths; ECL discounted at the repo rate (one payment at maturity);
-    the SICR test compares today's coverage 1/(1 - haircut) with the maintenance ratio; the standardised exposure
-    is the cash lent and the tonnes held (``quantity_t`` x spot) are reported, not recognised as credit-risk
-    mitigation (:func:`finance.credit.standardised_corporate`).
+    (:func:`carbonrisk.finance.loans.pledge_credit_figures`): default on a path = the close-out (the seller's own
+    default or a failed margin call); loss and EAD from the paths; ECL discounted at the repo rate (one payment at
+    maturity); the SICR test compares today's coverage 1/(1 - haircut) with the maintenance ratio; the standardised
+    exposure is the cash lent and the tonnes held (``quantity_t`` x spot) are reported, not recognised as credit-risk
+    mitigation (:func:`carbonrisk.finance.credit.standardised_corporate`).
     """
     if repo.borrower_pd_1y is None and repo.rating is None:
         return None
@@ -284,7 +285,7 @@ def simulate_repo(
     depth_t_per_day: Depth | None = None,
     repo_rate: float | None = None,
 ) -> RepoOutcome:
-    """Simulate ``repo`` (rules in :class:`~finance.instruments.CarbonRepo`) on every path.
+    """Simulate ``repo`` (rules in :class:`~carbonrisk.finance.instruments.CarbonRepo`) on every path.
 
     ``repo_rate`` overrides the contract's (the fair-rate search re-runs with the same default and top-up draws:
     common random numbers). ``depth_t_per_day``: see the module notes (default :func:`market_depth_t`).
@@ -580,7 +581,7 @@ def simulate_lending(
     rng: int | None = None,
     depth_t_per_day: Depth | None = None,
 ) -> LendingOutcome:
-    """Simulate ``lending`` (rules in :class:`~finance.instruments.CarbonLending`); ``pv_fee_cny`` at its
+    """Simulate ``lending`` (rules in :class:`~carbonrisk.finance.instruments.CarbonLending`); ``pv_fee_cny`` at its
     ``fee_rate``. ``depth_t_per_day``: the module notes (default :func:`market_depth_t`)."""
     vd = market.valuation_date
     days = lending.fixing_dates(vd)
@@ -736,7 +737,7 @@ def simulate_custody(
     rng: int | None = None,
     depth_t_per_day: Depth | None = None,
 ) -> CustodyOutcome:
-    """Simulate ``custody`` (decomposition in :class:`~finance.instruments.CarbonCustody`)."""
+    """Simulate ``custody`` (decomposition in :class:`~carbonrisk.finance.instruments.CarbonCustody`)."""
     vd = market.valuation_date
     n = paths.n_paths
     spot = market.spot(custody.asset)
@@ -774,7 +775,7 @@ def simulate_custody(
 @dataclass(frozen=True)
 class MCCustodyEngine(Engine):
     """Carbon custody on a path set: the owner's and the manager's sides (decomposition in
-    :class:`~finance.instruments.CarbonCustody`).
+    :class:`~carbonrisk.finance.instruments.CarbonCustody`).
 
     ``value``: :math:`V_O` (owner) or :math:`V_M` (manager). ``extras``: ``owner_npv_cny``, ``manager_npv_cny``,
     ``total_npv_cny`` (``_se`` each), ``pv_lending_fees_cny``, ``pv_borrower_losses_cny``,
@@ -845,8 +846,8 @@ def simulate_overdraft(
     depth_t_per_day: Depth | None = None,
     overdraft_rate: float | None = None,
 ) -> LendingOutcome:
-    """Simulate ``overdraft`` (rules in :class:`~finance.instruments.QuotaOverdraft`): the interest in tonnes as
-    the fee (``pv_fee_cny`` at ``overdraft_rate``, default the contract's), defaults in (draw, repay]."""
+    """Simulate ``overdraft`` (rules in :class:`~carbonrisk.finance.instruments.QuotaOverdraft`): the interest in tonnes
+    as the fee (``pv_fee_cny`` at ``overdraft_rate``, default the contract's), defaults in (draw, repay]."""
     vd = market.valuation_date
     days = overdraft.fixing_dates(vd)
     monitor = overdraft.monitoring_dates(vd)

@@ -28,7 +28,7 @@ Format (every key is documented in the README)::
     expiry = "2025-12-31"
     quantity_t = 10000
 
-The keys of an instrument table are the fields of its class in :mod:`finance.instruments` (``type`` picks the
+The keys of an instrument table are the fields of its class in :mod:`carbonrisk.finance.instruments` (``type`` picks the
 class; a swaption holds its swap as an inline ``swap = { ... }`` table).
 """
 
@@ -44,8 +44,8 @@ from typing import Any
 
 import pandas as pd
 
-from finance.exceptions import ContractError, MarketDataError
-from finance.instruments import (
+from carbonrisk.finance.exceptions import ContractError, MarketDataError
+from carbonrisk.finance.instruments import (
     AsianOption,
     CarbonCustody,
     CarbonLending,
@@ -66,12 +66,12 @@ from finance.instruments import (
     StructuredDeposit,
     _ts,
 )
-from finance.market import DiscountCurve, ForwardCurve, MarketEnv
-from models.data import load_prices
-from models.exceptions import DataGapWarning
-from models.files import read_toml
-from models.quantities import MC_PATHS, SEED
-from models.validation import check
+from carbonrisk.finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.exceptions import DataGapWarning
+from carbonrisk.models.files import read_toml
+from carbonrisk.models.quantities import MC_PATHS, SEED
+from carbonrisk.models.validation import check
 
 __all__ = [
     "INSTRUMENT_TYPES",
@@ -135,9 +135,9 @@ class ContractFile:
 
 
 MARKET_KEYS: tuple[str, ...] = ("valuation_date", "discount_rate", "discount_quotes", "correlation")
-"""Keys of the ``[market]`` table besides the asset tables (each declared in :mod:`finance.quantities`)."""
+"""Keys of the ``[market]`` table besides the asset tables (each declared in :mod:`carbonrisk.finance.quantities`)."""
 MARKET_ASSET_KEYS: tuple[str, ...] = ("spot", "vol", "financing_rate", "convenience_yield", "forwards", "adv_t")
-"""Keys of a ``[market.CEA]`` / ``[market.CCER]`` table (each declared in :mod:`finance.quantities`)."""
+"""Keys of a ``[market.CEA]`` / ``[market.CCER]`` table (each declared in :mod:`carbonrisk.finance.quantities`)."""
 
 
 def _fields(cls: type[Instrument]) -> dict[str, dataclasses.Field[Any]]:
@@ -261,7 +261,7 @@ def load_contract_file(path: str | Path) -> ContractFile:
 
 def example_names() -> list[str]:
     """Names of the sample contract files shipped in ``finance/examples``."""
-    root = resources.files("finance").joinpath("examples")
+    root = resources.files("carbonrisk.finance").joinpath("examples")
     return sorted(e.name[:-5] for e in root.iterdir() if e.name.endswith(".toml"))
 
 
@@ -271,11 +271,13 @@ def example_text(name: str) -> str:
         raise ContractError(
             f"example={name!r} is unknown; run --list-examples (available: {', '.join(example_names())})"
         )
-    return resources.files("finance").joinpath("examples").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return (
+        resources.files("carbonrisk.finance").joinpath("examples").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    )
 
 
 def load_example(name: str) -> ContractFile:
     """Parse the sample contract ``name``."""
     text = example_text(name)
-    with resources.as_file(resources.files("finance").joinpath("examples")) as base:
+    with resources.as_file(resources.files("carbonrisk.finance").joinpath("examples")) as base:
         return parse_contract(tomllib.loads(text), f"example:{name}", Path(base))

@@ -26,8 +26,8 @@ Contents and sources
   unilateral CVA (Gregory, *The xVA Challenge*, 4th ed., 2020, the CVA chapter; EE / effective EPE as defined for the
   internal model method in Basel II Annex 4).
 
-Every error is a :class:`~models.exceptions.InputError` subclass whose one-line message names the field, the value
-and the rule.
+Every error is a :class:`~carbonrisk.models.exceptions.InputError` subclass whose one-line message names the field, the
+value and the rule.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import norm
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 _DataFrame: TypeAlias = pd.DataFrame  # the IRBCapital field ``pd`` shadows the module name inside that class
 
@@ -711,8 +711,9 @@ class PathCreditFigures:
         Default-weighted mean loss rate (loss / EAD) over the defaulting paths (Basel II para 468's "default-
         weighted average"); s.e. of that mean. 0 when no path defaults.
     lgd_exposure_weighted : float
-        Sum of losses / sum of EAD over defaulting paths (the ``loss_given_default`` of :mod:`finance.loans`),
-        so that ``expected_loss_cny = pd_lifetime x ead_cny x lgd_exposure_weighted`` exactly.
+        Sum of losses / sum of EAD over defaulting paths (the ``loss_given_default`` of
+        :mod:`carbonrisk.finance.loans`), so that ``expected_loss_cny = pd_lifetime x ead_cny x lgd_exposure_weighted``
+        exactly.
     ead_cny, ead_se : float
         Mean exposure at default over the defaulting paths; s.e.
     expected_loss_cny, expected_loss_se : float

@@ -1,10 +1,10 @@
 """Pricing engines for forwards, options, guaranteed-price contracts, swaps, swaptions and exchange options.
 
 An engine holds the method; :meth:`calculate` takes the instrument, the market and (for Monte Carlo) a
-:class:`~models.paths.PathSet`, never a price model, and returns a :class:`~finance.results.PricingResult`.
-Closed forms come from QuantLib (Black-76 ``blackFormula``, ``AnalyticDiscreteGeometricAveragePriceAsianEngine``,
-``AnalyticEuropeanMargrabeEngine``); Monte Carlo engines read the fixings they need from the path set and
-discount with the market's curve (deterministic rates).
+:class:`~carbonrisk.models.paths.PathSet`, never a price model, and returns a
+:class:`~carbonrisk.finance.results.PricingResult`. Closed forms come from QuantLib (Black-76 ``blackFormula``,
+``AnalyticDiscreteGeometricAveragePriceAsianEngine``, ``AnalyticEuropeanMargrabeEngine``); Monte Carlo engines read the
+fixings they need from the path set and discount with the market's curve (deterministic rates).
 
 QuantLib processes are built from the market: the risk-free curve is the discount curve and the dividend curve is
 chosen so that the process forward equals the market forward curve, :math:`q(t) = r(t) - \\ln(F(t)/S_0)/t`.
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
-from finance.exceptions import PathSetError
-from finance.instruments import (
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.instruments import (
     AsianOption,
     CarbonSwap,
     CarbonSwaption,
@@ -32,10 +32,10 @@ from finance.instruments import (
     GuaranteedSale,
     vanilla_payoff,
 )
-from finance.market import MarketEnv
-from finance.results import PricingResult, date_rows, fixing_sums, mc_estimate, prices_on
-from models.calendar import to_ql, year_fractions
-from models.paths import PathSet
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult, date_rows, fixing_sums, mc_estimate, prices_on
+from carbonrisk.models.calendar import to_ql, year_fractions
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "AnalyticForwardEngine",
@@ -369,7 +369,7 @@ class MCAsianEngine(Engine):
     def samples(self, instrument: AsianOption, market: MarketEnv, paths: PathSet) -> tuple[np.ndarray, dict[str, Any]]:
         """Per-path discounted (control-variate adjusted) payoffs in CNY, and extras.
 
-        The fixing rows are read in place (:func:`~finance.results.fixing_sums`), and the control-variate
+        The fixing rows are read in place (:func:`~carbonrisk.finance.results.fixing_sums`), and the control-variate
         coefficient comes from centred sums in numpy (pairwise, not BLAS: the same numbers for any thread count).
         """
         fx = instrument.fixings(market.valuation_date)

@@ -1,11 +1,11 @@
-"""Errors of the valuation layer; every class subclasses the engine-wide ones in :mod:`models.exceptions`.
+"""Errors of the valuation layer; every class subclasses the engine-wide ones in :mod:`carbonrisk.models.exceptions`.
 
 Messages are one line naming the field, the value and the rule it broke (the CLI prints them as they are).
 """
 
 from __future__ import annotations
 
-from models.exceptions import CarbonRiskWarning, InputError
+from carbonrisk.models.exceptions import CarbonRiskWarning, InputError
 
 __all__ = ["ContractError", "MarketDataError", "PathSetError", "ValuationWarning"]
 

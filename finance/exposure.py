@@ -1,10 +1,10 @@
 """Counterparty exposure of derivatives on a path set: EE / PFE profiles and CVA from full revaluation.
 
 On each chosen date :math:`t_i` of a path set the derivative is revalued per path with the closed form of
-:mod:`finance.revaluation` (the state known on that path at :math:`t_i`: price, past fixings, remaining time and,
-when the path set carries it, the conditional variance); the values, in CNY at :math:`t_i`, give the exposure
-profile (:func:`finance.credit.exposure_profile`: EE, ENE, PFE, no netting or collateral) and, discounted with the
-market curve, the unilateral CVA (:func:`finance.credit.cva_from_values`,
+:mod:`carbonrisk.finance.revaluation` (the state known on that path at :math:`t_i`: price, past fixings, remaining time
+and, when the path set carries it, the conditional variance); the values, in CNY at :math:`t_i`, give the exposure
+profile (:func:`carbonrisk.finance.credit.exposure_profile`: EE, ENE, PFE, no netting or collateral) and, discounted
+with the market curve, the unilateral CVA (:func:`carbonrisk.finance.credit.cva_from_values`,
 :math:`CVA = LGD \\sum_i E[\\max(V_{t_i}, 0)]\\, DF(t_i)\\, [PD(t_i) - PD(t_{i-1})]`, exposure independent of the
 counterparty's default: no wrong-way term). Dates on or after the instrument's last fixing or delivery date are
 dropped (the contract has settled: no exposure left).
@@ -22,13 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from finance.credit import ExposureProfile, cva_from_values, exposure_profile
-from finance.exceptions import PathSetError
-from finance.instruments import Derivative, Instrument
-from finance.market import MarketEnv
-from finance.revaluation import FlatVolatility, HorizonState, VolatilitySource, horizon_value
-from finance.schedules import trading_days
-from models.paths import PathSet
+from carbonrisk.finance.credit import ExposureProfile, cva_from_values, exposure_profile
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.instruments import Derivative, Instrument
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import FlatVolatility, HorizonState, VolatilitySource, horizon_value
+from carbonrisk.finance.schedules import trading_days
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "PROFILE_POINTS",
@@ -56,7 +56,7 @@ class DerivativeExposure:
         Profile dates (after the valuation date, before settlement).
     times_years : numpy.ndarray
         Their times from the valuation date (the market curve's day count).
-    profile : finance.credit.ExposureProfile
+    profile : carbonrisk.finance.credit.ExposureProfile
         EE (``epe``), its s.e., ENE and PFE per date.
     cva_cny, cva_se_cny : float or None
         Unilateral CVA and its Monte Carlo s.e. (None without a counterparty PD).
@@ -124,7 +124,7 @@ def derivative_exposure(
     rows : sequence of int
         Path-set rows of the profile (> 0); rows on or after the instrument's last fixing date are dropped.
     vol : VolatilitySource, optional
-        Revaluation volatility; default the market's (:class:`~finance.revaluation.FlatVolatility`).
+        Revaluation volatility; default the market's (:class:`~carbonrisk.finance.revaluation.FlatVolatility`).
     counterparty_pd_1y, counterparty_lgd :
         The counterparty's one-year PD (constant hazard) and LGD (default 60 %, the Basel foundation value for
         subordinated claims is 75 %, senior unsecured 45 %; state yours).
@@ -163,7 +163,7 @@ def exposure_values(
     vol: VolatilitySource | None = None,
 ) -> np.ndarray:
     """``(len(rows), n_paths)`` values of ``instrument`` to us on ``rows`` of ``paths`` (CNY at each date; the
-    closed-form revaluation of :func:`finance.revaluation.horizon_value`)."""
+    closed-form revaluation of :func:`carbonrisk.finance.revaluation.horizon_value`)."""
     source = vol or FlatVolatility(dict(market.vols))
     return np.vstack([horizon_value(instrument, HorizonState(market, paths, int(r), source)) for r in rows])
 
@@ -177,8 +177,9 @@ def exposure_from_values(
     counterparty_lgd: float = 0.6,
     level: float = 0.95,
 ) -> DerivativeExposure:
-    """Profile (:func:`finance.credit.exposure_profile`) and CVA (:func:`finance.credit.cva_from_values`) of
-    values ``(len(dates), n_paths)`` in CNY at each of ``dates`` (after the valuation date, increasing)."""
+    """Profile (:func:`carbonrisk.finance.credit.exposure_profile`) and CVA
+    (:func:`carbonrisk.finance.credit.cva_from_values`) of values ``(len(dates), n_paths)`` in CNY at each of ``dates``
+    (after the valuation date, increasing)."""
     t = np.asarray(market.discount.times(dates), dtype=float)
     profile = exposure_profile(values, level=level)
     cva = se = None

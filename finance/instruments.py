@@ -1,9 +1,10 @@
 """Instruments: contract terms only (QuantLib's instrument / pricing-engine split).
 
 An instrument never holds market data, a model or a method. It knows its terms, validates them (one-line
-:class:`~finance.exceptions.ContractError` naming field, value and rule), lists the price fixings it reads
+:class:`~carbonrisk.finance.exceptions.ContractError` naming field, value and rule), lists the price fixings it reads
 (:meth:`Instrument.fixing_dates`) and the risk factors it depends on, and returns its contractual schedule
-(:meth:`Instrument.cashflows`). Engines in :mod:`finance.engines` and :mod:`finance.loans` value it.
+(:meth:`Instrument.cashflows`). Engines in :mod:`carbonrisk.finance.engines` and :mod:`carbonrisk.finance.loans` value
+it.
 
 Quantities are in tonnes (``quantity_t``), prices in CNY/t, amounts in CNY, rates as decimals per year.
 """
@@ -20,13 +21,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from finance.exceptions import ContractError
-from finance.quantities import check_field
-from finance.schedules import monthly_dates, payment_schedule, trading_days, trading_days_after
-from models.validation import check_choice, check_number
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.quantities import check_field
+from carbonrisk.finance.schedules import monthly_dates, payment_schedule, trading_days, trading_days_after
+from carbonrisk.models.validation import check_choice, check_number
 
 if TYPE_CHECKING:
-    from finance.linking import ProjectCashFlows
+    from carbonrisk.finance.linking import ProjectCashFlows
 
 __all__ = [
     "ASSETS",
@@ -81,7 +82,7 @@ def _ts(field_name: str, value: object) -> pd.Timestamp:
 
 
 def _pos(field_name: str, value: object) -> float:
-    """A finite number > 0 (:func:`models.validation.check_number`)."""
+    """A finite number > 0 (:func:`carbonrisk.models.validation.check_number`)."""
     return float(check_number(field_name, value, low=0.0, low_inclusive=False, error=ContractError))
 
 
@@ -104,7 +105,7 @@ def _num(
 
 
 def _field(instrument: Instrument, key: str) -> Any:
-    """Check field ``key`` of ``instrument`` against its declaration (:mod:`finance.quantities`)."""
+    """Check field ``key`` of ``instrument`` against its declaration (:mod:`carbonrisk.finance.quantities`)."""
     return check_field(instrument.kind, key, getattr(instrument, key), error=ContractError)
 
 
@@ -120,7 +121,7 @@ _WRONG_WAY_KEYS = ("p_max", "m", "s", "kind", "d50", "w")
 
 
 def _wrong_way_table(table: dict[str, Any]) -> None:
-    """A ``top_up`` table: the parameters of :class:`finance.credit.WrongWayTopUp` (checked there too)."""
+    """A ``top_up`` table: the parameters of :class:`carbonrisk.finance.credit.WrongWayTopUp` (checked there too)."""
     for key in table:
         if key not in _WRONG_WAY_KEYS:
             raise ContractError(f"top_up.{key}: unknown key; a top_up table takes {', '.join(_WRONG_WAY_KEYS)}")
@@ -261,11 +262,11 @@ class Instrument:
 
 @dataclass(frozen=True)
 class Derivative(Instrument):
-    """Base of the derivatives: the counterparty's credit inputs of the CVA (:mod:`finance.exposure`).
+    """Base of the derivatives: the counterparty's credit inputs of the CVA (:mod:`carbonrisk.finance.exposure`).
 
     ``counterparty_pd_1y`` (constant hazard) or ``counterparty_rating`` (mapped by
-    :func:`finance.credit.pd_from_rating`), and ``counterparty_lgd`` (default 60 %); without a PD or rating the
-    exposure profile (EPE / PFE) is still reported, the CVA is not.
+    :func:`carbonrisk.finance.credit.pd_from_rating`), and ``counterparty_lgd`` (default 60 %); without a PD or rating
+    the exposure profile (EPE / PFE) is still reported, the CVA is not.
     """
 
     counterparty_pd_1y: float | None = field(default=None, kw_only=True)
@@ -282,7 +283,7 @@ class Derivative(Instrument):
             return float(self.counterparty_pd_1y)
         if self.counterparty_rating is None:
             return None
-        from finance.credit import pd_from_rating  # finance.credit imports this module's types
+        from carbonrisk.finance.credit import pd_from_rating  # carbonrisk.finance.credit imports this module's types
 
         return pd_from_rating(str(self.counterparty_rating))
 
@@ -774,18 +775,18 @@ class PledgeLoan(Instrument):
     principal at ``tenor_years``. Coverage = collateral value / principal, checked on each monitoring date
     (``monitoring`` ``daily`` = every SSE trading day, ``weekly`` = every fifth). Below ``maintenance_ratio``
     the borrower gets a margin call and tops up to the initial coverage ``1/ltv`` (``top_up`` ``always``,
-    ``never``, a probability per call, or ``wrong_way`` / a table of :class:`finance.credit.WrongWayTopUp`
+    ``never``, a probability per call, or ``wrong_way`` / a table of :class:`carbonrisk.finance.credit.WrongWayTopUp`
     parameters: a probability that falls with the price on the call date; a borrower who declines a call is not
     called again and the loan runs on until the liquidation line). ``borrower_pd_1y`` or ``rating`` (optional,
     at most one): the borrower's one-year PD, whose default (independent of prices, constant hazard) also
-    triggers the liquidation of the collateral, and which feeds the credit figures of :mod:`finance.credit`.
+    triggers the liquidation of the collateral, and which feeds the credit figures of :mod:`carbonrisk.finance.credit`.
     Below ``liquidation_ratio`` (and at maturity when collateral value is below the amount owed) the lender sells
     the collateral from the next trading day, at most
     ``liquidation_share_of_adv`` of the average daily traded volume per day and for at most
     ``max_liquidation_days`` days (the remainder in a block on the last day), at the close less ``haircut``.
     The average daily volume is ``adv_t`` when given, else the mean of the last ``adv_window_days`` traded
-    volumes of the embedded CEA history; for CCER collateral :data:`finance.loans.CCER_ADV_T` (derived from the
-    traded volume of document 003) unless ``adv_t`` is given.
+    volumes of the embedded CEA history; for CCER collateral :data:`carbonrisk.finance.loans.CCER_ADV_T` (derived from
+    the traded volume of document 003) unless ``adv_t`` is given.
 
     Notes
     -----
@@ -861,7 +862,7 @@ class PledgeLoan(Instrument):
         if self.top_up == "never":
             return 0.0
         if isinstance(self.top_up, str | dict):
-            from finance.credit import top_up_model
+            from carbonrisk.finance.credit import top_up_model
 
             return float(top_up_model(self.top_up)(np.array([self.maintenance_ratio * self.ltv]))[0])
         return float(self.top_up)
@@ -987,8 +988,9 @@ class ProjectLoan(Instrument):
 
     def with_project(self, flows: ProjectCashFlows) -> ProjectLoan:
         """This loan on a project's per-path credits (``carbon_volumes_t``) and operating cash flows (heat revenue
-        minus opex, ``other_cash_flows_cny``) of the calendar years its periods end in (:mod:`finance.linking`);
-        capex is financed by the loan, so it is not part of the cash flow available for debt service."""
+        minus opex, ``other_cash_flows_cny``) of the calendar years its periods end in
+        (:mod:`carbonrisk.finance.linking`); capex is financed by the loan, so it is not part of the cash flow available
+        for debt service."""
         years = [d.year for d in self.schedule()[1:]]
         return dataclasses.replace(
             self,
@@ -1113,8 +1115,8 @@ class StructuredDeposit(Instrument):
     with :math:`\\tau` the Actual/365 Fixed year fraction from ``start_date`` to ``maturity_date``, :math:`S_0` the
     close of ``underlying`` on ``start_date`` (the spot when it is the valuation date) and :math:`S_T` the close on
     the last SSE trading day on or before maturity (``averaging = "final"``) or the mean of the month-end closes in
-    ``(start_date, maturity_date]`` (``"monthly"``, :func:`finance.schedules.monthly_dates`). ``position``: the side
-    valued, ``depositor`` (the claim) or ``bank`` (its negative). A deposit starting after the valuation date
+    ``(start_date, maturity_date]`` (``"monthly"``, :func:`carbonrisk.finance.schedules.monthly_dates`). ``position``:
+    the side valued, ``depositor`` (the claim) or ``bank`` (its negative). A deposit starting after the valuation date
     includes the principal the depositor pays on ``start_date``.
 
     Notes
@@ -1351,7 +1353,7 @@ class CarbonLinkedBond(Instrument):
         """QuantLib schedule: China inter-bank calendar, unadjusted, generated backward from maturity."""
         import QuantLib as ql
 
-        from models.calendar import interbank_calendar, to_ql
+        from carbonrisk.models.calendar import interbank_calendar, to_ql
 
         return ql.Schedule(
             to_ql(self.issue_date),
@@ -1368,7 +1370,7 @@ class CarbonLinkedBond(Instrument):
         """The fixed leg and redemption as a QuantLib ``FixedRateBond`` (settlement days 0, face in CNY)."""
         import QuantLib as ql
 
-        from models.calendar import interbank_calendar, to_ql
+        from carbonrisk.models.calendar import interbank_calendar, to_ql
 
         return ql.FixedRateBond(
             0,
@@ -1387,8 +1389,8 @@ class CarbonLinkedBond(Instrument):
         return _bond_periods(self.issue_date, self.maturity_date, int(self.coupon_months), str(self.day_count))
 
     def with_project(self, flows: ProjectCashFlows) -> CarbonLinkedBond:
-        """This project-income bond on a project's per-path credits (:mod:`finance.linking`): coupon i takes the
-        credits of the calendar year holding the middle of its accrual period (zeros outside the project's years).
+        """This project-income bond on a project's per-path credits (:mod:`carbonrisk.finance.linking`): coupon i takes
+        the credits of the calendar year holding the middle of its accrual period (zeros outside the project's years).
         A bond whose coupon follows the price takes nothing from a project and is returned unchanged."""
         if self.linked_coupon != "project_income":
             return self
@@ -1440,7 +1442,7 @@ class CarbonLinkedBond(Instrument):
 def _bond_periods(issue: pd.Timestamp, maturity: pd.Timestamp, months: int, day_count: str) -> tuple[BondPeriod, ...]:
     import QuantLib as ql
 
-    from models.calendar import from_ql, interbank_calendar
+    from carbonrisk.models.calendar import from_ql, interbank_calendar
 
     dc = ql.ActualActual(ql.ActualActual.ISMA) if day_count == "ACT/ACT" else ql.Actual365Fixed()
     sched = ql.Schedule(
@@ -1467,7 +1469,7 @@ def _bond_periods(issue: pd.Timestamp, maturity: pd.Timestamp, months: int, day_
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Carbon financing (issue 18): repo, lending, custody, quota overdraft; engines in finance.carbon_financing.
+# Carbon financing (issue 18): repo, lending, custody, quota overdraft; engines in carbonrisk.finance.carbon_financing.
 
 
 def _top_up_terms(value: TopUp) -> None:

@@ -1,9 +1,9 @@
 """Shared same-day market depth: forced sellers of one asset on one path and day share that day's depth.
 
 A pledge loan liquidated alone sells at most its capacity ``c = liquidation_share_of_adv x ADV`` tonnes a day and
-the rest on its last allowed day (:func:`finance.loans.simulate_pledge_loan`). When several loans (and later
-repos and carbon lending, :mod:`finance.carbon_financing`) against the same asset liquidate on the same path at
-overlapping dates, each assuming all of that depth overstates what the market absorbs: :func:`allocate_depth`
+the rest on its last allowed day (:func:`carbonrisk.finance.loans.simulate_pledge_loan`). When several loans (and later
+repos and carbon lending, :mod:`carbonrisk.finance.carbon_financing`) against the same asset liquidate on the same path
+at overlapping dates, each assuming all of that depth overstates what the market absorbs: :func:`allocate_depth`
 shares it instead.
 
 The rule (pro rata of the remaining quantity). On day :math:`d` of path :math:`p` the active sellers are
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = ["LiquidationDemand", "LiquidityError", "allocate_depth"]
 

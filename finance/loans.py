@@ -23,16 +23,16 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from finance.credit import LoanCreditFigures, default_times, loan_credit_figures, top_up_model
-from finance.engines import Engine
-from finance.exceptions import ContractError, PathSetError
-from finance.instruments import Instrument, PledgeLoan, ProjectLoan
-from finance.liquidity import LiquidationDemand, allocate_depth
-from finance.market import MarketEnv
-from finance.results import PricingResult, mc_estimate, prices_on
-from models.data import load_prices
-from models.exceptions import DataGapWarning
-from models.paths import PathSet
+from carbonrisk.finance.credit import LoanCreditFigures, default_times, loan_credit_figures, top_up_model
+from carbonrisk.finance.engines import Engine
+from carbonrisk.finance.exceptions import ContractError, PathSetError
+from carbonrisk.finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from carbonrisk.finance.liquidity import LiquidationDemand, allocate_depth
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult, mc_estimate, prices_on
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.exceptions import DataGapWarning
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "BGK_BETA",
@@ -66,7 +66,7 @@ CCER_TRADED_T: float = 9.2194e6
 CCER_TRADING_DAYS: int = 411
 """SSE trading days from 2024-01-22 (first trade of the reopened CCER market) to 2025-09-30 (assumed end of the
 period document 003 reports on: it was published with the first list of 52 national zero-carbon parks, autumn
-2025), counted with :func:`finance.schedules.trading_days`."""
+2025), counted with :func:`carbonrisk.finance.schedules.trading_days`."""
 
 CCER_ADV_T: float = CCER_TRADED_T / CCER_TRADING_DAYS
 """Default average daily traded CCER volume, t: 9.2194 Mt / 411 days = 22 432 t/day (about 1/20 of CEA's
@@ -99,9 +99,9 @@ def market_depth_t(loan: PledgeLoan, market: MarketEnv) -> float:
 
     The loan's ``adv_t`` when given; else the market data's depth of the collateral (``MarketEnv.adv_t``:
     ``[market.CCER] adv_t`` of a contract file, ``ccer_adv_t`` of a portfolio file); else the market's mean traded
-    volume of the collateral over ``adv_window_days`` (:meth:`~finance.market.MarketEnv.average_daily_volume_t`)
-    when the market has its volumes; else, for CCER, the documented :data:`CCER_ADV_T` (document 003); else the
-    CEA's.
+    volume of the collateral over ``adv_window_days``
+    (:meth:`~carbonrisk.finance.market.MarketEnv.average_daily_volume_t`) when the market has its volumes; else, for
+    CCER, the documented :data:`CCER_ADV_T` (document 003); else the CEA's.
     """
     if loan.adv_t is not None:
         return float(loan.adv_t)
@@ -135,15 +135,16 @@ def effective_interest_rate(rate: float, payments_per_year: int) -> float:
 def borrower_default_times(loan: PledgeLoan | ProjectLoan, paths: PathSet, *, seed: int | None = None) -> np.ndarray:
     """Per-path borrower default time in years (``inf`` = never) from its ``borrower_pd_1y`` or ``rating``.
 
-    Constant hazard :math:`h = -\\ln(1 - PD_{1y})`, :math:`\\tau = -\\ln(1-U)/h` (:func:`finance.credit.default_times`),
-    independent of prices; the uniforms come from their own stream of the path set's seed (spawn key
-    ``(_DEFAULT_STREAM, crc32(label))``: one stream per loan, so two borrowers' defaults are independent), and a
-    block's default times do not depend on how the run is split. All ``inf`` when the loan has neither field.
+    Constant hazard :math:`h = -\\ln(1 - PD_{1y})`, :math:`\\tau = -\\ln(1-U)/h`
+    (:func:`carbonrisk.finance.credit.default_times`), independent of prices; the uniforms come from their own stream of
+    the path set's seed (spawn key ``(_DEFAULT_STREAM, crc32(label))``: one stream per loan, so two borrowers' defaults
+    are independent), and a block's default times do not depend on how the run is split. All ``inf`` when the loan has
+    neither field.
     """
     n = paths.n_paths
     if loan.borrower_pd_1y is None and loan.rating is None:
         return np.full(n, np.inf)
-    from finance.credit import pd_from_rating
+    from carbonrisk.finance.credit import pd_from_rating
 
     pd_1y = loan.borrower_pd_1y if loan.borrower_pd_1y is not None else pd_from_rating(str(loan.rating))
     entropy = seed if seed is not None else paths.seed_entropy
@@ -251,10 +252,10 @@ def profile_dates(loan: PledgeLoan, valuation_date: pd.Timestamp) -> pd.Datetime
 def simulate_pledge_loan(
     loan: PledgeLoan, market: MarketEnv, paths: PathSet, *, adv_t: float | None = None, topup_seed: int | None = None
 ) -> PledgeOutcome:
-    """Run the pledge loan's rules on every path (see :class:`~finance.instruments.PledgeLoan`).
+    """Run the pledge loan's rules on every path (see :class:`~carbonrisk.finance.instruments.PledgeLoan`).
 
     The top-up decision on a margin call at price :math:`S_t` is ``U < p(S_t / S_0)`` with ``p`` from
-    :func:`finance.credit.top_up_model` (a constant, or the wrong-way model that falls with the price); the
+    :func:`carbonrisk.finance.credit.top_up_model` (a constant, or the wrong-way model that falls with the price); the
     borrower's own default (:func:`borrower_default_times`) triggers the liquidation on the first monitoring
     date on or after it.
     """
@@ -424,7 +425,7 @@ def share_liquidation_depth(
     """The outcomes of pledge loans simulated alone, redone with shared same-day market depth.
 
     Loans pledging the same asset whose liquidations overlap on a path share each day's depth by the pro-rata
-    rule of :func:`finance.liquidity.allocate_depth` (each loan's own capacity ``liquidation_share_of_adv x``
+    rule of :func:`carbonrisk.finance.liquidity.allocate_depth` (each loan's own capacity ``liquidation_share_of_adv x``
     :func:`market_depth_t`, its ``max_liquidation_days``; the day's depth per asset from ``depth_t_per_day``,
     default the largest capacity of the loans on that asset). The triggers, margin calls and exposures do not
     depend on the sale (a loan stops at its trigger), so only the sale schedule, the proceeds
@@ -655,7 +656,7 @@ def debt_schedule(loan: ProjectLoan, base_cfads_cny: np.ndarray, accrual: np.nda
 
 @dataclass(frozen=True)
 class MCProjectLoanEngine(Engine):
-    """CCER-linked project loan on a path set (rules in :class:`~finance.instruments.ProjectLoan`).
+    """CCER-linked project loan on a path set (rules in :class:`~carbonrisk.finance.instruments.ProjectLoan`).
 
     ``extras``: ``p_dscr_below_1_0`` / ``p_dscr_below_1_2`` (any period, with ``_se``), ``p_default``
     (``_se``), ``expected_loss_cny``, ``exposure_at_default_cny``, ``loss_given_default``, ``min_dscr_median``,
@@ -822,7 +823,7 @@ def pledge_credit_figures(
     (:func:`effective_interest_rate` of ``rate`` paid every ``interest_months``); maturity is the tenor; the SICR
     test compares today's coverage (``1/ltv``, at origination) with the maintenance ratio; the standardised
     exposure is the principal, and the pledged carbon (``quantity_t x spot``) is reported but not recognised as
-    credit-risk mitigation (:func:`finance.credit.standardised_corporate`).
+    credit-risk mitigation (:func:`carbonrisk.finance.credit.standardised_corporate`).
     """
     if loan.borrower_pd_1y is None and loan.rating is None:
         return None

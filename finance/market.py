@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
-from finance.exceptions import MarketDataError
-from finance.quantities import (
+from carbonrisk.finance.exceptions import MarketDataError
+from carbonrisk.finance.quantities import (
     MARKET_ADV,
     MARKET_CONVENIENCE_YIELD,
     MARKET_CORRELATION,
@@ -35,9 +35,9 @@ from finance.quantities import (
     MARKET_SPOT,
     MARKET_VOL,
 )
-from models.calendar import as_datetime_index, interbank_calendar, to_ql, year_fractions
-from models.files import read_csv_text
-from models.validation import Quantity, check, check_number
+from carbonrisk.models.calendar import as_datetime_index, interbank_calendar, to_ql, year_fractions
+from carbonrisk.models.files import read_csv_text
+from carbonrisk.models.validation import Quantity, check, check_number
 
 __all__ = [
     "DEPOSIT_TENORS",
@@ -56,7 +56,7 @@ _UNITS = {"D": ql.Days, "W": ql.Weeks, "M": ql.Months, "Y": ql.Years}
 
 
 def _finite(field_name: str, value: object) -> float:
-    """A finite number (:func:`models.validation.check_number`)."""
+    """A finite number (:func:`carbonrisk.models.validation.check_number`)."""
     return float(check_number(field_name, value, error=MarketDataError))
 
 
@@ -66,7 +66,7 @@ def _positive(field_name: str, value: object) -> float:
 
 
 def _declared(quantity: Quantity, field_name: str, value: object) -> float:
-    """``value`` checked against its declaration (:mod:`finance.quantities`), named ``field_name``."""
+    """``value`` checked against its declaration (:mod:`carbonrisk.finance.quantities`), named ``field_name``."""
     return float(check(quantity, value, name=field_name, error=MarketDataError))
 
 
@@ -115,7 +115,7 @@ class DiscountCurve:
 
         Raises
         ------
-        finance.exceptions.MarketDataError
+        carbonrisk.finance.exceptions.MarketDataError
             Missing columns, unknown instrument or tenor, non-finite rate, duplicated pillar.
         """
         missing = {"instrument", "tenor", "rate"} - set(quotes.columns)
@@ -312,7 +312,7 @@ class MarketEnv:
         pledge-loan engine's average daily volume, :meth:`average_daily_volume_t`); empty when not known.
     adv_t : mapping of str to float
         Market depth given in the market data, t per day, per asset (``[market.CCER] adv_t``): it replaces the
-        volume history and the documented CCER default (:func:`finance.loans.market_depth_t`); empty when not
+        volume history and the documented CCER default (:func:`carbonrisk.finance.loans.market_depth_t`); empty when not
         given.
     """
 

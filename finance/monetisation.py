@@ -38,12 +38,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from finance.engines import Engine
-from finance.exceptions import ContractError
-from finance.instruments import FutureCreditMonetisation
-from finance.market import MarketEnv
-from finance.results import PricingResult, mc_estimate, prices_on
-from models.paths import PathSet
+from carbonrisk.finance.engines import Engine
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.instruments import FutureCreditMonetisation
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult, mc_estimate, prices_on
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "LEVERS",

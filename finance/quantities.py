@@ -1,21 +1,21 @@
 """The instrument catalogue: every field of every instrument table, declared once.
 
 An instrument table (``[[instrument]]`` of a ``carbonrisk value`` contract file, ``[[contracts]]`` of a portfolio
-file) takes the fields of its class in :mod:`finance.instruments`; each field is declared here as a
-:class:`~models.validation.Quantity` named ``instrument.<type>.<field>`` (``instrument.pledge_loan.ltv``), and the
-instruments check their values through these declarations (:func:`check_field`), so the range in a message and in
-the generated reference documentation is the same one.
+file) takes the fields of its class in :mod:`carbonrisk.finance.instruments`; each field is declared here as a
+:class:`~carbonrisk.models.validation.Quantity` named ``instrument.<type>.<field>`` (``instrument.pledge_loan.ltv``),
+and the instruments check their values through these declarations (:func:`check_field`), so the range in a message and
+in the generated reference documentation is the same one.
 
-This module sits in ``finance`` and imports only ``models`` (it must not import :mod:`finance.instruments`, which
-imports it).
+This module sits in ``finance`` and imports only ``models`` (it must not import :mod:`carbonrisk.finance.instruments`,
+which imports it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from models.exceptions import InputError
-from models.validation import Quantity, check
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.validation import Quantity, check
 
 __all__ = [
     "INSTRUMENT_QUANTITIES",
@@ -87,7 +87,7 @@ _CREDIT: dict[str, _Spec] = {
         "description": "borrower's rating (instead of borrower_pd_1y)",
     },
 }
-"""Borrower credit inputs shared by pledge and project loans (finance.credit)."""
+"""Borrower credit inputs shared by pledge and project loans (carbonrisk.finance.credit)."""
 
 _COUNTERPARTY: dict[str, _Spec] = {
     "counterparty_pd_1y": _num(
@@ -106,7 +106,7 @@ _COUNTERPARTY: dict[str, _Spec] = {
     },
     "counterparty_lgd": _num("fraction", "counterparty's loss given default for the CVA", 0.0, 1.0, 0.6),
 }
-"""Counterparty credit inputs of the derivatives (finance.exposure: EPE / PFE profile and CVA)."""
+"""Counterparty credit inputs of the derivatives (carbonrisk.finance.exposure: EPE / PFE profile and CVA)."""
 
 _FIELDS: dict[str, dict[str, _Spec]] = {
     "forward": {
@@ -248,7 +248,8 @@ _FIELDS: dict[str, dict[str, _Spec]] = {
     },
 }
 
-# --- carbon financing: repo, lending, custody, quota overdraft (finance.carbon_financing; issue 18) ------------
+# --- carbon financing: repo, lending, custody, quota overdraft (carbonrisk.finance.carbon_financing; issue 18)
+# ------------
 _TENOR = _pos("years", "term of the contract (Actual/365 from the valuation date)")
 _SHARE_ADV = _num("fraction", "share of the average daily volume traded per day", 0.0, 1.0, 0.1, low_inclusive=False)
 _LIQ_DAYS = _int("days", "longest liquidation / buy-in", 1, None, 20)

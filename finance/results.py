@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.exceptions import PathSetError
-from models.calendar import as_datetime_index
-from models.paths import PathSet
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.models.calendar import as_datetime_index
+from carbonrisk.models.paths import PathSet
 
 __all__ = ["PricingResult", "date_rows", "fixing_sums", "jsonable", "mc_estimate", "prices_on"]
 
@@ -99,7 +99,7 @@ def date_rows(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarra
 
     Raises
     ------
-    finance.exceptions.PathSetError
+    carbonrisk.finance.exceptions.PathSetError
         The factor or one of the dates is missing from the path set.
     """
     if factor not in paths.factors:
@@ -117,7 +117,7 @@ def prices_on(paths: PathSet, factor: str, dates: pd.DatetimeIndex) -> np.ndarra
 
     Raises
     ------
-    finance.exceptions.PathSetError
+    carbonrisk.finance.exceptions.PathSetError
         The factor or one of the dates is missing from the path set.
     """
     return np.asarray(paths[factor][date_rows(paths, factor, dates)])

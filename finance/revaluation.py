@@ -28,8 +28,9 @@ Closed forms, vectorised over paths (numpy; checked against QuantLib on individu
       then Black-76 on the shifted strike; geometric Asian options: the exact lognormal conditional law
       (Kemna and Vorst 1990), the same formula as QuantLib's ``AnalyticDiscreteGeometricAveragePriceAsianEngine``;
     * swaptions: Black on the forward swap rate at :math:`h` times its annuity (as
-      :class:`~finance.engines.BlackSwaptionEngine`); after expiry the swap on the paths where it was exercised
-      (exercise when its value at expiry is positive, as :class:`~finance.engines.MCSwaptionEngine`);
+      :class:`~carbonrisk.finance.engines.BlackSwaptionEngine`); after expiry the swap on the paths where it was
+      exercised (exercise when its value at expiry is positive, as
+      :class:`~carbonrisk.finance.engines.MCSwaptionEngine`);
     * exchange options: Margrabe (1978) on the two forwards (as QuantLib's ``AnalyticEuropeanMargrabeEngine``).
 
 Structured products (issue 18)
@@ -61,8 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from finance.exceptions import PathSetError
-from finance.instruments import (
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.instruments import (
     AsianOption,
     CarbonLinkedBond,
     CarbonSwap,
@@ -76,11 +77,11 @@ from finance.instruments import (
     StructuredDeposit,
     vanilla_payoff,
 )
-from finance.market import MarketEnv
-from finance.structured import bond_fixed_leg
-from models.calendar import as_datetime_index, year_fractions
-from models.paths import PathSet
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.structured import bond_fixed_leg
+from carbonrisk.models.calendar import as_datetime_index, year_fractions
+from carbonrisk.models.paths import PathSet
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "FlatVolatility",
@@ -579,7 +580,7 @@ def horizon_value(instrument: Instrument, state: HorizonState) -> np.ndarray:
 
     Raises
     ------
-    finance.exceptions.PathSetError
+    carbonrisk.finance.exceptions.PathSetError
         No closed form for the instrument's type, or a fixing date missing from the path set.
     """
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = ["ReverseStressError", "ThresholdResult", "find_threshold"]
 

@@ -7,8 +7,8 @@ from functools import lru_cache
 import pandas as pd
 import QuantLib as ql
 
-from finance.exceptions import ContractError
-from models.calendar import from_ql, interbank_calendar, sse_calendar, to_ql
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.models.calendar import from_ql, interbank_calendar, sse_calendar, to_ql
 
 __all__ = ["monthly_dates", "payment_schedule", "trading_days", "trading_days_after"]
 

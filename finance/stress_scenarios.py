@@ -73,10 +73,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from finance.schedules import trading_days
-from models.data import load_prices
-from models.exceptions import DataGapWarning, InputError
-from models.paths import PathSet
+from carbonrisk.finance.schedules import trading_days
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.exceptions import DataGapWarning, InputError
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "EMBEDDED_FILES",
@@ -228,7 +228,7 @@ def uniform_shock(shock: float, factors: Sequence[str] = FACTORS, *, name: str |
     """An instantaneous relative shock of every factor in ``factors`` (sensitivity ladders, reverse stress).
 
     ``uniform_shock(-0.3)`` moves CEA and CCER by -30 % on the valuation date and holds them there; use it inside
-    the ``f`` of :func:`finance.reverse_stress.find_threshold` to find the smallest breaching shock.
+    the ``f`` of :func:`carbonrisk.finance.reverse_stress.find_threshold` to find the smallest breaching shock.
     """
     if isinstance(shock, bool) or not isinstance(shock, int | float) or not math.isfinite(shock) or shock <= -1.0:
         raise ScenarioError(f"shock={shock!r} must be a finite relative change > -1")
@@ -385,7 +385,9 @@ def _parse_csv(
         path = base / path
     try:
         if base is None:  # embedded: read the package resource
-            text = resources.files("finance").joinpath("data", "scenarios", value).read_text(encoding="utf-8")
+            text = (
+                resources.files("carbonrisk.finance").joinpath("data", "scenarios", value).read_text(encoding="utf-8")
+            )
             frame = pd.read_csv(StringIO(text))
         else:
             frame = pd.read_csv(path)
@@ -482,7 +484,7 @@ def embedded_scenarios(kind: Literal["historical", "policy"] | None = None) -> d
     for fname in EMBEDDED_FILES:
         if kind is not None and not fname.startswith(kind):
             continue
-        text = resources.files("finance").joinpath("data", "scenarios", fname).read_text(encoding="utf-8")
+        text = resources.files("carbonrisk.finance").joinpath("data", "scenarios", fname).read_text(encoding="utf-8")
         out.update(_parse_document(fname, tomllib.loads(text), None))
     return out
 
@@ -519,8 +521,8 @@ HISTORICAL_WINDOWS: dict[str, tuple[str, str | None, str | None]] = {
     "cea_worst_1y": ("cea", None, None),
     "hbea_worst_1y": ("hbea", None, None),
 }
-"""Historical scenarios generated from ``models.data.load_prices``: dataset, window start and end (None = the worst
-365-calendar-day change, :func:`worst_change`). The CEA launch window runs from the highest close of the first
+"""Historical scenarios generated from ``carbonrisk.models.data.load_prices``: dataset, window start and end (None = the
+worst 365-calendar-day change, :func:`worst_change`). The CEA launch window runs from the highest close of the first
 five months of trading (58.70 CNY/t, 2021-08-04) to the lowest (41.46 CNY/t, 2021-12-08)."""
 
 
@@ -576,8 +578,8 @@ def historical_paths() -> dict[str, pd.DataFrame]:
 def write_historical_files(folder: str | Path | None = None) -> list[Path]:
     """Write :func:`historical_paths` as ``<name>.csv`` into ``folder`` (default: the package's scenario folder).
 
-    Run ``python -m finance.stress_scenarios`` after changing a shipped price history; the tests fail until the
-    checked-in files match.
+    Run ``python -m carbonrisk.finance.stress_scenarios`` after changing a shipped price history; the tests fail until
+    the checked-in files match.
     """
     target = Path(folder) if folder is not None else Path(__file__).parent / "data" / "scenarios"
     written = []

@@ -1,11 +1,11 @@
 """Engines of the structured products: green structured deposits and carbon-linked bonds (issue 18).
 
-Structured deposit (:class:`~finance.instruments.StructuredDeposit`)
+Structured deposit (:class:`~carbonrisk.finance.instruments.StructuredDeposit`)
     :class:`Black76DepositEngine` (``averaging = "final"``): a zero-coupon bond plus a call spread on the ratio
     :math:`X = S_T / S_0`, each call by Black-76 (QuantLib ``blackFormula``); :class:`MCDepositEngine`: the
     discounted payout on the path set, with the geometric-average control variate for ``monthly`` averaging
-    (:func:`finance.engines.geometric_asian_closed_form`, the closed form of the average-price engines).
-Carbon-linked bond (:class:`~finance.instruments.CarbonLinkedBond`)
+    (:func:`carbonrisk.finance.engines.geometric_asian_closed_form`, the closed form of the average-price engines).
+Carbon-linked bond (:class:`~carbonrisk.finance.instruments.CarbonLinkedBond`)
     :class:`MCCarbonLinkedBondEngine`: the fixed leg with QuantLib's bond machinery (``FixedRateBond`` on a China
     inter-bank schedule, ``DiscountingBondEngine`` on the market curve, ``BondFunctions`` yield and duration), the
     linked coupons by Monte Carlo on the path set with the control variates of the average-price engines.
@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
-from finance.engines import Engine, geometric_asian_closed_form
-from finance.exceptions import PathSetError
-from finance.instruments import CarbonLinkedBond, StructuredDeposit
-from finance.market import MarketEnv
-from finance.results import PricingResult, date_rows, fixing_sums, mc_estimate
-from models.calendar import from_ql, interbank_calendar, to_ql, year_fractions
-from models.paths import PathSet
+from carbonrisk.finance.engines import Engine, geometric_asian_closed_form
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.instruments import CarbonLinkedBond, StructuredDeposit
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult, date_rows, fixing_sums, mc_estimate
+from carbonrisk.models.calendar import from_ql, interbank_calendar, to_ql, year_fractions
+from carbonrisk.models.paths import PathSet
 
 __all__ = [
     "Black76DepositEngine",
@@ -171,16 +171,16 @@ class MCDepositEngine(Engine):
     """Structured deposit by Monte Carlo on the path set, with the geometric-average control variate (``monthly``).
 
     ``control_variate="auto"`` uses it for a ``monthly`` deposit starting on the valuation date when the path set
-    is lognormal with the market volatility (as :class:`finance.engines.MCAsianEngine`); ``"geometric"`` forces
-    it, ``"none"`` switches it off.
+    is lognormal with the market volatility (as :class:`carbonrisk.finance.engines.MCAsianEngine`); ``"geometric"``
+    forces it, ``"none"`` switches it off.
 
     Notes
     -----
     Per path :math:`Y = P(0,T)\\,pN \\max(0, \\min(A/S_0 - 1, c))`, A the final close or the mean of the month-end
     closes; control :math:`X` the same payout on the geometric mean G, whose expectation is
     :math:`pN/S_0 [C_G(S_0) - C_G(S_0(1+c))]` with :math:`C_G` the discrete geometric-average call
-    (:func:`~finance.engines.geometric_asian_closed_form`); :math:`\\hat V = \\bar Y - \\hat\\beta(\\bar X - E X)`,
-    s.e. from the residual. The zero-coupon part is exact (deterministic rates).
+    (:func:`~carbonrisk.finance.engines.geometric_asian_closed_form`); :math:`\\hat V = \\bar Y - \\hat\\beta(\\bar X -
+    E X)`, s.e. from the residual. The zero-coupon part is exact (deterministic rates).
     """
 
     control_variate: ControlVariate = "auto"
@@ -353,9 +353,9 @@ class MCCarbonLinkedBondEngine(Engine):
     """Carbon-linked bond: fixed leg by QuantLib, linked coupons by Monte Carlo with control variates.
 
     ``control_variate="auto"``: the average-price link uses the discrete geometric-average calls (closed form of
-    :func:`~finance.engines.geometric_asian_closed_form`) when the path set is lognormal with the market
-    volatility, as :class:`finance.engines.MCAsianEngine`; the project-income link uses the arithmetic averages
-    themselves, whose expectation is the mean of the market forwards on such a path set (with deterministic
+    :func:`~carbonrisk.finance.engines.geometric_asian_closed_form`) when the path set is lognormal with the market
+    volatility, as :class:`carbonrisk.finance.engines.MCAsianEngine`; the project-income link uses the arithmetic
+    averages themselves, whose expectation is the mean of the market forwards on such a path set (with deterministic
     volumes the estimate is then exact). Other path sets (a fitted model's, whose mean need not be the market's
     forward) and ``"none"`` use plain Monte Carlo.
 

@@ -1,7 +1,7 @@
 """Orchestration: path sources, the engines of each instrument, bump-and-revalue sensitivities.
 
-A *path source* turns a market into a :class:`~models.paths.PathSet` on the dates the instruments need; engines
-only ever see the path set, so a new price model is a new source and no instrument or engine changes.
+A *path source* turns a market into a :class:`~carbonrisk.models.paths.PathSet` on the dates the instruments need;
+engines only ever see the path set, so a new price model is a new source and no instrument or engine changes.
 :class:`GBMSource` simulates correlated GBM on the market's forward curves and volatilities (re-simulated from
 the same seed for every bump: common random numbers); :class:`FixedPaths` wraps a path set produced elsewhere
 (GARCH, OU, the joint CEA / CCER model) and rescales it to a bumped spot (no vega: the volatility is the model's).
@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from finance.carbon_financing import MCCustodyEngine, MCLendingEngine, MCOverdraftEngine, MCRepoEngine
-from finance.engines import (
+from carbonrisk.finance.carbon_financing import MCCustodyEngine, MCLendingEngine, MCOverdraftEngine, MCRepoEngine
+from carbonrisk.finance.engines import (
     AnalyticForwardEngine,
     AnalyticGeometricAsianEngine,
     AnalyticSwapEngine,
@@ -38,9 +38,9 @@ from finance.engines import (
     MCSwapEngine,
     MCSwaptionEngine,
 )
-from finance.exceptions import PathSetError
-from finance.exposure import DerivativeExposure, exposure_dates, instrument_exposure
-from finance.instruments import (
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.exposure import DerivativeExposure, exposure_dates, instrument_exposure
+from carbonrisk.finance.instruments import (
     AsianOption,
     CarbonCustody,
     CarbonLending,
@@ -61,15 +61,15 @@ from finance.instruments import (
     QuotaOverdraft,
     StructuredDeposit,
 )
-from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
-from finance.market import MarketEnv
-from finance.monetisation import MCMonetisationEngine
-from finance.results import PricingResult, jsonable
-from finance.structured import Black76DepositEngine, MCCarbonLinkedBondEngine, MCDepositEngine
-from models.calendar import as_datetime_index
-from models.gbm import GBM, CorrelatedGBM, GBMRun
-from models.paths import PathSet
-from models.random import RngLike, root_seed_sequence
+from carbonrisk.finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.monetisation import MCMonetisationEngine
+from carbonrisk.finance.results import PricingResult, jsonable
+from carbonrisk.finance.structured import Black76DepositEngine, MCCarbonLinkedBondEngine, MCDepositEngine
+from carbonrisk.models.calendar import as_datetime_index
+from carbonrisk.models.gbm import GBM, CorrelatedGBM, GBMRun
+from carbonrisk.models.paths import PathSet
+from carbonrisk.models.random import RngLike, root_seed_sequence
 
 __all__ = [
     "RATE_BUMP",
@@ -114,12 +114,12 @@ class GBMSource:
     supports_vol_bump: bool = True
 
     def simulate(self, market: MarketEnv, dates: pd.DatetimeIndex, n_paths: int, rng: RngLike) -> PathSet:
-        """See :class:`models.gbm.CorrelatedGBM`; factors in the order CEA, CCER, then others sorted."""
+        """See :class:`carbonrisk.models.gbm.CorrelatedGBM`; factors in the order CEA, CCER, then others sorted."""
         return self.run(market, dates).simulate(n_paths, rng)
 
     def run(self, market: MarketEnv, dates: pd.DatetimeIndex) -> GBMRun:
         """The GBM simulation of ``market`` on the valuation date and ``dates`` (picklable; a cluster source
-        generates its blocks on workers, see :mod:`portfolios.cluster`)."""
+        generates its blocks on workers, see :mod:`carbonrisk.portfolios.cluster`)."""
         grid = _grid(market.valuation_date, dates)
         names = [n for n in ("CEA", "CCER") if n in market.forwards] + sorted(set(market.forwards) - {"CEA", "CCER"})
         if len(names) == 1:
@@ -181,7 +181,7 @@ _ENGINES: dict[type, Callable[[Instrument], tuple[Engine, ...]]] = {
     PledgeLoan: lambda i: (MCPledgeLoanEngine(),),
     ProjectLoan: lambda i: (MCProjectLoanEngine(),),
     FutureCreditMonetisation: lambda i: (MCMonetisationEngine(),),
-    # carbon financing (issue 18; finance.carbon_financing)
+    # carbon financing (issue 18; carbonrisk.finance.carbon_financing)
     CarbonRepo: lambda i: (MCRepoEngine(),),
     CarbonLending: lambda i: (MCLendingEngine(),),
     CarbonCustody: lambda i: (MCCustodyEngine(),),
@@ -224,7 +224,7 @@ class Valuation:
         ``delta`` and ``vega`` per factor, ``rho``; omitted entries could not be computed.
     exposure : DerivativeExposure or None
         A derivative's EE / PFE profile on its own path set and, with a counterparty PD, its CVA
-        (:func:`finance.exposure.instrument_exposure`); None for loans and monetisations.
+        (:func:`carbonrisk.finance.exposure.instrument_exposure`); None for loans and monetisations.
     """
 
     instrument: Instrument
@@ -307,7 +307,7 @@ def value_all(
         ``instrument -> (primary, *checks)``; default :func:`engines_for`.
     exposure : bool
         Compute each derivative's exposure profile and CVA (:attr:`Valuation.exposure`) on a path set of its
-        own: ``n_paths`` paths on :func:`finance.exposure.exposure_dates` and the fixing dates, from the seed
+        own: ``n_paths`` paths on :func:`carbonrisk.finance.exposure.exposure_dates` and the fixing dates, from the seed
         stream ``(*root.spawn_key, EXPOSURE_KEY)`` (the prices and sensitivities do not change with it).
     """
     src: PathSource = GBMSource() if source is None else source
@@ -369,8 +369,8 @@ EXPOSURE_KEY: int = 0x45585021
 def _with_exposure(
     out: list[Valuation], market: MarketEnv, src: PathSource, n_paths: int, root: np.random.SeedSequence
 ) -> list[Valuation]:
-    """``out`` with each closed-form derivative's :class:`~finance.exposure.DerivativeExposure`."""
-    from finance.revaluation import has_closed_form
+    """``out`` with each closed-form derivative's :class:`~carbonrisk.finance.exposure.DerivativeExposure`."""
+    from carbonrisk.finance.revaluation import has_closed_form
 
     derivatives = [v.instrument for v in out if isinstance(v.instrument, Derivative) and has_closed_form(v.instrument)]
     if not derivatives:

@@ -32,11 +32,11 @@ import pandas as pd
 from scipy import stats
 from scipy.special import xlogy
 
-from models.data import PriceHistory
-from models.exceptions import ConvergenceError, InputError
-from models.garch import MIN_FIT_OBS, Garch
-from models.meanrev import OrnsteinUhlenbeck, OUGarch, fit_ar1
-from models.units import PERCENT
+from carbonrisk.models.data import PriceHistory
+from carbonrisk.models.exceptions import ConvergenceError, InputError
+from carbonrisk.models.garch import MIN_FIT_OBS, Garch
+from carbonrisk.models.meanrev import OrnsteinUhlenbeck, OUGarch, fit_ar1
+from carbonrisk.models.units import PERCENT
 
 __all__ = [
     "BACKTEST_MODELS",
@@ -451,8 +451,8 @@ def backtest_table(
     Columns ``model_key`` (``garch-normal``...), ``model``, ``data``, ``level``, ``n_obs``, ``violations``,
     ``expected``, ``kupiec_pvalue``, ``cc_pvalue``, ``passes`` (neither rejects at 5 %).
     """
-    from models.catalog import make_spec
-    from models.data import load_prices
+    from carbonrisk.models.catalog import make_spec
+    from carbonrisk.models.data import load_prices
 
     rows = []
     for name in series:

@@ -1,15 +1,15 @@
 """Compatibility module: the model interface and the simulation machinery under their historical import path.
 
-The interface lives in :mod:`models.interface` (:class:`PriceModelResult`, :class:`SimulationPlan`,
-:class:`BasisPlan`, :class:`PathSummary`), the machinery that runs a plan in :mod:`models.simulation`
+The interface lives in :mod:`carbonrisk.models.interface` (:class:`PriceModelResult`, :class:`SimulationPlan`,
+:class:`BasisPlan`, :class:`PathSummary`), the machinery that runs a plan in :mod:`carbonrisk.models.simulation`
 (:class:`SimulatesPaths`, :func:`run_plan`, the streaming summaries, the scenario glide path). Every name this
-module offered is re-exported here unchanged, so ``from models.base import ...`` keeps working.
+module offered is re-exported here unchanged, so ``from carbonrisk.models.base import ...`` keeps working.
 """
 
 from __future__ import annotations
 
-from models.interface import BasisPlan, PathSummary, PriceModelResult, SimulationPlan
-from models.simulation import (
+from carbonrisk.models.interface import BasisPlan, PathSummary, PriceModelResult, SimulationPlan
+from carbonrisk.models.simulation import (
     CONVERGENCE_YEARS,
     HIST_BIN_WIDTH,
     HIST_HI,

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
-from models.exceptions import InputError
-from models.units import DAYS_PER_YEAR
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.units import DAYS_PER_YEAR
 
 __all__ = [
     "as_datetime_index",

@@ -1,6 +1,6 @@
 """Reading a user's CSV file with the project's one-line errors (shared by scenarios, weather and emission factors).
 
-The rules (exists, not a directory, UTF-8, comma-separated) live in :mod:`models.files`.
+The rules (exists, not a directory, UTF-8, comma-separated) live in :mod:`carbonrisk.models.files`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.files import read_csv_text
+from carbonrisk.models.files import read_csv_text
 
 __all__ = ["read_user_csv"]
 
@@ -26,7 +26,7 @@ def read_user_csv(path: str | Path, what: str) -> pd.DataFrame:
 
     Raises
     ------
-    models.exceptions.InputError
-        See :func:`models.files.read_csv_text`.
+    carbonrisk.models.exceptions.InputError
+        See :func:`carbonrisk.models.files.read_csv_text`.
     """
     return read_csv_text(path, what)

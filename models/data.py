@@ -11,15 +11,15 @@ Two real histories ship inside the package and load by name:
 Any other CSV or Excel (``.xlsx``) file with a date column and a price column loads the same way. The price
 column is ``close`` when present, else the only numeric column, else the one the caller names.
 
-Validation (each a :class:`~models.exceptions.DataError` with a one-line message naming the rows):
+Validation (each a :class:`~carbonrisk.models.exceptions.DataError` with a one-line message naming the rows):
 unparseable dates, duplicate dates, non-numeric or non-finite prices, non-positive prices, fewer than
 :data:`MIN_OBSERVATIONS` observations. Unsorted input is sorted, with an
-:class:`~models.exceptions.UnsortedInputWarning`; gaps longer than :data:`MAX_GAP_DAYS` calendar days raise a
-:class:`~models.exceptions.DataGapWarning` listing them; an isolated outlier (a close more than
+:class:`~carbonrisk.models.exceptions.UnsortedInputWarning`; gaps longer than :data:`MAX_GAP_DAYS` calendar days raise a
+:class:`~carbonrisk.models.exceptions.DataGapWarning` listing them; an isolated outlier (a close more than
 :data:`OUTLIER_FACTOR` times both neighbours, or below their ``1 / OUTLIER_FACTOR``) raises a
-:class:`~models.exceptions.PriceOutlierWarning` naming its date and value.
+:class:`~carbonrisk.models.exceptions.PriceOutlierWarning` naming its date and value.
 
-File rules (:mod:`models.files`): the file must exist and not be a directory; a CSV must be UTF-8 and
+File rules (:mod:`carbonrisk.models.files`): the file must exist and not be a directory; a CSV must be UTF-8 and
 comma-separated (semicolon, tab or pipe separators are refused, naming the separator); an ``.xlsx`` that is not a
 readable workbook (random bytes, a renamed CSV, an empty file) is refused. Dates: ISO ``YYYY-MM-DD`` (and anything
 else with the year first) is read as is; ``dd/mm/yyyy`` versus ``mm/dd/yyyy`` (also with ``.`` or ``-``) is decided
@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models.exceptions import DataError, DataGapWarning, PriceOutlierWarning, UnsortedInputWarning
-from models.files import read_csv_text, require_file
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.models.exceptions import DataError, DataGapWarning, PriceOutlierWarning, UnsortedInputWarning
+from carbonrisk.models.files import read_csv_text, require_file
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "EMBEDDED_DATASETS",
@@ -381,22 +381,22 @@ def load_prices(
 
     Raises
     ------
-    models.exceptions.DataError
+    carbonrisk.models.exceptions.DataError
         On unreadable files, unparseable or duplicate dates, non-numeric, non-finite or non-positive prices, or
         fewer than :data:`MIN_OBSERVATIONS` observations.
 
     Warns
     -----
-    models.exceptions.UnsortedInputWarning
+    carbonrisk.models.exceptions.UnsortedInputWarning
         When the input was not in date order (it is sorted).
-    models.exceptions.DataGapWarning
+    carbonrisk.models.exceptions.DataGapWarning
         When consecutive observations are more than :data:`MAX_GAP_DAYS` calendar days apart.
-    models.exceptions.PriceOutlierWarning
+    carbonrisk.models.exceptions.PriceOutlierWarning
         When a close is an isolated outlier (see :func:`find_outliers`).
     """
     key = str(source).strip().lower() if isinstance(source, str) else ""
     if key in EMBEDDED_DATASETS:
-        resource = resources.files("models").joinpath("data").joinpath(EMBEDDED_DATASETS[key])
+        resource = resources.files("carbonrisk.models").joinpath("data").joinpath(EMBEDDED_DATASETS[key])
         with resources.as_file(resource) as embedded_path:
             frame = _read_table(Path(embedded_path))
         where, hist_name = f"embedded dataset '{key}'", name or key

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.calendar import year_fractions
-from models.exceptions import InputError
-from models.scenarios import ScenarioCurve
+from carbonrisk.models.calendar import year_fractions
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.scenarios import ScenarioCurve
 
 __all__ = ["MarketAnchor", "anchor_glide_target", "carry_forward"]
 
@@ -45,8 +45,8 @@ def carry_forward(
 ) -> np.ndarray:
     """Cost-of-carry forward ``S_0 exp((financing_rate - convenience_yield) t)`` on ``dates`` (CNY/t).
 
-    ``t`` is the Actual/365 Fixed year fraction from ``start`` (:func:`models.calendar.year_fractions`); rates are
-    continuously compounded per year.
+    ``t`` is the Actual/365 Fixed year fraction from ``start`` (:func:`carbonrisk.models.calendar.year_fractions`);
+    rates are continuously compounded per year.
     """
     if not (spot_cny_per_t > 0 and math.isfinite(spot_cny_per_t)):
         raise InputError(f"spot_cny_per_t={spot_cny_per_t!r} must be a finite number > 0")

@@ -10,8 +10,8 @@ TOML files) goes through these helpers, so the rules are written once:
   naming the separator found. Such files usually also write decimal commas (``104,01``), so reading them with
   another separator would silently misread the numbers; the user converts the file instead.
 
-Each problem is an :class:`~models.exceptions.InputError` (or the subclass the caller passes) whose message starts
-with what the file is and its path.
+Each problem is an :class:`~carbonrisk.models.exceptions.InputError` (or the subclass the caller passes) whose message
+starts with what the file is and its path.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = ["CSV_SEPARATORS_REFUSED", "read_csv_text", "read_text", "read_toml", "require_file"]
 

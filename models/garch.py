@@ -25,7 +25,7 @@ Persistence policy
 ------------------
 Daily carbon-price fits sit on the stationarity boundary (CEA GARCH(1,1)-t: alpha 0.25 + beta 0.75 = 1.0000; HBEA:
 0.66 + 0.34). When persistence >= :data:`PERSISTENCE_WARN` the fit raises
-:class:`~models.exceptions.NonStationaryWarning`. The simulation parameters follow the spec's
+:class:`~carbonrisk.models.exceptions.NonStationaryWarning`. The simulation parameters follow the spec's
 ``persistence_policy`` (recorded in the result as ``policy_applied`` and in every path set's meta):
 
 ``"variance-target"`` (default; applied to every fit, stationary or not)
@@ -55,7 +55,7 @@ Daily carbon-price fits sit on the stationarity boundary (CEA GARCH(1,1)-t: alph
     simulate the fitted parameters as they are (variance paths may explode over long horizons).
 
 The fitted (reported) parameters never change; only the simulation parameters (``sim_params``) do. Changes made
-to a stationary fit are reported as :class:`~models.exceptions.SimulationPolicyWarning`.
+to a stationary fit are reported as :class:`~carbonrisk.models.exceptions.SimulationPolicyWarning`.
 
 Simulation guards
 -----------------
@@ -69,8 +69,8 @@ finite, which without them overflows to inf/NaN in 6 % of the values of a 20-yea
 Components
 ----------
 A :class:`Garch` specification names two component objects, :attr:`Garch.process` (a
-:class:`models.volatility.VolatilityProcess`: GARCH, GJR, EGARCH) and :attr:`Garch.law` (a
-:class:`models.innovations.InnovationLaw`: normal, t, skewed t, empirical), as ``arch`` composes a
+:class:`carbonrisk.models.volatility.VolatilityProcess`: GARCH, GJR, EGARCH) and :attr:`Garch.law` (a
+:class:`carbonrisk.models.innovations.InnovationLaw`: normal, t, skewed t, empirical), as ``arch`` composes a
 ``VolatilityProcess`` and a ``Distribution``. The process owns the persistence, the policies above, the long-run
 variance and its kernel code and state; the law owns its moments, its part of the policy (the ``nu`` floor), its
 kernel code and shape and, for FHS, the residual sample. :class:`GarchResult` is frozen once built.
@@ -110,16 +110,16 @@ from arch import arch_model
 from arch.univariate.base import ARCHModelResult
 from statsmodels.stats.diagnostic import acorr_ljungbox
 
-from models.data import PriceHistory
-from models.drift import MarketAnchor
-from models.exceptions import ConvergenceError, InputError, NonStationaryWarning, SimulationPolicyWarning
-from models.grid import SimulationGrid
-from models.innovations import LAWS, NU_SIM_MIN, InnovationLaw, fhs_innovations
-from models.interface import SimulationPlan
-from models.scenarios import ScenarioCurve
-from models.simulation import SimulatesPaths, median_target
-from models.units import PERCENT, TRADING_DAYS_PER_YEAR
-from models.volatility import PROCESSES, VARIANCE_RATIO_MAX, VolatilityProcess, egarch_moments
+from carbonrisk.models.data import PriceHistory
+from carbonrisk.models.drift import MarketAnchor
+from carbonrisk.models.exceptions import ConvergenceError, InputError, NonStationaryWarning, SimulationPolicyWarning
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.innovations import LAWS, NU_SIM_MIN, InnovationLaw, fhs_innovations
+from carbonrisk.models.interface import SimulationPlan
+from carbonrisk.models.scenarios import ScenarioCurve
+from carbonrisk.models.simulation import SimulatesPaths, median_target
+from carbonrisk.models.units import PERCENT, TRADING_DAYS_PER_YEAR
+from carbonrisk.models.volatility import PROCESSES, VARIANCE_RATIO_MAX, VolatilityProcess, egarch_moments
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -148,10 +148,10 @@ PERSISTENCE_WARN: float = 0.999
 MIN_FIT_OBS: int = 100
 """Fewest returns a volatility model is fitted on."""
 DISTRIBUTIONS: tuple[str, ...] = tuple(LAWS)
-"""Innovation laws (:data:`models.innovations.LAWS`); ``empirical`` is filtered historical simulation (Gaussian
-QMLE, bootstrapped residuals)."""
+"""Innovation laws (:data:`carbonrisk.models.innovations.LAWS`); ``empirical`` is filtered historical simulation
+(Gaussian QMLE, bootstrapped residuals)."""
 VOLATILITIES: tuple[str, ...] = tuple(PROCESSES)
-"""Volatility processes (:data:`models.volatility.PROCESSES`)."""
+"""Volatility processes (:data:`carbonrisk.models.volatility.PROCESSES`)."""
 PERSISTENCE_POLICIES: tuple[str, ...] = ("variance-target", "cap", "none")
 LJUNG_BOX_LAGS: int = 10
 Z_MAX: float = 20.0
@@ -210,8 +210,8 @@ def starting_values(model: Any) -> np.ndarray:
 class Garch:
     """Specification of a GARCH-family model on daily log-returns (see the module docstring).
 
-    The names select two component objects: :attr:`law` (:mod:`models.innovations`) and :attr:`process`
-    (:mod:`models.volatility`), which own the parameters, persistence, policies and kernel codes.
+    The names select two component objects: :attr:`law` (:mod:`carbonrisk.models.innovations`) and :attr:`process`
+    (:mod:`carbonrisk.models.volatility`), which own the parameters, persistence, policies and kernel codes.
 
     Parameters
     ----------
@@ -326,14 +326,14 @@ class Garch:
 
         Raises
         ------
-        models.exceptions.InputError
+        carbonrisk.models.exceptions.InputError
             Fewer than :data:`MIN_FIT_OBS` returns, or constant prices.
-        models.exceptions.ConvergenceError
+        carbonrisk.models.exceptions.ConvergenceError
             When the optimiser does not converge (its message is included).
 
         Warns
         -----
-        models.exceptions.NonStationaryWarning
+        carbonrisk.models.exceptions.NonStationaryWarning
             When persistence >= :data:`PERSISTENCE_WARN` (the policy applied is named).
         """
         returns_pct = history.log_returns * PERCENT
@@ -381,9 +381,9 @@ def simulation_parameters(
 
     Warns
     -----
-    models.exceptions.NonStationaryWarning
+    carbonrisk.models.exceptions.NonStationaryWarning
         When the fitted persistence is >= :data:`PERSISTENCE_WARN`.
-    models.exceptions.SimulationPolicyWarning
+    carbonrisk.models.exceptions.SimulationPolicyWarning
         When the policy changes a stationary fit beyond targeting omega.
     """
     law, proc = spec.law, spec.process
@@ -551,7 +551,7 @@ class GarchResult(SimulatesPaths):
         Parameters
         ----------
         variance_now : numpy.ndarray
-            Conditional variance of the next daily log-return (as in :attr:`models.paths.PathSet.variance`).
+            Conditional variance of the next daily log-return (as in :attr:`carbonrisk.models.paths.PathSet.variance`).
         n_days : int or numpy.ndarray
             Horizon in trading days (>= 1), broadcast against ``variance_now``.
 
@@ -613,7 +613,7 @@ class GarchResult(SimulatesPaths):
 
         Raises
         ------
-        models.exceptions.InputError
+        carbonrisk.models.exceptions.InputError
             When the fit is refused for simulation (:attr:`simulation_refused`, e.g. EGARCH-t).
         """
         if self.simulation_refused:

@@ -8,14 +8,14 @@ Each factor follows, under the measure whose forward curve is supplied,
 so :math:`E[S_t] = F(t)`. Without a forward curve :math:`F(t) = S_0 e^{\\mu t}` (constant drift ``mu``). The
 increments are exact (no discretisation bias) on any date grid; time is Actual/365 Fixed from the first date.
 
-Paths are generated in the fixed blocks of :mod:`models.random` by the numba kernel
-:func:`models.sampler.gbm_blocks`: per step, block ``b`` takes ``n_factors x block_size`` 32-bit uniforms from the
-raw 64-bit words of its own generator (factor-major; the generator is numpy's ``PCG64`` of the block's
-``SeedSequence`` child, reproduced bit for bit in numba by :mod:`models.pcg64`, so no numpy generator object is
-built per block) and maps them to standard normals with the exact inverse-CDF octave table of
-:mod:`models.sampler`; the log price is accumulated in the kernel and exponentiated by numpy in one vectorised
-pass. Runs of 2^20 path-steps or more share their blocks among threads (``CARBONRISK_THREADS``, default the CPU
-count); each block's numbers depend only on the seed and the block index, so they are the same whatever the
+Paths are generated in the fixed blocks of :mod:`carbonrisk.models.random` by the numba kernel
+:func:`carbonrisk.models.sampler.gbm_blocks`: per step, block ``b`` takes ``n_factors x block_size`` 32-bit uniforms
+from the raw 64-bit words of its own generator (factor-major; the generator is numpy's ``PCG64`` of the block's
+``SeedSequence`` child, reproduced bit for bit in numba by :mod:`carbonrisk.models.pcg64`, so no numpy generator object
+is built per block) and maps them to standard normals with the exact inverse-CDF octave table of
+:mod:`carbonrisk.models.sampler`; the log price is accumulated in the kernel and exponentiated by numpy in one
+vectorised pass. Runs of 2^20 path-steps or more share their blocks among threads (``CARBONRISK_THREADS``, default the
+CPU count); each block's numbers depend only on the seed and the block index, so they are the same whatever the
 chunking or the thread count.
 
 (Until issue 7 the increments were numpy ``standard_normal`` draws combined by ``einsum`` and ``cumsum``, about
@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.calendar import as_datetime_index, year_fractions
-from models.exceptions import InputError
-from models.paths import PathSet
-from models.pcg64 import block_states
-from models.random import BLOCK_PATHS, RngLike, root_seed_sequence, seed_entropy
-from models.sampler import gbm_blocks, quantile_tables
-from models.simulation import check_paths, simulation_threads
-from models.validation import check_number
+from carbonrisk.models.calendar import as_datetime_index, year_fractions
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.paths import PathSet
+from carbonrisk.models.pcg64 import block_states
+from carbonrisk.models.random import BLOCK_PATHS, RngLike, root_seed_sequence, seed_entropy
+from carbonrisk.models.sampler import gbm_blocks, quantile_tables
+from carbonrisk.models.simulation import check_paths, simulation_threads
+from carbonrisk.models.validation import check_number
 
 __all__ = ["GBM", "CorrelatedGBM", "GBMRun"]
 
@@ -64,7 +64,7 @@ _THREAD_MIN_WORK = 1 << 20
 
 @dataclass(frozen=True)
 class GBMRun:
-    """One GBM simulation set up on a date grid: what :func:`models.sampler.gbm_blocks` needs (picklable).
+    """One GBM simulation set up on a date grid: what :func:`carbonrisk.models.sampler.gbm_blocks` needs (picklable).
 
     :meth:`simulate` gives the whole path set; :meth:`simulate_blocks` the columns of blocks ``first:last`` only
     (a worker's share of a distributed run), the same numbers column for column.

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import QuantLib as ql
 
-from models.calendar import business_days_after, from_ql, sse_calendar, to_ql
-from models.exceptions import InputError
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.models.calendar import business_days_after, from_ql, sse_calendar, to_ql
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 __all__ = ["FREQUENCIES", "MAX_HORIZON_YEARS", "SimulationGrid", "horizon_years", "parse_horizon"]
 
@@ -40,7 +40,7 @@ def parse_horizon(text: str | int | float) -> tuple[int, str]:
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         Unparseable, zero or negative horizons, and horizons beyond :data:`MAX_HORIZON_YEARS` years.
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
@@ -62,7 +62,7 @@ def horizon_years(text: str | int | float) -> float:
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         As :func:`parse_horizon`.
     """
     count, unit = parse_horizon(text)
@@ -182,7 +182,7 @@ class SimulationGrid:
 
     @property
     def step_years(self) -> np.ndarray:
-        """Length of each grid step in years of :data:`models.units.TRADING_DAYS_PER_YEAR` trading days."""
+        """Length of each grid step in years of :data:`carbonrisk.models.units.TRADING_DAYS_PER_YEAR` trading days."""
         return self.trading_days / float(TRADING_DAYS_PER_YEAR)
 
 

@@ -3,8 +3,8 @@
 Each law owns what depends on it: its name and ``arch`` counterpart, its shape parameters, the moments the
 volatility processes need (``E[z^2 1(z<0)]``, ``E|z|``, ``E z^4``, ``E[z^4 1(z<0)]``), what the ``variance-target``
 policy changes in it (Student-t / skewed-t ``nu`` floored at :data:`NU_SIM_MIN`), its kernel code and shape
-arguments (:mod:`models.sampler`), and, for filtered historical simulation, the residual sample the simulation
-bootstraps. :data:`LAWS` maps the names of :data:`models.garch.DISTRIBUTIONS` to them.
+arguments (:mod:`carbonrisk.models.sampler`), and, for filtered historical simulation, the residual sample the
+simulation bootstraps. :data:`LAWS` maps the names of :data:`carbonrisk.models.garch.DISTRIBUTIONS` to them.
 
 Notes
 -----
@@ -29,8 +29,8 @@ from typing import ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from models.exceptions import InputError
-from models.sampler import DIST_CODES
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.sampler import DIST_CODES
 
 __all__ = [
     "EMPIRICAL",
@@ -57,7 +57,7 @@ class InnovationLaw:
     """Base of the standardised innovation laws (see the module docstring)."""
 
     name: ClassVar[str]
-    """Name in :data:`models.garch.DISTRIBUTIONS`."""
+    """Name in :data:`carbonrisk.models.garch.DISTRIBUTIONS`."""
     arch_name: ClassVar[Literal["normal", "t", "skewt"]]
     """``dist=`` of ``arch.arch_model`` the law is fitted with."""
     shape_names: ClassVar[tuple[str, ...]] = ()
@@ -67,7 +67,7 @@ class InnovationLaw:
 
     @property
     def code(self) -> int:
-        """Kernel code (:data:`models.sampler.DIST_CODES`)."""
+        """Kernel code (:data:`carbonrisk.models.sampler.DIST_CODES`)."""
         return DIST_CODES[self.name]
 
     def kappa(self, params: pd.Series) -> float:

@@ -13,12 +13,13 @@ finance/ and portfolios/ call any fitted model the same way (no ``isinstance`` c
 
 ``record_variance=True`` fills ``PathSet.variance["CEA"]`` with the model's conditional daily variance of the next
 log-return at every grid date (the kernel's variance state after each recorded step; the prices are bit-identical
-either way). ``anchor`` (:class:`models.drift.MarketAnchor`) makes the mean follow the market forward up to its
-``anchor_years`` before the median glides onto the scenario (:mod:`models.drift`).
+either way). ``anchor`` (:class:`carbonrisk.models.drift.MarketAnchor`) makes the mean follow the market forward up to
+its ``anchor_years`` before the median glides onto the scenario (:mod:`carbonrisk.models.drift`).
 
 A model implements the protocol by describing its dynamics on a grid as a :class:`SimulationPlan` (per-step arrays
-for the fused kernel of :mod:`models.sampler`) and inheriting :class:`models.simulation.SimulatesPaths`, which
-runs the plan (blocks of paths, threads, the CCER basis, the streaming summaries: :mod:`models.simulation`).
+for the fused kernel of :mod:`carbonrisk.models.sampler`) and inheriting
+:class:`carbonrisk.models.simulation.SimulatesPaths`, which runs the plan (blocks of paths, threads, the CCER basis, the
+streaming summaries: :mod:`carbonrisk.models.simulation`).
 """
 
 from __future__ import annotations
@@ -31,21 +32,21 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from models.grid import SimulationGrid
-from models.paths import DEFAULT_QUANTILES, PathSet
-from models.random import RngLike
-from models.sampler import VOL_CONSTANT, VOL_EGARCH
-from models.scenarios import ScenarioCurve
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.paths import DEFAULT_QUANTILES, PathSet
+from carbonrisk.models.random import RngLike
+from carbonrisk.models.sampler import VOL_CONSTANT, VOL_EGARCH
+from carbonrisk.models.scenarios import ScenarioCurve
 
 if TYPE_CHECKING:
-    from models.drift import MarketAnchor
+    from carbonrisk.models.drift import MarketAnchor
 
 __all__ = ["BasisPlan", "PathSummary", "PriceModelResult", "SimulationPlan"]
 
 
 @dataclass(frozen=True)
 class BasisPlan:
-    """Per-step arrays of the CEA/CCER basis ``b`` (``CCER = CEA exp(-b)``), see :mod:`models.sampler`."""
+    """Per-step arrays of the CEA/CCER basis ``b`` (``CCER = CEA exp(-b)``), see :mod:`carbonrisk.models.sampler`."""
 
     b0: float
     mean: np.ndarray
@@ -163,9 +164,9 @@ class PathSummary:
 class PriceModelResult(Protocol):
     """A fitted price model that can produce path sets (the interface finance/ and portfolios/ rely on).
 
-    Implemented by :class:`models.garch.GarchResult`, :class:`models.meanrev.OUResult`,
-    :class:`models.meanrev.OUGarchResult` and :class:`models.joint.JointCeaCcer`; :func:`models.catalog.fit_model`
-    returns one.
+    Implemented by :class:`carbonrisk.models.garch.GarchResult`, :class:`carbonrisk.models.meanrev.OUResult`,
+    :class:`carbonrisk.models.meanrev.OUGarchResult` and :class:`carbonrisk.models.joint.JointCeaCcer`;
+    :func:`carbonrisk.models.catalog.fit_model` returns one.
     """
 
     @property

@@ -6,7 +6,7 @@ Model::
 
 simulated with the exact OU transition of ``b`` on every step of the CEA model (trading days, 245 per year), its
 shock ``rho z + sqrt(1 - rho^2) n`` built from the CEA model's own standardised innovation ``z`` of that step and an
-independent normal ``n`` (see :mod:`models.sampler`).
+independent normal ``n`` (see :mod:`carbonrisk.models.sampler`).
 
 Default parameters (:class:`BasisParams`), documented assumptions:
 
@@ -30,16 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.data import PriceHistory
-from models.drift import MarketAnchor
-from models.exceptions import InputError
-from models.garch import MIN_FIT_OBS
-from models.grid import SimulationGrid
-from models.interface import BasisPlan, PriceModelResult, SimulationPlan
-from models.meanrev import fit_ar1
-from models.scenarios import ScenarioCurve
-from models.simulation import SimulatesPaths
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.models.data import PriceHistory
+from carbonrisk.models.drift import MarketAnchor
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.garch import MIN_FIT_OBS
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.interface import BasisPlan, PriceModelResult, SimulationPlan
+from carbonrisk.models.meanrev import fit_ar1
+from carbonrisk.models.scenarios import ScenarioCurve
+from carbonrisk.models.simulation import SimulatesPaths
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 __all__ = ["DEFAULT_CCER_DISCOUNT", "BasisParams", "JointCeaCcer", "fit_basis"]
 
@@ -94,8 +94,8 @@ class BasisParams:
 def fit_basis(cea: PriceHistory, ccer: PriceHistory) -> BasisParams:
     """Fit :class:`BasisParams` on the common dates of a CEA and a CCER history.
 
-    The basis ``ln(CEA / CCER)`` is fitted as an AR(1)/OU process (:func:`models.meanrev.fit_ar1`); ``rho`` is the
-    correlation of its residuals with the CEA log-returns of the same days; ``b0`` is the last basis.
+    The basis ``ln(CEA / CCER)`` is fitted as an AR(1)/OU process (:func:`carbonrisk.models.meanrev.fit_ar1`); ``rho``
+    is the correlation of its residuals with the CEA log-returns of the same days; ``b0`` is the last basis.
     """
     common = cea.prices.index.intersection(ccer.prices.index)
     if len(common) - 1 < MIN_FIT_OBS:

@@ -21,7 +21,7 @@ long-run level ``exp(theta)`` CNY/t, ``sigma`` per sqrt(year), half-life ``ln 2 
 in trading days throughout (the grid's trading days per step), consistently with the estimation.
 
 With a scenario curve, theta(t) follows it so that the median log price follows the glide path of
-:func:`models.simulation.glide_path` (short-term behaviour from the data, long-run level from the scenario).
+:func:`carbonrisk.models.simulation.glide_path` (short-term behaviour from the data, long-run level from the scenario).
 
 OU with GARCH innovations (two documented steps)
 ------------------------------------------------
@@ -29,8 +29,8 @@ OU with GARCH innovations (two documented steps)
 2. a GARCH-family model (zero mean, default GARCH(1,1)-t) fitted by ``arch`` on the AR(1) residuals in percent.
 
 Simulation steps through every SSE trading day: ``x <- c_d + phi x + sigma_d z_d / 100`` with the GARCH recursion
-for ``sigma_d`` and the persistence policy of :mod:`models.garch`. (A joint ``arch`` ARX-GARCH fit was tried: on
-CEA it puts the AR coefficient at 1.0009, i.e. no reversion, so the two-step estimator is the documented choice.)
+for ``sigma_d`` and the persistence policy of :mod:`carbonrisk.models.garch`. (A joint ``arch`` ARX-GARCH fit was tried:
+on CEA it puts the AR coefficient at 1.0009, i.e. no reversion, so the two-step estimator is the documented choice.)
 """
 
 from __future__ import annotations
@@ -45,16 +45,16 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.ar_model import AutoReg
 
-from models.data import PriceHistory
-from models.drift import MarketAnchor
-from models.exceptions import InputError
-from models.garch import MIN_FIT_OBS, Garch, GarchResult, ljung_box
-from models.grid import SimulationGrid
-from models.interface import SimulationPlan
-from models.sampler import DIST_CODES, VOL_CONSTANT
-from models.scenarios import ScenarioCurve
-from models.simulation import SimulatesPaths, median_target
-from models.units import PERCENT, TRADING_DAYS_PER_YEAR
+from carbonrisk.models.data import PriceHistory
+from carbonrisk.models.drift import MarketAnchor
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.garch import MIN_FIT_OBS, Garch, GarchResult, ljung_box
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.interface import SimulationPlan
+from carbonrisk.models.sampler import DIST_CODES, VOL_CONSTANT
+from carbonrisk.models.scenarios import ScenarioCurve
+from carbonrisk.models.simulation import SimulatesPaths, median_target
+from carbonrisk.models.units import PERCENT, TRADING_DAYS_PER_YEAR
 
 __all__ = ["ArFit", "OUGarch", "OUGarchResult", "OUResult", "OrnsteinUhlenbeck", "fit_ar1"]
 
@@ -119,7 +119,7 @@ def fit_ar1(log_prices: np.ndarray, label: str, *, require_reversion: bool = Tru
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         Too few observations, constant prices, or (with ``require_reversion``) an AR coefficient outside (0, 1),
         i.e. no mean reversion. Backtests pass ``require_reversion=False``: a window without reversion still gives
         a one-day forecast.
@@ -159,7 +159,7 @@ def _reversion_drift(
     log_variance: Callable[[], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per-step constants ``c_i`` of ``x <- c_i + phi_i x`` (constant theta, the scenario glide path, or the
-    anchor / glide target of :mod:`models.drift`)."""
+    anchor / glide target of :mod:`carbonrisk.models.drift`)."""
     if scenario is None:
         if anchor is not None:
             raise InputError("anchor needs a scenario to glide to; give scenario= as well")
@@ -502,5 +502,5 @@ class OUGarchResult(SimulatesPaths):
 
     def expected_average_variance(self, variance_now: np.ndarray, n_days: int | np.ndarray) -> np.ndarray:
         """Average expected daily variance of the residual GARCH (see
-        :meth:`models.garch.GarchResult.expected_average_variance`); the reversion adds nothing to it."""
+        :meth:`carbonrisk.models.garch.GarchResult.expected_average_variance`); the reversion adds nothing to it."""
         return self.garch.expected_average_variance(variance_now, n_days)

@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = [
     "BYTES_PER_VALUE",
@@ -168,15 +168,15 @@ def estimate_price_paths(
     """Memory of ``simulate`` (and the CEA-holding demo): a full path set, or streaming summaries.
 
     Full path set (``--out``): ``n_dates x n_factors`` float64 per path, plus the long Parquet frame built from
-    it (:meth:`models.paths.PathSet.to_frame`: date and path columns, 8 bytes each, and one column per factor) and
-    pyarrow's copy of that frame: ``8 f + 2 (16 + 8 f)`` bytes per path and date.
+    it (:meth:`carbonrisk.models.paths.PathSet.to_frame`: date and path columns, 8 bytes each, and one column per
+    factor) and pyarrow's copy of that frame: ``8 f + 2 (16 + 8 f)`` bytes per path and date.
 
     Summaries: per path only the terminal value of each factor and its block's share of the per-date sums
     (``n_dates x 8 / 4096``); fixed: per thread one block of values (``n_dates x 4096``) and the int32 histogram
-    counters of each factor (:func:`models.simulation.summary_bin_width`), plus their int64 sum.
+    counters of each factor (:func:`carbonrisk.models.simulation.summary_bin_width`), plus their int64 sum.
     """
-    from models.random import BLOCK_PATHS
-    from models.simulation import HIST_HI, HIST_LO, summary_bin_width
+    from carbonrisk.models.random import BLOCK_PATHS
+    from carbonrisk.models.simulation import HIST_HI, HIST_LO, summary_bin_width
 
     lanes = max(int(threads), 1) + (int(workers) if workers else 0)
     block = float(n_dates * BLOCK_PATHS * BYTES_PER_VALUE * n_factors)
@@ -200,7 +200,7 @@ def estimate_price_paths(
 
 
 def estimate_project_paths(what: str, years_and_vintages: list[tuple[int, int]], n_paths: int) -> MemoryEstimate:
-    """Memory of ``reductions risk``: the per-path arrays of :func:`models.geothermal.simulate_project`.
+    """Memory of ``reductions risk``: the per-path arrays of :func:`carbonrisk.models.geothermal.simulate_project`.
 
     Per project with ``ny`` calendar years (construction to the last issuance) and ``nv`` vintages: six
     ``(ny, n_paths)`` arrays (heat, electricity, reductions, credits, capex, opex), credits by vintage

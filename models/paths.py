@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = ["DEFAULT_QUANTILES", "PathSet"]
 

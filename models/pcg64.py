@@ -1,7 +1,7 @@
 """numpy's ``PCG64`` and ``SeedSequence`` in numba: the same raw words, drawn inside compiled kernels.
 
 Block ``b`` of a run draws from ``PCG64(SeedSequence(entropy, spawn_key=(*spawn_key, b), pool_size))`` (the
-convention of :mod:`models.random`). Creating those two numpy objects costs about 7 us per block and each
+convention of :mod:`carbonrisk.models.random`). Creating those two numpy objects costs about 7 us per block and each
 ``random_raw`` call a Python round trip, which dominated short runs (100 000 paths x 1 step: 25 blocks). This
 module computes the same streams in numba, bit for bit:
 
@@ -13,7 +13,7 @@ module computes the same streams in numba, bit for bit:
 * :func:`pcg64_seed` and :func:`pcg64_next` are numpy's ``pcg64_set_seed`` and ``pcg64_next64``: the 128-bit
   LCG :math:`s \\leftarrow a s + c \\bmod 2^{128}` with numpy's multiplier, output XSL-RR
   :math:`\\mathrm{rotr}_{64}(s_{hi} \\oplus s_{lo}, s \\gg 122)`; the 128-bit product is one LLVM ``i128``
-  multiplication (an intrinsic, like :func:`models.sampler._float_bits`).
+  multiplication (an intrinsic, like :func:`carbonrisk.models.sampler._float_bits`).
 
 ``tests/models/test_pcg64.py`` checks the seed words and the raw words against numpy for many seeds, spawn keys,
 pool sizes and block indices.

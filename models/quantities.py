@@ -1,8 +1,8 @@
 """The catalogue: every portfolio-file key, project key and command-line quantity, declared once.
 
-Each :class:`~models.validation.Quantity` carries its type, unit, default, valid range and a one-line description;
-the TOML readers and the command line check values through it (:func:`models.validation.check`,
-:func:`models.validation.argparse_type`), so a file key and the flag that overrides it share one rule, and
+Each :class:`~carbonrisk.models.validation.Quantity` carries its type, unit, default, valid range and a one-line
+description; the TOML readers and the command line check values through it (:func:`carbonrisk.models.validation.check`,
+:func:`carbonrisk.models.validation.argparse_type`), so a file key and the flag that overrides it share one rule, and
 :func:`declared_quantities` lists them for generated reference documentation.
 
 Names are the key paths of the portfolio file (``portfolio.n_paths``, ``projects.start_year``); ``also`` lists the
@@ -14,7 +14,7 @@ Ranges that are a choice of ours rather than a law of the domain, and why:
   bank book take about 36 GiB (README, 3.6 GiB at 1 million), so larger runs are refused before the memory check.
 * seeds 0 .. 2**63 - 1: the run ledger stores the seed as a signed 64-bit SQLite integer.
 * Monte Carlo paths of ``simulate``, ``value`` and ``reductions risk`` 1 .. 1 000 000 000; the memory estimate
-  (:mod:`models.memory`) refuses what the machine cannot hold.
+  (:mod:`carbonrisk.models.memory`) refuses what the machine cannot hold.
 * ``projects.start_year`` 2021 .. 2060, ``projects.life_years`` 1 .. 50 and the last season
   (``start_year + life_years - 1``) at most 2070: the emission-factor trajectories cover 2021-2060 (anchored at
   the 2022 bases and doc 001's 2060 values) and are extrapolated outside it: a start in 1850 gives 4 355 tCO2/MWh,
@@ -24,11 +24,11 @@ Ranges that are a choice of ours rather than a law of the domain, and why:
 
 from __future__ import annotations
 
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES
-from models.garch import DISTRIBUTIONS, MIN_FIT_OBS, PERSISTENCE_POLICIES
-from models.grid import MAX_HORIZON_YEARS
-from models.scenarios import SCENARIOS
-from models.validation import Quantity
+from carbonrisk.models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES
+from carbonrisk.models.garch import DISTRIBUTIONS, MIN_FIT_OBS, PERSISTENCE_POLICIES
+from carbonrisk.models.grid import MAX_HORIZON_YEARS
+from carbonrisk.models.scenarios import SCENARIOS
+from carbonrisk.models.validation import Quantity
 
 __all__ = [
     "MAX_SEED",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = ["BLOCK_PATHS", "Block", "RngLike", "block_generator", "iter_blocks", "root_seed_sequence", "seed_entropy"]
 

@@ -20,14 +20,14 @@ cost of 53-bit doubles.
 (Bailey's polar transform, ``T = sqrt(nu (U^(-2/nu) - 1)) cos(2 pi V)``, was the first implementation; it needs a
 power, a square root and a sine/cosine per pair and ran at a third of this speed.)
 
-Raw words are drawn in bulk from the block's own generator (see :mod:`models.random`), step by step in a fixed
-order, so the numbers depend only on the seed and the block, never on how steps or paths are batched.
+Raw words are drawn in bulk from the block's own generator (see :mod:`carbonrisk.models.random`), step by step in a
+fixed order, so the numbers depend only on the seed and the block, never on how steps or paths are batched.
 
 Kernels
 -------
-:func:`gbm_blocks` simulates whole blocks of correlated GBM (:mod:`models.gbm`), drawing each block's raw words
-inside the kernel from the numba ``PCG64`` of :mod:`models.pcg64` (numpy's stream, bit for bit); its normals are
-those of :func:`_quantile`, with the table positions computed in a vectorised pass before the table reads.
+:func:`gbm_blocks` simulates whole blocks of correlated GBM (:mod:`carbonrisk.models.gbm`), drawing each block's raw
+words inside the kernel from the numba ``PCG64`` of :mod:`carbonrisk.models.pcg64` (numpy's stream, bit for bit); its
+normals are those of :func:`_quantile`, with the table positions computed in a vectorised pass before the table reads.
 
 :func:`simulate_block` advances one block of paths over a range of steps. Per step ``i`` and path::
 
@@ -51,8 +51,8 @@ the next return; the caller converts it to a decimal daily variance).
 
 ``z`` has unit variance, so ``rho`` is the correlation of the two shocks. On the steps marked in ``record`` the
 kernel stores ``x`` and ``x - b``; the caller exponentiates them (vectorised) into CEA and CCER prices. Guards
-(see :mod:`models.garch`): ``z`` is clipped to ``[-z_max, z_max]`` and ``h`` to at most ``h_max`` (``ln`` of the
-ceiling for EGARCH); infinite bounds switch them off.
+(see :mod:`carbonrisk.models.garch`): ``z`` is clipped to ``[-z_max, z_max]`` and ``h`` to at most ``h_max`` (``ln`` of
+the ceiling for EGARCH); infinite bounds switch them off.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ from numba import types
 from numba.extending import intrinsic
 from scipy import stats
 
-from models.exceptions import InputError
-from models.pcg64 import pcg64_fill, pcg64_next, pcg64_seed, state_words
-from models.random import BLOCK_PATHS, RngLike, iter_blocks
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.pcg64 import pcg64_fill, pcg64_next, pcg64_seed, state_words
+from carbonrisk.models.random import BLOCK_PATHS, RngLike, iter_blocks
 
 __all__ = [
     "DIST_CODES",
@@ -235,7 +235,7 @@ def standard_t(nu: float, size: int, rng: RngLike = None) -> np.ndarray:
     size : int
         Number of variates.
     rng : int, numpy.random.Generator or None
-        Seed; blocks of :data:`models.random.BLOCK_PATHS` variates each use their own generator.
+        Seed; blocks of :data:`carbonrisk.models.random.BLOCK_PATHS` variates each use their own generator.
 
     Returns
     -------
@@ -274,7 +274,7 @@ def standard_normal(
 
     ``Z = Phi^-1(U)``, one 32-bit uniform per variate: the low then the high half of each of the next
     ``(size + 1) // 2`` raw 64-bit words (the words ``random_raw`` would return; the generator is advanced past
-    them). For numpy's ``PCG64`` the words are generated inside the kernel (:mod:`models.pcg64`), with no
+    them). For numpy's ``PCG64`` the words are generated inside the kernel (:mod:`carbonrisk.models.pcg64`), with no
     intermediate buffer; ``out`` (C-contiguous, ``size`` values) is filled in place when given, so a caller
     drawing the same shape repeatedly does not pay for fresh memory each time. About 5x the speed of
     ``Generator.standard_normal``. The law is truncated at +-6.3 (probability 1.2e-10 per tail), harmless for
@@ -438,8 +438,8 @@ def gbm_blocks(  # pragma: no cover - compiled
     Parameters
     ----------
     seeds : numpy.ndarray of uint64, shape (n_blocks, 4)
-        Seed words of the blocks (:func:`models.pcg64.block_states`); block ``first_block + r`` draws from
-        ``PCG64`` seeded with row ``r``, the generator of :func:`models.random.block_generator`.
+        Seed words of the blocks (:func:`carbonrisk.models.pcg64.block_states`); block ``first_block + r`` draws from
+        ``PCG64`` seeded with row ``r``, the generator of :func:`carbonrisk.models.random.block_generator`.
     first_block : int
         Index of the first block; block ``b`` covers paths ``b * BLOCK_PATHS ..`` of ``out``.
     flat_tab : numpy.ndarray

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.csvfile import read_user_csv
-from models.exceptions import InputError
+from carbonrisk.models.csvfile import read_user_csv
+from carbonrisk.models.exceptions import InputError
 
 __all__ = ["MAX_PRICE_CNY_PER_T", "SCENARIOS", "ScenarioCurve", "load_scenario"]
 
@@ -59,7 +59,7 @@ class ScenarioCurve:
 
         Raises
         ------
-        models.exceptions.InputError
+        carbonrisk.models.exceptions.InputError
             Naming the source, its years and the valuation date.
         """
         year = pd.Timestamp(valuation_date).year
@@ -91,13 +91,15 @@ def load_scenario(source: str | Path) -> ScenarioCurve:
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         Unknown name, missing file or columns, no rows, missing or repeated years, prices that are not finite
         numbers in ``(0, MAX_PRICE_CNY_PER_T]``.
     """
     key = str(source).strip().lower() if isinstance(source, str) else ""
     if key in SCENARIOS:
-        resource = resources.files("models").joinpath("data").joinpath("scenarios").joinpath(f"cea_{key}.csv")
+        resource = (
+            resources.files("carbonrisk.models").joinpath("data").joinpath("scenarios").joinpath(f"cea_{key}.csv")
+        )
         with resources.as_file(resource) as path:
             frame = pd.read_csv(path)
         name, label = key, f"embedded:scenarios/cea_{key}.csv"

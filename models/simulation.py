@@ -1,6 +1,7 @@
-"""The simulation machinery behind :class:`models.interface.PriceModelResult`: plans run as blocks of paths.
+"""The simulation machinery behind :class:`carbonrisk.models.interface.PriceModelResult`: plans run as blocks of paths.
 
-A model describes its dynamics as a :class:`models.interface.SimulationPlan` and inherits :class:`SimulatesPaths`;
+A model describes its dynamics as a :class:`carbonrisk.models.interface.SimulationPlan` and inherits
+:class:`SimulatesPaths`;
 :func:`run_plan` (full path sets) and :func:`run_plan_summary` (streaming summaries) then handle blocks of paths,
 threads, the CCER basis and the reductions, with numbers independent of the chunking and the number of threads.
 :func:`simulate_blocks`, :func:`summarise_blocks` and :func:`summary_from_parts` are the same work split over the
@@ -10,8 +11,8 @@ Scenario trends (median tracking)
 ---------------------------------
 With ``scenario`` set, the median log price follows a glide path ``m*(t)``: from the last observed price it moves
 linearly in log to the scenario curve over :data:`CONVERGENCE_YEARS`, then follows ``ln S*(t)`` of the curve
-(:meth:`models.scenarios.ScenarioCurve.price_at`). For a mean-reverting model the reversion level of each step is
-chosen so the mean of the log price hits the glide path exactly,
+(:meth:`carbonrisk.models.scenarios.ScenarioCurve.price_at`). For a mean-reverting model the reversion level of each
+step is chosen so the mean of the log price hits the glide path exactly,
 ``theta_i = (m*_{i+1} - phi_i m*_i) / (1 - phi_i)`` (exact discrete solution, not a derivative); for a random walk
 the drift is ``m*_{i+1} - m*_i``. Symmetric innovations keep the median on the same path.
 
@@ -38,13 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.drift import MarketAnchor, anchor_glide_target
-from models.exceptions import InputError
-from models.grid import SimulationGrid
-from models.interface import PathSummary, SimulationPlan
-from models.paths import DEFAULT_QUANTILES, PathSet
-from models.random import BLOCK_PATHS, Block, RngLike, iter_blocks, root_seed_sequence, seed_entropy
-from models.sampler import (
+from carbonrisk.models.drift import MarketAnchor, anchor_glide_target
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.interface import PathSummary, SimulationPlan
+from carbonrisk.models.paths import DEFAULT_QUANTILES, PathSet
+from carbonrisk.models.random import BLOCK_PATHS, Block, RngLike, iter_blocks, root_seed_sequence, seed_entropy
+from carbonrisk.models.sampler import (
     DIST_EMPIRICAL,
     VOL_CONSTANT,
     histogram_update,
@@ -52,8 +53,8 @@ from models.sampler import (
     simulate_block,
     uniforms_per_step,
 )
-from models.scenarios import ScenarioCurve
-from models.validation import check_number
+from carbonrisk.models.scenarios import ScenarioCurve
+from carbonrisk.models.validation import check_number
 
 __all__ = [
     "CONVERGENCE_YEARS",
@@ -103,8 +104,9 @@ def median_target(
     anchor: MarketAnchor | None,
     log_variance: Callable[[], np.ndarray],
 ) -> np.ndarray:
-    """Target median ``ln S`` on ``dates``: :func:`glide_path`, or the anchor / glide rule of :mod:`models.drift`
-    (``log_variance()`` gives the model's ``Var ln S`` on ``dates``; only called with an anchor)."""
+    """Target median ``ln S`` on ``dates``: :func:`glide_path`, or the anchor / glide rule of
+    :mod:`carbonrisk.models.drift` (``log_variance()`` gives the model's ``Var ln S`` on ``dates``; only called with an
+    anchor)."""
     if anchor is None:
         return glide_path(x0, start, dates, scenario)
     return anchor_glide_target(x0, start, dates, scenario, anchor, log_variance())
@@ -503,7 +505,7 @@ class SimulatesPaths:
     def plan(
         self, grid: SimulationGrid, scenario: ScenarioCurve | None = None, anchor: MarketAnchor | None = None
     ) -> SimulationPlan:
-        """The model's dynamics on ``grid`` as kernel arrays (``anchor``: :mod:`models.drift`)."""
+        """The model's dynamics on ``grid`` as kernel arrays (``anchor``: :mod:`carbonrisk.models.drift`)."""
         raise NotImplementedError
 
     def _grid(self, grid: SimulationGrid | int) -> SimulationGrid:
@@ -543,7 +545,7 @@ class SimulatesPaths:
             either way.
         anchor : MarketAnchor, optional
             With ``scenario``: the mean follows the market forward up to ``anchor.anchor_years``, then the median
-            glides onto the scenario (:mod:`models.drift`); without it the median glides from the last price.
+            glides onto the scenario (:mod:`carbonrisk.models.drift`); without it the median glides from the last price.
 
         Returns
         -------

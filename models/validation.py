@@ -1,8 +1,8 @@
 """One validation module for every layer: declared quantities and the one range check.
 
 Every file key and command-line quantity is declared once, as a :class:`Quantity` (type, unit, default, valid range,
-one-line description; the catalogue is :mod:`models.quantities`), and checked by :func:`check`, whose one-line
-message always reads::
+one-line description; the catalogue is :mod:`carbonrisk.models.quantities`), and checked by :func:`check`, whose
+one-line message always reads::
 
     <where>: <name> = <value> is <rule> (<unit>)
 
@@ -12,9 +12,10 @@ portfolio key ``n_paths`` refuse the same values with the same rule (argparse pr
 
 :func:`check_number` is the same check without a declaration, for the contract fields, market data and model
 parameters whose rule is local (``ltv`` in ``(0, 1)``, a volatility ``> 0``): instruments
-(:mod:`finance.instruments`), market data (:mod:`finance.market`), models (:mod:`models.gbm`,
-:func:`models.base.check_paths`) and the TOML reader (:mod:`portfolios.tomlconfig`) all raise through it, each with
-its own exception class (a subclass of :class:`~models.exceptions.InputError`).
+(:mod:`carbonrisk.finance.instruments`), market data (:mod:`carbonrisk.finance.market`), models
+(:mod:`carbonrisk.models.gbm`,
+:func:`carbonrisk.models.base.check_paths`) and the TOML reader (:mod:`carbonrisk.portfolios.tomlconfig`) all raise
+through it, each with its own exception class (a subclass of :class:`~carbonrisk.models.exceptions.InputError`).
 
 This is the lowest layer (``models``), so ``finance`` and ``portfolios`` may import it.
 """
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = [
     "Quantity",
@@ -290,7 +291,7 @@ def check(
             error=error,
         )
     if quantity.type == "horizon":
-        from models.grid import horizon_years
+        from carbonrisk.models.grid import horizon_years
 
         try:
             years = horizon_years(value)

@@ -1,10 +1,11 @@
 """Volatility processes of the GARCH family as small component objects (GARCH, GJR-GARCH, EGARCH).
 
 Each process owns what depends on it: its ``arch`` counterpart and label, its parameters, its persistence, the
-persistence policies (``variance-target`` and ``cap``, see :mod:`models.garch`), its long-run and expected average
-variance, and its kernel code and variance state (:mod:`models.sampler`: ``sigma^2`` for GARCH/GJR, ``ln sigma^2``
-for EGARCH). The innovation law it is combined with is a :class:`models.innovations.InnovationLaw`.
-:data:`PROCESSES` maps the names of :data:`models.garch.VOLATILITIES` to them.
+persistence policies (``variance-target`` and ``cap``, see :mod:`carbonrisk.models.garch`), its long-run and expected
+average variance, and its kernel code and variance state (:mod:`carbonrisk.models.sampler`: ``sigma^2`` for GARCH/GJR,
+``ln sigma^2`` for EGARCH). The innovation law it is combined with is a
+:class:`carbonrisk.models.innovations.InnovationLaw`.
+:data:`PROCESSES` maps the names of :data:`carbonrisk.models.garch.VOLATILITIES` to them.
 
 Notes
 -----
@@ -29,9 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from models.innovations import InnovationLaw
-from models.sampler import VOL_EGARCH, VOL_GARCH
-from models.units import PERCENT
+from carbonrisk.models.innovations import InnovationLaw
+from carbonrisk.models.sampler import VOL_EGARCH, VOL_GARCH
+from carbonrisk.models.units import PERCENT
 
 __all__ = [
     "EGARCH",
@@ -61,7 +62,7 @@ class VolatilityProcess:
     """Base of the volatility processes (see the module docstring)."""
 
     name: ClassVar[str]
-    """Name in :data:`models.garch.VOLATILITIES`."""
+    """Name in :data:`carbonrisk.models.garch.VOLATILITIES`."""
     label: ClassVar[str]
     """Label such as ``GARCH(1,1)``."""
     arch_vol: ClassVar[Literal["GARCH", "EGARCH"]]
@@ -69,7 +70,7 @@ class VolatilityProcess:
     arch_o: ClassVar[int]
     """Asymmetric order ``o`` of ``arch.arch_model``."""
     code: ClassVar[int]
-    """Kernel code (:mod:`models.sampler`)."""
+    """Kernel code (:mod:`carbonrisk.models.sampler`)."""
     offers_bootstrap: ClassVar[bool] = True
     """Filtered historical simulation is available (the Gaussian QMLE variance has a finite target)."""
     parameter_names: ClassVar[tuple[str, ...]]
@@ -158,7 +159,7 @@ class GarchProcess(VolatilityProcess):
         model: str,
         data_name: str,
     ) -> tuple[list[str], str]:
-        """Persistence capped, the variance of the variance bounded, omega targeted (:mod:`models.garch`)."""
+        """Persistence capped, the variance of the variance bounded, omega targeted (:mod:`carbonrisk.models.garch`)."""
         changes: list[str] = []
         law.variance_target(sim, changes)
         kappa, m4, m4_neg = law.moments(sim, sample)

@@ -34,13 +34,13 @@ import pandas as pd
 
 from pathlib import Path
 
-import models
-from models.backtest import backtest_var, format_backtest_table
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, make_spec
-from models.data import load_prices
-from models.grid import SimulationGrid
-from models.joint import BasisParams, JointCeaCcer
-from models.scenarios import load_scenario
+import carbonrisk.models as models
+from carbonrisk.models.backtest import backtest_var, format_backtest_table
+from carbonrisk.models.catalog import DEFAULT_DIST, DEFAULT_MODEL, make_spec
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.joint import BasisParams, JointCeaCcer
+from carbonrisk.models.scenarios import load_scenario
 
 matplotlib.rcParams.update({"figure.dpi": 72, "figure.figsize": (8, 3), "axes.grid": True})
 pd.options.display.float_format = "{:,.4g}".format

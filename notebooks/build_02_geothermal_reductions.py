@@ -21,14 +21,14 @@ md("""# Geothermal emission reductions, CCER credits and project risk
 
 Question: how many tonnes does a geothermal heating project really deliver, and when do they turn into credits?
 Sources: document 000 (AM0072 / CM-022-V01, Table 1 of 12 sedimentary basins) and document 001 (the Hebei cascade
-case, dynamic emission factors). Everything below runs `models.geothermal`.""")
+case, dynamic emission factors). Everything below runs `carbonrisk.models.geothermal`.""")
 code("""%matplotlib inline
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from models.geothermal import (
+from carbonrisk.models.geothermal import (
     emission_factor_trajectory, hebei_project, run_project, simulate_project, table1, basin_portfolio,
     simulate_portfolio,
 )

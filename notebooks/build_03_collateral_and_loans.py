@@ -21,7 +21,7 @@ md("""# A bank assesses a CEA pledge loan and a CCER-linked geothermal project l
 
 Question: how much can a bank lend against carbon allowances, and how safe is a geothermal heating loan whose
 income partly comes from CCER sales? Everything runs on path sets (here correlated GBM calibrated to the real CEA
-history) through `finance.loans`; any other price model's `PathSet` plugs into the same engines.""")
+history) through `carbonrisk.finance.loans`; any other price model's `PathSet` plugs into the same engines.""")
 code("""%matplotlib inline
 import dataclasses
 import warnings
@@ -31,17 +31,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
-from finance.loans import (
+from carbonrisk.finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
+from carbonrisk.finance.loans import (
     MCPledgeLoanEngine, MCProjectLoanEngine, average_daily_volume_t, down_barrier_hit_probability, simulate_pledge_loan,
 )
-from finance.market import MarketEnv
-from finance.monetisation import MCMonetisationEngine
-from finance.valuation import GBMSource, path_dates
-from models.calendar import year_fractions
-from models.data import load_prices
-from models.exceptions import DataGapWarning
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.monetisation import MCMonetisationEngine
+from carbonrisk.finance.valuation import GBMSource, path_dates
+from carbonrisk.models.calendar import year_fractions
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.exceptions import DataGapWarning
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 matplotlib.rcParams.update({"figure.dpi": 72, "figure.figsize": (8, 3), "axes.grid": True})
 pd.options.display.float_format = "{:,.4g}".format
@@ -112,7 +112,7 @@ Engines read path sets, not models: here the foundation's GARCH(1,1)-t fitted to
 measure, Student-t innovations, volatility clustering) drives the same `PledgeLoan` through the same engine.
 Nothing in the instrument or the engine changes. (The fit sits on the stationarity boundary, which the warning
 below reports; over one year this matters little.)""")
-code("""from models.garch import Garch
+code("""from carbonrisk.models.garch import Garch
 fit = Garch(dist="t").fit(cea)
 gpaths = fit.simulate(len(loan.fixing_dates(market.valuation_date)), 20_000, 20241031)
 g = MCPledgeLoanEngine().calculate(loan, market=market, paths=gpaths).extras
@@ -185,7 +185,7 @@ pd.DataFrame({"PV income in first 3 years, share": m["early_income_share"],
 # --- 7. treasury view: pledge, repo or lend the inventory (issue 18) ---------------------------------------------
 md("""## 7. Treasury view: finance a CEA inventory by pledge, by repo, or lend it out
 A compliance company holds 1 Mt of CEA it will not surrender for a year and wants to put it to work. Three routes,
-valued on the same 20 000 paths (`finance.carbon_financing` for the repo and the lending):
+valued on the same 20 000 paths (`carbonrisk.finance.carbon_financing` for the repo and the lending):
 
 * **pledge** (质押): borrow 60 % of the value at 4.5 %, margin call below 135 % coverage, top-up to 1/LTV;
 * **repo** (售出回购): sell at spot x (1 - 20 %) and buy back in a year at the sale price x (1 + 4 %); margin
@@ -200,8 +200,8 @@ In the pledge and the repo the counterparty risk is the bank's (a BB borrower / 
 lending it is the company's. The margin columns are the liquidity a route can demand: tonnes the company must find
 when the price falls (they come back at the end), assuming it always meets the call. The "cash raised" of the
 lending is the collateral the borrower posts (returned at the end).""")
-code("""from finance.carbon_financing import MCLendingEngine, MCRepoEngine
-from finance.instruments import CarbonLending, CarbonRepo
+code("""from carbonrisk.finance.carbon_financing import MCLendingEngine, MCRepoEngine
+from carbonrisk.finance.instruments import CarbonLending, CarbonRepo
 
 q = 1_000_000
 pledge = PledgeLoan(collateral="CEA", quantity_t=q, ltv=0.6, rate=0.045, tenor_years=1.0, maintenance_ratio=1.35,

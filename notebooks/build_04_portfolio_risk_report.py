@@ -36,15 +36,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from portfolios.books import analyse_book
-from portfolios.engine import run_portfolio
-from portfolios.ledger import Ledger
-from portfolios.portfolio import portfolio_from_text
-from portfolios.runner import run_report
+from carbonrisk.portfolios.books import analyse_book
+from carbonrisk.portfolios.engine import run_portfolio
+from carbonrisk.portfolios.ledger import Ledger
+from carbonrisk.portfolios.portfolio import portfolio_from_text
+from carbonrisk.portfolios.runner import run_report
 
 pd.set_option("display.width", 160)
 pd.set_option("display.float_format", lambda x: f"{x:,.4g}")
-text = resources.files("portfolios").joinpath("data").joinpath("demo_portfolio.toml").read_text()
+text = resources.files("carbonrisk.portfolios").joinpath("data").joinpath("demo_portfolio.toml").read_text()
 text = text.replace("n_paths = 4000", "n_paths = 1500")
 portfolio = portfolio_from_text(text, "notebook portfolio", ".")
 print(portfolio.name, "|", len(portfolio.positions), "positions,", len(portfolio.contracts), "contracts,",
@@ -63,11 +63,11 @@ md("""### The first screen: the executive summary
 The report opens with the executive summary (risk against limits with utilisation bars, the worst stress scenario,
 the funding gap and when carbon income covers the early losses, the model and its backtest, the loans' credit
 figures, the warnings that matter), then a table of contents. Below is the page as headless Chromium renders it at
-1280 x 900 px (`portfolios.pdf.screenshot`; without a Chromium the cell says so). The stress section
+1280 x 900 px (`carbonrisk.portfolios.pdf.screenshot`; without a Chromium the cell says so). The stress section
 (`carbonrisk stress`'s scenarios, reverse stress and ladders, on the run's own fitted model) is part of the report.""")
 code("""from IPython.display import Image, display
 
-from portfolios.pdf import screenshot
+from carbonrisk.portfolios.pdf import screenshot
 
 png = workdir / "summary.png"
 reason = screenshot(result.out_dir / "bank" / "report.html", png, width=1280, height=900)
@@ -95,7 +95,7 @@ Take the Hebei cascade project (start of operation 2026, wells and plant built i
 * the **expected carbon income** `E[credits issued x CCER price]`;
 * the **downside**: each year's contribution to the 95 % expected shortfall of the project's losses from capex,
   drilling and volume risk (costs above their expectation plus credits below theirs, valued at the expected price).""")
-code("""from portfolios.analysis import project_mismatch
+code("""from carbonrisk.portfolios.analysis import project_mismatch
 
 run = result.run
 hebei = project_mismatch(run, "Hebei cascade (2.3 million m2)")
@@ -121,7 +121,7 @@ code("""levers = result.books["developer"].analysis.tables["levers"].set_index("
 levers[["gap_years", "peak_funding_gap_p50_cny", "peak_funding_gap_p95_cny", "pv_cost_cny"]]""")
 md("""The report says the same in words: what each lever buys and what it costs, against no lever (a lower funding
 gap or downside and a higher coverage are bought; the expected PV given up, `pv_cost_cny` > 0, is the cost).""")
-code("""from portfolios.advice import lever_advice
+code("""from carbonrisk.portfolios.advice import lever_advice
 
 with pd.option_context("display.max_colwidth", None):
     display(lever_advice(result.books["developer"].analysis.tables["levers"]).set_index("lever"))""")

@@ -27,16 +27,16 @@ The loans are those of the demo portfolio (`portfolios/data/demo_portfolio.toml`
 (1 Mt pledged at LTV 0.6, margin call below 135 % coverage, forced sale below 115 %, the borrower rated BB and
 topping up less often the further the price has fallen: the *wrong-way* top-up model) and a 10-year
 120 million CNY loan to the Hebei geothermal project, repaid from heat revenue and CCER sales (the project
-company's own one-year PD 2 %). Everything runs on the engine's paths (`portfolios.stress`: one fit of the demo's
+company's own one-year PD 2 %). Everything runs on the engine's paths (`carbonrisk.portfolios.stress`: one fit of the demo's
 OU-GARCH-t model, 2 048 Monte Carlo paths, common random numbers).""")
 code("""import warnings
 
 import pandas as pd
 
-from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
-from finance.stress_scenarios import embedded_scenarios
-from portfolios.portfolio import load_portfolio
-from portfolios.stress import prepare_stress, run_reverse_stress, run_scenarios
+from carbonrisk.finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
+from carbonrisk.finance.stress_scenarios import embedded_scenarios
+from carbonrisk.portfolios.portfolio import load_portfolio
+from carbonrisk.portfolios.stress import prepare_stress, run_reverse_stress, run_scenarios
 
 warnings.simplefilter("ignore")
 pd.set_option("display.float_format", lambda v: f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}")

@@ -1,7 +1,7 @@
 """Plain-language readings of the report's tables: what each lever buys and costs, when income covers early losses.
 
-Every sentence is computed from a table of :mod:`portfolios.analysis` (nothing is re-estimated here). Amounts in
-sentences are in million CNY with one decimal (``25.5 M CNY``), probabilities in whole percent.
+Every sentence is computed from a table of :mod:`carbonrisk.portfolios.analysis` (nothing is re-estimated here). Amounts
+in sentences are in million CNY with one decimal (``25.5 M CNY``), probabilities in whole percent.
 
 Sign convention of the lever advice: every change is the lever's value minus the value without any lever (row
 ``none`` of the lever table). A lower peak funding gap, a lower downside ES, a shorter mismatch gap and a higher
@@ -93,7 +93,7 @@ def _lever_sentences(row: pd.Series, none: pd.Series, columns: list[str]) -> tup
 def lever_advice(levers: pd.DataFrame) -> pd.DataFrame:
     """One row per lever: what it buys, what it costs (in words) and its cost per CNY of P95 funding gap removed.
 
-    ``levers`` is :func:`portfolios.analysis.lever_table` (row ``none`` first). ``cost_per_cny_of_gap`` is
+    ``levers`` is :func:`carbonrisk.portfolios.analysis.lever_table` (row ``none`` first). ``cost_per_cny_of_gap`` is
     ``pv_cost_cny / (P95 gap without - with the lever)``, NaN when the lever does not shrink the gap.
     """
     if levers.empty or "none" not in set(levers["lever"]):

@@ -1,7 +1,7 @@
 """Risk metrics of a portfolio run: tables for the report, the workbook, the JSON summary and the ledger.
 
 Every table is a labelled DataFrame; :func:`analyse` returns them with the scalar summary metrics. Definitions of
-the mismatch metrics and ES contributions are in :mod:`portfolios.metrics`; the levers are defined in
+the mismatch metrics and ES contributions are in :mod:`carbonrisk.portfolios.metrics`; the levers are defined in
 :func:`lever_table`.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.exposure import exposure_from_values
-from finance.instruments import Derivative, PledgeLoan
-from finance.monetisation import LeverFlows, lever_flows
-from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.components import (
+from carbonrisk.finance.exposure import exposure_from_values
+from carbonrisk.finance.instruments import Derivative, PledgeLoan
+from carbonrisk.finance.monetisation import LeverFlows, lever_flows
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.portfolios.components import (
     CREDIT_COLUMNS,
     DSCR_DUE_SHARE,
     DSCR_MIN_PATHS_DUE,
@@ -29,15 +29,15 @@ from portfolios.components import (
     dscr_rows_of,
     informative_exposure_profile,
 )
-from portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, exposure_rows
-from portfolios.exceptions import InputError
-from portfolios.metrics import (
+from carbonrisk.portfolios.engine import TEN_DAYS, PortfolioRun, discount_factors, exposure_rows
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.metrics import (
     MismatchMetrics,
     cash_flow_at_risk,
     es_contributions,
     mismatch_metrics,
 )
-from portfolios.risk import var_es
+from carbonrisk.portfolios.risk import var_es
 
 __all__ = [
     "CREDIT_COLUMNS",
@@ -73,7 +73,7 @@ def _components(run: PortfolioRun) -> list[str]:
 
 
 def component_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
-    """Every component's report tables (:meth:`portfolios.components.Component.tables`), the rows of a table
+    """Every component's report tables (:meth:`carbonrisk.portfolios.components.Component.tables`), the rows of a table
     shared by several components (``loans``, ``dscr``, ``projects``, ``compliance_cost_at_risk``) concatenated in
     the order of the components."""
     parts: dict[str, list[pd.DataFrame]] = {}
@@ -172,7 +172,7 @@ def _portfolio_cash_flows(run: PortfolioRun) -> np.ndarray:
 
 
 def _project_tables(run: PortfolioRun, projects: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The projects table (rows of :class:`~portfolios.components.ProjectComponent`) and the projects'
+    """The projects table (rows of :class:`~carbonrisk.portfolios.components.ProjectComponent`) and the projects'
     contributions to the 95 % NPV shortfall."""
     a = run.arrays
     npvs = {spec.name: a.load("project_npv_cny", k) for k, spec in enumerate(run.portfolio.projects)}
@@ -230,8 +230,8 @@ def project_mismatch(run: PortfolioRun, project: int | str | None = None) -> Mis
 def lever_table(run: PortfolioRun) -> pd.DataFrame:
     r"""How each lever changes the portfolio's mismatch metrics, and its expected cost.
 
-    The levers are :func:`finance.monetisation.lever_flows` (definitions and repayment rules there) applied to the
-    run's own per-path combined credits ``C_y`` of the projects, CCER annual averages ``P_y`` and capex, with the
+    The levers are :func:`carbonrisk.finance.monetisation.lever_flows` (definitions and repayment rules there) applied
+    to the run's own per-path combined credits ``C_y`` of the projects, CCER annual averages ``P_y`` and capex, with the
     market curve's discount factors (the run's one discounting convention); they draw no randomness of their own.
     A lever's carbon income enters the mismatch metrics as carbon income, its financing (loan proceeds, debt
     service) apart from it (funding gap only) and its costs as costs, their expectation added to the plan.
@@ -306,9 +306,9 @@ def _limits(run: PortfolioRun, risk_summary: dict[str, Any]) -> list[dict[str, A
 
 def credit_table(run: PortfolioRun) -> pd.DataFrame | None:
     """Credit figures of every loan that has a ``borrower_pd_1y`` or ``rating``, from the run's paths: the
-    ``credit`` rows of the loans' components (:meth:`portfolios.components.ContractComponent.tables`, columns
-    :data:`~portfolios.components.CREDIT_COLUMNS` plus ``pd_lifetime_se`` and the IFRS 9 stage reason). None when
-    no loan has credit inputs."""
+    ``credit`` rows of the loans' components (:meth:`carbonrisk.portfolios.components.ContractComponent.tables`, columns
+    :data:`~carbonrisk.portfolios.components.CREDIT_COLUMNS` plus ``pd_lifetime_se`` and the IFRS 9 stage reason). None
+    when no loan has credit inputs."""
     return component_tables(run).get("credit")
 
 
@@ -318,8 +318,8 @@ def counterparty_tables(run: PortfolioRun) -> dict[str, pd.DataFrame]:
     ``counterparty``: one row per derivative (``contract``, ``type``, ``peak_epe_cny``, ``peak_pfe_cny``,
     ``effective_epe_cny``, ``pfe_level``, ``cva_cny``, ``cva_se_cny``, ``counterparty_pd_1y``,
     ``counterparty_lgd``) and ``cpty_epe_<name>``: its profile (``epe_cny``, ``epe_se_cny``, ``ene_cny``,
-    ``pfe_cny`` by date), from :func:`finance.exposure.exposure_from_values` on the values the blocks kept on
-    :func:`portfolios.engine.exposure_rows` (no netting, no collateral; CVA with the contract's
+    ``pfe_cny`` by date), from :func:`carbonrisk.finance.exposure.exposure_from_values` on the values the blocks kept on
+    :func:`carbonrisk.portfolios.engine.exposure_rows` (no netting, no collateral; CVA with the contract's
     ``counterparty_pd_1y`` / ``counterparty_rating`` and ``counterparty_lgd``, None without them). Empty when the
     book has no such derivative.
     """

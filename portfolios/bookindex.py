@@ -1,9 +1,9 @@
 """The index of a report with several books: ``index.html`` linking each book's report, and ``summary.json``.
 
 Each book's report (``NAME/report.html``, ``report.pdf``, ``report.xlsx``, ``paths_summary.parquet``,
-``summary.json``) is written by :func:`portfolios.report.write_report_files` on the book's view of the joint run
-(:mod:`portfolios.books`). The index shows each book's headline figures (:func:`headline`), formatted as in the
-reports (:mod:`portfolios.formatting`).
+``summary.json``) is written by :func:`carbonrisk.portfolios.report.write_report_files` on the book's view of the joint
+run (:mod:`carbonrisk.portfolios.books`). The index shows each book's headline figures (:func:`headline`), formatted as
+in the reports (:mod:`carbonrisk.portfolios.formatting`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from portfolios import __version__
-from portfolios.analysis import Analysis
-from portfolios.engine import PortfolioRun
-from portfolios.formatting import Unit, format_value
-from portfolios.html import page, section, warnings_block
-from portfolios.io import write_json
-from portfolios.report import stress_section
-from portfolios.stress import StressReport
+from carbonrisk.portfolios import __version__
+from carbonrisk.portfolios.analysis import Analysis
+from carbonrisk.portfolios.engine import PortfolioRun
+from carbonrisk.portfolios.formatting import Unit, format_value
+from carbonrisk.portfolios.html import page, section, warnings_block
+from carbonrisk.portfolios.io import write_json
+from carbonrisk.portfolios.report import stress_section
+from carbonrisk.portfolios.stress import StressReport
 
 __all__ = [
     "HEADLINE",

@@ -1,15 +1,15 @@
 """Books: one joint Monte Carlo run, one report per book.
 
 Every component of a portfolio file (``[[positions]]``, ``[[obligations]]``, ``[[contracts]]``, ``[[projects]]``)
-carries ``book = "NAME"`` (default :data:`~portfolios.portfolio.DEFAULT_BOOK`, ``"main"``); ``[levers] book``
+carries ``book = "NAME"`` (default :data:`~carbonrisk.portfolios.portfolio.DEFAULT_BOOK`, ``"main"``); ``[levers] book``
 names the book whose projects the levers are compared on (default: every book holding projects) and
 ``[books.NAME.limits]`` (the keys of ``[limits]``) are a book's own limits. The run values every component on the
 same paths: a CCER-linked loan of the bank's book reads the per-path credits and cash flows of a project in the
 developer's book (the link works across books). The figures of a book are then computed on its components only:
 :func:`book_run` is a view of the joint run that holds the book's rows of every per-path array (P&L, values,
 loan outcomes, project arrays; the totals over projects re-summed over the book's projects) and a portfolio that
-holds only the book's components, so :func:`portfolios.analysis.analyse` computes its VaR / ES, contributions,
-limits and tables exactly as for a file of its own.
+holds only the book's components, so :func:`carbonrisk.portfolios.analysis.analyse` computes its VaR / ES,
+contributions, limits and tables exactly as for a file of its own.
 
 Equality with a file of its own (same seed). A book's P&L rows are computed per component on the run's price
 paths, so its VaR is **bit-identical** to that of a file holding only its components when both runs simulate the
@@ -18,8 +18,8 @@ date off the grid: daily in year 1, month ends, the horizon end) and the book ho
 none (the projects' risks are drawn jointly, weather correlated across sites). Otherwise the book's figures are
 those of the same model on a finer grid, or of differently drawn projects: equal in distribution, within Monte
 Carlo error, not draw by draw. Components that interact in the joint run keep that interaction in their book:
-pledge loans on the same asset share each day's market depth (:mod:`finance.liquidity`) whatever book they are in,
-as they would in one market, so such a loan's liquidation losses alone would differ.
+pledge loans on the same asset share each day's market depth (:mod:`carbonrisk.finance.liquidity`) whatever book they
+are in, as they would in one market, so such a loan's liquidation losses alone would differ.
 """
 
 from __future__ import annotations
@@ -31,10 +31,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from portfolios.analysis import Analysis, analyse
-from portfolios.components import LoanPaths
-from portfolios.engine import PortfolioRun, RunArrays
-from portfolios.portfolio import DEFAULT_BOOK, ContractSpec, Limits, Obligation, Portfolio, Position, ProjectSpec
+from carbonrisk.portfolios.analysis import Analysis, analyse
+from carbonrisk.portfolios.components import LoanPaths
+from carbonrisk.portfolios.engine import PortfolioRun, RunArrays
+from carbonrisk.portfolios.portfolio import (
+    DEFAULT_BOOK,
+    ContractSpec,
+    Limits,
+    Obligation,
+    Portfolio,
+    Position,
+    ProjectSpec,
+)
 
 __all__ = [
     "BookArrays",
@@ -72,7 +80,7 @@ _TOTALS = {
 
 
 _RISK_COLUMNS = ("horizon", "level", "var_cny", "var_se_cny", "es_cny", "es_se_cny", "hs_var_cny")
-"""Columns of the risk table (:func:`portfolios.analysis.analyse`), kept on a book without P&L components."""
+"""Columns of the risk table (:func:`carbonrisk.portfolios.analysis.analyse`), kept on a book without P&L components."""
 
 
 def book_names(portfolio: Portfolio) -> tuple[str, ...]:
@@ -98,7 +106,7 @@ class BookSelection:
     @property
     def pnl_rows(self) -> list[int]:
         """The book's rows of the run's P&L arrays (positions, obligations, contracts, then projects:
-        :func:`portfolios.components.components`)."""
+        :func:`carbonrisk.portfolios.components.components`)."""
         n_pos, n_obl, n_con = self.n_positions_total, self.n_obligations_total, self.n_contracts_total
         return [
             *self.positions,

@@ -1,7 +1,8 @@
 """Memory estimates of portfolio runs (``report``, ``demo``) and contract valuation (``value``), before allocation.
 
-The machinery (available memory, the one-line refusal) is :mod:`models.memory`; this module counts what the
-portfolio engine (:mod:`portfolios.engine`) and the valuation layer (:func:`finance.valuation.value_all`) keep.
+The machinery (available memory, the one-line refusal) is :mod:`carbonrisk.models.memory`; this module counts what the
+portfolio engine (:mod:`carbonrisk.portfolios.engine`) and the valuation layer
+(:func:`carbonrisk.finance.valuation.value_all`) keep.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from finance.instruments import Instrument, PledgeLoan, ProjectLoan
-from finance.market import MarketEnv
-from finance.valuation import path_dates
-from models.memory import BYTES_PER_VALUE, SLACK_BYTES, WORKER_PROCESS_BYTES, MemoryEstimate, check_memory
-from models.random import BLOCK_PATHS
-from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.portfolio import Portfolio, market_history
+from carbonrisk.finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.valuation import path_dates
+from carbonrisk.models.memory import BYTES_PER_VALUE, SLACK_BYTES, WORKER_PROCESS_BYTES, MemoryEstimate, check_memory
+from carbonrisk.models.random import BLOCK_PATHS
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.portfolios.portfolio import Portfolio, market_history
 
 __all__ = ["check_portfolio_memory", "estimate_portfolio", "estimate_value", "values_per_path"]
 
@@ -30,9 +31,9 @@ LOAN_OUTCOMES: int = 5
 def values_per_path(portfolio: Portfolio) -> int:
     """float64 values the portfolio engine keeps per path (in memory and in its spill files).
 
-    Counted from :func:`portfolios.engine._one_block`: 10-day and 1-year P&L and PV per component, two obligation
-    costs, five per-project figures (NPV, IRR, payback, credit and income sums), the CEA and CCER fan rows (year
-    ends plus four), annual CCER averages, five per-project-year arrays (capex apart, for the books' totals) and
+    Counted from :func:`carbonrisk.portfolios.engine._one_block`: 10-day and 1-year P&L and PV per component, two
+    obligation costs, five per-project figures (NPV, IRR, payback, credit and income sums), the CEA and CCER fan rows
+    (year ends plus four), annual CCER averages, five per-project-year arrays (capex apart, for the books' totals) and
     six per-year portfolio totals, loan outcomes, DSCR per period and pledge exposure and coverage rows.
     """
     n_years = portfolio.horizon_years + 2
@@ -88,8 +89,8 @@ def estimate_value(
 ) -> MemoryEstimate:
     """Memory of ``value``: the base path set and one bumped set at a time, with engine temporaries.
 
-    :func:`finance.valuation.value_all` keeps the base market's paths (every factor on every fixing date) while it
-    revalues each bumped market on a second set; the Monte Carlo engines allocate about one more array of the
+    :func:`carbonrisk.finance.valuation.value_all` keeps the base market's paths (every factor on every fixing date)
+    while it revalues each bumped market on a second set; the Monte Carlo engines allocate about one more array of the
     same shape (payoffs on the path grid, coverage and breach flags of a pledge loan; measured: 6.9 KB per path
     for the pledge-loan example without sensitivities, estimated 9.4 KB).
     """

@@ -1,9 +1,9 @@
 """A GBM path source whose 4096-path blocks are generated on a Dask cluster (``carbonrisk value --workers``).
 
-:class:`ClusterGBMSource` is :class:`finance.valuation.GBMSource` with the block loop on the workers: the driver
-builds the picklable :class:`models.gbm.GBMRun` of the market (forwards, volatilities, correlation on the grid),
-each task returns the prices of its blocks (:meth:`~models.gbm.GBMRun.simulate_blocks`), and the columns are
-written in block order, so the path set, every price and every sensitivity equal those of the in-process run
+:class:`ClusterGBMSource` is :class:`carbonrisk.finance.valuation.GBMSource` with the block loop on the workers: the
+driver builds the picklable :class:`carbonrisk.models.gbm.GBMRun` of the market (forwards, volatilities, correlation on
+the grid), each task returns the prices of its blocks (:meth:`~carbonrisk.models.gbm.GBMRun.simulate_blocks`), and the
+columns are written in block order, so the path set, every price and every sensitivity equal those of the in-process run
 number for number. The engines then price on the driver: a control variate and the bump-and-revalue
 sensitivities need all paths at once.
 
@@ -23,16 +23,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument
-from finance.market import MarketEnv
-from finance.valuation import GBMSource, Valuation, value_all
-from models.base import PathSummary, SimulationPlan, simulate_blocks, summarise_blocks, summary_from_parts
-from models.gbm import GBMRun
-from models.grid import SimulationGrid
-from models.paths import DEFAULT_QUANTILES, PathSet
-from models.random import RngLike, root_seed_sequence, seed_entropy
-from models.scenarios import ScenarioCurve
-from portfolios.executor import BlockTask, dask_client, map_blocks
+from carbonrisk.finance.instruments import Instrument
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.valuation import GBMSource, Valuation, value_all
+from carbonrisk.models.base import PathSummary, SimulationPlan, simulate_blocks, summarise_blocks, summary_from_parts
+from carbonrisk.models.gbm import GBMRun
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.paths import DEFAULT_QUANTILES, PathSet
+from carbonrisk.models.random import RngLike, root_seed_sequence, seed_entropy
+from carbonrisk.models.scenarios import ScenarioCurve
+from carbonrisk.portfolios.executor import BlockTask, dask_client, map_blocks
 
 __all__ = ["ClusterGBMSource", "path_summary", "simulate_paths", "value_contracts"]
 
@@ -48,7 +48,8 @@ class ClusterGBMSource:
     Parameters
     ----------
     client : distributed.Client
-        From :func:`portfolios.executor.dask_client`; one cluster serves the base run and every bumped market.
+        From :func:`carbonrisk.portfolios.executor.dask_client`; one cluster serves the base run and every bumped
+        market.
     blocks_per_task : int
         4096-path blocks per task (never changes a number).
     """
@@ -82,7 +83,7 @@ def value_contracts(
     scheduler: str | None = None,
     blocks_per_task: int = 1,
 ) -> list[Valuation]:
-    """:func:`finance.valuation.value_all` in process, or with its GBM blocks on a local Dask cluster of
+    """:func:`carbonrisk.finance.valuation.value_all` in process, or with its GBM blocks on a local Dask cluster of
     ``workers`` processes / the cluster at ``scheduler`` (:class:`ClusterGBMSource`: the same numbers)."""
     if workers is None and scheduler is None:
         return value_all(instruments, market, n_paths=n_paths, rng=seed, sensitivities=sensitivities)
@@ -121,8 +122,8 @@ def simulate_paths(
     or only the summary, streamed (memory independent of ``n_paths``).
 
     In process without ``workers`` / ``scheduler``; otherwise the model's blocks run on a Dask cluster
-    (:func:`portfolios.executor.map_blocks`): each 4096-path block draws from its own seed stream, histogram counts
-    add exactly and per-block sums are concatenated in block order, so every number equals the in-process run's.
+    (:func:`carbonrisk.portfolios.executor.map_blocks`): each 4096-path block draws from its own seed stream, histogram
+    counts add exactly and per-block sums are concatenated in block order, so every number equals the in-process run's.
     """
     if workers is None and scheduler is None:
         if not full:

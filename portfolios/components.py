@@ -1,10 +1,10 @@
 """One protocol for every component of a book: positions, obligations, contracts and projects answer the same
 questions.
 
-A block of the portfolio Monte Carlo (:func:`portfolios.engine.run_block`) builds one :class:`BlockInputs` (the
-block's path set, the market, the horizon states of :mod:`finance.revaluation` and the projects' per-path cash
-flows) and asks each :class:`Component` for its :class:`ComponentPaths`: the P&L at each horizon (one definition:
-value at ``h`` + cash flows up to ``h`` carried to ``h`` - value today), its per-path value and, for loans,
+A block of the portfolio Monte Carlo (:func:`carbonrisk.portfolios.engine.run_block`) builds one :class:`BlockInputs`
+(the block's path set, the market, the horizon states of :mod:`carbonrisk.finance.revaluation` and the projects'
+per-path cash flows) and asks each :class:`Component` for its :class:`ComponentPaths`: the P&L at each horizon (one
+definition: value at ``h`` + cash flows up to ``h`` carried to ``h`` - value today), its per-path value and, for loans,
 typed :class:`LoanPaths`. The engine's block is a loop over :func:`components`: ``block`` on the paths,
 ``arrays`` for what the run keeps; after the run the analysis asks each component for its ``tables`` (loans,
 exposure profiles, DSCR, compliance cost, projects). :meth:`LoanPaths.read` is the one place that names a loan's
@@ -12,13 +12,13 @@ arrays in the run's merged arrays (the report's coverage chart reads them throug
 
 Project -> contract cash flows are an explicit input: :class:`ProjectPaths` holds each project's per-path
 credits, heat revenue, capex and opex, and a contract that names a project takes them through
-:meth:`ProjectPaths.linked` (any contract implementing :class:`finance.linking.ProjectLinked`, rebuilt per
+:meth:`ProjectPaths.linked` (any contract implementing :class:`carbonrisk.finance.linking.ProjectLinked`, rebuilt per
 block, never patched in place).
 
-Adding a contract type: register its instrument and engines in :mod:`finance.valuation`; if
-:func:`finance.revaluation.has_closed_form` knows it, :class:`ContractComponent` revalues it per path, otherwise
-its engine's per-path ``pv_cny`` sample is regressed on the price at each horizon (pilot set); loan-like results
-go in :class:`LoanPaths`. No change here is needed unless it has report tables of its own
+Adding a contract type: register its instrument and engines in :mod:`carbonrisk.finance.valuation`; if
+:func:`carbonrisk.finance.revaluation.has_closed_form` knows it, :class:`ContractComponent` revalues it per path,
+otherwise its engine's per-path ``pv_cny`` sample is regressed on the price at each horizon (pilot set); loan-like
+results go in :class:`LoanPaths`. No change here is needed unless it has report tables of its own
 (:meth:`ContractComponent.tables`).
 """
 
@@ -31,18 +31,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from finance.instruments import Instrument, PledgeLoan, ProjectLoan
-from finance.linking import ProjectCashFlows, ProjectLinked
-from finance.loans import pledge_credit_figures, profile_dates, project_credit_figures
-from finance.market import MarketEnv
-from finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource, horizon_value
-from finance.valuation import engines_for
-from models.paths import PathSet
-from portfolios.metrics import exposure_profile
-from portfolios.portfolio import ContractSpec, Obligation, Position
+from carbonrisk.finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from carbonrisk.finance.linking import ProjectCashFlows, ProjectLinked
+from carbonrisk.finance.loans import pledge_credit_figures, profile_dates, project_credit_figures
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource, horizon_value
+from carbonrisk.finance.valuation import engines_for
+from carbonrisk.models.paths import PathSet
+from carbonrisk.portfolios.metrics import exposure_profile
+from carbonrisk.portfolios.portfolio import ContractSpec, Obligation, Position
 
 if TYPE_CHECKING:
-    from portfolios.engine import RunContext
+    from carbonrisk.portfolios.engine import RunContext
 
 __all__ = [
     "CREDIT_COLUMNS",
@@ -68,7 +68,7 @@ __all__ = [
 
 def pledge_rows(ctx: RunContext, loan: PledgeLoan) -> np.ndarray:
     """Grid rows of a pledge loan's exposure and coverage profile: the loan engine's own profile dates
-    (:func:`finance.loans.profile_dates`, every ``n // 24``-th of its ``n`` monitoring dates)."""
+    (:func:`carbonrisk.finance.loans.profile_dates`, every ``n // 24``-th of its ``n`` monitoring dates)."""
     return np.asarray(ctx.dates.get_indexer(profile_dates(loan, ctx.market.valuation_date)), dtype=np.intp)
 
 
@@ -77,8 +77,9 @@ class ProjectPaths:
     """Per-path project cash flows of one block, each ``(n_projects, n_years, n_paths)`` on the run's years.
 
     The explicit engine input of project-linked contracts: :meth:`flows` gives one project's
-    :class:`~finance.linking.ProjectCashFlows` and :meth:`linked` the contract on them (any contract implementing
-    :class:`~finance.linking.ProjectLinked`, not only project loans).
+    :class:`~carbonrisk.finance.linking.ProjectCashFlows` and :meth:`linked` the contract on them (any contract
+    implementing
+    :class:`~carbonrisk.finance.linking.ProjectLinked`, not only project loans).
     """
 
     names: tuple[str, ...]
@@ -143,10 +144,10 @@ class LoanPaths:
     """``(n_periods, n_paths)`` debt service due per period (interest + principal, 0 once repaid or defaulted)."""
     exposure_cny: np.ndarray | None = None
     """``(n_rows, n_paths)`` pledge exposure on :func:`pledge_rows`, the loan engine's own
-    (:attr:`finance.loans.PledgeOutcome.exposure_cny`: 0 once liquidated)."""
+    (:attr:`carbonrisk.finance.loans.PledgeOutcome.exposure_cny`: 0 once liquidated)."""
     coverage: np.ndarray | None = None
     """``(n_rows, n_paths)`` pledged collateral value / principal on :func:`pledge_rows`, the loan engine's own
-    (:attr:`finance.loans.PledgeOutcome.coverage`: top-ups included, NaN once liquidated)."""
+    (:attr:`carbonrisk.finance.loans.PledgeOutcome.coverage`: top-ups included, NaN once liquidated)."""
     ead_cny: np.ndarray | None = None
     """Amount owed at default (0 where none): the credit figures' EAD."""
     default_time_years: np.ndarray | None = None
@@ -189,7 +190,7 @@ class LoanPaths:
 
 @runtime_checkable
 class _Loader(Protocol):
-    """A run's arrays that read one slice of a spilled array (:class:`portfolios.engine.RunArrays`)."""
+    """A run's arrays that read one slice of a spilled array (:class:`carbonrisk.portfolios.engine.RunArrays`)."""
 
     def load(self, key: str, index: int) -> np.ndarray:
         """``arrays[key][index]``."""
@@ -459,7 +460,7 @@ CREDIT_COLUMNS: tuple[str, ...] = (
     "standardised_capital_cny",
     "carbon_collateral_recognised",
 )
-"""Columns of the report's credit table (the keys of :meth:`finance.credit.LoanCreditFigures.to_dict`)."""
+"""Columns of the report's credit table (the keys of :meth:`carbonrisk.finance.credit.LoanCreditFigures.to_dict`)."""
 
 
 @dataclass(frozen=True)
@@ -512,7 +513,7 @@ class ContractComponent:
         )
         kept = {k: np.asarray(result.samples[k], dtype=float) for k in self.keep if k in result.samples}
         if isinstance(inst, PledgeLoan) and "coverage" in result.samples:
-            # the loan engine's own profile on the dates of pledge_rows (finance.loans.profile_dates)
+            # the loan engine's own profile on the dates of pledge_rows (carbonrisk.finance.loans.profile_dates)
             for key in ("coverage", "exposure_cny"):
                 kept[key] = np.asarray(result.samples[key], dtype=float)
         loan = LoanPaths(**kept) if "loss_cny" in kept else None
@@ -561,9 +562,9 @@ class ContractComponent:
         return out
 
     def _credit_row(self, loan: LoanPaths, ctx: RunContext) -> dict[str, object] | None:
-        """The loan's credit figures (:func:`finance.loans.pledge_credit_figures` /
-        :func:`finance.loans.project_credit_figures`) on the run's merged per-path default times, losses and EADs
-        (the same paths as the P&L); None without ``borrower_pd_1y`` or ``rating``."""
+        """The loan's credit figures (:func:`carbonrisk.finance.loans.pledge_credit_figures` /
+        :func:`carbonrisk.finance.loans.project_credit_figures`) on the run's merged per-path default times, losses and
+        EADs (the same paths as the P&L); None without ``borrower_pd_1y`` or ``rating``."""
         inst = self.spec.instrument
         if not isinstance(inst, PledgeLoan | ProjectLoan) or (inst.borrower_pd_1y is None and inst.rating is None):
             return None

@@ -4,7 +4,7 @@ Pipeline (one run)::
 
     price history -> fitted model (joint CEA/CCER) -> grid (daily in year 1, month ends to the horizon, every
     contract fixing date) -> for each block of paths: prices, project paths, contract engines -> per-path arrays
-    -> merged as blocks arrive into arrays for all paths -> metrics (portfolios.analysis)
+    -> merged as blocks arrive into arrays for all paths -> metrics (carbonrisk.portfolios.analysis)
 
 Memory: each block reduces its paths to what the metrics need: per path the P&L of every component, the price
 fan rows, annual CCER averages, portfolio totals per year, each project's NPV / IRR / payback, loan outcomes and
@@ -18,7 +18,8 @@ Randomness: block ``b`` of the run draws prices from ``SeedSequence(seed, spawn_
 seed and the path count, never on how blocks are grouped into tasks or spread over workers.
 
 What each component contributes per path, at each horizon ``h`` (10 trading days and 1 year): one definition,
-``P&L(h) = value at h on the path + cash flows up to h carried to h - value today`` (:mod:`finance.revaluation`):
+``P&L(h) = value at h on the path + cash flows up to h carried to h - value today``
+(:mod:`carbonrisk.finance.revaluation`):
 
 * inventories: ``q (S_h - S_0)``;
 * contracts with a closed form (forwards, options, swaps, swaptions, exchange options, guaranteed contracts):
@@ -34,14 +35,14 @@ What each component contributes per path, at each horizon ``h`` (10 trading days
   hedge_price_cny_per_t`` is a hedge outside the book. A hedge held as contracts of the book is named in the
   obligation's ``hedges``: its P&L is the contracts', and the hedged compliance cost (cost-at-risk and
   cash-flow-at-risk tables) nets their value on the compliance date, path by path
-  (:func:`~portfolios.components.hedge_settlement`);
-* projects (:func:`~portfolios.components.project_value`): the plan's cash flows (credits x the year's average
-  CCER price at the path's forward curve, heat revenue, capex, opex) at mid-year on the market's curve, plus
+  (:func:`~carbonrisk.portfolios.components.hedge_settlement`);
+* projects (:func:`~carbonrisk.portfolios.components.project_value`): the plan's cash flows (credits x the year's
+  average CCER price at the path's forward curve, heat revenue, capex, opex) at mid-year on the market's curve, plus
   the path's own cash flows of the years already paid by ``h``; the per-path project arrays (income ``credits
   issued x CCER annual average``, heat revenue ``heat x tariff``, capex, opex, NPV, IRR, payback) are reported
-  as before, and project-linked contracts (:mod:`finance.linking`) run on those per-path volumes and cash flows,
-  an explicit input of the block (:class:`~portfolios.components.ProjectPaths` in
-  :class:`~portfolios.components.BlockInputs`).
+  as before, and project-linked contracts (:mod:`carbonrisk.finance.linking`) run on those per-path volumes and cash
+  flows, an explicit input of the block (:class:`~carbonrisk.portfolios.components.ProjectPaths` in
+  :class:`~carbonrisk.portfolios.components.BlockInputs`).
 
 Contract deltas (the contracts table) are bump-and-revalue of the same revaluation on the valuation date
 (spot +-1 %); loans have none (their value comes from the regression, which has no today state to bump).
@@ -63,11 +64,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.exposure import evenly_spaced_rows, exposure_values
-from finance.instruments import Derivative, Instrument
-from finance.loans import shared_depth_outcomes
-from finance.market import MarketEnv
-from finance.revaluation import (
+from carbonrisk.finance.exposure import evenly_spaced_rows, exposure_values
+from carbonrisk.finance.instruments import Derivative, Instrument
+from carbonrisk.finance.loans import shared_depth_outcomes
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import (
     FlatVolatility,
     HorizonState,
     ModelVariance,
@@ -76,21 +77,21 @@ from finance.revaluation import (
     has_closed_form,
     horizon_value,
 )
-from finance.valuation import engines_for, path_dates
-from models.calendar import year_fractions
-from models.catalog import fit_model
-from models.data import PriceHistory, load_prices
-from models.drift import MarketAnchor
-from models.exceptions import CarbonRiskWarning
-from models.geothermal import simulate_portfolio
-from models.grid import SimulationGrid
-from models.interface import PriceModelResult
-from models.joint import BasisParams, JointCeaCcer, fit_basis
-from models.paths import PathSet
-from models.random import BLOCK_PATHS, root_seed_sequence
-from models.scenarios import ScenarioCurve, load_scenario
-from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.components import (
+from carbonrisk.finance.valuation import engines_for, path_dates
+from carbonrisk.models.calendar import year_fractions
+from carbonrisk.models.catalog import fit_model
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.drift import MarketAnchor
+from carbonrisk.models.exceptions import CarbonRiskWarning
+from carbonrisk.models.geothermal import simulate_portfolio
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.interface import PriceModelResult
+from carbonrisk.models.joint import BasisParams, JointCeaCcer, fit_basis
+from carbonrisk.models.paths import PathSet
+from carbonrisk.models.random import BLOCK_PATHS, root_seed_sequence
+from carbonrisk.models.scenarios import ScenarioCurve, load_scenario
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.portfolios.components import (
     BlockInputs,
     LoanPaths,
     ProjectPaths,
@@ -102,11 +103,11 @@ from portfolios.components import (
     pledge_rows,
     project_value,
 )
-from portfolios.exceptions import InputError
-from portfolios.executor import BlockTask, map_blocks
-from portfolios.metrics import irr, payback_year, present_value
-from portfolios.modelcheck import model_backtest
-from portfolios.portfolio import DEFAULT_CCER_SPOT, Portfolio, market_history
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.executor import BlockTask, map_blocks
+from carbonrisk.portfolios.metrics import irr, payback_year, present_value
+from carbonrisk.portfolios.modelcheck import model_backtest
+from carbonrisk.portfolios.portfolio import DEFAULT_CCER_SPOT, Portfolio, market_history
 
 __all__ = [
     "SPILL_ROWS",
@@ -169,7 +170,7 @@ class RunContext:
     model: PriceModelResult
     scenario: ScenarioCurve | None
     anchor: MarketAnchor | None
-    """Anchor / glide of the trend (with a scenario; :mod:`models.drift`)."""
+    """Anchor / glide of the trend (with a scenario; :mod:`carbonrisk.models.drift`)."""
     grid: SimulationGrid
     market: MarketInputs
     years: tuple[int, ...]
@@ -189,7 +190,7 @@ class RunContext:
     planned_other_cny: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     """``(n_projects, n_years)`` heat revenue - capex - opex of the deterministic projects (the plan), CNY."""
     project_value_today: tuple[float, ...] = ()
-    """Per project: value on the valuation date (:func:`~portfolios.components.project_value`), CNY."""
+    """Per project: value on the valuation date (:func:`~carbonrisk.portfolios.components.project_value`), CNY."""
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -290,8 +291,8 @@ def _grid_dates(vd: pd.Timestamp, horizon_years: int, contracts: list[Instrument
 
 
 def market_anchor(portfolio: Portfolio) -> MarketAnchor:
-    """The ``[market]`` anchor / glide of the run (:mod:`models.drift`): carry from ``financing_rate`` (default
-    the discount rate) and ``convenience_yield``, or the quoted ``forwards``."""
+    """The ``[market]`` anchor / glide of the run (:mod:`carbonrisk.models.drift`): carry from ``financing_rate``
+    (default the discount rate) and ``convenience_yield``, or the quoted ``forwards``."""
     spec = portfolio.market
     quotes = (
         pd.Series([p for _, p in spec.forwards], index=pd.DatetimeIndex([d for d, _ in spec.forwards]), dtype=float)
@@ -309,8 +310,9 @@ def market_anchor(portfolio: Portfolio) -> MarketAnchor:
 
 def _basis(portfolio: Portfolio, history: PriceHistory) -> tuple[BasisParams, str]:
     """The CEA/CCER basis and where its start comes from: fitted on ``ccer_prices`` when given, else the documented
-    assumptions of :class:`~models.joint.BasisParams`; the start from ``ccer_spot`` (or the last CCER close, or
-    :data:`~portfolios.portfolio.DEFAULT_CCER_SPOT`), or the deprecated ``ccer_discount`` ratio."""
+    assumptions of :class:`~carbonrisk.models.joint.BasisParams`; the start from ``ccer_spot`` (or the last CCER close,
+    or
+    :data:`~carbonrisk.portfolios.portfolio.DEFAULT_CCER_SPOT`), or the deprecated ``ccer_discount`` ratio."""
     spec = portfolio.market
     if spec.ccer_prices is not None:
         basis, source = fit_basis(history, load_prices(spec.ccer_prices)), "fitted on " + Path(spec.ccer_prices).name
@@ -340,7 +342,7 @@ def _fit(portfolio: Portfolio, history: PriceHistory) -> tuple[JointCeaCcer, dic
 
 def _check_dates(portfolio: Portfolio, vd: pd.Timestamp) -> None:
     """Contracts fix and obligations fall between the valuation date and the horizon end (what
-    :func:`~portfolios.portfolio.load_portfolio` checks, with file and line, for a parsed portfolio)."""
+    :func:`~carbonrisk.portfolios.portfolio.load_portfolio` checks, with file and line, for a parsed portfolio)."""
     end = vd + pd.DateOffset(years=portfolio.horizon_years)
     for spec in portfolio.contracts:
         last = max(spec.instrument.fixing_dates(vd))
@@ -476,8 +478,8 @@ def volatility_source(ctx: RunContext) -> VolatilitySource:
     """The revaluation's volatility: the model's expected average variance from the horizon to expiry given its
     conditional variance there, when the fitted model offers ``expected_average_variance(variance_now, n_days)``
     (daily variances of decimal log-returns; looked up on the joint model, then on its CEA model) and the path set
-    carries ``variance``; otherwise the market's volatilities (:class:`~finance.revaluation.FlatVolatility`: the
-    history's CEA volatility and the CCER volatility implied by the basis), the documented fallback."""
+    carries ``variance``; otherwise the market's volatilities (:class:`~carbonrisk.finance.revaluation.FlatVolatility`:
+    the history's CEA volatility and the CCER volatility implied by the basis), the documented fallback."""
     flat = FlatVolatility(dict(ctx.market.vols))
     for owner in (ctx.model, getattr(ctx.model, "cea", None)):
         expected = getattr(owner, "expected_average_variance", None)
@@ -599,7 +601,7 @@ def _project_paths(
     arrays of the report: income ``credits x CCER annual average``, heat revenue ``heat x tariff``, capex, opex,
     NPV on the market's curve at mid-year, IRR and payback, and the NPV at the project's hurdle rate,
     :math:`\sum_y CF_y P(0, t_y) e^{-s t_y}` with ``s`` the project's spread over the curve
-    (:meth:`~portfolios.portfolio.ProjectSpec.hurdle_spread`)."""
+    (:meth:`~carbonrisk.portfolios.portfolio.ProjectSpec.hurdle_spread`)."""
     pf = ctx.portfolio
     if not pf.projects:
         return None, {}
@@ -650,8 +652,9 @@ def _obligation_costs(
     ctx: RunContext, cea_avg: np.ndarray, ccer_avg: np.ndarray, hedges: list[np.ndarray]
 ) -> dict[str, np.ndarray]:
     """Compliance cost at the annual average prices, unhedged and hedged: minus the value on the compliance date
-    of the book's contracts that hedge the obligation (``hedges``, :func:`~portfolios.components.hedge_settlement`),
-    or with ``hedged_t`` tonnes at the obligation's own hedge price."""
+    of the book's contracts that hedge the obligation (``hedges``,
+    :func:`~carbonrisk.portfolios.components.hedge_settlement`), or with ``hedged_t`` tonnes at the obligation's own
+    hedge price."""
     cost_u, cost_h = [], []
     n = cea_avg.shape[1]
     for ob, hedge in zip(ctx.portfolio.obligations, hedges, strict=True):
@@ -697,8 +700,8 @@ def _one_block(
     inputs = BlockInputs(ctx, block_paths, market, states, projects)
     pnl10, pnl1y, values = [], [], []
     # Each component runs on its own. Loans that liquidate the same asset on the same path and day would share its
-    # market depth (finance.liquidity): that shared state belongs here, built once per block before this loop and
-    # handed to the components through BlockInputs, so the loop stays the one place a block is computed.
+    # market depth (carbonrisk.finance.liquidity): that shared state belongs here, built once per block before this loop
+    # and handed to the components through BlockInputs, so the loop stays the one place a block is computed.
     for component in components(ctx):
         result = component.block(inputs)
         pnl10.append(result.pnl_10d)
@@ -719,10 +722,12 @@ def _credit_hooks(
     """Issue 15's two book-level credit hooks on one block (``values``, the contracts' per-path values, is
     updated in place):
 
-    * pledge loans on the same asset share each day's market depth (:func:`finance.loans.shared_depth_outcomes`):
-      their losses and per-path values are redone (their P&L at the horizons stays the pilot regression's);
+    * pledge loans on the same asset share each day's market depth
+      (:func:`carbonrisk.finance.loans.shared_depth_outcomes`): their losses and per-path values are redone (their P&L
+      at the horizons stays the pilot regression's);
     * each closed-form derivative's values on its exposure-profile rows (:func:`exposure_rows`), kept as
-      ``contract{c}_exposure_values`` for the EPE / PFE / CVA table (:func:`portfolios.analysis.counterparty_tables`).
+      ``contract{c}_exposure_values`` for the EPE / PFE / CVA table
+      (:func:`carbonrisk.portfolios.analysis.counterparty_tables`).
     """
     contracts = [spec.instrument for spec in ctx.portfolio.contracts]
     out: dict[str, np.ndarray] = {}
@@ -737,8 +742,8 @@ def _credit_hooks(
 
 
 def exposure_rows(ctx: RunContext, instrument: Instrument) -> list[int]:
-    """Grid rows of a closed-form derivative's exposure profile (:func:`finance.exposure.evenly_spaced_rows`);
-    empty for other contracts."""
+    """Grid rows of a closed-form derivative's exposure profile
+    (:func:`carbonrisk.finance.exposure.evenly_spaced_rows`); empty for other contracts."""
     if not (isinstance(instrument, Derivative) and has_closed_form(instrument)):
         return []
     return evenly_spaced_rows(instrument, ctx.dates)

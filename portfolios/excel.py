@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from portfolios.formatting import Unit, column_unit, excel_format, format_value
+from carbonrisk.portfolios.formatting import Unit, column_unit, excel_format, format_value
 
 __all__ = ["write_workbook"]
 
@@ -77,7 +77,7 @@ def write_workbook(
 ) -> Path:
     """Write each frame to its own sheet, ``front`` sheets first (Summary, Inputs, ...); return the path.
 
-    Numbers are numeric cells with the number format of their column's unit (:func:`portfolios.formatting.
+    Numbers are numeric cells with the number format of their column's unit (:func:`carbonrisk.portfolios.formatting.
     excel_format`: CNY ``#,##0``, probabilities ``0.0%``...), the header row is frozen and columns are sized to
     their formatted content (at most 60 characters; longer text wraps). A frame's index is written as columns when
     it is named. ``frame.attrs["row_units"]`` (``{column: [unit per row]}``) gives a column of mixed units (the

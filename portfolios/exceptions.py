@@ -1,8 +1,8 @@
-"""Errors of the portfolio layer; all derive from :mod:`models.exceptions` so the CLI handles them alike."""
+"""Errors of the portfolio layer; all derive from :mod:`carbonrisk.models.exceptions` so the CLI handles them alike."""
 
 from __future__ import annotations
 
-from models.exceptions import CarbonRiskError, InputError
+from carbonrisk.models.exceptions import CarbonRiskError, InputError
 
 __all__ = ["CarbonRiskError", "InputError", "LedgerError", "OutputError"]
 

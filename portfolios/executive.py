@@ -1,7 +1,8 @@
 """The executive summary: the first screen of the report, in the figures and sentences a credit committee reads.
 
-Built from one result set (a run, its :class:`~portfolios.analysis.Analysis` and, when run, the stress tables of
-:func:`portfolios.stress.run_stress`); nothing is re-estimated here. What it holds:
+Built from one result set (a run, its :class:`~carbonrisk.portfolios.analysis.Analysis` and, when run, the stress tables
+of
+:func:`carbonrisk.portfolios.stress.run_stress`); nothing is re-estimated here. What it holds:
 
 * **limits**: every limit of the portfolio file against the figure it limits, as used / limit (utilisation bars):
   ``var_99_10d_cny`` (the 99 % 10-day VaR), ``es_99_1y_cny`` (the 99 % 1-year ES), ``ltv_max`` (each pledge loan's
@@ -11,8 +12,8 @@ Built from one result set (a run, its :class:`~portfolios.analysis.Analysis` and
 * **stress**: the scenario with the worst 1-year book P&L and the limits it breaches, and the reverse-stress levels
   at which each loan starts to lose money;
 * **mismatch**: the peak funding gap at P50 / P95 and its median year, the first year from which carbon income
-  covers the early losses with 50 % and 90 % probability (:func:`portfolios.advice.coverage_year`), and the lever
-  that removes most of the P95 gap with its cost;
+  covers the early losses with 50 % and 90 % probability (:func:`carbonrisk.portfolios.advice.coverage_year`), and the
+  lever that removes most of the P95 gap with its cost;
 * **model**: the price model and its one-day VaR backtest verdict;
 * **warnings that matter**: limit breaches, a rejected backtest, loans in IFRS 9 stage 2 or 3 and the run's warnings
   other than data-gap notes, each one sentence (the stress breaches are counted in the stress lines).
@@ -27,12 +28,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from finance.instruments import PledgeLoan
-from finance.stress_scenarios import embedded_scenarios
-from portfolios.advice import coverage_year, million, percent
-from portfolios.analysis import Analysis
-from portfolios.engine import PortfolioRun
-from portfolios.html import table_tag
+from carbonrisk.finance.instruments import PledgeLoan
+from carbonrisk.finance.stress_scenarios import embedded_scenarios
+from carbonrisk.portfolios.advice import coverage_year, million, percent
+from carbonrisk.portfolios.analysis import Analysis
+from carbonrisk.portfolios.engine import PortfolioRun
+from carbonrisk.portfolios.html import table_tag
 
 __all__ = [
     "ExecutiveSummary",
@@ -132,7 +133,9 @@ def scenario_label(name: str) -> str:
 def _stress(run: PortfolioRun, stress: Mapping[str, pd.DataFrame]) -> tuple[list[str], list[tuple[str, float, str]]]:
     scen = stress.get("scenarios")
     if scen is None or not len(scen):
-        if ": book " not in run.portfolio.name:  # not one book of several (portfolios.books.book_portfolio's name)
+        if (
+            ": book " not in run.portfolio.name
+        ):  # not one book of several (carbonrisk.portfolios.books.book_portfolio's name)
             return ["Stress tests were not run for this report."], []
         return [
             "This book is one of several: the stress tests revalue the whole file at once and are shown on the "
@@ -258,7 +261,8 @@ def _warnings(run: PortfolioRun, analysis: Analysis) -> list[str]:
 def executive_summary(
     run: PortfolioRun, analysis: Analysis, stress: Mapping[str, pd.DataFrame] | None = None
 ) -> ExecutiveSummary:
-    """The summary of one result set (``stress``: the tables of :func:`portfolios.stress.run_stress`, if run)."""
+    """The summary of one result set (``stress``: the tables of :func:`carbonrisk.portfolios.stress.run_stress`, if
+    run)."""
     stress = stress or {}
     limits = _limits(run, analysis)
     stress_lines, stress_facts = _stress(run, stress)

@@ -1,6 +1,6 @@
 """Run a per-block computation over all path blocks: in-process, on a local Dask cluster, or on a remote one.
 
-Work is split along the path-block convention of :mod:`models.random`: task ``k`` covers blocks
+Work is split along the path-block convention of :mod:`carbonrisk.models.random`: task ``k`` covers blocks
 ``[k * blocks_per_task, (k + 1) * blocks_per_task)`` and draws only from those blocks' own generators. Each task
 returns a dict of arrays whose LAST axis is paths; as tasks finish (in any order) their columns are written into
 arrays preallocated for the whole run (or into ``.npy`` files for arrays with many values per path), integer
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from models.exceptions import CarbonRiskError, InputError
-from models.random import BLOCK_PATHS, RngLike, root_seed_sequence
+from carbonrisk.models.exceptions import CarbonRiskError, InputError
+from carbonrisk.models.random import BLOCK_PATHS, RngLike, root_seed_sequence
 
 __all__ = [
     "SCHEDULER_FORMS",
@@ -214,7 +214,7 @@ def map_blocks(
     func : callable
         Module-level (picklable) function of a :class:`BlockTask` returning arrays with paths on the last axis.
     n_paths, rng : int, seed
-        The run; see :mod:`models.random`.
+        The run; see :mod:`carbonrisk.models.random`.
     blocks_per_task : int
         Blocks per task (memory and scheduling granularity; does not change any number).
     workers : int, optional
@@ -274,7 +274,7 @@ def check_scheduler_address(address: str) -> str:
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         Naming the value and :data:`SCHEDULER_FORMS`.
     """
     text = address.strip()
@@ -328,7 +328,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
 
 def _in_worker(func: Callable[[BlockTask], BlockResult], task: BlockTask) -> BlockResult:
-    """``func(task)`` with numba's pool limited to :func:`models.base.simulation_threads` in this thread.
+    """``func(task)`` with numba's pool limited to :func:`carbonrisk.models.base.simulation_threads` in this thread.
 
     The limit is set here, in the task's thread, because the environment alone does not hold: a worker process
     re-imports the driver's main module (``spawn``), which may import numba before the worker's environment is set,
@@ -336,7 +336,7 @@ def _in_worker(func: Callable[[BlockTask], BlockResult], task: BlockTask) -> Blo
     """
     import numba
 
-    from models.base import simulation_threads
+    from carbonrisk.models.base import simulation_threads
 
     numba.set_num_threads(min(simulation_threads(), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     return func(task)

@@ -2,16 +2,16 @@
 
 A project whose first heating season lies before the valuation year (the Hebei reference case starts in 2021) is
 valued from the valuation date on; its earlier seasons are reported here from the deterministic plan
-(:func:`models.geothermal.run_project`: the reference season every year, the project's emission factors and its
-CCER pipeline), so a reader sees what the project has already delivered and what is left out of the risk figures.
+(:func:`carbonrisk.models.geothermal.run_project`: the reference season every year, the project's emission factors and
+its CCER pipeline), so a reader sees what the project has already delivered and what is left out of the risk figures.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from models.geothermal import run_project
-from portfolios.portfolio import Portfolio
+from carbonrisk.models.geothermal import run_project
+from carbonrisk.portfolios.portfolio import Portfolio
 
 __all__ = ["project_history"]
 

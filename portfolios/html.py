@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from portfolios.formatting import Unit, column_label, column_unit, format_value
+from carbonrisk.portfolios.formatting import Unit, column_label, column_unit, format_value
 
 __all__ = ["figure_tag", "page", "section", "table_tag"]
 
@@ -82,7 +82,7 @@ def _transposed_table(data: pd.DataFrame, units: object, table_id: str, caption:
 
 
 def table_tag(frame: pd.DataFrame, *, index: bool = False, table_id: str = "", caption: str = "") -> str:
-    """Render ``frame`` as an HTML table, each column formatted by its unit (:mod:`portfolios.formatting`).
+    """Render ``frame`` as an HTML table, each column formatted by its unit (:mod:`carbonrisk.portfolios.formatting`).
 
     Headers are readable labels with the unit (``NPV P5 (CNY)``); ``frame.attrs["units"]`` overrides the unit read
     from a column name. A table of more than 12 columns and at most 6 rows is shown transposed (one row per

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from portfolios.exceptions import OutputError
+from carbonrisk.portfolios.exceptions import OutputError
 
 __all__ = ["MARKER", "OutputFile", "OutputFolder", "atomic_output_dir", "write_json"]
 

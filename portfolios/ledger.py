@@ -8,10 +8,11 @@ Location: ``$CARBONRISK_HOME/ledger.sqlite`` when ``CARBONRISK_HOME`` is set, el
 ``$XDG_DATA_HOME/carbonrisk/ledger.sqlite``, else ``~/.local/share/carbonrisk/ledger.sqlite``.
 
 Failures: a ledger that cannot be used (its folder cannot be created, the file is a directory, random bytes, a
-truncated database, or read-only when a run must be recorded) raises :class:`~portfolios.exceptions.LedgerError`,
-one line naming the file and what to do; carbonrisk never deletes or repairs the file. Reading commands open the
-ledger with ``readonly=True`` (an SQLite ``mode=ro`` URI), so they work on a read-only ledger and never create
-one; a run that records calls :meth:`Ledger.check_writable` before its Monte Carlo.
+truncated database, or read-only when a run must be recorded) raises
+:class:`~carbonrisk.portfolios.exceptions.LedgerError`, one line naming the file and what to do; carbonrisk never
+deletes or repairs the file. Reading commands open the ledger with ``readonly=True`` (an SQLite ``mode=ro`` URI), so
+they work on a read-only ledger and never create one; a run that records calls :meth:`Ledger.check_writable` before its
+Monte Carlo.
 
 Concurrency: SQLite in WAL mode with a busy timeout; each record is one short ``BEGIN IMMEDIATE`` transaction, so
 concurrent processes serialise their writes instead of corrupting the file.
@@ -34,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from portfolios.exceptions import InputError, LedgerError
+from carbonrisk.portfolios.exceptions import InputError, LedgerError
 
 __all__ = [
     "ENVIRONMENT_KEYS",
@@ -277,7 +278,7 @@ class Ledger:
 
     Raises
     ------
-    portfolios.exceptions.LedgerError
+    carbonrisk.portfolios.exceptions.LedgerError
         One line naming the ledger file and what to do, when its folder cannot be created, or the file is a
         directory, not an SQLite database (random bytes), truncated, or (for writing) read-only.
     """
@@ -359,7 +360,7 @@ class Ledger:
         return found is not None
 
     def check_writable(self) -> None:
-        """Raise :class:`~portfolios.exceptions.LedgerError` now if a record could not be written.
+        """Raise :class:`~carbonrisk.portfolios.exceptions.LedgerError` now if a record could not be written.
 
         Takes the write lock, runs a write statement that changes nothing and rolls back: call it before a long run so
         that a read-only, corrupt or locked ledger is reported before any work (and before any output exists).
@@ -389,7 +390,7 @@ class Ledger:
 
         Raises
         ------
-        portfolios.exceptions.LedgerError
+        carbonrisk.portfolios.exceptions.LedgerError
             When the ledger cannot be written (read-only, corrupt, locked past the busy timeout, disk full).
         """
         now = datetime.now(UTC)

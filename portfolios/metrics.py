@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from portfolios.exceptions import InputError
+from carbonrisk.portfolios.exceptions import InputError
 
 __all__ = [
     "MismatchMetrics",

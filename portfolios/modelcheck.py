@@ -1,7 +1,7 @@
 """The model in use, validated where it is used (issue 13, item 4): its VaR backtest on its own price history.
 
 Every portfolio report shows the walk-forward one-day VaR backtest of the run's model (violations, Kupiec and
-Christoffersen conditional-coverage p-values at 95 % and 99 %; :func:`models.backtest.backtest_var`):
+Christoffersen conditional-coverage p-values at 95 % and 99 %; :func:`carbonrisk.models.backtest.backtest_var`):
 
 * on an embedded series (``cea``, ``hbea``) the stored table ``models/data/backtests/backtests.csv`` (rolling
   500-return window, refit every 20 trading days, the README's settings) is read: the same numbers, at no cost;
@@ -9,8 +9,8 @@ Christoffersen conditional-coverage p-values at 95 % and 99 %; :func:`models.bac
   days; measured: 1.2-1.3 s for GARCH-FHS and OU-GARCH-FHS on CEA's 800 closes on the 2-core machine, so no
   cheaper refit is needed; a history of fewer than 600 returns uses half of them as the window).
 
-A model that either test rejects at 5 % at either level raises a :class:`~models.exceptions.CarbonRiskWarning`,
-shown at the top of the report.
+A model that either test rejects at 5 % at either level raises a
+:class:`~carbonrisk.models.exceptions.CarbonRiskWarning`, shown at the top of the report.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from models.backtest import backtest_var
-from models.catalog import make_spec
-from models.data import PriceHistory
-from models.exceptions import CarbonRiskWarning
-from portfolios.portfolio import Portfolio
+from carbonrisk.models.backtest import backtest_var
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import PriceHistory
+from carbonrisk.models.exceptions import CarbonRiskWarning
+from carbonrisk.portfolios.portfolio import Portfolio
 
 __all__ = ["BACKTEST_LEVELS", "BACKTEST_SIZE", "REPORT_REFIT", "STORED_REFIT", "model_backtest"]
 
@@ -45,7 +45,7 @@ EMBEDDED = ("cea", "hbea")
 
 
 def _stored(data: str, key: str) -> pd.DataFrame:
-    path = resources.files("models").joinpath("data/backtests/backtests.csv")
+    path = resources.files("carbonrisk.models").joinpath("data/backtests/backtests.csv")
     with resources.as_file(path) as file:
         table = pd.read_csv(file)
     return table[(table["data"] == data) & (table["model_key"] == key)]

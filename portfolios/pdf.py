@@ -1,8 +1,8 @@
 """report.pdf: the report page printed by headless Chromium (A4, page numbers and run id in every footer).
 
-The page's own print stylesheet (:func:`portfolios.html.page`) sets the A4 size, the page breaks between sections
-and the footer (CSS page-margin boxes, which Chromium renders since version 131); Chromium's own header and footer
-are switched off. When no Chromium is installed the report is written without a PDF and the run says so in one
+The page's own print stylesheet (:func:`carbonrisk.portfolios.html.page`) sets the A4 size, the page breaks between
+sections and the footer (CSS page-margin boxes, which Chromium renders since version 131); Chromium's own header and
+footer are switched off. When no Chromium is installed the report is written without a PDF and the run says so in one
 warning line; nothing else changes. The browser runs with a fresh profile in a temporary folder, with networking
 features off (the page is self-contained and requests nothing).
 """
@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from portfolios.exceptions import OutputError
+from carbonrisk.portfolios.exceptions import OutputError
 
 __all__ = ["CHROMIUM_FLAGS", "chromium_executable", "print_pdf", "screenshot"]
 

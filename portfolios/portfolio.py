@@ -1,8 +1,8 @@
 """The portfolio file (TOML): market and model, positions, compliance obligations, contracts, projects, limits, levers.
 
 Every key is validated; errors name the file, the key path and its line, and suggest the closest valid key (see
-:mod:`portfolios.tomlconfig`). The full format, with an example, is in README.md; the embedded demo portfolio is
-``portfolios/data/demo_portfolio.toml``.
+:mod:`carbonrisk.portfolios.tomlconfig`). The full format, with an example, is in README.md; the embedded demo portfolio
+is ``portfolios/data/demo_portfolio.toml``.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ from typing import Any
 
 import pandas as pd
 
-from finance.contracts import instrument_from_dict
-from finance.instruments import CarbonLinkedBond, Instrument
-from finance.linking import is_project_linked
-from finance.revaluation import has_closed_form
-from models import quantities as Q
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
-from models.data import PriceHistory, load_prices
-from models.exceptions import CarbonRiskError, CarbonRiskWarning
-from models.geothermal import Project, basin_portfolio, hebei_project, load_project
-from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
-from models.validation import check
-from portfolios.exceptions import InputError
-from portfolios.sheets import SUFFIXES, row_sections
-from portfolios.tomlconfig import Section, load_toml, parse_toml
+from carbonrisk.finance.contracts import instrument_from_dict
+from carbonrisk.finance.instruments import CarbonLinkedBond, Instrument
+from carbonrisk.finance.linking import is_project_linked
+from carbonrisk.finance.revaluation import has_closed_form
+from carbonrisk.models import quantities as Q
+from carbonrisk.models.catalog import DEFAULT_DIST, DEFAULT_MODEL, default_dist
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import CarbonRiskError, CarbonRiskWarning
+from carbonrisk.models.geothermal import Project, basin_portfolio, hebei_project, load_project
+from carbonrisk.models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
+from carbonrisk.models.validation import check
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.sheets import SUFFIXES, row_sections
+from carbonrisk.portfolios.tomlconfig import Section, load_toml, parse_toml
 
 __all__ = [
     "CEA_HOLDING_PORTFOLIO",
@@ -87,9 +87,9 @@ class MarketSpec:
     """A CCER price history (CSV / XLSX); when given, the CEA/CCER basis is fitted on it (``fit_basis``)."""
     ccer_adv_t: float | None = None
     """CCER market depth, t/day, for pledge loans on CCER without their own ``adv_t`` (default
-    :data:`finance.loans.CCER_ADV_T`, document 003)."""
+    :data:`carbonrisk.finance.loans.CCER_ADV_T`, document 003)."""
     anchor_years: float = 1.0
-    """Years up to which the expected CEA price follows the market forward (:mod:`models.drift`)."""
+    """Years up to which the expected CEA price follows the market forward (:mod:`carbonrisk.models.drift`)."""
     glide_years: float = 2.0
     """Years over which the median then glides onto the scenario curve."""
     financing_rate: float | None = None
@@ -244,14 +244,14 @@ class Portfolio:
     valuation_date: pd.Timestamp | None = None
     """``[portfolio] valuation_date``: market data up to it are used; ``None``: the price history's last date."""
     book_limits: dict[str, Limits] = field(default_factory=dict)
-    """``[books.NAME.limits]``: each book's own limits (:mod:`portfolios.books`)."""
+    """``[books.NAME.limits]``: each book's own limits (:mod:`carbonrisk.portfolios.books`)."""
     levers_book: str | None = None
     """``[levers] book``: the one book whose projects the levers are compared on (``None``: every book's)."""
 
     @property
     def books(self) -> tuple[str, ...]:
         """The books of the components, in order of first appearance (positions, obligations, projects,
-        contracts); ``(DEFAULT_BOOK,)`` for a file without components (:mod:`portfolios.books`)."""
+        contracts); ``(DEFAULT_BOOK,)`` for a file without components (:mod:`carbonrisk.portfolios.books`)."""
         parts: tuple[Position | Obligation | ProjectSpec | ContractSpec, ...] = (
             *self.positions,
             *self.obligations,
@@ -529,7 +529,8 @@ def _contract(section: Section, project_names: set[str]) -> ContractSpec:
         raise section.error(
             "project",
             f"links a project but a {instrument.kind} takes no project cash flows (a project_loan, a carbon_linked_bond"
-            " with linked_coupon = 'project_income' or any contract with finance.linking's with_project can be linked)",
+            " with linked_coupon = 'project_income' or any contract with carbonrisk.finance.linking's with_project"
+            " can be linked)",
         )
     return ContractSpec(name=name, instrument=instrument, project=link, book=book)
 
@@ -548,7 +549,8 @@ def carbon_linked_bond_coupons(table: dict[str, Any]) -> int:
 
 def _listed(head: Section, key: str, table: str, files: dict[str, str]) -> list[Section]:
     """The rows of the CSV / XLSX file that ``[portfolio] key`` names, as sections of ``table``
-    (:mod:`portfolios.sheets`); none when the key is absent. The file is recorded in ``files`` (the ledger)."""
+    (:mod:`carbonrisk.portfolios.sheets`); none when the key is absent. The file is recorded in ``files`` (the
+    ledger)."""
     if not head.has(key):
         return []
     written = head.string(key)
@@ -633,7 +635,7 @@ def portfolio_from_text(text: str, label: str, base_dir: str | Path) -> Portfoli
 
 def embedded_portfolio(name: str = DEMO_PORTFOLIO) -> Portfolio:
     """An embedded portfolio file of ``portfolios/data`` (:data:`DEMO_PORTFOLIO`, :data:`CEA_HOLDING_PORTFOLIO`)."""
-    resource = resources.files("portfolios").joinpath("data").joinpath(name)
+    resource = resources.files("carbonrisk.portfolios").joinpath("data").joinpath(name)
     with resources.as_file(resource) as file:
         return _parse(*load_toml(file), label=f"embedded:{name}")
 
@@ -728,7 +730,7 @@ STALE_HISTORY_DAYS: int = 7
 def market_history(portfolio: Portfolio) -> tuple[PriceHistory, pd.Timestamp]:
     """The price history up to the valuation date, and the valuation date (``portfolio.valuation_date``, else the
     history's last date); a history that ends more than :data:`STALE_HISTORY_DAYS` days before it warns
-    (:class:`~models.exceptions.CarbonRiskWarning`: the run starts from a stale close).
+    (:class:`~carbonrisk.models.exceptions.CarbonRiskWarning`: the run starts from a stale close).
 
     A parsed portfolio carries both (``portfolio.market_data``, read and checked once by :func:`load_portfolio`):
     they are returned without reading the file again, and the stale-history warning is raised again so that each

@@ -2,9 +2,9 @@
 ``summary.json``.
 
 One result set (a run, its analysis and optionally its stress tables) is one report
-(:func:`write_report_files`): the executive summary first (:mod:`portfolios.executive`), a table of contents, then
-every section, the stress section included (:func:`stress_section`); the workbook's front sheets are
-:mod:`portfolios.workbook`.
+(:func:`write_report_files`): the executive summary first (:mod:`carbonrisk.portfolios.executive`), a table of contents,
+then every section, the stress section included (:func:`stress_section`); the workbook's front sheets are
+:mod:`carbonrisk.portfolios.workbook`.
 
 Written atomically into the output directory (a failed or interrupted run leaves no half report).
 """
@@ -23,21 +23,21 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from finance.instruments import PledgeLoan
-from models.exceptions import ReportWarning
-from portfolios import __version__
-from portfolios.advice import SIGN_CONVENTION, lever_advice
-from portfolios.analysis import Analysis
-from portfolios.components import LoanPaths
-from portfolios.engine import PortfolioRun, pledge_rows
-from portfolios.excel import write_workbook
-from portfolios.executive import ExecutiveSummary, executive_summary, summary_html
-from portfolios.history import project_history
-from portfolios.html import figure_tag, page, section, table_tag, warnings_block
-from portfolios.io import atomic_output_dir, write_json
-from portfolios.pdf import print_pdf
-from portfolios.stress import StressReport
-from portfolios.workbook import front_sheets
+from carbonrisk.finance.instruments import PledgeLoan
+from carbonrisk.models.exceptions import ReportWarning
+from carbonrisk.portfolios import __version__
+from carbonrisk.portfolios.advice import SIGN_CONVENTION, lever_advice
+from carbonrisk.portfolios.analysis import Analysis
+from carbonrisk.portfolios.components import LoanPaths
+from carbonrisk.portfolios.engine import PortfolioRun, pledge_rows
+from carbonrisk.portfolios.excel import write_workbook
+from carbonrisk.portfolios.executive import ExecutiveSummary, executive_summary, summary_html
+from carbonrisk.portfolios.history import project_history
+from carbonrisk.portfolios.html import figure_tag, page, section, table_tag, warnings_block
+from carbonrisk.portfolios.io import atomic_output_dir, write_json
+from carbonrisk.portfolios.pdf import print_pdf
+from carbonrisk.portfolios.stress import StressReport
+from carbonrisk.portfolios.workbook import front_sheets
 
 __all__ = ["summary_payload", "write_report", "write_report_files"]
 
@@ -276,7 +276,8 @@ CREDIT_NOTE = (
     "paths: a loan defaults on a path when its collateral or cash flow falls short or when the borrower defaults "
     "(one-year PD from borrower_pd_1y or the rating, constant hazard, independent of prices). ECL is discounted at "
     "the loan's effective interest rate; stage 2 when the lifetime PD has more than doubled since origination or the "
-    "coverage is below the maintenance ratio (finance.credit.ifrs9_stage). IRB: Basel corporate risk weight with "
+    "coverage is below the maintenance ratio (carbonrisk.finance.credit.ifrs9_stage). IRB: Basel corporate risk "
+    "weight with "
     "the borrower's one-year PD, the paths' LGD and EAD, M = remaining maturity floored at 1 and capped at 5 years. "
     "Standardised: NFRA 2023 corporate weight; CEA / CCER collateral is not in the rules' eligible collateral, so "
     "it is assumed to give no RWA reduction (it lowers the LGD only)."
@@ -384,7 +385,7 @@ def _ladder_figure(ladders: pd.DataFrame) -> str:
 
 
 def stress_section(tables: Mapping[str, pd.DataFrame], timings_s: Mapping[str, float] | None = None) -> str:
-    """The stress section from the tables of :func:`portfolios.stress.run_stress` (``scenarios``,
+    """The stress section from the tables of :func:`carbonrisk.portfolios.stress.run_stress` (``scenarios``,
     ``scenario_loans``, ``scenario_breaches``, ``reverse_stress``, ``ladders``; those present), empty when none.
 
     The scenarios and ladders are shown for the book (one row per scenario or shock); the per-component rows are
@@ -624,9 +625,10 @@ def write_report_files(
     """Write one result set's report.html, report.pdf, report.xlsx, paths_summary.parquet and summary.json into
     ``folder``.
 
-    ``folder`` is a staging folder (:class:`portfolios.io.OutputFolder`); ``stress`` the stress tables of this
-    result set (:func:`portfolios.stress.report_stress`), or None for a report without its stress section. Without
-    a Chromium to print with, the PDF is left out with a :class:`~models.exceptions.ReportWarning`.
+    ``folder`` is a staging folder (:class:`carbonrisk.portfolios.io.OutputFolder`); ``stress`` the stress tables of
+    this result set (:func:`carbonrisk.portfolios.stress.report_stress`), or None for a report without its stress
+    section. Without a Chromium to print with, the PDF is left out with a
+    :class:`~carbonrisk.models.exceptions.ReportWarning`.
     """
     summary = executive_summary(run, analysis, stress.tables if stress is not None else {})
     (folder / "report.html").write_text(render_html(run, analysis, run_id, stress, summary), encoding="utf-8")
@@ -649,7 +651,7 @@ def write_report_files(
 def write_report(
     run: PortfolioRun, analysis: Analysis, out_dir: str | Path, run_id: str, stress: StressReport | None = None
 ) -> Path:
-    """Write the report files atomically into ``out_dir`` (see :class:`portfolios.io.OutputFolder`)."""
+    """Write the report files atomically into ``out_dir`` (see :class:`carbonrisk.portfolios.io.OutputFolder`)."""
     with atomic_output_dir(out_dir, run_id) as staging:
         write_report_files(run, analysis, staging, run_id, stress)
     return Path(out_dir).absolute()

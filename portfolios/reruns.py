@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from portfolios.exceptions import InputError
+from carbonrisk.portfolios.exceptions import InputError
 
 __all__ = ["rerun"]
 
 
 def _rerun_report(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    from portfolios.runner import rerun_report
+    from carbonrisk.portfolios.runner import rerun_report
 
     return rerun_report(dict(inputs))
 

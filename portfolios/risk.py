@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from portfolios.exceptions import InputError
+from carbonrisk.portfolios.exceptions import InputError
 
 __all__ = ["RiskFigure", "var_es"]
 

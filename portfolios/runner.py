@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portfolios.analysis import Analysis
-from portfolios.bookindex import BookReport, write_index
-from portfolios.books import analyse_book, book_names
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.exceptions import InputError
-from portfolios.io import OutputFolder
-from portfolios.ledger import Ledger, RunRecord, new_run_id
-from portfolios.portfolio import Portfolio, portfolio_from_text
-from portfolios.report import write_report_files
-from portfolios.stress import StressReport, report_stress
+from carbonrisk.portfolios.analysis import Analysis
+from carbonrisk.portfolios.bookindex import BookReport, write_index
+from carbonrisk.portfolios.books import analyse_book, book_names
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.io import OutputFolder
+from carbonrisk.portfolios.ledger import Ledger, RunRecord, new_run_id
+from carbonrisk.portfolios.portfolio import Portfolio, portfolio_from_text
+from carbonrisk.portfolios.report import write_report_files
+from carbonrisk.portfolios.stress import StressReport, report_stress
 
 __all__ = ["ReportRun", "analyse_books", "ledger_metrics", "report_metrics", "rerun_report", "run_report"]
 
@@ -53,8 +53,8 @@ class ReportRun:
 
 
 def analyse_books(run: PortfolioRun) -> dict[str, BookReport]:
-    """Every book's view and analysis (:func:`portfolios.books.analyse_book`); folder ``""`` for a single book,
-    else the book's name."""
+    """Every book's view and analysis (:func:`carbonrisk.portfolios.books.analyse_book`); folder ``""`` for a single
+    book, else the book's name."""
     names = book_names(run.portfolio)
     out = {}
     for name in names:
@@ -114,11 +114,11 @@ def run_report(
 ) -> ReportRun:
     """Simulate, analyse, write the report atomically, then record the run in the ledger.
 
-    One book: the report files in ``out_dir`` itself. Several books (:mod:`portfolios.books`): each book's report
-    in ``out_dir/NAME/`` and ``out_dir/index.html`` / ``summary.json`` linking them (:mod:`portfolios.bookindex`);
-    the output folder's marker lists every file of every sub-folder.
+    One book: the report files in ``out_dir`` itself. Several books (:mod:`carbonrisk.portfolios.books`): each book's
+    report in ``out_dir/NAME/`` and ``out_dir/index.html`` / ``summary.json`` linking them
+    (:mod:`carbonrisk.portfolios.bookindex`); the output folder's marker lists every file of every sub-folder.
 
-    The output folder is checked and locked before the Monte Carlo (:class:`portfolios.io.OutputFolder`); the
+    The output folder is checked and locked before the Monte Carlo (:class:`carbonrisk.portfolios.io.OutputFolder`); the
     report is moved into place only together with its ledger record: if the record cannot be written, the
     previous content of ``out_dir`` is restored and the error propagates (no report without a record). The
     ledger is checked first (:meth:`Ledger.check_writable`): a run that could not be recorded stops before its

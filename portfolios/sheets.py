@@ -3,8 +3,9 @@ positions_file`` / ``contracts_file``): treasury teams keep their books in sprea
 
 One row is one ``[[positions]]`` / ``[[contracts]]`` table: the header row holds the keys (the same keys as the
 TOML tables), each cell a value, an empty cell an absent key. Every row is validated by the same code as a TOML
-table (:func:`portfolios.portfolio._position` / ``_contract``, the declarations of :mod:`models.quantities` and
-:mod:`finance.quantities`), so a column is accepted exactly when the TOML key is; a key that a later version
+table (:func:`carbonrisk.portfolios.portfolio._position` / ``_contract``, the declarations of
+:mod:`carbonrisk.models.quantities` and
+:mod:`carbonrisk.finance.quantities`), so a column is accepted exactly when the TOML key is; a key that a later version
 declares (such as a component's ``book``) works as a column without a change here. An error names the file, the
 row (as the spreadsheet numbers it: the header is row 1), the column, the value and the limit, on one line::
 
@@ -14,7 +15,7 @@ Cells are read as TOML values would be (``300000``, ``0.6``, ``true``, ``[1.0, 2
 ``2025-12-31`` becomes the text ``"2025-12-31"``, as the TOML files write dates); a cell that is no TOML value is
 text, and the text columns (:data:`TEXT_COLUMNS`) are always text. An XLSX workbook is read from the sheet named
 like the list (``positions`` / ``contracts``) when it has one, else from its first sheet, so one workbook can hold
-both. Files are read with the rules of :mod:`models.files` (UTF-8, comma-separated).
+both. Files are read with the rules of :mod:`carbonrisk.models.files` (UTF-8, comma-separated).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.files import read_csv_text, require_file
-from portfolios.exceptions import InputError
-from portfolios.tomlconfig import KeyLocator, Section
+from carbonrisk.models.files import read_csv_text, require_file
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.tomlconfig import KeyLocator, Section
 
 __all__ = ["SUFFIXES", "TEXT_COLUMNS", "RowSection", "row_sections"]
 
@@ -42,7 +43,8 @@ TEXT_COLUMNS: frozenset[str] = frozenset({"name", "asset", "type", "project", "b
 
 @dataclass(frozen=True)
 class RowSection(Section):
-    """One row of a spreadsheet as a :class:`~portfolios.tomlconfig.Section`: errors say file, row and column."""
+    """One row of a spreadsheet as a :class:`~carbonrisk.portfolios.tomlconfig.Section`: errors say file, row and
+    column."""
 
     row: int = 0
     """Row number as the spreadsheet shows it (header = 1)."""

@@ -1,13 +1,14 @@
 """Stress tests, sensitivity ladders and reverse stress of a portfolio, on the engine's full revaluation.
 
-Every figure here is the P&L of :mod:`portfolios.components` (value at ``h`` + cash flows to ``h`` carried to ``h``
+Every figure here is the P&L of :mod:`carbonrisk.portfolios.components` (value at ``h`` + cash flows to ``h`` carried to
+``h``
 - value today, at 10 trading days and 1 year) of every component, computed by the components themselves on a
 stressed path set. Nothing is re-implemented: a stress is a different path set (and, for policy flags, a
-different portfolio or project input) given to the same :class:`~portfolios.components.Component` objects.
+different portfolio or project input) given to the same :class:`~carbonrisk.portfolios.components.Component` objects.
 
 What is computed
 ----------------
-**Scenarios** (:func:`run_scenarios`): each historical and policy scenario of :mod:`finance.stress_scenarios`
+**Scenarios** (:func:`run_scenarios`): each historical and policy scenario of :mod:`carbonrisk.finance.stress_scenarios`
 (or a user file) applied from the valuation date. *Deterministic*: one path, the valuation-date spots times the
 scenario's relative level :math:`1 + r_f(d)` on every grid date after the valuation date (row 0 keeps today's
 spot: a shock on day 0 happens after today's close, so it shows in the P&L), repeated over
@@ -33,13 +34,14 @@ the market environment shifted; forwards carry at the shifted rate). Reported pe
 mean P&L at 10 days and 1 year against the unshocked paths.
 
 **Reverse stress** (:func:`run_reverse_stress`): common random numbers on :data:`REVERSE_PATHS` paths (fewer than
-the run: documented here, each evaluation revalues every component) and :func:`finance.reverse_stress.find_threshold`
-(bisection, at most :data:`REVERSE_STEPS` steps). Per pledge loan: the collateral price level (instantaneous move
-from day 1) at which the lender's NPV of the loan turns negative, and the level at which coverage breaches the
-maintenance ratio (:math:`L = m \\cdot principal / q`, closed form). Per project loan: the CCER level at which
-its NPV turns negative. For the book: the CEA level (CEA and CCER moved by the same relative shock) at which the
-mean 1-year P&L of the book turns negative, and the smallest uniform shock (down, else up) that breaches each
-price-dependent limit (``var_99_10d_cny``, ``es_99_1y_cny`` by bisection; ``ltv_max`` in closed form,
+the run: documented here, each evaluation revalues every component) and
+:func:`carbonrisk.finance.reverse_stress.find_threshold` (bisection, at most :data:`REVERSE_STEPS` steps). Per pledge
+loan: the collateral price level (instantaneous move from day 1) at which the lender's NPV of the loan turns negative,
+and the level at which coverage breaches the maintenance ratio (:math:`L = m \\cdot principal / q`, closed form). Per
+project loan: the CCER level at which its NPV turns negative. For the book: the CEA level (CEA and CCER moved by the
+same relative shock) at which the mean 1-year P&L of the book turns negative, and the smallest uniform shock (down, else
+up) that breaches each price-dependent limit (``var_99_10d_cny``, ``es_99_1y_cny`` by bisection; ``ltv_max`` in closed
+form,
 :math:`s = ltv/ltv_{max} - 1`); then the same with CEA alone and with CCER alone moved (the other price
 unchanged), as price levels: the level nearest today's price (down first, in ``[0.1, 1] x S_0``, else up, in
 ``[1, 2] x S_0``; none when already true today) at which the book's mean 1-year P&L turns negative and each of
@@ -58,20 +60,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finance.instruments import PledgeLoan, ProjectLoan
-from finance.market import MarketEnv
-from finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource
-from finance.reverse_stress import ThresholdResult, find_threshold
-from finance.stress_scenarios import StressScenario, embedded_scenarios, load_scenarios
-from finance.valuation import engines_for
-from models.geothermal import simulate_portfolio
-from models.paths import PathSet
-from models.random import root_seed_sequence
-from models.units import TRADING_DAYS_PER_YEAR
-from portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
-from portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
-from portfolios.portfolio import Portfolio
-from portfolios.risk import var_es
+from carbonrisk.finance.instruments import PledgeLoan, ProjectLoan
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource
+from carbonrisk.finance.reverse_stress import ThresholdResult, find_threshold
+from carbonrisk.finance.stress_scenarios import StressScenario, embedded_scenarios, load_scenarios
+from carbonrisk.finance.valuation import engines_for
+from carbonrisk.models.geothermal import simulate_portfolio
+from carbonrisk.models.paths import PathSet
+from carbonrisk.models.random import root_seed_sequence
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
+from carbonrisk.portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
+from carbonrisk.portfolios.portfolio import Portfolio
+from carbonrisk.portfolios.risk import var_es
 
 __all__ = [
     "DETERMINISTIC_COLUMNS",
@@ -145,7 +147,7 @@ def _plan_paths(ctx: RunContext, n: int) -> ProjectPaths | None:
 def prepare_stress(
     portfolio: Portfolio, *, n_paths: int = STRESS_PATHS, context: RunContext | None = None
 ) -> StressBase:
-    """Fit and prepare the run (:func:`portfolios.engine.prepare`), then draw the stress paths (seed stream
+    """Fit and prepare the run (:func:`carbonrisk.portfolios.engine.prepare`), then draw the stress paths (seed stream
     :data:`STRESS_KEY` of the portfolio's seed), their project paths and the deterministic plan.
 
     ``context``: the prepared context of a run of ``portfolio`` (``PortfolioRun.context``), reused instead of
@@ -663,5 +665,5 @@ def report_stress(run: PortfolioRun) -> StressReport:
 
 
 def load_user_scenarios(path: str) -> dict[str, StressScenario]:
-    """A user scenario file (:func:`finance.stress_scenarios.load_scenarios`)."""
+    """A user scenario file (:func:`carbonrisk.finance.stress_scenarios.load_scenarios`)."""
     return load_scenarios(path)

@@ -3,10 +3,11 @@
 ``tomllib`` parses but forgets positions, so :class:`KeyLocator` re-reads the text and maps every key path
 (``("contracts", 2, "strike")``) to the line where it is written. :class:`Section` wraps a parsed table and reads
 typed values from it; every problem (unknown key with the closest valid key suggested, missing key, wrong type, value
-outside its range, missing file) is an :class:`~models.exceptions.InputError` whose one-line message names the file,
-the key path, its line and the rule. Ranges are checked by :mod:`models.validation` (one rule for a file key and the
-command-line flag that overrides it): ``file:line: portfolio.n_paths = 50 is not in [100, 10000000] (paths)``;
-:meth:`Section.quantity` reads a key declared in :mod:`models.quantities`.
+outside its range, missing file) is an :class:`~carbonrisk.models.exceptions.InputError` whose one-line message names
+the file, the key path, its line and the rule. Ranges are checked by :mod:`carbonrisk.models.validation` (one rule for a
+file key and the command-line flag that overrides it): ``file:line: portfolio.n_paths = 50 is not in [100, 10000000]
+(paths)``;
+:meth:`Section.quantity` reads a key declared in :mod:`carbonrisk.models.quantities`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from models.files import read_text
-from models.validation import Quantity, check, check_number
-from portfolios.exceptions import InputError
+from carbonrisk.models.files import read_text
+from carbonrisk.models.validation import Quantity, check, check_number
+from carbonrisk.portfolios.exceptions import InputError
 
 __all__ = ["KeyLocator", "Section", "load_toml", "parse_toml"]
 
@@ -98,7 +99,7 @@ class Section:
         return InputError(f"{self.where(key)}: key '{self.key_path(key)}' {rule}")
 
     def quantity(self, key: str, declared: Quantity, default: Any = None) -> Any:
-        """Key ``key`` checked against its declaration (:mod:`models.quantities`); ``default`` if absent.
+        """Key ``key`` checked against its declaration (:mod:`carbonrisk.models.quantities`); ``default`` if absent.
 
         ``default`` falls back to the declaration's; a key without either is required.
         """
@@ -247,7 +248,7 @@ def parse_toml(text: str, label: str, base_dir: Path) -> Section:
 def load_toml(path: str | Path) -> tuple[Section, str]:
     """Parse a TOML file; return its top-level :class:`Section` and the raw text (for the run ledger).
 
-    A missing path, a directory and text that is not UTF-8 are refused (:func:`models.files.read_text`).
+    A missing path, a directory and text that is not UTF-8 are refused (:func:`carbonrisk.models.files.read_text`).
     """
     file = Path(path)
     text = read_text(file, "input file", InputError)

@@ -1,13 +1,13 @@
 """The front sheets of ``report.xlsx``: Summary, Inputs, Assumptions, Warnings and Run.
 
-* **Summary**: the executive summary's figures, one row each (:func:`portfolios.executive.summary_sheet`);
+* **Summary**: the executive summary's figures, one row each (:func:`carbonrisk.portfolios.executive.summary_sheet`);
 * **Inputs**: every value of the portfolio file (TOML), one row per key path (``contracts[2].principal_cny``),
-  numbers as numbers formatted by the key's unit (:func:`portfolios.formatting.column_unit` on the key name);
+  numbers as numbers formatted by the key's unit (:func:`carbonrisk.portfolios.formatting.column_unit` on the key name);
 * **Assumptions**: the report's modelling assumptions, one per row;
 * **Warnings**: the run's warnings and the summary's warnings that matter;
 * **Run**: run id, portfolio name and source, valuation date, paths, seed, elapsed time, the SHA-256 of the
   portfolio text and of every file it references, and the package versions
-  (:func:`portfolios.ledger.environment_versions`).
+  (:func:`carbonrisk.portfolios.ledger.environment_versions`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from portfolios.engine import PortfolioRun
-from portfolios.executive import ExecutiveSummary, summary_sheet
-from portfolios.formatting import Unit, column_unit
-from portfolios.ledger import environment_versions, file_sha256
+from carbonrisk.portfolios.engine import PortfolioRun
+from carbonrisk.portfolios.executive import ExecutiveSummary, summary_sheet
+from carbonrisk.portfolios.formatting import Unit, column_unit
+from carbonrisk.portfolios.ledger import environment_versions, file_sha256
 
 __all__ = ["front_sheets", "inputs_sheet", "run_sheet"]
 

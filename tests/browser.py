@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from portfolios.pdf import CHROMIUM_FLAGS
+from carbonrisk.portfolios.pdf import CHROMIUM_FLAGS
 
 _ARGS = list(CHROMIUM_FLAGS)
 

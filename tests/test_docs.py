@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("models", "finance", "portfolios")
+PACKAGES = ("carbonrisk.models", "carbonrisk.finance", "carbonrisk.portfolios")
 
 
 def _modules() -> list[str]:
-    names = []
+    names = ["carbonrisk"]
     for package in PACKAGES:
         names.append(package)
         pkg = importlib.import_module(package)
@@ -72,9 +72,9 @@ def test_docs_build_offline_with_zero_warnings(tmp_path: Path) -> None:
     assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert "mathjax/tex-chtml.js" in (out / "models" / "price_models.html").read_text(encoding="utf-8")
 
-    from finance.quantities import declared_instrument_quantities
-    from models.quantities import declared_quantities
-    from portfolios.cli import build_parser
+    from carbonrisk.finance.quantities import declared_instrument_quantities
+    from carbonrisk.models.quantities import declared_quantities
+    from carbonrisk.portfolios.cli import build_parser
 
     cli = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (out / "reference" / "cli.html").read_text(encoding="utf-8")))
     commands = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")

@@ -2,8 +2,8 @@
 
 ``benchmarks/readme_demo.py`` regenerates the block; this test runs the demo once (the default 4 000 paths, as
 ``make demo``) and compares, exactly when the installed packages match ``requirements.lock`` (pip-freeze
-versions against the pins, :func:`portfolios.ledger.environment_versions`), otherwise within the relative
-tolerance of ``carbonrisk runs rerun`` (:data:`portfolios.ledger.RERUN_RTOL`) or one unit of the last printed
+versions against the pins, :func:`carbonrisk.portfolios.ledger.environment_versions`), otherwise within the relative
+tolerance of ``carbonrisk runs rerun`` (:data:`carbonrisk.portfolios.ledger.RERUN_RTOL`) or one unit of the last printed
 digit. The run id and the seconds on the ``run id:`` line never compare.
 """
 
@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from portfolios.ledger import RERUN_RTOL, environment_versions
+from carbonrisk.portfolios.ledger import RERUN_RTOL, environment_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,10 +3,10 @@
 Nothing in the reference is written by hand, so it cannot drift from the code:
 
 * ``.. carbonrisk-cli::`` renders every command and option of the ``carbonrisk`` command line from its argument
-  parser (:func:`portfolios.cli.build_parser`), including each command's epilog (the ``--json`` keys);
+  parser (:func:`carbonrisk.portfolios.cli.build_parser`), including each command's epilog (the ``--json`` keys);
 * ``.. carbonrisk-keys:: GROUP`` renders the declared file keys of one group (``portfolio``, ``command-line``,
   ``instrument``, ``contract-market``, ``geothermal``) from the validation declarations
-  (:class:`models.validation.Quantity`): type, unit, default, valid range and description;
+  (:class:`carbonrisk.models.validation.Quantity`): type, unit, default, valid range and description;
 * the role ``:test:`tests/path/test_file.py::test_name``` cites the test that checks a claim. It links to the
   test's source on the generated *validation evidence* pages (one page per test module, written at build time
   into ``docs/evidence/generated/``), and a citation of a test that does not exist is a build warning, hence an
@@ -158,7 +158,7 @@ class CliDirective(Directive):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from portfolios.cli import build_parser
+        from carbonrisk.portfolios.cli import build_parser
 
         lines: list[str] = []
         parser = build_parser()
@@ -184,9 +184,9 @@ class CliDirective(Directive):
 
 # --- file keys -----------------------------------------------------------------------------------------------------
 def _quantities(group: str) -> list[Any]:
-    from finance.quantities import declared_instrument_quantities, declared_market_quantities
-    from models.geothermal.quantities import declared_geothermal_quantities
-    from models.quantities import declared_quantities
+    from carbonrisk.finance.quantities import declared_instrument_quantities, declared_market_quantities
+    from carbonrisk.models.geothermal.quantities import declared_geothermal_quantities
+    from carbonrisk.models.quantities import declared_quantities
 
     if group == "portfolio":
         return [q for q in declared_quantities() if " " not in q.name]

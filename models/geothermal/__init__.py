@@ -5,7 +5,7 @@ Sources: document 000 (AM0072 / CM-022-V01, Table 1) and document 001 (Hebei cas
 factors), digested in DOMAIN.md sections 2-3. Data files: ``models/data/geothermal/`` (README there).
 """
 
-from models.geothermal.cascade import (
+from carbonrisk.models.geothermal.cascade import (
     PlantParameters,
     SeasonResult,
     SeasonTotals,
@@ -13,23 +13,23 @@ from models.geothermal.cascade import (
     season_totals,
     simulate_season,
 )
-from models.geothermal.emission_factors import (
+from carbonrisk.models.geothermal.emission_factors import (
     EF_FORMS,
     EmissionFactorTrajectory,
     annual_reductions,
     emission_factor_trajectory,
     load_ef_csv,
 )
-from models.geothermal.issuance import IssuanceParameters, IssuanceResult, IssuanceSchedule, issue_credits
-from models.geothermal.methodology import (
+from carbonrisk.models.geothermal.issuance import IssuanceParameters, IssuanceResult, IssuanceSchedule, issue_credits
+from carbonrisk.models.geothermal.methodology import (
     HeatingTechnology,
     MethodologyResult,
     Table1Result,
     compute_reductions,
     table1,
 )
-from models.geothermal.portfolio import basin_portfolio, load_basin_sites
-from models.geothermal.project import (
+from carbonrisk.models.geothermal.portfolio import basin_portfolio, load_basin_sites
+from carbonrisk.models.geothermal.project import (
     FinanceParameters,
     Project,
     ProjectResult,
@@ -38,14 +38,14 @@ from models.geothermal.project import (
     load_project,
     run_project,
 )
-from models.geothermal.risk import (
+from carbonrisk.models.geothermal.risk import (
     PortfolioPaths,
     ProjectPaths,
     distance_correlation,
     simulate_portfolio,
     simulate_project,
 )
-from models.geothermal.weather import (
+from carbonrisk.models.geothermal.weather import (
     HeatingSeason,
     WeatherParameters,
     load_temperature_csv,

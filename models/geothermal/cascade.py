@@ -30,9 +30,9 @@ import numba
 import numpy as np
 import pandas as pd
 
-from models.exceptions import InputError
-from models.files import read_toml
-from models.geothermal.weather import HOURS_PER_DAY, HeatingSeason
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.files import read_toml
+from carbonrisk.models.geothermal.weather import HOURS_PER_DAY, HeatingSeason
 
 __all__ = [
     "WATER_DENSITY_KG_PER_M3",
@@ -148,7 +148,9 @@ class PlantParameters:
 def load_plant(path: str | Path | None = None, **overrides: Any) -> PlantParameters:
     """Load plant parameters from TOML (default: the embedded Hebei case) and apply ``overrides``."""
     if path is None:
-        resource = resources.files("models").joinpath("data").joinpath("geothermal").joinpath("hebei_plant.toml")
+        resource = (
+            resources.files("carbonrisk.models").joinpath("data").joinpath("geothermal").joinpath("hebei_plant.toml")
+        )
         with resources.as_file(resource) as p:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
     else:

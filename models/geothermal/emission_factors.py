@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.csvfile import read_user_csv
-from models.exceptions import InputError
-from models.files import read_toml
+from carbonrisk.models.csvfile import read_user_csv
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.files import read_toml
 
 __all__ = [
     "EF_FORMS",
@@ -57,7 +57,9 @@ DEFAULT_YEARS: tuple[int, int] = (2021, 2060)
 def load_ef_anchors(path: str | Path | None = None) -> dict[str, Any]:
     """Anchors of the trajectories (2022 bases, 2060 values and half-lives per scenario) from TOML."""
     if path is None:
-        resource = resources.files("models").joinpath("data").joinpath("geothermal").joinpath("ef_hebei.toml")
+        resource = (
+            resources.files("carbonrisk.models").joinpath("data").joinpath("geothermal").joinpath("ef_hebei.toml")
+        )
         with resources.as_file(resource) as p:
             return tomllib.loads(p.read_text(encoding="utf-8"))
     return read_toml(path, "emission-factor anchor file")[0]
@@ -180,7 +182,7 @@ def load_ef_csv(path: str | Path) -> EmissionFactorTrajectory:
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         Missing file or columns, repeated or missing years, negative or non-finite factors.
     """
     frame = read_user_csv(path, "emission-factor file")

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.exceptions import InputError
-from models.geothermal.quantities import GEOTHERMAL_QUANTITIES
-from models.validation import check
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.quantities import GEOTHERMAL_QUANTITIES
+from carbonrisk.models.validation import check
 
 __all__ = ["CREDITING_YEARS_RANGE", "IssuanceParameters", "IssuanceResult", "IssuanceSchedule", "issue_credits"]
 
@@ -27,7 +27,7 @@ CREDITING_YEARS_RANGE: tuple[int, int] = (7, 10)
 
 
 def _declared(key: str, value: Any) -> Any:
-    """``value`` checked against its declaration (:mod:`models.geothermal.quantities`)."""
+    """``value`` checked against its declaration (:mod:`carbonrisk.models.geothermal.quantities`)."""
     return check(GEOTHERMAL_QUANTITIES["issuance"][key], value, name=key)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 __all__ = [
     "BASELINE_EFFICIENCY",
@@ -232,7 +232,9 @@ class Table1Result:
 
 def load_table1() -> pd.DataFrame:
     """The 12 basins of Table 1 of doc 000 as printed (embedded ``data/geothermal/table1_basins.csv``)."""
-    resource = resources.files("models").joinpath("data").joinpath("geothermal").joinpath("table1_basins.csv")
+    resource = (
+        resources.files("carbonrisk.models").joinpath("data").joinpath("geothermal").joinpath("table1_basins.csv")
+    )
     with resources.as_file(resource) as path:
         return pd.read_csv(path)
 

@@ -1,6 +1,6 @@
 """Portfolios of geothermal projects: one project per basin of Table 1 (doc 000), or any list of projects.
 
-The per-path engine is :func:`models.geothermal.risk.simulate_portfolio`; this module builds the projects.
+The per-path engine is :func:`carbonrisk.models.geothermal.risk.simulate_portfolio`; this module builds the projects.
 Basin sites (``models/data/geothermal/basin_sites.csv``) are assumptions: an approximate centre of each basin and
 a rounded annual mean temperature of a representative city; the rest of the weather model (seasonal and diurnal
 amplitudes, noise) is the north-China one, a stated simplification.
@@ -13,15 +13,15 @@ from importlib import resources
 
 import pandas as pd
 
-from models.exceptions import InputError
-from models.geothermal.project import Project, load_project
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.project import Project, load_project
 
 __all__ = ["basin_portfolio", "load_basin_sites"]
 
 
 def load_basin_sites() -> pd.DataFrame:
     """Basin, latitude, longitude and mean temperature (C) of the 12 basins of Table 1."""
-    resource = resources.files("models").joinpath("data").joinpath("geothermal").joinpath("basin_sites.csv")
+    resource = resources.files("carbonrisk.models").joinpath("data").joinpath("geothermal").joinpath("basin_sites.csv")
     with resources.as_file(resource) as path:
         return pd.read_csv(path)
 

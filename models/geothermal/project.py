@@ -15,30 +15,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.exceptions import InputError
-from models.files import read_toml
-from models.geothermal.cascade import PlantParameters, SeasonResult, load_plant, simulate_season
-from models.geothermal.emission_factors import (
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.files import read_toml
+from carbonrisk.models.geothermal.cascade import PlantParameters, SeasonResult, load_plant, simulate_season
+from carbonrisk.models.geothermal.emission_factors import (
     EF_FORMS,
     EmissionFactorTrajectory,
     annual_reductions,
     emission_factor_trajectory,
     load_ef_csv,
 )
-from models.geothermal.issuance import IssuanceParameters, IssuanceResult, issue_credits
-from models.geothermal.methodology import HeatingTechnology, MethodologyResult, compute_reductions
-from models.geothermal.quantities import GEOTHERMAL_QUANTITIES
-from models.geothermal.weather import (
+from carbonrisk.models.geothermal.issuance import IssuanceParameters, IssuanceResult, issue_credits
+from carbonrisk.models.geothermal.methodology import HeatingTechnology, MethodologyResult, compute_reductions
+from carbonrisk.models.geothermal.quantities import GEOTHERMAL_QUANTITIES
+from carbonrisk.models.geothermal.weather import (
     HOURS_PER_DAY,
     WeatherParameters,
     load_temperature_csv,
     load_weather_parameters,
     typical_year,
 )
-from models.quantities import PROJECT_LAST_YEAR, PROJECT_LIFE_YEARS, PROJECT_START_YEAR
-from models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
-from models.units import TJ_PER_MWH
-from models.validation import check
+from carbonrisk.models.quantities import PROJECT_LAST_YEAR, PROJECT_LIFE_YEARS, PROJECT_START_YEAR
+from carbonrisk.models.scenarios import SCENARIOS, ScenarioCurve, load_scenario
+from carbonrisk.models.units import TJ_PER_MWH
+from carbonrisk.models.validation import check
 
 __all__ = [
     "FinanceParameters",
@@ -56,7 +56,7 @@ INCOME_YEARS: tuple[int, int] = (2025, 2040)
 
 
 def _declared(family: str, key: str, value: Any) -> Any:
-    """``value`` checked against its declaration (:mod:`models.geothermal.quantities`)."""
+    """``value`` checked against its declaration (:mod:`carbonrisk.models.geothermal.quantities`)."""
     return check(GEOTHERMAL_QUANTITIES[family][key], value, name=key)
 
 
@@ -135,8 +135,8 @@ class Project:
     longitude: float = 115.5
 
     def __post_init__(self) -> None:
-        # declared ranges (models.quantities): emission factors are anchored at 2022 and 2060 and extrapolated
-        # outside them, so a start in 1850 or a 2000-year life would give absurd factors
+        # declared ranges (carbonrisk.models.quantities): emission factors are anchored at 2022 and 2060 and
+        # extrapolated outside them, so a start in 1850 or a 2000-year life would give absurd factors
         check(PROJECT_LIFE_YEARS, self.life_years, name="life_years")
         check(PROJECT_START_YEAR, self.start_year, name="start_year")
         last = int(self.start_year) + int(self.life_years) - 1
@@ -181,7 +181,9 @@ class Project:
 
 
 def _embedded_project_toml() -> dict[str, Any]:
-    resource = resources.files("models").joinpath("data").joinpath("geothermal").joinpath("hebei_project.toml")
+    resource = (
+        resources.files("carbonrisk.models").joinpath("data").joinpath("geothermal").joinpath("hebei_project.toml")
+    )
     with resources.as_file(resource) as p:
         return tomllib.loads(p.read_text(encoding="utf-8"))
 
@@ -371,8 +373,9 @@ def run_project(project: Project, *, price_curve: ScenarioCurve | None = None) -
     Notes
     -----
     :math:`ER_y = Q^{heat} EF^{heat}_y - E\\, EF^{power}_y` (doc 001, 3.3) with the season totals of
-    :func:`models.geothermal.cascade.simulate_season`; credits from :func:`models.geothermal.issuance.issue_credits`;
-    income :math:`= ER_y \\times p_y` with the scenario's annual price.
+    :func:`carbonrisk.models.geothermal.cascade.simulate_season`; credits from
+    :func:`carbonrisk.models.geothermal.issuance.issue_credits`; income :math:`= ER_y \\times p_y` with the scenario's
+    annual price.
     """
     season = simulate_season(project.plant, project.weather())
     trajectory = project.trajectory()

@@ -1,18 +1,21 @@
 """The geothermal catalogue: every plant, risk, finance, issuance and project parameter, declared once.
 
 Names are ``geothermal.<family>.<field>`` (``geothermal.risk.availability_mean``), one per field of
-:class:`~models.geothermal.cascade.PlantParameters`, :class:`~models.geothermal.project.RiskParameters`,
-:class:`~models.geothermal.project.FinanceParameters`, :class:`~models.geothermal.issuance.IssuanceParameters` and
-:class:`~models.geothermal.project.Project` (the keys of a project file and of ``hebei_plant.toml``). The ranges are
-today's checks in those classes (which still check inline); a range of ``(-inf, inf)`` means any finite value.
+:class:`~carbonrisk.models.geothermal.cascade.PlantParameters`,
+:class:`~carbonrisk.models.geothermal.project.RiskParameters`,
+:class:`~carbonrisk.models.geothermal.project.FinanceParameters`,
+:class:`~carbonrisk.models.geothermal.issuance.IssuanceParameters` and
+:class:`~carbonrisk.models.geothermal.project.Project` (the keys of a project file and of ``hebei_plant.toml``). The
+ranges are today's checks in those classes (which still check inline); a range of ``(-inf, inf)`` means any finite
+value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from models.scenarios import SCENARIOS
-from models.validation import Quantity
+from carbonrisk.models.scenarios import SCENARIOS
+from carbonrisk.models.validation import Quantity
 
 __all__ = ["GEOTHERMAL_QUANTITIES", "declared_geothermal_quantities"]
 

@@ -1,6 +1,7 @@
 """Project risk per Monte Carlo path, for one project or a portfolio with correlated weather.
 
-Per path (all draws from :func:`models.random.iter_blocks`, so a seed gives the same numbers whatever the chunking):
+Per path (all draws from :func:`carbonrisk.models.random.iter_blocks`, so a seed gives the same numbers whatever the
+chunking):
 
 * drilling (doc 000, section 3: exploration failure and insufficient well capacity are the early, concentrated
   risks): each production well fails (dry or under-performing) with probability ``q``; every failed well is
@@ -9,20 +10,20 @@ Per path (all draws from :func:`models.random.iter_blocks`, so a seed gives the 
   fails too leaves ``failed_well_capacity`` of that well's flow;
 * capex overrun: lognormal multiplier (median, log-sd);
 * plant availability: Beta per year;
-* weather: one synthetic season per path and year (:mod:`models.geothermal.weather`), correlated across the projects
-  of a portfolio; the season's demand scales with its heating degree-hours relative to the project's reference
+* weather: one synthetic season per path and year (:mod:`carbonrisk.models.geothermal.weather`), correlated across the
+  projects of a portfolio; the season's demand scales with its heating degree-hours relative to the project's reference
   (typical) season.
 
-Heat, electricity and reductions per operating year follow :mod:`models.geothermal.cascade` and
-:mod:`models.geothermal.emission_factors`; credits by issuance year follow the project's
-:class:`~models.geothermal.issuance.IssuanceSchedule`. ``deterministic=True`` switches every risk off (no failure,
-no overrun, availability 1, the reference season every year) and reproduces :func:`run_project` exactly.
+Heat, electricity and reductions per operating year follow :mod:`carbonrisk.models.geothermal.cascade` and
+:mod:`carbonrisk.models.geothermal.emission_factors`; credits by issuance year follow the project's
+:class:`~carbonrisk.models.geothermal.issuance.IssuanceSchedule`. ``deterministic=True`` switches every risk off (no
+failure, no overrun, availability 1, the reference season every year) and reproduces :func:`run_project` exactly.
 
 Block draw order (part of the reproducibility contract): first-round well uniforms ``(P, n, W)``, re-drill
 uniforms ``(P, n, W)``, capex normals ``(P, n)``, then for each year: availability ``(P, n)``, daily weather
 shocks ``(P, n, D)``, hourly shocks ``(P, n, 24 D)`` (P projects, W the most wells, D the longest season).
-The weather shocks, most of a block's random numbers, come from :func:`models.sampler.standard_normal` (raw words
-through the normal quantile table, 3.5x numpy's normal sampler).
+The weather shocks, most of a block's random numbers, come from :func:`carbonrisk.models.sampler.standard_normal` (raw
+words through the normal quantile table, 3.5x numpy's normal sampler).
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
-from models.exceptions import InputError
-from models.geothermal.cascade import season_totals, simulate_season, totals_from_sums
-from models.geothermal.issuance import IssuanceSchedule
-from models.geothermal.project import Project, daily_heat_weights
-from models.geothermal.season_paths import PLANT_FIELDS, WEATHER_FIELDS, season_sums
-from models.geothermal.weather import HOURS_PER_DAY, temperature_cycle_c
-from models.random import RngLike, iter_blocks, root_seed_sequence
-from models.sampler import standard_normal
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.cascade import season_totals, simulate_season, totals_from_sums
+from carbonrisk.models.geothermal.issuance import IssuanceSchedule
+from carbonrisk.models.geothermal.project import Project, daily_heat_weights
+from carbonrisk.models.geothermal.season_paths import PLANT_FIELDS, WEATHER_FIELDS, season_sums
+from carbonrisk.models.geothermal.weather import HOURS_PER_DAY, temperature_cycle_c
+from carbonrisk.models.random import RngLike, iter_blocks, root_seed_sequence
+from carbonrisk.models.sampler import standard_normal
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -208,7 +209,7 @@ def simulate_portfolio(
     n_paths : int
         Paths of the whole run.
     rng : int, numpy.random.Generator or None
-        Seed of the run (see :mod:`models.random`).
+        Seed of the run (see :mod:`carbonrisk.models.random`).
     correlation : numpy.ndarray, optional
         Correlation of the weather shocks between projects; default :func:`distance_correlation` of their sites.
     deterministic : bool
@@ -369,7 +370,7 @@ def simulate_portfolio(
 def _year_inputs(
     projects: list[Project], k: int, max_days: int, reference_degree_hours: list[float]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-project inputs of :func:`~models.geothermal.season_paths.season_sums` for operating year ``k``:
+    """Per-project inputs of :func:`~carbonrisk.models.geothermal.season_paths.season_sums` for operating year ``k``:
     temperature cycle ``(P, 24 max_days)``, season hours (0 when the project no longer operates), weather and
     plant parameters."""
     n_proj = len(projects)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from models.geothermal.project import Project
-from models.geothermal.risk import ProjectPaths, simulate_project
-from models.random import RngLike
+from carbonrisk.models.geothermal.project import Project
+from carbonrisk.models.geothermal.risk import ProjectPaths, simulate_project
+from carbonrisk.models.random import RngLike
 
 __all__ = ["QUANTILE_FIELDS", "TOTAL_FIELDS", "ProjectRiskSummary", "summarise_project_risk"]
 

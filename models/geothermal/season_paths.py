@@ -4,13 +4,15 @@ For each path the kernel draws the hourly weather shocks of all projects, mixes 
 into hourly temperatures and dispatches the cascade plant, keeping only the season sums. Nothing of size
 ``hours x paths`` is ever stored: the working set is one path's hours of every project (about 70 kB per project),
 which stays in the core's cache. The numbers are bit for bit those of drawing the whole block's hourly shocks
-``(P, n, hours_max)`` with :func:`models.sampler.standard_normal`, mixing them with the Cholesky factor,
-:func:`models.geothermal.weather.temperatures_from_shocks` and :func:`models.geothermal.cascade.season_totals`:
+``(P, n, hours_max)`` with :func:`carbonrisk.models.sampler.standard_normal`, mixing them with the Cholesky factor,
+:func:`carbonrisk.models.geothermal.weather.temperatures_from_shocks` and
+:func:`carbonrisk.models.geothermal.cascade.season_totals`:
 
 * project ``i``'s shocks of path ``p`` are the raw words ``(i n + p) hours_max / 2`` onwards of the block-year's
-  stream (two normals per word), reached with the PCG64 jump-ahead :func:`models.pcg64.pcg64_advance`;
-* the per-hour mix, the temperature recursion (:func:`models.geothermal.weather.path_temperatures`) and the
-  dispatch (:func:`models.geothermal.cascade.path_totals`) are the same compiled functions, in the same order.
+  stream (two normals per word), reached with the PCG64 jump-ahead :func:`carbonrisk.models.pcg64.pcg64_advance`;
+* the per-hour mix, the temperature recursion (:func:`carbonrisk.models.geothermal.weather.path_temperatures`) and the
+  dispatch (:func:`carbonrisk.models.geothermal.cascade.path_totals`) are the same compiled functions, in the same
+  order.
 
 Paths are processed in chunks of :data:`CHUNK_PATHS` across threads; each chunk jumps to its own stream position,
 so the result does not depend on the thread count.
@@ -21,11 +23,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from models.exceptions import InputError
-from models.geothermal.cascade import path_totals
-from models.geothermal.weather import path_temperatures
-from models.pcg64 import pcg64_advance, state_words
-from models.sampler import normals_from_pcg64, quantile_tables
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.cascade import path_totals
+from carbonrisk.models.geothermal.weather import path_temperatures
+from carbonrisk.models.pcg64 import pcg64_advance, state_words
+from carbonrisk.models.sampler import normals_from_pcg64, quantile_tables
 
 __all__ = ["CHUNK_PATHS", "PLANT_FIELDS", "WEATHER_FIELDS", "season_sums"]
 
@@ -81,7 +83,7 @@ def season_sums(
     -------
     numpy.ndarray
         ``(P, 6, n)``: degree-hours (K h), demand, stage 1, stage 2, unmet (MWh), heat-pump hours; zeros for
-        inactive projects. Feed a project's ``(6, n)`` to :func:`models.geothermal.cascade.totals_from_sums`.
+        inactive projects. Feed a project's ``(6, n)`` to :func:`carbonrisk.models.geothermal.cascade.totals_from_sums`.
     """
     bit_gen = generator.bit_generator
     if not isinstance(bit_gen, np.random.PCG64):

@@ -3,7 +3,7 @@
 The generator (parameters in ``models/data/geothermal/weather_north_china.toml``) is a seasonal cycle plus a
 diurnal cycle plus two autocorrelated noises (day-to-day anomaly and hour-to-hour noise). With the seed stored in
 the parameter file it gives the embedded *typical year* of the Hebei case; with a path seed it gives the weather
-risk of :mod:`models.geothermal.risk` (one independent season per path and year, drawn block by block).
+risk of :mod:`carbonrisk.models.geothermal.risk` (one independent season per path and year, drawn block by block).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numba
 import numpy as np
 import pandas as pd
 
-from models.csvfile import read_user_csv
-from models.exceptions import InputError
-from models.files import read_toml
+from carbonrisk.models.csvfile import read_user_csv
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.files import read_toml
 
 __all__ = [
     "HOURS_PER_DAY",
@@ -102,7 +102,7 @@ class WeatherParameters:
 def load_weather_parameters(path: str | Path | None = None) -> WeatherParameters:
     """Load weather parameters from a TOML file (default: the embedded north-China site)."""
     if path is None:
-        resource = resources.files("models").joinpath("data").joinpath("geothermal")
+        resource = resources.files("carbonrisk.models").joinpath("data").joinpath("geothermal")
         with resources.as_file(resource.joinpath("weather_north_china.toml")) as p:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
     else:
@@ -237,7 +237,7 @@ def load_temperature_csv(path: str | Path, season_days: int) -> pd.Series:
 
     Raises
     ------
-    models.exceptions.InputError
+    carbonrisk.models.exceptions.InputError
         Missing file, wrong number of rows (must be ``season_days x 24``), gaps (empty values or non-hourly
         timestamps), values evidently in kelvin (mean > 200) or Fahrenheit (season mean > 25).
     """

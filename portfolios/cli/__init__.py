@@ -1,8 +1,8 @@
 """The ``carbonrisk`` command line.
 
 Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its parser and sets
-``func(args) -> int``. Errors of ours (:class:`models.exceptions.CarbonRiskError`) become one line on stderr and
-exit code 2; warnings of ours are printed to stderr as ``carbonrisk: warning: ...`` lines. Set
+``func(args) -> int``. Errors of ours (:class:`carbonrisk.models.exceptions.CarbonRiskError`) become one line on stderr
+and exit code 2; warnings of ours are printed to stderr as ``carbonrisk: warning: ...`` lines. Set
 ``CARBONRISK_DEBUG=1`` to see tracebacks.
 """
 
@@ -16,9 +16,9 @@ import threading
 import warnings
 from collections.abc import Sequence
 
-from models.exceptions import CarbonRiskError, CarbonRiskWarning
-from portfolios import __version__
-from portfolios.cli import (
+from carbonrisk.models.exceptions import CarbonRiskError, CarbonRiskWarning
+from carbonrisk.portfolios import __version__
+from carbonrisk.portfolios.cli import (
     backtest_cmd,
     data_cmd,
     demo_cmd,
@@ -30,7 +30,7 @@ from portfolios.cli import (
     stress_cmd,
     value_cmd,
 )
-from portfolios.cli._common import OneLineParser
+from carbonrisk.portfolios.cli._common import OneLineParser
 
 __all__ = ["build_parser", "main"]
 

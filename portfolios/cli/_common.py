@@ -9,10 +9,10 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
-from models.exceptions import InputError
-from models.quantities import BLOCKS_PER_TASK, WORKERS
-from models.validation import argparse_type
-from portfolios.executor import SCHEDULER_FORMS, check_scheduler_address
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.quantities import BLOCKS_PER_TASK, WORKERS
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.executor import SCHEDULER_FORMS, check_scheduler_address
 
 __all__ = ["OneLineParser", "add_json_flag", "console", "positive_int", "print_json"]
 
@@ -50,7 +50,7 @@ def non_negative_int(text: str) -> int:
 
 
 def scheduler_address(text: str) -> str:
-    """``argparse`` type: a Dask scheduler address (:func:`portfolios.executor.check_scheduler_address`)."""
+    """``argparse`` type: a Dask scheduler address (:func:`carbonrisk.portfolios.executor.check_scheduler_address`)."""
     try:
         return check_scheduler_address(text)
     except InputError as exc:

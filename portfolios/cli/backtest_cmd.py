@@ -6,13 +6,13 @@ import argparse
 
 from rich.table import Table
 
-from models.backtest import backtest_var
-from models.catalog import make_spec
-from models.data import load_prices
-from models.quantities import BACKTEST_REFIT, BACKTEST_WINDOW
-from models.validation import argparse_type
-from portfolios.cli._common import add_json_flag, console, print_json
-from portfolios.cli.fit_cmd import _clean, add_model_arguments
+from carbonrisk.models.backtest import backtest_var
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.quantities import BACKTEST_REFIT, BACKTEST_WINDOW
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.cli._common import add_json_flag, console, print_json
+from carbonrisk.portfolios.cli.fit_cmd import _clean, add_model_arguments
 
 __all__ = ["register"]
 

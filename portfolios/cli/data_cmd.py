@@ -6,8 +6,8 @@ import argparse
 
 from rich.table import Table
 
-from models.data import load_prices
-from portfolios.cli._common import add_json_flag, console, print_json
+from carbonrisk.models.data import load_prices
+from carbonrisk.portfolios.cli._common import add_json_flag, console, print_json
 
 __all__ = ["register"]
 

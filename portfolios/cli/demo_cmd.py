@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
-from models.validation import argparse_type
-from portfolios.cli._common import (
+from carbonrisk.models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     print_json,
 )
-from portfolios.cli.report_cmd import print_report_summary, report_json, run_with_progress
-from portfolios.portfolio import CEA_HOLDING_PORTFOLIO, DEMO_PORTFOLIO, embedded_portfolio
+from carbonrisk.portfolios.cli.report_cmd import print_report_summary, report_json, run_with_progress
+from carbonrisk.portfolios.portfolio import CEA_HOLDING_PORTFOLIO, DEMO_PORTFOLIO, embedded_portfolio
 
 __all__ = ["register"]
 

@@ -8,13 +8,13 @@ from typing import Any
 
 from rich.table import Table
 
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, fit_model
-from models.data import load_prices
-from models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
-from models.interface import PriceModelResult
-from models.quantities import PERSISTENCE_CAP
-from models.validation import argparse_type
-from portfolios.cli._common import add_json_flag, console, print_json
+from carbonrisk.models.catalog import DEFAULT_DIST, DEFAULT_MODEL, MODEL_NAMES, fit_model
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.garch import DISTRIBUTIONS, PERSISTENCE_POLICIES
+from carbonrisk.models.interface import PriceModelResult
+from carbonrisk.models.quantities import PERSISTENCE_CAP
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.cli._common import add_json_flag, console, print_json
 
 __all__ = ["add_model_arguments", "register"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from rich.table import Table
 
-from models.geothermal.emission_factors import EF_FORMS, SCENARIO_LABEL_NOTE
-from models.geothermal.methodology import (
+from carbonrisk.models.geothermal.emission_factors import EF_FORMS, SCENARIO_LABEL_NOTE
+from carbonrisk.models.geothermal.methodology import (
     BASELINE_EF_T_PER_TJ,
     BASELINE_EFFICIENCY,
     DEFAULT_PRICE_CNY_PER_T,
@@ -16,14 +16,14 @@ from models.geothermal.methodology import (
     PE_SHARE_OF_BE,
     table1,
 )
-from models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
-from models.geothermal.risk import simulate_project
-from models.geothermal.risk_summary import summarise_project_risk
-from models.memory import check_memory, estimate_project_paths
-from models.quantities import REDUCTIONS_RISK_PATHS, SEED, TABLE1_PRICE
-from models.scenarios import SCENARIOS
-from models.validation import argparse_type
-from portfolios.cli._common import add_json_flag, console, print_json
+from carbonrisk.models.geothermal.project import ProjectResult, hebei_project, load_project, run_project
+from carbonrisk.models.geothermal.risk import simulate_project
+from carbonrisk.models.geothermal.risk_summary import summarise_project_risk
+from carbonrisk.models.memory import check_memory, estimate_project_paths
+from carbonrisk.models.quantities import REDUCTIONS_RISK_PATHS, SEED, TABLE1_PRICE
+from carbonrisk.models.scenarios import SCENARIOS
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.cli._common import add_json_flag, console, print_json
 
 __all__ = ["register"]
 

@@ -13,20 +13,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
-from models.validation import argparse_type
-from portfolios.bookindex import HEADLINE, console_value, headline, index_payload
-from portfolios.budget import check_portfolio_memory
-from portfolios.cli._common import (
+from carbonrisk.models.quantities import PORTFOLIO_N_PATHS, PORTFOLIO_SEED
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.bookindex import HEADLINE, console_value, headline, index_payload
+from carbonrisk.portfolios.budget import check_portfolio_memory
+from carbonrisk.portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
     print_json,
 )
-from portfolios.formatting import Unit, format_value
-from portfolios.portfolio import Portfolio, load_portfolio
-from portfolios.report import summary_payload
-from portfolios.runner import ReportRun, run_report
+from carbonrisk.portfolios.formatting import Unit, format_value
+from carbonrisk.portfolios.portfolio import Portfolio, load_portfolio
+from carbonrisk.portfolios.report import summary_payload
+from carbonrisk.portfolios.runner import ReportRun, run_report
 
 __all__ = ["print_report_summary", "register", "report_json", "run_with_progress"]
 

@@ -6,10 +6,10 @@ import argparse
 
 from rich.table import Table
 
-from models.quantities import RUNS_LIMIT
-from models.validation import argparse_type
-from portfolios.cli._common import add_json_flag, console, print_json
-from portfolios.ledger import (
+from carbonrisk.models.quantities import RUNS_LIMIT
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.cli._common import add_json_flag, console, print_json
+from carbonrisk.portfolios.ledger import (
     RERUN_RTOL,
     Ledger,
     compare_metrics,
@@ -17,7 +17,7 @@ from portfolios.ledger import (
     flatten_metrics,
     same_environment,
 )
-from portfolios.reruns import rerun
+from carbonrisk.portfolios.reruns import rerun
 
 __all__ = ["register"]
 

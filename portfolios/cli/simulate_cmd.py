@@ -9,23 +9,23 @@ from pathlib import Path
 
 from rich.table import Table
 
-from models.base import simulation_threads
-from models.data import load_prices
-from models.grid import FREQUENCIES, SimulationGrid
-from models.joint import BasisParams, JointCeaCcer, fit_basis
-from models.memory import check_memory, estimate_price_paths
-from models.quantities import SEED, SIMULATE_HORIZON, SIMULATE_PATHS
-from models.scenarios import load_scenario
-from models.validation import argparse_type
-from portfolios.cli._common import (
+from carbonrisk.models.base import simulation_threads
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.grid import FREQUENCIES, SimulationGrid
+from carbonrisk.models.joint import BasisParams, JointCeaCcer, fit_basis
+from carbonrisk.models.memory import check_memory, estimate_price_paths
+from carbonrisk.models.quantities import SEED, SIMULATE_HORIZON, SIMULATE_PATHS
+from carbonrisk.models.scenarios import load_scenario
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
     print_json,
 )
-from portfolios.cli.fit_cmd import _clean, add_model_arguments, fit_from_args
-from portfolios.cluster import simulate_paths
-from portfolios.io import OutputFile
+from carbonrisk.portfolios.cli.fit_cmd import _clean, add_model_arguments, fit_from_args
+from carbonrisk.portfolios.cluster import simulate_paths
+from carbonrisk.portfolios.io import OutputFile
 
 __all__ = ["register"]
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.table import Table
 
-from finance.stress_scenarios import load_scenarios
-from portfolios.cli._common import add_json_flag, console, non_negative_int, print_json
-from portfolios.portfolio import load_portfolio
-from portfolios.stress import DETERMINISTIC_COLUMNS, REVERSE_PATHS, REVERSE_STEPS, STRESS_PATHS, run_stress
+from carbonrisk.finance.stress_scenarios import load_scenarios
+from carbonrisk.portfolios.cli._common import add_json_flag, console, non_negative_int, print_json
+from carbonrisk.portfolios.portfolio import load_portfolio
+from carbonrisk.portfolios.stress import DETERMINISTIC_COLUMNS, REVERSE_PATHS, REVERSE_STEPS, STRESS_PATHS, run_stress
 
 __all__ = ["register"]
 

@@ -8,20 +8,20 @@ from typing import Any
 
 from rich.table import Table
 
-from finance.contracts import ContractFile, example_names, load_contract_file, load_example
-from models.exceptions import InputError
-from models.memory import check_memory
-from models.quantities import MC_PATHS, SEED
-from models.validation import argparse_type
-from portfolios import __version__
-from portfolios.budget import estimate_value
-from portfolios.cli._common import (
+from carbonrisk.finance.contracts import ContractFile, example_names, load_contract_file, load_example
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.memory import check_memory
+from carbonrisk.models.quantities import MC_PATHS, SEED
+from carbonrisk.models.validation import argparse_type
+from carbonrisk.portfolios import __version__
+from carbonrisk.portfolios.budget import estimate_value
+from carbonrisk.portfolios.cli._common import (
     add_json_flag,
     add_scaleout_flags,
     console,
     print_json,
 )
-from portfolios.cluster import value_contracts
+from carbonrisk.portfolios.cluster import value_contracts
 
 __all__ = ["register"]
 

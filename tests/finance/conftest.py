@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import pandas as pd
 import pytest
 
-from finance.contracts import embedded_daily_volumes_t
-from finance.instruments import Instrument
-from finance.market import MarketEnv
-from finance.valuation import GBMSource, path_dates
-from models.paths import PathSet
+from carbonrisk.finance.contracts import embedded_daily_volumes_t
+from carbonrisk.finance.instruments import Instrument
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.valuation import GBMSource, path_dates
+from carbonrisk.models.paths import PathSet
 
 VALUATION_DATE = pd.Timestamp("2024-10-31")
 

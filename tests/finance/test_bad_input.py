@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from finance.engines import Black76Engine
-from finance.exceptions import ContractError
-from finance.instruments import AsianOption, CarbonSwap, EuropeanOption, Forward, PledgeLoan
-from finance.market import MarketEnv
-from models.exceptions import InputError
+from carbonrisk.finance.engines import Black76Engine
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.instruments import AsianOption, CarbonSwap, EuropeanOption, Forward, PledgeLoan
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.models.exceptions import InputError
 
 PLEDGE: dict[str, Any] = dict(
     collateral="CEA", quantity_t=1e6, ltv=0.5, rate=0.045, tenor_years=1.0, maintenance_ratio=1.5, liquidation_ratio=1.3

@@ -1,4 +1,4 @@
-"""Issue 18 proof for repo, carbon lending, custody and the quota overdraft (finance.carbon_financing).
+"""Issue 18 proof for repo, carbon lending, custody and the quota overdraft (carbonrisk.finance.carbon_financing).
 
 References are closed forms computed here independently of the engines, on the market's own curves:
 
@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finance.carbon_financing import (
+from carbonrisk.finance.carbon_financing import (
     MCCustodyEngine,
     MCLendingEngine,
     MCOverdraftEngine,
@@ -37,12 +37,12 @@ from finance.carbon_financing import (
     simulate_overdraft,
     simulate_repo,
 )
-from finance.contracts import instrument_from_dict, load_example
-from finance.exceptions import ContractError
-from finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
-from finance.market import MarketEnv
-from finance.valuation import engines_for
-from models.paths import PathSet
+from carbonrisk.finance.contracts import instrument_from_dict, load_example
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.valuation import engines_for
+from carbonrisk.models.paths import PathSet
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
 BIG_ADV = 1.0e12  # market depth so deep that every close-out / buy-in trades on the default day
@@ -470,7 +470,7 @@ def test_examples_read_and_register(name: str) -> None:
 
 def test_ccer_repo_uses_the_ccer_market_depth(market: MarketEnv) -> None:
     """No CCER volume series ships: a CCER repo closes out at CCER_ADV_T (document 003), 1/20 of CEA's depth."""
-    from finance.loans import CCER_ADV_T
+    from carbonrisk.finance.loans import CCER_ADV_T
 
     r = repo(asset="CCER", adv_t=None, borrower_pd_1y=0.1, haircut=0.3, maintenance_ratio=1.2)
     res = MCRepoEngine().calculate(r, market=market, paths=paths_for(market, r, 2000), quick=True)

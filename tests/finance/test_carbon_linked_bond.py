@@ -26,13 +26,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from finance.exceptions import ContractError
-from finance.instruments import CarbonLinkedBond
-from finance.market import MarketEnv
-from finance.revaluation import FlatVolatility, HorizonState, has_closed_form, horizon_value
-from finance.structured import MCCarbonLinkedBondEngine, bond_fixed_leg
-from finance.valuation import GBMSource
-from models.calendar import to_ql
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.instruments import CarbonLinkedBond
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import FlatVolatility, HorizonState, has_closed_form, horizon_value
+from carbonrisk.finance.structured import MCCarbonLinkedBondEngine, bond_fixed_leg
+from carbonrisk.finance.valuation import GBMSource
+from carbonrisk.models.calendar import to_ql
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
 

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from finance.contracts import example_names, example_text, load_contract_file, load_example
-from finance.engines import MCAsianEngine
-from finance.exceptions import ContractError, MarketDataError
-from finance.instruments import AsianOption, CarbonSwaption, EuropeanOption
-from finance.market import MarketEnv
-from finance.valuation import FixedPaths, GBMSource, path_dates, value_all
+from carbonrisk.finance.contracts import example_names, example_text, load_contract_file, load_example
+from carbonrisk.finance.engines import MCAsianEngine
+from carbonrisk.finance.exceptions import ContractError, MarketDataError
+from carbonrisk.finance.instruments import AsianOption, CarbonSwaption, EuropeanOption
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.valuation import FixedPaths, GBMSource, path_dates, value_all
 
 EXPECTED_EXAMPLES = {
     "asian_option",

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from finance.credit import (
+from carbonrisk.finance.credit import (
     BASEL2_PD_FLOOR,
     CreditInputError,
     WrongWayTopUp,
@@ -32,7 +32,7 @@ from finance.credit import (
     standardised_corporate,
     top_up_model,
 )
-from models.exceptions import InputError
+from carbonrisk.models.exceptions import InputError
 
 # ---------------------------------------------------------------------------------------------------------------
 # IRB: BCBS, "International Convergence of Capital Measurement and Capital Standards, A Revised Framework,

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from finance.credit import marginal_pd
-from finance.exceptions import PathSetError
-from finance.exposure import derivative_exposure
-from finance.instruments import Forward
-from finance.market import MarketEnv
-from finance.schedules import trading_days
-from finance.valuation import GBMSource
-from models.paths import PathSet
+from carbonrisk.finance.credit import marginal_pd
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.exposure import derivative_exposure
+from carbonrisk.finance.instruments import Forward
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.schedules import trading_days
+from carbonrisk.finance.valuation import GBMSource
+from carbonrisk.models.paths import PathSet
 
 
 def _daily(market: MarketEnv, end: pd.Timestamp, n: int, seed: int) -> PathSet:
@@ -65,7 +65,7 @@ def test_exposure_after_settlement_is_refused(market: MarketEnv) -> None:
 
 
 def _forward_ee(market: MarketEnv, fwd: Forward, dates: pd.DatetimeIndex, times: np.ndarray) -> np.ndarray:
-    """Closed-form EE of a long forward under GBM (module docstring of finance.exposure)."""
+    """Closed-form EE of a long forward under GBM (module docstring of carbonrisk.finance.exposure)."""
     T = pd.DatetimeIndex([fwd.delivery_date])
     f0T = float(market.forward(fwd.underlying, T)[0])
     dfT = float(market.df(T)[0])
@@ -83,7 +83,7 @@ def test_value_all_reports_the_forward_exposure_and_cva(market: MarketEnv) -> No
     """``value_all`` (``carbonrisk value --json``'s ``exposure``): the forward's EE on its own path set within 4 s.e.
     of the closed form at every profile date, CVA (PD 2 %, LGD 45 %) within 4 s.e. of LGD sum EE DF dPD; the
     prices do not change with the exposure path set."""
-    from finance.valuation import value_all
+    from carbonrisk.finance.valuation import value_all
 
     fwd = Forward(
         underlying="CEA",
@@ -110,10 +110,11 @@ def test_value_all_reports_the_forward_exposure_and_cva(market: MarketEnv) -> No
 
 
 def test_counterparty_rating_gives_the_cva_pd(market: MarketEnv) -> None:
-    """``counterparty_rating`` maps through finance.credit.pd_from_rating; without PD or rating there is no CVA."""
-    from finance.credit import pd_from_rating
-    from finance.exposure import instrument_exposure
-    from finance.instruments import EuropeanOption
+    """``counterparty_rating`` maps through carbonrisk.finance.credit.pd_from_rating; without PD or rating there is no
+    CVA."""
+    from carbonrisk.finance.credit import pd_from_rating
+    from carbonrisk.finance.exposure import instrument_exposure
+    from carbonrisk.finance.instruments import EuropeanOption
 
     opt = EuropeanOption(
         underlying="CCER",
@@ -144,7 +145,7 @@ def test_counterparty_rating_gives_the_cva_pd(market: MarketEnv) -> None:
     ],
 )
 def test_bad_counterparty_inputs_name_the_field(fields: dict[str, object], message: str) -> None:
-    from finance.exceptions import ContractError
+    from carbonrisk.finance.exceptions import ContractError
 
     with pytest.raises(ContractError, match=message):
         Forward(

@@ -1,12 +1,13 @@
-"""The five levers of the report's table (finance.monetisation.lever_flows): repayment rules, costs and signs."""
+"""The five levers of the report's table (carbonrisk.finance.monetisation.lever_flows): repayment rules, costs and
+signs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from finance.exceptions import ContractError
-from finance.monetisation import (
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.monetisation import (
     LEVERS,
     ccer_linked_loan,
     forward_sale,

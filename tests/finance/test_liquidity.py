@@ -1,4 +1,4 @@
-"""Shared same-day market depth (finance.liquidity) and the pledge loans that share it (issue 15)."""
+"""Shared same-day market depth (carbonrisk.finance.liquidity) and the pledge loans that share it (issue 15)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.instruments import PledgeLoan
-from finance.liquidity import LiquidationDemand, LiquidityError, allocate_depth
-from finance.loans import share_liquidation_depth, shared_depth_outcomes, simulate_pledge_loan
-from finance.market import MarketEnv
-from models.paths import PathSet
+from carbonrisk.finance.instruments import PledgeLoan
+from carbonrisk.finance.liquidity import LiquidationDemand, LiquidityError, allocate_depth
+from carbonrisk.finance.loans import share_liquidation_depth, shared_depth_outcomes, simulate_pledge_loan
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.models.paths import PathSet
 
 
 def test_two_sellers_share_the_day_pro_rata() -> None:
@@ -177,9 +177,9 @@ def test_ccer_depth_default_and_market_override(tmp_path: object) -> None:
     file (the loan's own ``adv_t`` still wins); a bad value names the key and its limit."""
     from pathlib import Path
 
-    from finance.contracts import load_contract_file
-    from finance.exceptions import MarketDataError
-    from finance.loans import CCER_ADV_T, market_depth_t
+    from carbonrisk.finance.contracts import load_contract_file
+    from carbonrisk.finance.exceptions import MarketDataError
+    from carbonrisk.finance.loans import CCER_ADV_T, market_depth_t
 
     assert round(CCER_ADV_T) == 22_432  # 9.2194 Mt / 411 trading days (document 003)
     loan = _loan(adv_t=1.0)

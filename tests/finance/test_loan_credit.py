@@ -11,11 +11,16 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from finance.credit import WrongWayTopUp, cumulative_pd
-from finance.instruments import PledgeLoan, ProjectLoan
-from finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine, effective_interest_rate, simulate_pledge_loan
-from finance.market import MarketEnv
-from models.paths import PathSet
+from carbonrisk.finance.credit import WrongWayTopUp, cumulative_pd
+from carbonrisk.finance.instruments import PledgeLoan, ProjectLoan
+from carbonrisk.finance.loans import (
+    MCPledgeLoanEngine,
+    MCProjectLoanEngine,
+    effective_interest_rate,
+    simulate_pledge_loan,
+)
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.models.paths import PathSet
 from tests.finance.conftest import gbm_paths
 
 

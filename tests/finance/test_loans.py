@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.exceptions import ContractError, MarketDataError
-from finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
-from finance.loans import (
+from carbonrisk.finance.exceptions import ContractError, MarketDataError
+from carbonrisk.finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
+from carbonrisk.finance.loans import (
     CCER_ADV_T,
     CCER_TRADING_DAYS,
     MCPledgeLoanEngine,
@@ -20,10 +20,10 @@ from finance.loans import (
     max_ltv_for_loss_probability,
     simulate_pledge_loan,
 )
-from finance.market import MarketEnv
-from finance.monetisation import MCMonetisationEngine
-from finance.schedules import trading_days
-from models.data import load_prices
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.monetisation import MCMonetisationEngine
+from carbonrisk.finance.schedules import trading_days
+from carbonrisk.models.data import load_prices
 from tests.finance.conftest import gbm_paths
 
 
@@ -43,7 +43,7 @@ def _pledge(**kw: object) -> PledgeLoan:
     return PledgeLoan(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.filterwarnings("ignore::models.exceptions.DataGapWarning")
+@pytest.mark.filterwarnings("ignore::carbonrisk.models.exceptions.DataGapWarning")
 def test_adv_uses_real_cea_volumes() -> None:
     volume = load_prices("cea").volume_t
     assert volume is not None
@@ -271,7 +271,7 @@ def test_pledge_profile_is_the_rules_own_state(market: MarketEnv) -> None:
 
 
 def test_project_loan_takes_a_projects_flows_on_its_schedule_years() -> None:
-    from finance.linking import ProjectCashFlows, is_project_linked
+    from carbonrisk.finance.linking import ProjectCashFlows, is_project_linked
 
     loan = _project()
     years = tuple(range(2024, 2048))

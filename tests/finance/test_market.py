@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import QuantLib as ql
 
-from finance.exceptions import MarketDataError
-from finance.market import DiscountCurve, ForwardCurve, MarketEnv
-from models.calendar import interbank_calendar, to_ql
+from carbonrisk.finance.exceptions import MarketDataError
+from carbonrisk.finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from carbonrisk.models.calendar import interbank_calendar, to_ql
 
 VD = pd.Timestamp("2024-10-31")
 QUOTES = pd.DataFrame(

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finance.contracts import embedded_daily_volumes_t
-from finance.engines import Black76Engine, MCAsianEngine, MCEuropeanEngine
-from finance.instruments import AsianOption, EuropeanOption, PledgeLoan
-from finance.loans import simulate_pledge_loan
-from finance.market import MarketEnv
+from carbonrisk.finance.contracts import embedded_daily_volumes_t
+from carbonrisk.finance.engines import Black76Engine, MCAsianEngine, MCEuropeanEngine
+from carbonrisk.finance.instruments import AsianOption, EuropeanOption, PledgeLoan
+from carbonrisk.finance.loans import simulate_pledge_loan
+from carbonrisk.finance.market import MarketEnv
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
 MARKET = MarketEnv.simple(

@@ -1,4 +1,4 @@
-"""Per-path full revaluation at a horizon (finance.revaluation) against QuantLib and the analytic engines.
+"""Per-path full revaluation at a horizon (carbonrisk.finance.revaluation) against QuantLib and the analytic engines.
 
 References: Black-76 via QuantLib ``blackFormula``; discrete geometric Asian via QuantLib
 ``AnalyticDiscreteGeometricAveragePriceAsianEngine``; discrete arithmetic Asian (moment matching) via QuantLib
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import QuantLib as ql
 
-from finance.engines import (
+from carbonrisk.finance.engines import (
     AnalyticForwardEngine,
     AnalyticGeometricAsianEngine,
     AnalyticSwapEngine,
@@ -26,8 +26,8 @@ from finance.engines import (
     MCGuaranteedEngine,
     bsm_process,
 )
-from finance.exceptions import PathSetError
-from finance.instruments import (
+from carbonrisk.finance.exceptions import PathSetError
+from carbonrisk.finance.instruments import (
     AsianOption,
     CarbonSwap,
     CarbonSwaption,
@@ -37,17 +37,17 @@ from finance.instruments import (
     GuaranteedSale,
     PledgeLoan,
 )
-from finance.market import MarketEnv
-from finance.revaluation import (
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import (
     FlatVolatility,
     HorizonState,
     ModelVariance,
     RegressionRevaluation,
     horizon_value,
 )
-from models.calendar import to_ql, year_fractions
-from models.paths import PathSet
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.models.calendar import to_ql, year_fractions
+from carbonrisk.models.paths import PathSet
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
 EXPIRY = pd.Timestamp("2025-06-30")

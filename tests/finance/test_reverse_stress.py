@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.instruments import PledgeLoan
-from finance.loans import simulate_pledge_loan
-from finance.market import MarketEnv
-from finance.reverse_stress import ReverseStressError, find_threshold
-from models.paths import PathSet
+from carbonrisk.finance.instruments import PledgeLoan
+from carbonrisk.finance.loans import simulate_pledge_loan
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.reverse_stress import ReverseStressError, find_threshold
+from carbonrisk.models.paths import PathSet
 
 CNY_TOL = 0.5  # the precision for a price threshold, CNY/t
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from finance.contracts import example_names, load_example
-from finance.valuation import GBMSource, engines_for, path_dates
+from carbonrisk.finance.contracts import example_names, load_example
+from carbonrisk.finance.valuation import GBMSource, engines_for, path_dates
 
 
 @pytest.mark.parametrize("name", example_names())

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.stress_scenarios import (
+from carbonrisk.finance.stress_scenarios import (
     ScenarioError,
     embedded_scenarios,
     historical_paths,
@@ -22,9 +22,9 @@ from finance.stress_scenarios import (
     worst_change,
     write_historical_files,
 )
-from models.data import load_prices
-from models.exceptions import DataGapWarning
-from models.paths import PathSet
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.exceptions import DataGapWarning
+from carbonrisk.models.paths import PathSet
 
 # The CSV files are written with 12 significant digits, so a path read back differs from the data's ratios by at
 # most ~5e-12 relative; 1e-11 absolute on relative changes of order 0.1-1 is that rounding and nothing else.

@@ -22,14 +22,14 @@ import QuantLib as ql
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finance.engines import bsm_process
-from finance.exceptions import ContractError
-from finance.instruments import StructuredDeposit
-from finance.market import MarketEnv
-from finance.revaluation import FlatVolatility, HorizonState, horizon_value
-from finance.structured import Black76DepositEngine, MCDepositEngine
-from finance.valuation import engines_for
-from models.calendar import to_ql
+from carbonrisk.finance.engines import bsm_process
+from carbonrisk.finance.exceptions import ContractError
+from carbonrisk.finance.instruments import StructuredDeposit
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.revaluation import FlatVolatility, HorizonState, horizon_value
+from carbonrisk.finance.structured import Black76DepositEngine, MCDepositEngine
+from carbonrisk.finance.valuation import engines_for
+from carbonrisk.models.calendar import to_ql
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
 
@@ -131,7 +131,7 @@ def test_horizon_value_is_a_martingale(market: MarketEnv, averaging: str) -> Non
     dep = _deposit(averaging=averaging)
     extra = pd.DatetimeIndex(["2024-11-14", "2025-04-15"])
     dates = dep.fixing_dates(VALUATION_DATE).union(extra)
-    from finance.valuation import GBMSource
+    from carbonrisk.finance.valuation import GBMSource
 
     paths = GBMSource().simulate(market, dates, 40_000, 5)
     vol = FlatVolatility(market.vols)
@@ -151,7 +151,7 @@ def test_horizon_value_is_a_martingale(market: MarketEnv, averaging: str) -> Non
 
 def test_horizon_after_maturity_is_the_payout_carried(market: MarketEnv) -> None:
     dep = _deposit(maturity_date="2025-03-31")
-    from finance.valuation import GBMSource
+    from carbonrisk.finance.valuation import GBMSource
 
     dates = dep.fixing_dates(VALUATION_DATE).union(pd.DatetimeIndex(["2025-06-30"]))
     paths = GBMSource().simulate(market, dates, 1000, 6)

@@ -9,7 +9,7 @@ Use::
         bad.write_bytes(b"\\xff\\xfe")
         assert_refused(["data", "show", str(bad)], tmp_path, capsys, match="UTF-8")
 
-:func:`assert_refused` runs :func:`portfolios.cli.main` in-process with the working directory set to ``cwd``
+:func:`assert_refused` runs :func:`carbonrisk.portfolios.cli.main` in-process with the working directory set to ``cwd``
 (default ``tmp_path``), so relative outputs land there. It snapshots every file under ``tmp_path`` (path, size,
 mtime; folders by path) before and after and asserts they are identical, that the exit code is 2, that stderr is
 exactly one line with no ``Traceback`` and no ``internal error``, and that the line matches ``match`` (a regular
@@ -30,13 +30,13 @@ from pathlib import Path
 
 import pytest
 
-from portfolios.cli import main
+from carbonrisk.portfolios.cli import main
 
 __all__ = ["assert_refused", "assert_refused_subprocess", "snapshot"]
 
 Snapshot = dict[str, tuple[str, int, int]]
 
-_CONSOLE_SCRIPT = "import sys; from portfolios.cli import main; sys.exit(main(sys.argv[1:]))"
+_CONSOLE_SCRIPT = "import sys; from carbonrisk.portfolios.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def snapshot(root: Path) -> Snapshot:

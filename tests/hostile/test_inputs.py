@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import portfolios.ledger as ledger_module
-from portfolios.ledger import Ledger
+import carbonrisk.portfolios.ledger as ledger_module
+from carbonrisk.portfolios.ledger import Ledger
 from tests.hostile.harness import assert_refused, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -318,7 +318,7 @@ def test_bad_report_inputs(
 
 def test_good_portfolio_of_the_report_cases_is_accepted(tmp_path: Path) -> None:
     """The portfolio the report cases break is itself valid (so each refusal is due to its one hostile edit)."""
-    from portfolios.portfolio import load_portfolio
+    from carbonrisk.portfolios.portfolio import load_portfolio
 
     path = _portfolio(tmp_path, _key("prices", _write(tmp_path, "good.csv", _prices_text(300))) + '\nscenario = "mid"')
     assert load_portfolio(path).n_paths == 200
@@ -587,7 +587,7 @@ def test_bad_scheduler_every_command(command: list[str], tmp_path: Path, capsys:
 
 
 def test_scheduler_check_accepts_addresses() -> None:
-    from portfolios.executor import check_scheduler_address
+    from carbonrisk.portfolios.executor import check_scheduler_address
 
     for good in ("tcp://127.0.0.1:8786", "tls://scheduler.example.org:8786", "localhost:8786", "tcp://[::1]:8786"):
         assert check_scheduler_address(good) == good
@@ -690,7 +690,7 @@ def test_read_only_ledger_refuses_report_before_running(
     def must_not_run(*_: object, **__: object) -> None:
         raise AssertionError("the Monte Carlo started although the ledger is read-only")
 
-    monkeypatch.setattr("portfolios.runner.run_portfolio", must_not_run)
+    monkeypatch.setattr("carbonrisk.portfolios.runner.run_portfolio", must_not_run)
     assert_refused(
         ["report", DEMO_PORTFOLIO, "--out", "out", "--paths", "100"],
         tmp_path,
@@ -703,7 +703,7 @@ def test_read_only_ledger_refuses_report_before_running(
 def test_runs_list_and_show_work_on_read_only_ledger(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portfolios.cli import main
+    from carbonrisk.portfolios.cli import main
 
     _, ids = _real_ledger(tmp_path / "home")
     monkeypatch.setenv("CARBONRISK_HOME", str(tmp_path / "home"))
@@ -720,7 +720,7 @@ def test_runs_list_and_show_work_on_read_only_ledger(
 def test_runs_list_creates_no_ledger(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portfolios.cli import main
+    from carbonrisk.portfolios.cli import main
 
     monkeypatch.setenv("CARBONRISK_HOME", str(tmp_path / "home"))
     assert main(["runs", "list", "--json"]) == 0
@@ -733,7 +733,7 @@ def test_runs_list_creates_no_ledger(
 
 
 def test_outlier_is_warned_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from portfolios.cli import main
+    from carbonrisk.portfolios.cli import main
 
     dates, close = _closes()
     close[40] *= 1000.0
@@ -758,10 +758,11 @@ def kernel(x):
 
 
 def _hostile_install(tmp: Path) -> tuple[Path, dict[str, str]]:
-    """A copy of the three packages whose kernel folders' ``__pycache__`` is a regular file (so numba's in-tree
-    cache cannot be created, even by root) and HOME / XDG folders under a regular file (no user-wide cache)."""
+    """A copy of the package (the facade and its three folders) whose kernel folders' ``__pycache__`` is a regular
+    file (so numba's in-tree cache cannot be created, even by root) and HOME / XDG folders under a regular file (no
+    user-wide cache)."""
     src = tmp / "src"
-    for package in ("models", "finance", "portfolios"):
+    for package in ("carbonrisk", "models", "finance", "portfolios"):
         shutil.copytree(REPO / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     for kernels in (src / "models", src / "models" / "geothermal"):
         (kernels / "__pycache__").write_text("not a folder")
@@ -791,7 +792,7 @@ def test_numba_cache_falls_back_silently(tmp_path: Path) -> None:
         check=False,
     )
     assert probe.returncode == 1 and "no locator available" in probe.stderr
-    script = "import sys; from portfolios.cli import main; sys.exit(main(sys.argv[1:]))"
+    script = "import sys; from carbonrisk.portfolios.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run(
         [sys.executable, "-c", script, "data", "show", "cea", "--json"],
         cwd=tmp_path,

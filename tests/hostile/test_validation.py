@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import models.memory
-from models.exceptions import CarbonRiskWarning
+import carbonrisk.models.memory
+from carbonrisk.models.exceptions import CarbonRiskWarning
 from tests.hostile.harness import assert_refused
 
 PORTFOLIO = """\
@@ -315,7 +315,7 @@ def test_contract_file_carbon_financing_terms(
 @pytest.fixture
 def tiny_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     """A machine with 64 MiB available."""
-    monkeypatch.setattr(models.memory, "available_memory_bytes", lambda: 64 << 20)
+    monkeypatch.setattr(carbonrisk.models.memory, "available_memory_bytes", lambda: 64 << 20)
 
 
 MEMORY_RULE = r"needs about [\d,.]+ (GiB|MiB) of memory \(.*\); this machine has 64 MiB available; use at most about"
@@ -436,7 +436,7 @@ def test_project_ended_before_valuation_date(tmp_path: Path, capsys: pytest.Capt
 
 def test_operating_project_is_accepted(tmp_path: Path) -> None:
     """The Hebei reference case starts in 2021 and still runs on the valuation date 2024-10-31: accepted."""
-    from portfolios.portfolio import load_portfolio
+    from carbonrisk.portfolios.portfolio import load_portfolio
 
     file = _write(tmp_path, PORTFOLIO + "\n[[projects]]\nname = 'Hebei'\ntemplate = 'hebei'\nstart_year = 2021\n")
     with pytest.warns(CarbonRiskWarning, match=r"project 'Hebei' has operated since 2021: it is valued from the "):

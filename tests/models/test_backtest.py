@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from models.backtest import (
+from carbonrisk.models.backtest import (
     BACKTEST_MODELS,
     backtest_table,
     backtest_var,
@@ -19,10 +19,10 @@ from models.backtest import (
     kupiec_pof,
     rank_by_coverage,
 )
-from models.catalog import DEFAULT_DIST, DEFAULT_MODEL, make_spec
-from models.data import PriceHistory, load_prices
-from models.exceptions import InputError
-from models.garch import Garch
+from carbonrisk.models.catalog import DEFAULT_DIST, DEFAULT_MODEL, make_spec
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.garch import Garch
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from models.base import PriceModelResult, glide_path
-from models.catalog import MODEL_NAMES, make_spec
-from models.data import load_prices
-from models.grid import SimulationGrid
-from models.joint import BasisParams, JointCeaCcer
-from models.scenarios import load_scenario
+from carbonrisk.models.base import PriceModelResult, glide_path
+from carbonrisk.models.catalog import MODEL_NAMES, make_spec
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.joint import BasisParams, JointCeaCcer
+from carbonrisk.models.scenarios import load_scenario
 
 
 @pytest.mark.parametrize("model", MODEL_NAMES)
@@ -42,8 +42,8 @@ def test_glide_path_starts_at_the_last_price_and_joins_the_curve() -> None:
 def test_block_shares_merge_into_the_same_summary_and_paths() -> None:
     """Worker shares (``summarise_blocks`` / ``simulate_blocks``) merged in block order reproduce the in-process
     ``simulate_summary`` and ``simulate`` exactly, whatever the grouping of blocks."""
-    from models.base import simulate_blocks, summarise_blocks, summary_from_parts
-    from models.random import BLOCK_PATHS
+    from carbonrisk.models.base import simulate_blocks, summarise_blocks, summary_from_parts
+    from carbonrisk.models.random import BLOCK_PATHS
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from models.catalog import fit_model
-from models.data import PriceHistory, load_prices
-from models.garch import DISTRIBUTIONS, VOLATILITIES, Garch
-from models.innovations import LAWS, NORMAL, SKEWT, STUDENT_T
-from models.interface import PriceModelResult
-from models.joint import BasisParams, JointCeaCcer
-from models.sampler import DIST_CODES, VOL_EGARCH, VOL_GARCH
-from models.volatility import PROCESSES
+from carbonrisk.models.catalog import fit_model
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.garch import DISTRIBUTIONS, VOLATILITIES, Garch
+from carbonrisk.models.innovations import LAWS, NORMAL, SKEWT, STUDENT_T
+from carbonrisk.models.interface import PriceModelResult
+from carbonrisk.models.joint import BasisParams, JointCeaCcer
+from carbonrisk.models.sampler import DIST_CODES, VOL_EGARCH, VOL_GARCH
+from carbonrisk.models.volatility import PROCESSES
 
 
 @pytest.fixture(scope="module")

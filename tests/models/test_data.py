@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.data import MIN_OBSERVATIONS, find_outliers, load_prices
-from models.exceptions import DataError, DataGapWarning, PriceOutlierWarning, UnsortedInputWarning
+from carbonrisk.models.data import MIN_OBSERVATIONS, find_outliers, load_prices
+from carbonrisk.models.exceptions import DataError, DataGapWarning, PriceOutlierWarning, UnsortedInputWarning
 
 # Reference: ../shared/data/cea_daily.csv has 797 data rows, 2021-07-16 to 2024-10-31;
 # ../shared/data/hbea_daily.csv has 2609 data rows, 2014-04-28 to 2025-05-06 (counted with `wc -l` minus header).

@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.calendar import year_fractions
-from models.catalog import make_spec
-from models.data import load_prices
-from models.drift import MarketAnchor, anchor_glide_target, carry_forward
-from models.exceptions import InputError
-from models.garch import GarchResult
-from models.grid import SimulationGrid
-from models.scenarios import ScenarioCurve, load_scenario
+from carbonrisk.models.calendar import year_fractions
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.drift import MarketAnchor, anchor_glide_target, carry_forward
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.garch import GarchResult
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.scenarios import ScenarioCurve, load_scenario
 
 SIGMA_PCT = 1.8  # daily sd, percent
 CARRY = 0.018 - 0.003

@@ -16,9 +16,9 @@ import warnings
 import numpy as np
 import pytest
 
-from models.data import PriceHistory, load_prices
-from models.garch import Garch, GarchResult, fhs_innovations
-from models.grid import SimulationGrid
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.garch import Garch, GarchResult, fhs_innovations
+from carbonrisk.models.grid import SimulationGrid
 
 LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
@@ -109,7 +109,7 @@ def test_fhs_paths_identical_whatever_the_chunking_or_threads(
 
 
 def test_gjr_and_ou_garch_offer_fhs(cea: PriceHistory) -> None:
-    from models.catalog import make_spec
+    from carbonrisk.models.catalog import make_spec
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -121,8 +121,8 @@ def test_gjr_and_ou_garch_offer_fhs(cea: PriceHistory) -> None:
 
 
 def test_default_law_is_fhs_where_offered() -> None:
-    from models.catalog import default_dist, make_spec
-    from models.meanrev import OrnsteinUhlenbeck
+    from carbonrisk.models.catalog import default_dist, make_spec
+    from carbonrisk.models.meanrev import OrnsteinUhlenbeck
 
     assert make_spec().name == "GARCH(1,1)-empirical" and default_dist("ou-garch") == "empirical"
     assert make_spec("egarch").name == "EGARCH(1,1,1)-normal" and default_dist("egarch") == "normal"

@@ -1,4 +1,4 @@
-"""models.files: the one reader of user files (exists, not a directory, UTF-8, comma-separated, TOML)."""
+"""carbonrisk.models.files: the one reader of user files (exists, not a directory, UTF-8, comma-separated, TOML)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.exceptions import DataError, InputError
-from models.files import read_csv_text, read_text, read_toml, require_file
+from carbonrisk.models.exceptions import DataError, InputError
+from carbonrisk.models.files import read_csv_text, read_text, read_toml, require_file
 
 
 def test_missing_and_directory_are_told_apart(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """Determinism of the fits (issue 13, item 6): same data, same parameters, bit for bit.
 
-The GARCH-family fits run SLSQP from explicitly computed starting values (:func:`models.garch.starting_values`,
-``arch``'s data-based rule) with stated tolerances (:data:`models.garch.FIT_FTOL`, :data:`models.garch.FIT_EPS`).
-Checked here: fitting twice gives identical parameters; fitting on a copy of the history that was reversed and
-restored (same values, other memory layout) gives identical parameters; the explicit starting values and
-tolerances reproduce ``arch``'s default fit exactly (so stating them changed no number). Exact equality is the
-requirement, no tolerance.
+The GARCH-family fits run SLSQP from explicitly computed starting values
+(:func:`carbonrisk.models.garch.starting_values`, ``arch``'s data-based rule) with stated tolerances
+(:data:`carbonrisk.models.garch.FIT_FTOL`,
+:data:`carbonrisk.models.garch.FIT_EPS`). Checked here: fitting twice gives identical parameters; fitting on a copy of
+the history that was reversed and restored (same values, other memory layout) gives identical parameters; the explicit
+starting values and tolerances reproduce ``arch``'s default fit exactly (so stating them changed no number). Exact
+equality is the requirement, no tolerance.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.catalog import fit_model
-from models.data import PriceHistory, load_prices
-from models.garch import FIT_EPS, FIT_FTOL, Garch, starting_values
-from models.units import PERCENT
+from carbonrisk.models.catalog import fit_model
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.garch import FIT_EPS, FIT_FTOL, Garch, starting_values
+from carbonrisk.models.units import PERCENT
 
 COMBOS = [
     ("garch", "empirical"),

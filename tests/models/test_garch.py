@@ -13,11 +13,11 @@ from arch import arch_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.catalog import make_spec
-from models.data import PriceHistory, load_prices
-from models.exceptions import ConvergenceError, InputError, NonStationaryWarning
-from models.garch import VARIANCE_CEILING, Z_MAX, Garch, GarchResult, persistence_of
-from models.grid import SimulationGrid
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import ConvergenceError, InputError, NonStationaryWarning
+from carbonrisk.models.garch import VARIANCE_CEILING, Z_MAX, Garch, GarchResult, persistence_of
+from carbonrisk.models.grid import SimulationGrid
 
 
 @pytest.fixture(scope="module")

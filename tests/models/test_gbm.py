@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.exceptions import InputError
-from models.gbm import GBM, CorrelatedGBM
-from models.random import BLOCK_PATHS
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.gbm import GBM, CorrelatedGBM
+from carbonrisk.models.random import BLOCK_PATHS
 
 DATES = pd.bdate_range("2025-01-02", periods=60)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from models.exceptions import InputError
-from models.grid import SimulationGrid, parse_horizon
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.grid import SimulationGrid, parse_horizon
 
 
 def test_daily_grid_skips_sse_holidays() -> None:

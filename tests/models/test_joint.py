@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.data import PriceHistory, load_prices
-from models.exceptions import InputError
-from models.grid import SimulationGrid
-from models.joint import DEFAULT_CCER_DISCOUNT, BasisParams, JointCeaCcer, fit_basis
-from models.meanrev import OrnsteinUhlenbeck
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.joint import DEFAULT_CCER_DISCOUNT, BasisParams, JointCeaCcer, fit_basis
+from carbonrisk.models.meanrev import OrnsteinUhlenbeck
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.catalog import make_spec
-from models.data import load_prices
-from models.grid import SimulationGrid
-from models.scenarios import load_scenario
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.scenarios import load_scenario
 
 MODELS = [
     ("garch", "normal"),

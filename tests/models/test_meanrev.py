@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.data import PriceHistory, load_prices
-from models.exceptions import InputError, NonStationaryWarning
-from models.grid import SimulationGrid
-from models.meanrev import OrnsteinUhlenbeck, OUGarch, OUResult, fit_ar1
-from models.scenarios import load_scenario
-from models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import InputError, NonStationaryWarning
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.meanrev import OrnsteinUhlenbeck, OUGarch, OUResult, fit_ar1
+from carbonrisk.models.scenarios import load_scenario
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.base import PriceModelResult
-from models.catalog import make_spec
-from models.data import PriceHistory, load_prices
-from models.exceptions import InputError
-from models.grid import SimulationGrid
-from models.joint import BasisParams, JointCeaCcer
-from models.paths import PathSet
+from carbonrisk.models.base import PriceModelResult
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.joint import BasisParams, JointCeaCcer
+from carbonrisk.models.paths import PathSet
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_path_set_checks_the_variance_shape() -> None:
 
 def test_simulate_blocks_records_the_same_variance_as_run_plan(cea: PriceHistory) -> None:
     # the Dask block path: a worker's share of the blocks carries exactly run_plan's prices and variance
-    from models.base import simulate_blocks
+    from carbonrisk.models.base import simulate_blocks
 
     joint = JointCeaCcer(_fit(cea, "garch", "empirical"), BasisParams())
     grid = SimulationGrid.build(joint.last_date, "1y", "W")

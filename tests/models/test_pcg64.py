@@ -1,12 +1,13 @@
-"""The numba PCG64 / SeedSequence reproduce numpy's block generators bit for bit (models.random convention)."""
+"""The numba PCG64 / SeedSequence reproduce numpy's block generators bit for bit (carbonrisk.models.random
+convention)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from models.pcg64 import block_states, pcg64_advance, pcg64_next, raw_words, state_words
-from models.random import block_generator, root_seed_sequence
+from carbonrisk.models.pcg64 import block_states, pcg64_advance, pcg64_next, raw_words, state_words
+from carbonrisk.models.random import block_generator, root_seed_sequence
 
 ROOTS = [
     np.random.SeedSequence(2024),

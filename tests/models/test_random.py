@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.exceptions import InputError
-from models.random import BLOCK_PATHS, block_generator, iter_blocks, root_seed_sequence
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.random import BLOCK_PATHS, block_generator, iter_blocks, root_seed_sequence
 
 
 def _draw_all(n_paths: int, seed: int, blocks: list[int] | None = None) -> np.ndarray:

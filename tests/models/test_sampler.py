@@ -10,9 +10,9 @@ import pytest
 from arch.univariate.distribution import SkewStudent
 from scipy import stats
 
-from models.base import SimulationPlan, run_plan
-from models.exceptions import InputError
-from models.sampler import DIST_CODES, VOL_GARCH, standard_t
+from carbonrisk.models.base import SimulationPlan, run_plan
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.sampler import DIST_CODES, VOL_GARCH, standard_t
 
 N = 200_000
 
@@ -79,7 +79,7 @@ def test_kernel_skewed_t_innovations_ks_against_arch() -> None:
 def test_standard_normal_matches_the_normal_law() -> None:
     """``standard_normal`` (weather shocks): KS against N(0, 1), mean and variance within 4 standard errors, and
     the same numbers from the same generator state."""
-    from models.sampler import standard_normal
+    from carbonrisk.models.sampler import standard_normal
 
     z = standard_normal(np.random.default_rng(3), (200, 1000))
     assert z.shape == (200, 1000)

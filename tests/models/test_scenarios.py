@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.exceptions import InputError
-from models.scenarios import SCENARIOS, load_scenario
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.scenarios import SCENARIOS, load_scenario
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import models.memory
-from models import quantities as Q
-from models.exceptions import InputError
-from models.memory import MemoryEstimate, available_memory_bytes, check_memory, estimate_price_paths
-from models.validation import Quantity, argparse_type, check, check_number
+import carbonrisk.models.memory
+from carbonrisk.models import quantities as Q
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.memory import MemoryEstimate, available_memory_bytes, check_memory, estimate_price_paths
+from carbonrisk.models.validation import Quantity, argparse_type, check, check_number
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -38,11 +38,11 @@ def _assert_well_declared(declared: list[Quantity], unbounded: frozenset[str] = 
 
 def test_every_instrument_field_is_declared() -> None:
     """Each field an instrument table accepts (its class's init fields, as the contract reader allows them) is
-    declared once in :mod:`finance.quantities`, with the class's own default."""
+    declared once in :mod:`carbonrisk.finance.quantities`, with the class's own default."""
     import dataclasses
 
-    from finance.contracts import INSTRUMENT_TYPES, _fields
-    from finance.quantities import INSTRUMENT_QUANTITIES, declared_instrument_quantities
+    from carbonrisk.finance.contracts import INSTRUMENT_TYPES, _fields
+    from carbonrisk.finance.quantities import INSTRUMENT_QUANTITIES, declared_instrument_quantities
 
     assert set(INSTRUMENT_QUANTITIES) == set(INSTRUMENT_TYPES)
     for kind, cls in INSTRUMENT_TYPES.items():
@@ -63,11 +63,11 @@ def test_every_geothermal_parameter_is_declared() -> None:
     """Each field of the geothermal parameter classes (the keys of project and plant files) is declared once."""
     import dataclasses
 
-    from models.geothermal.cascade import PlantParameters
-    from models.geothermal.emission_factors import EF_FORMS
-    from models.geothermal.issuance import CREDITING_YEARS_RANGE, IssuanceParameters
-    from models.geothermal.project import FinanceParameters, Project, RiskParameters
-    from models.geothermal.quantities import GEOTHERMAL_QUANTITIES, declared_geothermal_quantities
+    from carbonrisk.models.geothermal.cascade import PlantParameters
+    from carbonrisk.models.geothermal.emission_factors import EF_FORMS
+    from carbonrisk.models.geothermal.issuance import CREDITING_YEARS_RANGE, IssuanceParameters
+    from carbonrisk.models.geothermal.project import FinanceParameters, Project, RiskParameters
+    from carbonrisk.models.geothermal.quantities import GEOTHERMAL_QUANTITIES, declared_geothermal_quantities
 
     classes = {
         "plant": PlantParameters,
@@ -104,8 +104,8 @@ def test_every_geothermal_parameter_is_declared() -> None:
 
 def test_every_contract_market_key_is_declared() -> None:
     """Each key the contract reader accepts in ``[market]`` and ``[market.CEA]`` is declared once."""
-    from finance.contracts import MARKET_ASSET_KEYS, MARKET_KEYS
-    from finance.quantities import MARKET_ASSET_QUANTITIES, MARKET_QUANTITIES, declared_market_quantities
+    from carbonrisk.finance.contracts import MARKET_ASSET_KEYS, MARKET_KEYS
+    from carbonrisk.finance.quantities import MARKET_ASSET_QUANTITIES, MARKET_QUANTITIES, declared_market_quantities
 
     assert set(MARKET_QUANTITIES) == set(MARKET_KEYS)
     assert set(MARKET_ASSET_QUANTITIES) == set(MARKET_ASSET_KEYS)
@@ -145,7 +145,7 @@ def test_every_key_of_the_shipped_portfolio_files_is_declared() -> None:
     take the keys of ``[limits]``."""
     import tomllib
 
-    from finance.quantities import INSTRUMENT_QUANTITIES
+    from carbonrisk.finance.quantities import INSTRUMENT_QUANTITIES
 
     declared = {q.name for q in Q.declared_quantities()}
     missing = []
@@ -200,7 +200,7 @@ def test_argparse_type_uses_the_declaration() -> None:
 
 
 def test_horizon_in_years() -> None:
-    from models.grid import horizon_years
+    from carbonrisk.models.grid import horizon_years
 
     assert horizon_years("20y") == 20 and horizon_years("6m") == 0.5 and horizon_years("245d") == 1.0
 
@@ -225,7 +225,7 @@ def test_available_memory_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_check_memory_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models.memory, "available_memory_bytes", lambda: 1 << 30)
+    monkeypatch.setattr(carbonrisk.models.memory, "available_memory_bytes", lambda: 1 << 30)
     fits = MemoryEstimate("run", 1000, 1000.0, 0.0, "x")
     assert check_memory(fits) is fits
     with pytest.raises(InputError, match=r"^big needs about 1.86 GiB of memory \(x\); this machine has 1.00 GiB "
@@ -240,8 +240,8 @@ def test_documented_runs_fit_on_24_gib() -> None:
     """The README's runs must stay accepted: 1M-path simulate summaries, demo at 200 000, 1M-path bank book."""
     import pandas as pd
 
-    from portfolios.budget import estimate_portfolio
-    from portfolios.portfolio import load_portfolio
+    from carbonrisk.portfolios.budget import estimate_portfolio
+    from carbonrisk.portfolios.portfolio import load_portfolio
 
     summary = estimate_price_paths("s", 1_000_000, 241, 1, full=False, threads=2)
     assert summary.total_bytes < 1 << 30

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.catalog import make_spec
-from models.data import PriceHistory, load_prices
-from models.exceptions import InputError
-from models.garch import Garch, GarchResult
-from models.grid import SimulationGrid
-from models.meanrev import OUGarchResult, OUResult
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.garch import Garch, GarchResult
+from carbonrisk.models.grid import SimulationGrid
+from carbonrisk.models.meanrev import OUGarchResult, OUResult
 
 COMBOS = [(m, d) for m in ("garch", "gjr", "ou-garch") for d in ("normal", "t", "skewt", "empirical")]
 COMBOS += [("egarch", "normal"), ("ou", "normal")]
@@ -84,7 +84,7 @@ def test_empirical_egarch_is_refused_at_specification() -> None:
 
 def test_variance_target_bounds_the_variance_of_the_variance(history: PriceHistory) -> None:
     """After the policy, E[(a(z) z^2 + beta)^2] = p^2 + excess gives E h^2 / (E h)^2 = (1 - p^2) / (1 - m) <= 4."""
-    from models.garch import VARIANCE_RATIO_MAX, law_moments
+    from carbonrisk.models.garch import VARIANCE_RATIO_MAX, law_moments
 
     for dist in ("normal", "t", "empirical"):
         res = _fit(history, "gjr", dist)
@@ -113,7 +113,7 @@ def test_egarch_normal_mean_variance_is_exact_by_simulation(history: PriceHistor
 
 def test_changes_to_a_stationary_fit_are_reported_as_our_warning() -> None:
     """HBEA GARCH(1,1)-normal is stationary (persistence 0.996) but above the cap: scaled, and said so."""
-    from models.exceptions import SimulationPolicyWarning
+    from carbonrisk.models.exceptions import SimulationPolicyWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,8 +1,8 @@
 """Books (issue 16, "one book per report"): one joint run, each book's figures on its own components.
 
 Reference for the equality tests: a book's figures must equal those of a portfolio file holding only that book's
-components (same seed), bit for bit when the two runs simulate the same paths (see :mod:`portfolios.books`: the
-other books add no grid date and the book holds all projects or none), and within Monte Carlo error (4 standard
+components (same seed), bit for bit when the two runs simulate the same paths (see :mod:`carbonrisk.portfolios.books`:
+the other books add no grid date and the book holds all projects or none), and within Monte Carlo error (4 standard
 errors of the VaR difference of two independent estimates) when another book's contract refines the grid.
 """
 
@@ -16,15 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import portfolios.runner as runner_module
-from portfolios.analysis import analyse
-from portfolios.books import analyse_book, book_portfolio, book_run
-from portfolios.cli import main
-from portfolios.engine import run_portfolio
-from portfolios.io import MARKER, foreign_entries
-from portfolios.ledger import Ledger
-from portfolios.portfolio import DEFAULT_BOOK, load_portfolio, portfolio_from_text
-from portfolios.runner import ReportRun, run_report
+import carbonrisk.portfolios.runner as runner_module
+from carbonrisk.portfolios.analysis import analyse
+from carbonrisk.portfolios.books import analyse_book, book_portfolio, book_run
+from carbonrisk.portfolios.cli import main
+from carbonrisk.portfolios.engine import run_portfolio
+from carbonrisk.portfolios.io import MARKER, foreign_entries
+from carbonrisk.portfolios.ledger import Ledger
+from carbonrisk.portfolios.portfolio import DEFAULT_BOOK, load_portfolio, portfolio_from_text
+from carbonrisk.portfolios.runner import ReportRun, run_report
 
 HEAD = """\
 [portfolio]

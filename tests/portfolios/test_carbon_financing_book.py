@@ -1,7 +1,7 @@
 """Issue 18: repo, lending, custody and overdraft as contracts of a portfolio file, revalued at the risk horizons.
 
 They have no closed form at a horizon, so the portfolio engine regresses their engine's per-path present value on
-the price at the horizon (:class:`finance.revaluation.RegressionRevaluation`, as for pledge loans). Checks:
+the price at the horizon (:class:`carbonrisk.finance.revaluation.RegressionRevaluation`, as for pledge loans). Checks:
 
 * a contract whose present value is the same on every path (lending to a risk-free borrower for a cash fee, a
   repo whose seller never fails and always meets its calls) has the P&L of a deterministic claim,
@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
-from models.random import BLOCK_PATHS
-from portfolios.analysis import analyse
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.portfolio import load_portfolio
+from carbonrisk.finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
+from carbonrisk.models.random import BLOCK_PATHS
+from carbonrisk.portfolios.analysis import analyse
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 BOOK = """
 [portfolio]
@@ -157,7 +157,7 @@ def test_analysis_reports_them_as_regressions(run: PortfolioRun) -> None:
 
 
 def test_portfolio_error_names_the_contract_line(tmp_path: Path) -> None:
-    from models.exceptions import InputError
+    from carbonrisk.models.exceptions import InputError
 
     path = tmp_path / "bad.toml"
     path.write_text(BOOK.format(n=BLOCK_PATHS).replace("haircut = 0.2", "haircut = 1.5"), encoding="utf-8")
@@ -177,7 +177,7 @@ def test_portfolio_error_names_the_contract_line(tmp_path: Path) -> None:
 def test_value_command_json(name: str, keys: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
-    from portfolios.cli import main
+    from carbonrisk.portfolios.cli import main
 
     code = main(["value", "--example", name, "--paths", "2000", "--seed", "4", "--json", "--no-sensitivities"])
     out, _ = capsys.readouterr()

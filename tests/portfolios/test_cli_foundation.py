@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import portfolios.report as report_module
-from portfolios.cli import main
+import carbonrisk.portfolios.report as report_module
+from carbonrisk.portfolios.cli import main
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

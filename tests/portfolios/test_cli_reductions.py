@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.geothermal.project import load_project
-from models.geothermal.weather import typical_year
-from portfolios.cli import main
+from carbonrisk.models.geothermal.project import load_project
+from carbonrisk.models.geothermal.weather import typical_year
+from carbonrisk.portfolios.cli import main
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from finance.contracts import example_names, example_text
-from portfolios.cli import main
+from carbonrisk.finance.contracts import example_names, example_text
+from carbonrisk.portfolios.cli import main
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -3,8 +3,8 @@
 P&L(h) = value at h on the path + cash flows paid up to h carried to h - value today, for a project too: its
 value at h is the plan's cash flows at the path's CCER forward curve (``S_h F(0,t)/F(0,h)``) on the market curve,
 so its P&L is affine in ``S_h`` with the plan's carbon PV as slope (checked here against a value built directly
-from the deterministic plan of ``models.geothermal`` and the market's curves). An emitter's obligation hedged with
-a forward named in ``hedges`` (half its size) shows the forward's risk reduction, and its hedged compliance cost
+from the deterministic plan of ``carbonrisk.models.geothermal`` and the market's curves). An emitter's obligation hedged
+with a forward named in ``hedges`` (half its size) shows the forward's risk reduction, and its hedged compliance cost
 is the unhedged cost minus the forward's settlement on every path; ``hedged_t`` held outside the book is part of
 the obligation's own value (a fully hedged CEA leg has no price risk left).
 """
@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.geothermal import simulate_portfolio
-from portfolios.analysis import analyse
-from portfolios.components import ContractComponent, ObligationComponent, ProjectComponent, components
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.exceptions import InputError
-from portfolios.portfolio import load_portfolio
+from carbonrisk.models.geothermal import simulate_portfolio
+from carbonrisk.portfolios.analysis import analyse
+from carbonrisk.portfolios.components import ContractComponent, ObligationComponent, ProjectComponent, components
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 HEAD = """
 [portfolio]
@@ -86,7 +86,7 @@ def project_run(tmp_path_factory: pytest.TempPathFactory) -> PortfolioRun:
 
 def _plan_value(run: PortfolioRun, horizon_row: int) -> tuple[float, float]:
     """The plan's carbon value per unit ``S_h / S_0`` and its other cash flows, both at ``h``, built directly from
-    ``models.geothermal``'s deterministic plan and the market's curves (no engine code)."""
+    ``carbonrisk.models.geothermal``'s deterministic plan and the market's curves (no engine code)."""
     ctx = run.context
     market = ctx.market.build()
     h = ctx.dates[horizon_row]
@@ -228,13 +228,13 @@ def test_bad_hedges_are_refused_with_the_field(tmp_path: Path, hedge: str, extra
 
 
 def test_any_contract_implementing_with_project_takes_the_projects_paths() -> None:
-    # the generic link (finance.linking): a stand-in for a later carbon-linked instrument receives exactly the
-    # project's per-path arrays; a contract without with_project is handed on unchanged
+    # the generic link (carbonrisk.finance.linking): a stand-in for a later carbon-linked instrument receives exactly
+    # the project's per-path arrays; a contract without with_project is handed on unchanged
     from dataclasses import dataclass
 
-    from finance.instruments import Forward
-    from finance.linking import ProjectCashFlows, ProjectLinked
-    from portfolios.components import ProjectPaths
+    from carbonrisk.finance.instruments import Forward
+    from carbonrisk.finance.linking import ProjectCashFlows, ProjectLinked
+    from carbonrisk.portfolios.components import ProjectPaths
 
     @dataclass(frozen=True)
     class CouponStepBond:

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finance.credit import marginal_pd, pd_from_rating
-from models.random import BLOCK_PATHS
-from portfolios.analysis import analyse
-from portfolios.components import LoanPaths
-from portfolios.engine import PortfolioRun, exposure_rows, run_portfolio
-from portfolios.portfolio import load_portfolio
+from carbonrisk.finance.credit import marginal_pd, pd_from_rating
+from carbonrisk.models.random import BLOCK_PATHS
+from carbonrisk.portfolios.analysis import analyse
+from carbonrisk.portfolios.components import LoanPaths
+from carbonrisk.portfolios.engine import PortfolioRun, exposure_rows, run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 HEAD = """
 [portfolio]
@@ -111,9 +111,9 @@ def test_two_pledge_loans_share_the_days_depth_in_the_run(tmp_path: Path) -> Non
 
 def test_portfolio_ccer_adv_t_reaches_the_market(tmp_path: Path) -> None:
     """``[market] ccer_adv_t`` of a portfolio file is declared, checked and given to the run's market."""
-    from portfolios.engine import prepare
-    from portfolios.exceptions import InputError
-    from portfolios.portfolio import load_portfolio
+    from carbonrisk.portfolios.engine import prepare
+    from carbonrisk.portfolios.exceptions import InputError
+    from carbonrisk.portfolios.portfolio import load_portfolio
 
     body = """
 [portfolio]

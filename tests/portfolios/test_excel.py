@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import load_workbook
 
-from portfolios.excel import write_workbook
+from carbonrisk.portfolios.excel import write_workbook
 
 
 def test_sheets_and_numeric_cells(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.random import BLOCK_PATHS, iter_blocks
-from portfolios.executor import BlockTask, ExecutionError, map_blocks, plan_tasks
+from carbonrisk.models.random import BLOCK_PATHS, iter_blocks
+from carbonrisk.portfolios.executor import BlockTask, ExecutionError, map_blocks, plan_tasks
 
 
 def draw_block(task: BlockTask) -> dict[str, np.ndarray]:

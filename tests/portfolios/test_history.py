@@ -5,9 +5,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from models.geothermal import run_project
-from portfolios.history import project_history
-from portfolios.portfolio import load_portfolio
+from carbonrisk.models.geothermal import run_project
+from carbonrisk.portfolios.history import project_history
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 DEMO = Path(__file__).resolve().parents[2] / "portfolios" / "data" / "demo_portfolio.toml"
 
@@ -29,7 +29,7 @@ def test_history_lists_only_operating_projects_and_their_past_seasons(tmp_path: 
 
 
 def test_report_shows_the_history_of_an_operating_project(tmp_path: Path) -> None:
-    from portfolios.cli import main
+    from carbonrisk.portfolios.cli import main
 
     text = DEMO.read_text(encoding="utf-8").replace("start_year = 2026", "start_year = 2021")
     (tmp_path / "p.toml").write_text(text, encoding="utf-8")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from portfolios.cli import main
-from portfolios.exceptions import InputError, LedgerError
-from portfolios.ledger import Ledger, compare_metrics, default_ledger_path, flatten_metrics
+from carbonrisk.portfolios.cli import main
+from carbonrisk.portfolios.exceptions import InputError, LedgerError
+from carbonrisk.portfolios.ledger import Ledger, compare_metrics, default_ledger_path, flatten_metrics
 
 
 def test_location_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_unknown_run_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 _WRITER = """
 import sys
-from portfolios.ledger import Ledger
+from carbonrisk.portfolios.ledger import Ledger
 ledger = Ledger(sys.argv[1])
 for i in range(int(sys.argv[3])):
     ledger.record(kind="demo", inputs={"writer": sys.argv[2], "i": i}, metrics={"i": i}, seed=i, n_paths=1)
@@ -146,7 +146,7 @@ def test_corrupt_ledger_is_named_and_kept(tmp_path: Path) -> None:
 
 
 def test_environment_is_recorded_with_the_lock_check(tmp_path: Path) -> None:
-    from portfolios.ledger import environment_versions, installed_distributions, lock_requirements
+    from carbonrisk.portfolios.ledger import environment_versions, installed_distributions, lock_requirements
 
     env = environment_versions()
     for key in ("python", "machine", "cpu", "installed_sha256", "lock_sha256", "matches_lock"):
@@ -174,7 +174,7 @@ def test_compare_with_a_relative_tolerance() -> None:
 def test_rerun_is_exact_in_the_same_environment_and_tolerant_in_another(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from portfolios.ledger import RERUN_RTOL
+    from carbonrisk.portfolios.ledger import RERUN_RTOL
 
     out = tmp_path / "d"
     assert main(["demo", "--cea-holding", "--out", str(out), "--paths", "400", "--seed", "3", "--json"]) == 0

@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.backtest import backtest_var
-from models.catalog import make_spec
-from models.data import PriceHistory, load_prices
-from models.exceptions import CarbonRiskWarning
-from portfolios.analysis import analyse, historical_exposure
-from portfolios.engine import _basis, market_anchor, run_portfolio
-from portfolios.exceptions import InputError
-from portfolios.modelcheck import model_backtest
-from portfolios.portfolio import DEFAULT_CCER_SPOT, Portfolio, load_portfolio, portfolio_from_text
-from portfolios.report import render_html
+from carbonrisk.models.backtest import backtest_var
+from carbonrisk.models.catalog import make_spec
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import CarbonRiskWarning
+from carbonrisk.portfolios.analysis import analyse, historical_exposure
+from carbonrisk.portfolios.engine import _basis, market_anchor, run_portfolio
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.modelcheck import model_backtest
+from carbonrisk.portfolios.portfolio import DEFAULT_CCER_SPOT, Portfolio, load_portfolio, portfolio_from_text
+from carbonrisk.portfolios.report import render_html
 
 BOOK = """
 [portfolio]

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-import portfolios.engine as engine_module
-import portfolios.portfolio as portfolio_module
-from models.data import PriceHistory, load_prices
-from models.exceptions import CarbonRiskWarning
-from models.scenarios import ScenarioCurve, load_scenario
-from portfolios.budget import check_portfolio_memory
-from portfolios.engine import prepare
-from portfolios.portfolio import load_portfolio, market_history
+import carbonrisk.portfolios.engine as engine_module
+import carbonrisk.portfolios.portfolio as portfolio_module
+from carbonrisk.models.data import PriceHistory, load_prices
+from carbonrisk.models.exceptions import CarbonRiskWarning
+from carbonrisk.models.scenarios import ScenarioCurve, load_scenario
+from carbonrisk.portfolios.budget import check_portfolio_memory
+from carbonrisk.portfolios.engine import prepare
+from carbonrisk.portfolios.portfolio import load_portfolio, market_history
 
 TOML = """
 [portfolio]
@@ -45,7 +45,7 @@ cost_cny_per_t = 90
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every price-history read of portfolios.portfolio (the only module that reads the run's history)."""
+    """Every price-history read of carbonrisk.portfolios.portfolio (the only module that reads the run's history)."""
     calls: list[str] = []
     real: Callable[..., PriceHistory] = load_prices
 

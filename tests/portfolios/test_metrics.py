@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from finance.monetisation import ccer_linked_loan, sold_floor
-from portfolios.exceptions import InputError
-from portfolios.metrics import (
+from carbonrisk.finance.monetisation import ccer_linked_loan, sold_floor
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.metrics import (
     cash_flow_at_risk,
     es_contributions,
     exposure_profile,

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import portfolios.io as io_module
-import portfolios.runner as runner
-from models.exceptions import CarbonRiskError
-from portfolios.cli import main
-from portfolios.io import MARKER, OutputFolder, foreign_entries
-from portfolios.ledger import Ledger
+import carbonrisk.portfolios.io as io_module
+import carbonrisk.portfolios.runner as runner
+from carbonrisk.models.exceptions import CarbonRiskError
+from carbonrisk.portfolios.cli import main
+from carbonrisk.portfolios.io import MARKER, OutputFolder, foreign_entries
+from carbonrisk.portfolios.ledger import Ledger
 
 SMALL = """\
 [portfolio]

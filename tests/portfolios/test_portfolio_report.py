@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-import portfolios.report as report_module
-from models.random import BLOCK_PATHS
-from portfolios.analysis import Analysis, analyse
-from portfolios.cli import main
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.exceptions import InputError
-from portfolios.pdf import chromium_executable
-from portfolios.portfolio import load_portfolio, portfolio_from_text
+import carbonrisk.portfolios.report as report_module
+from carbonrisk.models.random import BLOCK_PATHS
+from carbonrisk.portfolios.analysis import Analysis, analyse
+from carbonrisk.portfolios.cli import main
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.pdf import chromium_executable
+from carbonrisk.portfolios.portfolio import load_portfolio, portfolio_from_text
 
 DEMO = Path(__file__).resolve().parents[2] / "portfolios" / "data" / "demo_portfolio.toml"
 N_TWO_BLOCKS = BLOCK_PATHS + 300
@@ -288,7 +288,7 @@ def test_bad_portfolio_one_line_with_key_and_line(
 
 def test_default_run_does_not_import_dask(tmp_path: Path) -> None:
     code = (
-        "import sys; from portfolios.cli import main; "
+        "import sys; from carbonrisk.portfolios.cli import main; "
         f"rc = main(['report', {str(DEMO)!r}, '--out', {str(tmp_path / 'o')!r}, '--paths', '100']); "
         "assert rc == 0; assert 'distributed' not in sys.modules and 'dask' not in sys.modules, 'dask imported'"
     )

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from portfolios.excel import write_workbook
-from portfolios.formatting import Unit, column_label, column_unit, format_value
-from portfolios.html import page, table_tag
-from portfolios.pdf import print_pdf
+from carbonrisk.portfolios.excel import write_workbook
+from carbonrisk.portfolios.formatting import Unit, column_label, column_unit, format_value
+from carbonrisk.portfolios.html import page, table_tag
+from carbonrisk.portfolios.pdf import print_pdf
 
 _SCIENTIFIC = re.compile(r"\d[eE][+-]?\d")
 

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from portfolios.advice import coverage_year, lever_advice, million, percent
-from portfolios.analysis import DSCR_DUE_SHARE, dscr_rows_of, informative_exposure_profile
-from portfolios.components import LoanPaths
-from portfolios.excel import write_workbook
-from portfolios.ledger import Ledger
-from portfolios.portfolio import DEMO_PORTFOLIO, Portfolio, load_portfolio, portfolio_from_text
-from portfolios.runner import ReportRun, run_report
-from portfolios.workbook import inputs_sheet
+from carbonrisk.portfolios.advice import coverage_year, lever_advice, million, percent
+from carbonrisk.portfolios.analysis import DSCR_DUE_SHARE, dscr_rows_of, informative_exposure_profile
+from carbonrisk.portfolios.components import LoanPaths
+from carbonrisk.portfolios.excel import write_workbook
+from carbonrisk.portfolios.ledger import Ledger
+from carbonrisk.portfolios.portfolio import DEMO_PORTFOLIO, Portfolio, load_portfolio, portfolio_from_text
+from carbonrisk.portfolios.runner import ReportRun, run_report
+from carbonrisk.portfolios.workbook import inputs_sheet
 
 RUN_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 SCIENTIFIC = re.compile(r"\b\d+(\.\d+)?[eE][+-]?\d+\b")

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.random import BLOCK_PATHS
-from portfolios.analysis import Analysis, analyse
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.portfolio import load_portfolio
+from carbonrisk.models.random import BLOCK_PATHS
+from carbonrisk.portfolios.analysis import Analysis, analyse
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 HEAD = """
 [portfolio]
@@ -189,8 +189,8 @@ def test_volatility_comes_from_the_model_when_it_offers_expected_variance(
 ) -> None:
     import dataclasses
 
-    from finance.revaluation import FlatVolatility, ModelVariance
-    from portfolios.engine import volatility_source
+    from carbonrisk.finance.revaluation import FlatVolatility, ModelVariance
+    from carbonrisk.portfolios.engine import volatility_source
 
     ctx = books["forward"][0].context
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from portfolios.risk import var_es
+from carbonrisk.portfolios.risk import var_es
 
 
 @pytest.mark.parametrize("level", [0.95, 0.99])

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from portfolios.cli import main
-from portfolios.exceptions import InputError
-from portfolios.portfolio import Portfolio, load_portfolio
+from carbonrisk.portfolios.cli import main
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.portfolio import Portfolio, load_portfolio
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "portfolios" / "examples"
 

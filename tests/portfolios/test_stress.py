@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from finance.stress_scenarios import embedded_scenarios
-from models.data import load_prices
-from models.exceptions import DataGapWarning
-from portfolios.analysis import analyse
-from portfolios.cli import main
-from portfolios.engine import run_portfolio
-from portfolios.portfolio import load_portfolio
-from portfolios.risk import var_es
-from portfolios.stress import (
+from carbonrisk.finance.stress_scenarios import embedded_scenarios
+from carbonrisk.models.data import load_prices
+from carbonrisk.models.exceptions import DataGapWarning
+from carbonrisk.portfolios.analysis import analyse
+from carbonrisk.portfolios.cli import main
+from carbonrisk.portfolios.engine import run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
+from carbonrisk.portfolios.risk import var_es
+from carbonrisk.portfolios.stress import (
     REVERSE_STEPS,
     StressBase,
     _npv,
@@ -220,7 +220,7 @@ def test_stress_cli(book_file: Path, capsys: pytest.CaptureFixture[str], tmp_pat
 
 def test_stress_report_section(base: StressBase) -> None:
     """The report's stress section: the book rows of the scenarios, the loans, the breaches, the reverse stress."""
-    from portfolios.report import stress_section
+    from carbonrisk.portfolios.report import stress_section
 
     scen = embedded_scenarios("historical")
     tables = run_scenarios(base, {"hbea_worst_1y": scen["hbea_worst_1y"]})

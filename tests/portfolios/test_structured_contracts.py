@@ -1,8 +1,8 @@
 """Structured products as contracts of a portfolio file (issue 18): per-path values at the 10-day and 1-year
 horizons.
 
-The structured deposit is revalued in closed form on each path (:func:`finance.revaluation.horizon_value`): its
-bank side must be the depositor's mirror path by path, a deposit that matures before the 1-year horizon must show
+The structured deposit is revalued in closed form on each path (:func:`carbonrisk.finance.revaluation.horizon_value`):
+its bank side must be the depositor's mirror path by path, a deposit that matures before the 1-year horizon must show
 its payout (floor ``N(1 + r tau)``, cap ``N(1 + r tau + p c)``, carried to the horizon) and nothing else, and the
 10-day P&L must rise with the CEA price (the depositor is long a call spread).
 """
@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from finance.instruments import CarbonLinkedBond
-from finance.linking import ProjectCashFlows
-from models.random import BLOCK_PATHS
-from portfolios.engine import PortfolioRun, run_portfolio
-from portfolios.portfolio import load_portfolio
+from carbonrisk.finance.instruments import CarbonLinkedBond
+from carbonrisk.finance.linking import ProjectCashFlows
+from carbonrisk.models.random import BLOCK_PATHS
+from carbonrisk.portfolios.engine import PortfolioRun, run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 HEAD = f"""
 [portfolio]
@@ -112,12 +112,12 @@ def _income_bond(**kw: object) -> CarbonLinkedBond:
 
 
 def test_project_link_gives_each_coupon_its_years_credits() -> None:
-    """The generic project link (finance.linking, CarbonLinkedBond.with_project) of a project-income bond: coupon i
-    takes the per-path credits of the run year holding the middle of its period; the engine's per-path value is
+    """The generic project link (carbonrisk.finance.linking, CarbonLinkedBond.with_project) of a project-income bond:
+    coupon i takes the per-path credits of the run year holding the middle of its period; the engine's per-path value is
     then the fixed leg plus sum_i P(0, d_i) s V_i A_i on each path (plain Monte Carlo: no control variate on a
     fitted model's paths)."""
-    from finance.market import MarketEnv
-    from finance.structured import MCCarbonLinkedBondEngine, bond_fixed_leg
+    from carbonrisk.finance.market import MarketEnv
+    from carbonrisk.finance.structured import MCCarbonLinkedBondEngine, bond_fixed_leg
     from tests.finance.conftest import gbm_paths
 
     years = tuple(range(2024, 2037))
@@ -178,7 +178,7 @@ def test_project_linked_bond_in_a_portfolio(tmp_path: Path) -> None:
     plain, linked = out[0.0], out[0.3]
     assert plain.context.regressions[0] is not None
     market = plain.context.market.build()
-    from finance.structured import bond_fixed_leg
+    from carbonrisk.finance.structured import bond_fixed_leg
 
     fixed = bond_fixed_leg(load_portfolio(tmp_path / "bond_0.0.toml").contracts[0].instrument, market).npv_cny  # type: ignore[arg-type]
     assert plain.context.value_today[0] == pytest.approx(-fixed, rel=1e-12)

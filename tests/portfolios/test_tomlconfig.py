@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from portfolios.exceptions import InputError
-from portfolios.tomlconfig import KeyLocator, Section, load_toml
+from carbonrisk.portfolios.exceptions import InputError
+from carbonrisk.portfolios.tomlconfig import KeyLocator, Section, load_toml
 
 TEXT = """\
 # a portfolio

@@ -1,7 +1,7 @@
 """Issue 14 bug: a ``valuation_date`` on a Friday before a weekend month end (2024-06-28; 2024-06-30 is a Sunday).
 
 The portfolio grid holds every month end; the June one moves to the preceding trading day, the valuation date
-itself, and used to make :meth:`models.grid.SimulationGrid.from_dates` refuse the whole grid."""
+itself, and used to make :meth:`carbonrisk.models.grid.SimulationGrid.from_dates` refuse the whole grid."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolios.engine import run_portfolio
-from portfolios.portfolio import load_portfolio
+from carbonrisk.portfolios.engine import run_portfolio
+from carbonrisk.portfolios.portfolio import load_portfolio
 
 TOML = """
 [portfolio]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.geothermal.methodology import Table1Result, round_sig, table1
+from carbonrisk.models.geothermal.methodology import Table1Result, round_sig, table1
 
 # Printed rows of Table 1 (doc 000): basin -> (H_CAP TJ/a, BE, PE, ER tCO2/a).
 PRINTED = {

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.geothermal.emission_factors import emission_factor_trajectory
-from models.geothermal.project import ProjectResult, hebei_project, run_project
+from carbonrisk.models.geothermal.emission_factors import emission_factor_trajectory
+from carbonrisk.models.geothermal.project import ProjectResult, hebei_project, run_project
 
 YEARS = np.arange(2021, 2041)
 

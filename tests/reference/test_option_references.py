@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import QuantLib as ql
 
-from finance.engines import (
+from carbonrisk.finance.engines import (
     AnalyticGeometricAsianEngine,
     Black76Engine,
     BlackSwaptionEngine,
@@ -27,7 +27,7 @@ from finance.engines import (
     bsm_process,
     geometric_asian_closed_form,
 )
-from finance.instruments import (
+from carbonrisk.finance.instruments import (
     AsianOption,
     CarbonSwap,
     CarbonSwaption,
@@ -36,9 +36,9 @@ from finance.instruments import (
     GuaranteedPurchase,
     GuaranteedSale,
 )
-from finance.market import DiscountCurve, ForwardCurve, MarketEnv
-from finance.schedules import trading_days
-from models.calendar import to_ql
+from carbonrisk.finance.market import DiscountCurve, ForwardCurve, MarketEnv
+from carbonrisk.finance.schedules import trading_days
+from carbonrisk.models.calendar import to_ql
 from tests.finance.conftest import VALUATION_DATE, gbm_paths
 
 A360 = 365.0 / 360.0

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from finance.instruments import PledgeLoan
-from finance.loans import BGK_BETA, MCPledgeLoanEngine, down_barrier_hit_probability
-from finance.market import MarketEnv
-from models.calendar import year_fractions
+from carbonrisk.finance.instruments import PledgeLoan
+from carbonrisk.finance.loans import BGK_BETA, MCPledgeLoanEngine, down_barrier_hit_probability
+from carbonrisk.finance.market import MarketEnv
+from carbonrisk.models.calendar import year_fractions
 from tests.finance.conftest import gbm_paths
 
 

@@ -6,7 +6,7 @@ Run from the repository root::
     python models/data/backtests/generate.py            # writes models/data/backtests/backtests.csv
 
 ``tests/models/test_backtest.py`` recomputes rows of the table and compares them with the stored file; the README's
-table and the default model (:data:`models.catalog.DEFAULT_MODEL`) are read from it.
+table and the default model (:data:`carbonrisk.models.catalog.DEFAULT_MODEL`) are read from it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.backtest import backtest_table, format_backtest_table
+from carbonrisk.models.backtest import backtest_table, format_backtest_table
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "backtests.csv"

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.exceptions import InputError
-from models.geothermal.cascade import load_plant, season_totals, simulate_season
-from models.geothermal.weather import typical_year
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.cascade import load_plant, season_totals, simulate_season
+from carbonrisk.models.geothermal.weather import typical_year
 
 PLANT = load_plant()
 TEMPS = typical_year(PLANT.season)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.exceptions import InputError
-from models.geothermal.emission_factors import annual_reductions, emission_factor_trajectory, load_ef_csv
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.emission_factors import annual_reductions, emission_factor_trajectory, load_ef_csv
 
 YEARS = np.arange(2021, 2041)
 

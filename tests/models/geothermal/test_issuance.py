@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.exceptions import InputError
-from models.geothermal.issuance import IssuanceParameters, IssuanceSchedule, issue_credits
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.issuance import IssuanceParameters, IssuanceSchedule, issue_credits
 
 YEARS = np.arange(2021, 2041)
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.exceptions import InputError
-from models.geothermal.methodology import HeatingTechnology, compute_reductions
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.methodology import HeatingTechnology, compute_reductions
 
 
 def test_share_of_be_default_and_assumptions() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.exceptions import InputError
-from models.geothermal.methodology import load_table1
-from models.geothermal.portfolio import basin_portfolio
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.methodology import load_table1
+from carbonrisk.models.geothermal.portfolio import basin_portfolio
 
 
 def test_one_project_per_basin_with_staggered_starts() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.exceptions import InputError
-from models.geothermal.project import load_project, run_project
-from models.geothermal.weather import typical_year
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.project import load_project, run_project
+from carbonrisk.models.geothermal.weather import typical_year
 
 
 def test_default_is_the_hebei_case() -> None:

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.exceptions import InputError
-from models.geothermal.portfolio import basin_portfolio
-from models.geothermal.project import hebei_project, run_project
-from models.geothermal.risk import distance_correlation, simulate_portfolio, simulate_project
-from models.random import BLOCK_PATHS
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.portfolio import basin_portfolio
+from carbonrisk.models.geothermal.project import hebei_project, run_project
+from carbonrisk.models.geothermal.risk import distance_correlation, simulate_portfolio, simulate_project
+from carbonrisk.models.random import BLOCK_PATHS
 
 SHORT = hebei_project("mid").with_changes(life_years=2)
 

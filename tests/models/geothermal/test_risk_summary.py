@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.geothermal import hebei_project
-from models.geothermal.risk import simulate_project
-from models.geothermal.risk_summary import TOTAL_FIELDS, summarise_project_risk
+from carbonrisk.models.geothermal import hebei_project
+from carbonrisk.models.geothermal.risk import simulate_project
+from carbonrisk.models.geothermal.risk_summary import TOTAL_FIELDS, summarise_project_risk
 
 
 def test_summary_matches_the_paths_of_the_same_seed() -> None:

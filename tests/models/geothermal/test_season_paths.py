@@ -8,17 +8,17 @@ import numba
 import numpy as np
 import pytest
 
-from models.exceptions import InputError
-from models.geothermal.cascade import load_plant, season_totals, totals_from_sums
-from models.geothermal.risk import _mix_in_place
-from models.geothermal.season_paths import CHUNK_PATHS, PLANT_FIELDS, WEATHER_FIELDS, season_sums
-from models.geothermal.weather import (
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.cascade import load_plant, season_totals, totals_from_sums
+from carbonrisk.models.geothermal.risk import _mix_in_place
+from carbonrisk.models.geothermal.season_paths import CHUNK_PATHS, PLANT_FIELDS, WEATHER_FIELDS, season_sums
+from carbonrisk.models.geothermal.weather import (
     HeatingSeason,
     load_weather_parameters,
     temperature_cycle_c,
     temperatures_from_shocks,
 )
-from models.sampler import standard_normal
+from carbonrisk.models.sampler import standard_normal
 
 N_PATHS = 2 * CHUNK_PATHS + 13  # a partial last chunk
 DAYS = (101, 0, 124)  # project 1 does not operate this year (its shocks are still drawn and mixed)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.exceptions import InputError
-from models.geothermal.weather import (
+from carbonrisk.models.exceptions import InputError
+from carbonrisk.models.geothermal.weather import (
     HeatingSeason,
     load_temperature_csv,
     load_weather_parameters,
