@@ -26,6 +26,7 @@ name is the object of its home module, documented there:
 ``load_example``          one of the shipped contract examples (``carbonrisk value --list-examples``)
 ``value_all``             value instruments on one shared path set, with standard errors and sensitivities
 ``load_portfolio``        a portfolio file (TOML, CSV or XLSX positions, books, limits)
+``portfolio_from_text``   a portfolio from TOML text (a notebook's or a test's own book)
 ``run_portfolio``         its joint Monte Carlo: values and cash flows per date and path
 ``analyse_book``          the risk metrics of one book of that run
 ``run_report``            Monte Carlo, analysis, the HTML / Excel report and its ledger record
@@ -88,6 +89,7 @@ _EXPORTS = {
     "load_example": "carbonrisk.finance.contracts",
     "value_all": "carbonrisk.finance.valuation",
     "load_portfolio": "carbonrisk.portfolios.portfolio",
+    "portfolio_from_text": "carbonrisk.portfolios.portfolio",
     "run_portfolio": "carbonrisk.portfolios.engine",
     "analyse_book": "carbonrisk.portfolios.books",
     "run_report": "carbonrisk.portfolios.runner",
@@ -103,6 +105,7 @@ __all__ = [
     "load_example",
     "load_portfolio",
     "load_prices",
+    "portfolio_from_text",
     "run_portfolio",
     "run_report",
     "value_all",
@@ -116,7 +119,7 @@ if TYPE_CHECKING:
     from carbonrisk.portfolios.books import analyse_book
     from carbonrisk.portfolios.engine import run_portfolio
     from carbonrisk.portfolios.ledger import Ledger
-    from carbonrisk.portfolios.portfolio import load_portfolio
+    from carbonrisk.portfolios.portfolio import load_portfolio, portfolio_from_text
     from carbonrisk.portfolios.runner import run_report
 
 

@@ -10,7 +10,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "docs" / "_ext")]
 
 import shutil  # noqa: E402
 
-from carbonrisk.portfolios import __version__  # noqa: E402
+from carbonrisk import __version__  # noqa: E402
 
 # autosummary writes its pages into the source tree: start from none, so a removed module leaves no stale page
 shutil.rmtree(ROOT / "docs" / "reference" / "generated", ignore_errors=True)

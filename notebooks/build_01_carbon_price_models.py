@@ -35,9 +35,9 @@ import pandas as pd
 from pathlib import Path
 
 import carbonrisk.models as models
+from carbonrisk import load_prices
 from carbonrisk.models.backtest import backtest_var, format_backtest_table
 from carbonrisk.models.catalog import DEFAULT_DIST, DEFAULT_MODEL, make_spec
-from carbonrisk.models.data import load_prices
 from carbonrisk.models.grid import SimulationGrid
 from carbonrisk.models.joint import BasisParams, JointCeaCcer
 from carbonrisk.models.scenarios import load_scenario

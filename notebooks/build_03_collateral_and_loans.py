@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from carbonrisk import load_prices
 from carbonrisk.finance.instruments import FutureCreditMonetisation, PledgeLoan, ProjectLoan
 from carbonrisk.finance.loans import (
     MCPledgeLoanEngine, MCProjectLoanEngine, average_daily_volume_t, down_barrier_hit_probability, simulate_pledge_loan,
@@ -39,7 +40,6 @@ from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.monetisation import MCMonetisationEngine
 from carbonrisk.finance.valuation import GBMSource, path_dates
 from carbonrisk.models.calendar import year_fractions
-from carbonrisk.models.data import load_prices
 from carbonrisk.models.exceptions import DataGapWarning
 from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 

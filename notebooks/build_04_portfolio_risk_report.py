@@ -36,11 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from carbonrisk.portfolios.books import analyse_book
-from carbonrisk.portfolios.engine import run_portfolio
-from carbonrisk.portfolios.ledger import Ledger
-from carbonrisk.portfolios.portfolio import portfolio_from_text
-from carbonrisk.portfolios.runner import run_report
+from carbonrisk import Ledger, analyse_book, portfolio_from_text, run_portfolio, run_report
 
 pd.set_option("display.width", 160)
 pd.set_option("display.float_format", lambda x: f"{x:,.4g}")

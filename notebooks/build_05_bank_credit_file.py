@@ -33,9 +33,9 @@ code("""import warnings
 
 import pandas as pd
 
+from carbonrisk import load_portfolio
 from carbonrisk.finance.loans import MCPledgeLoanEngine, MCProjectLoanEngine
 from carbonrisk.finance.stress_scenarios import embedded_scenarios
-from carbonrisk.portfolios.portfolio import load_portfolio
 from carbonrisk.portfolios.stress import prepare_stress, run_reverse_stress, run_scenarios
 
 warnings.simplefilter("ignore")

@@ -4,4 +4,6 @@ Orchestration of the joint Monte Carlo, risk metrics, reports and the ``carbonri
 down only: ``portfolios -> finance -> models``.
 """
 
-__version__ = "0.1.0"
+from carbonrisk import __version__
+
+__all__ = ["__version__"]

@@ -116,8 +116,9 @@ def test_checkout_maps_the_three_names_to_the_folders_beside_the_facade() -> Non
 
 
 def test_public_api_names_the_home_modules_objects_and_loads_nothing_on_import() -> None:
+    loaded = "import sys, carbonrisk; print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))"
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys, carbonrisk; print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))"],
+        [sys.executable, "-c", loaded],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -133,3 +134,14 @@ def test_public_api_names_the_home_modules_objects_and_loads_nothing_on_import()
     assert set(_EXPORTS) <= set(dir(carbonrisk))
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         _ = carbonrisk.nonsense  # type: ignore[attr-defined]
+
+
+def test_readme_python_example_runs_on_the_public_api() -> None:
+    """The README's one Python example, executed as written: a pledge loan valued through ``carbonrisk``."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert block.startswith("import carbonrisk\n")
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    value, std_error, p_loss = eval(block.strip().splitlines()[-1], namespace)
+    assert std_error > 0 and abs(value) > 10 * std_error and 0.0 <= p_loss <= 1.0
