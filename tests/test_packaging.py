@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import shutil
 import subprocess
@@ -18,7 +19,10 @@ import carbonrisk
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("models", "finance", "portfolios")
-OLD_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?:models|finance|portfolios)\b", re.MULTILINE)
+OLD_IMPORT = re.compile(
+    r"^\s*(?:from|import)\s+(?:models|finance|portfolios)\b|files\(\s*[\"'](?:models|finance|portfolios)[\"']\s*\)",
+    re.MULTILINE,
+)
 
 
 def _tracked() -> list[str]:
@@ -104,7 +108,7 @@ def test_nothing_imports_the_folders_by_their_old_top_level_names() -> None:
         if name.endswith((".py", ".ipynb", ".md")):
             text = (ROOT / name).read_text(encoding="utf-8")
             if name.endswith(".ipynb"):
-                text = text.replace('\\n",', "\n").replace('"', "")
+                text = "\n".join("".join(cell["source"]) for cell in json.loads(text)["cells"])
             offenders += [f"{name}: {m.group(0).strip()}" for m in OLD_IMPORT.finditer(text)]
     assert offenders == []
 
