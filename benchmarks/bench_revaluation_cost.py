@@ -10,7 +10,7 @@ minimum of each is kept (the machine is shared: the minimum is the least-disturb
 system of the child during the run) and wall time, and the ratios new / old. Targets (issue 14): demo Monte Carlo
 time +30 % at most, bank book time per path +25 % at most.
 
-"The demo" is each commit's own embedded demo portfolio (the figure a user sees: the current one runs OU-GARCH with
+"The demo" is each commit's own embedded demo portfolio (the figure a user sees: the current one runs GARCH(1,1) with
 filtered historical simulation and the anchor drift, the old one OU-GARCH-t); the old demo file is also run on
 both codes (same inputs, the engine alone).
 

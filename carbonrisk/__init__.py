@@ -21,7 +21,7 @@ name is the object of its home module, documented there:
 
 ========================  ==================================================================================
 ``load_prices``           a price history, embedded (``"cea"``, ``"hbea"``) or from a CSV file
-``fit_model``             fit a price model (default OU-GARCH with filtered historical simulation)
+``fit_model``             fit a price model (default GARCH(1,1) with filtered historical simulation)
 ``load_contract_file``    a TOML contract file: instruments and their market
 ``load_example``          one of the shipped contract examples (``carbonrisk value --list-examples``)
 ``value_all``             value instruments on one shared path set, with standard errors and sensitivities

@@ -28,7 +28,7 @@ The loans are those of the demo portfolio (`portfolios/data/demo_portfolio.toml`
 topping up less often the further the price has fallen: the *wrong-way* top-up model) and a 10-year
 120 million CNY loan to the Hebei geothermal project, repaid from heat revenue and CCER sales (the project
 company's own one-year PD 2 %). Everything runs on the engine's paths (`carbonrisk.portfolios.stress`: one fit of the demo's
-OU-GARCH-t model, 2 048 Monte Carlo paths, common random numbers).""")
+GARCH(1,1)-FHS model, 2 048 Monte Carlo paths, common random numbers).""")
 code("""import warnings
 
 import pandas as pd

@@ -230,7 +230,7 @@ BAD = [
         r"key 'market.prices' = 'missing.csv' refers to a missing file",
         "prices =",
     ),
-    ("bad model", 'model = "ou-garch"', 'model = "ou-garh"', r"must be one of .*did you mean 'ou-garch'\?", "model ="),
+    ("bad model", 'model = "garch"', 'model = "gacrh"', r"must be one of .*did you mean 'garch'\?", "model ="),
     (
         "negative limit",
         "var_99_10d_cny = 8000000",
