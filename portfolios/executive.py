@@ -118,6 +118,23 @@ def limit_label(limit: str) -> str:
     return limit
 
 
+def model_label(name: str) -> str:
+    """A fitted model's name for a reader: ``'GARCH(1,1)-empirical'`` -> ``'GARCH(1,1)-empirical (filtered historical
+    simulation: the fit's standardised residuals bootstrapped)'``; other names unchanged."""
+    if name.endswith("-empirical"):
+        return f"{name} (filtered historical simulation: the fit's standardised residuals bootstrapped)"
+    return name
+
+
+def limit_unit(limit: str) -> str:
+    """The unit of a limit's figures: ``'CNY'`` (``*_cny``), ``'%'`` (an LTV ratio) or ``'t'`` (a position)."""
+    if limit.startswith("ltv_max"):
+        return "%"
+    if limit.startswith("position_t."):
+        return "t"
+    return "CNY"
+
+
 def scenario_label(name: str) -> str:
     """A scenario's readable name: its description up to the first comma or colon (the name if not embedded)."""
     scenario = embedded_scenarios().get(name)
@@ -220,7 +237,7 @@ def _mismatch(analysis: Analysis) -> tuple[list[str], list[tuple[str, float, str
 def _model(run: PortfolioRun) -> str:
     s = run.fit_summary
     bt = s.get("backtest")
-    name = f"Price model {s.get('price_model')}"
+    name = f"Price model {model_label(str(s.get('price_model')))}"
     scenario = run.portfolio.market.scenario
     name += f", long-run scenario '{scenario}'" if scenario else ""
     if not bt:
@@ -238,7 +255,9 @@ def _model(run: PortfolioRun) -> str:
 def _warnings(run: PortfolioRun, analysis: Analysis) -> list[str]:
     out = []
     for b in analysis.breaches:
-        out.append(f"Limit breached: {limit_label(b['limit'])}: {b['value']:,.2f} against {b['limit_value']:,.2f}.")
+        unit = limit_unit(b["limit"])
+        used, limit = _amount(float(b["value"]), unit), _amount(float(b["limit_value"]), unit)
+        out.append(f"Limit breached: {limit_label(b['limit'])}: {used} against {limit}.")
     credit = analysis.tables.get("credit")
     if credit is not None:
         for _, r in credit[credit["ifrs9_stage"] > 1].iterrows():

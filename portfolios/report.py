@@ -31,7 +31,7 @@ from carbonrisk.portfolios.analysis import Analysis
 from carbonrisk.portfolios.components import LoanPaths
 from carbonrisk.portfolios.engine import PortfolioRun, pledge_rows
 from carbonrisk.portfolios.excel import write_workbook
-from carbonrisk.portfolios.executive import ExecutiveSummary, executive_summary, summary_html
+from carbonrisk.portfolios.executive import ExecutiveSummary, executive_summary, model_label, summary_html
 from carbonrisk.portfolios.history import project_history
 from carbonrisk.portfolios.html import figure_tag, page, section, table_tag, warnings_block
 from carbonrisk.portfolios.io import atomic_output_dir, write_json
@@ -256,7 +256,8 @@ def _model_section(run: PortfolioRun) -> str:
         f"sigma {b.get('sigma', 0):.2f}/sqrt(year), rho {b.get('rho', 0):.2f} with the CEA shocks, long-run CCER/CEA "
         f"ratio {b.get('ccer_cea_ratio', 0):.3f}; CCER starts at {ccer0:,.2f} CNY/t."
     )
-    parts = [f"<p>{html.escape(p)}</p>" for p in (f"Model: {summary.get('price_model')}.", drift, basis)]
+    model = f"Model: {model_label(str(summary.get('price_model')))}."
+    parts = [f"<p>{html.escape(p)}</p>" for p in (model, drift, basis)]
     bt = summary.get("backtest")
     if bt:
         frame = pd.DataFrame(bt["levels"])[["level", "n_obs", "violations", "expected", "kupiec_pvalue", "cc_pvalue"]]

@@ -16,6 +16,7 @@ from carbonrisk.portfolios.advice import coverage_year, lever_advice, million, p
 from carbonrisk.portfolios.analysis import DSCR_DUE_SHARE, dscr_rows_of, informative_exposure_profile
 from carbonrisk.portfolios.components import LoanPaths
 from carbonrisk.portfolios.excel import write_workbook
+from carbonrisk.portfolios.executive import limit_unit, model_label
 from carbonrisk.portfolios.ledger import Ledger
 from carbonrisk.portfolios.portfolio import DEMO_PORTFOLIO, Portfolio, load_portfolio, portfolio_from_text
 from carbonrisk.portfolios.runner import ReportRun, run_report
@@ -62,6 +63,20 @@ def test_lever_advice_says_what_each_lever_buys_and_costs() -> None:
     assert "P95 peak funding gap" in floor["costs"] and "+3.7 M CNY" in floor["costs"]
     assert "1.0 M CNY of expected PV gained" in floor["buys"] and math.isnan(floor["cost_per_cny_of_gap"])
     assert million(25_472_566.0) == "25.5 M CNY" and percent(0.305) == "30 %" and percent(0.305, 1) == "30.5 %"
+
+
+def test_limit_units_and_model_label_read_as_a_credit_officer_expects() -> None:
+    # a breach is stated in the limit's unit (M CNY, %, t), not as raw floats with cents
+    assert [
+        limit_unit(n) for n in ("es_99_1y_cny", "var_99_10d_cny", "ltv_max (CEA pledge loan)", "position_t.CEA")
+    ] == [
+        "CNY",
+        "CNY",
+        "%",
+        "t",
+    ]
+    assert model_label("GARCH(1,1)-empirical").startswith("GARCH(1,1)-empirical (filtered historical simulation")
+    assert model_label("OU-GARCH(1,1)-t") == "OU-GARCH(1,1)-t"
 
 
 def test_pfe_level_is_raised_to_99_when_few_paths_are_exposed() -> None:
