@@ -233,24 +233,37 @@ def _solve(fn: Any, lo: float, hi: float) -> float:
 # ------------------------------------------------------------------------------------------------------- repo
 
 
-def repo_credit_figures(repo: CarbonRepo, market: MarketEnv, out: RepoOutcome) -> LoanCreditFigures | None:
+def repo_credit_figures(
+    repo: CarbonRepo,
+    market: MarketEnv,
+    out: RepoOutcome | None = None,
+    *,
+    default_time_years: np.ndarray | None = None,
+    loss_cny: np.ndarray | None = None,
+    ead_cny: np.ndarray | None = None,
+) -> LoanCreditFigures | None:
     """The financier's credit figures of a repo (None without ``borrower_pd_1y`` / ``rating``), as a pledge loan's
     (:func:`carbonrisk.finance.loans.pledge_credit_figures`): default on a path = the close-out (the seller's own
     default or a failed margin call); loss and EAD from the paths; ECL discounted at the repo rate (one payment at
     maturity); the SICR test compares today's coverage 1/(1 - haircut) with the maintenance ratio; the standardised
     exposure is the cash lent and the tonnes held (``quantity_t`` x spot) are reported, not recognised as credit-risk
-    mitigation (:func:`carbonrisk.finance.credit.standardised_corporate`).
+    mitigation (:func:`carbonrisk.finance.credit.standardised_corporate`). Give the engine's :class:`RepoOutcome`, or
+    the three per-path arrays (the portfolio report's merged arrays).
     """
     if repo.borrower_pd_1y is None and repo.rating is None:
         return None
+    if out is not None:
+        default_time_years, loss_cny, ead_cny = out.default_time_years, out.loss_cny, out.ead_cny
+    if default_time_years is None or loss_cny is None or ead_cny is None:
+        raise ContractError(f"repo '{repo.label()}': credit figures need the outcome or the per-path arrays")
     mat = pd.DatetimeIndex([repo.maturity(market.valuation_date)])
     return loan_credit_figures(
-        default_time_years=out.default_time_years,
-        loss_cny=out.loss_cny,
-        ead_cny=out.ead_cny,
+        default_time_years=default_time_years,
+        loss_cny=loss_cny,
+        ead_cny=ead_cny,
         maturity_years=float(market.discount.times(mat)[0]),
         eir=float(repo.repo_rate),
-        exposure_cny=out.cash_lent_cny,
+        exposure_cny=repo.quantity_t * market.spot(repo.asset) * (1.0 - repo.haircut),
         borrower_pd_1y=repo.borrower_pd_1y,
         rating=repo.rating,
         coverage=1.0 / (1.0 - repo.haircut),

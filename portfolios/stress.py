@@ -70,7 +70,7 @@ from carbonrisk.models.geothermal import simulate_portfolio
 from carbonrisk.models.paths import PathSet
 from carbonrisk.models.random import root_seed_sequence
 from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
-from carbonrisk.portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
+from carbonrisk.portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components, shared_depth
 from carbonrisk.portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
 from carbonrisk.portfolios.portfolio import Portfolio
 from carbonrisk.portfolios.risk import var_es
@@ -218,6 +218,8 @@ def evaluate(
 ) -> list[tuple[Any, Any]]:
     """``(component, ComponentPaths)`` for every component of the book on ``paths`` (full revaluation).
 
+    As in the run's blocks, the book's pledge loans, repos, lending and overdrafts that trade the same asset share
+    each day's market depth on the stressed paths (:func:`carbonrisk.portfolios.components.shared_depth`).
     Contracts without a closed form (loans, early monetisation) are revalued by their engine on the stressed
     paths, and the least-squares regression of that per-path present value on the stressed price at ``h`` is
     refitted on those same paths (the run's regression is fitted on the unstressed pilot's price range and would
@@ -228,7 +230,7 @@ def evaluate(
     mkt = market or base.market
     v = vol or volatility_source(ctx)
     states = (HorizonState(mkt, paths, ctx.row_10d, v), HorizonState(mkt, paths, ctx.row_1y, v))
-    inputs = BlockInputs(ctx, paths, mkt, states, projects)
+    inputs = BlockInputs(ctx, paths, mkt, states, projects, shared_depth(ctx, mkt, paths))
     out = []
     for c in components(ctx):
         res = c.block(inputs)
@@ -424,7 +426,20 @@ def run_ladders(base: StressBase) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _npv(inst: Any, base: StressBase, paths: PathSet, projects: ProjectPaths | None, project: str | None) -> float:
+def _npv(
+    inst: Any,
+    base: StressBase,
+    paths: PathSet,
+    projects: ProjectPaths | None,
+    project: str | None,
+    index: int | None = None,
+) -> float:
+    """The contract's value on ``paths``; contract ``index`` of the book with the day's depth shared with the book's
+    other forced traders of its asset (:func:`carbonrisk.portfolios.components.shared_depth`), as in the run."""
+    if index is not None:
+        shared = shared_depth(base.ctx, base.market, paths)
+        if index in shared:
+            return float(shared[index].value)
     if project is not None and projects is not None:
         inst = projects.linked(project, inst)
     return float(engines_for(inst)[0].calculate(inst, market=base.market, paths=paths, quick=True).value)
@@ -465,15 +480,15 @@ def run_reverse_stress(
     vd = base.ctx.market.valuation_date
     out: list[ReverseResult] = []
     n_dates = paths.n_dates
-    for spec in base.ctx.portfolio.contracts:
+    for c, spec in enumerate(base.ctx.portfolio.contracts):
         inst = spec.instrument
         if isinstance(inst, PledgeLoan):
             f0 = inst.collateral
             s0 = base.market.spot(f0)
 
-            def loss_fn(level: float, inst: PledgeLoan = inst, f0: str = f0, s0: float = s0) -> float:
+            def loss_fn(level: float, inst: PledgeLoan = inst, f0: str = f0, s0: float = s0, c: int = c) -> float:
                 lv = {f0: np.full(n_dates, level / s0)}
-                return -_npv(inst, base, scaled(paths, lv), projects, None)
+                return -_npv(inst, base, scaled(paths, lv), projects, None, c)
 
             res = find_threshold(loss_fn, 0.1 * s0, s0, tol=0.1, max_steps=max_steps)
             out.append(_from(res, spec.name, "lender's NPV turns negative", f"{f0} level (CNY/t)"))
