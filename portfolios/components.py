@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CREDIT_COLUMNS",
+    "FINANCED",
     "BlockInputs",
     "Component",
     "ComponentPaths",

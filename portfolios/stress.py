@@ -1,5 +1,10 @@
 """Stress tests, sensitivity ladders and reverse stress of a portfolio, on the engine's full revaluation.
 
+Shared market depth: on every stressed path set, as in the run's blocks, the book's pledge loans and repos (forced
+sales) and carbon lending and overdrafts (buy-ins) of one asset share each day's depth
+(:func:`carbonrisk.portfolios.components.shared_depth`, rule in :mod:`carbonrisk.finance.depth_sharing`); a loan's
+reverse-stress NPV is its shared one.
+
 Every figure here is the P&L of :mod:`carbonrisk.portfolios.components` (value at ``h`` + cash flows to ``h`` carried to
 ``h``
 - value today, at 10 trading days and 1 year) of every component, computed by the components themselves on a
@@ -20,7 +25,8 @@ project's credits later by that many whole years (rounded); ``heat_ef_multiplier
 (an approximation: credits are proportional to the heat term of the reduction, the electricity term, about 8 % of
 the baseline, is ignored, which understates the fall by about 2 points at 0.8). Per component: P&L at 10 days and
 1 year; per pledge loan: margin-call and liquidation probability over the columns, expected loss, the lowest
-coverage and the peak LTV on the scenario path; per project loan: default probability and expected loss; and the
+coverage and the peak LTV on the scenario path; per repo, carbon lending contract and overdraft: P(margin call)
+(repos), P(default) and expected loss; per project loan: default probability and expected loss; and the
 limit breaches (``ltv_max`` on the scenario path, ``var_99_10d_cny`` and ``es_99_1y_cny`` of the Monte Carlo around
 it).
 
@@ -60,7 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carbonrisk.finance.instruments import PledgeLoan, ProjectLoan
+from carbonrisk.finance.instruments import CarbonRepo, PledgeLoan, ProjectLoan
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource
 from carbonrisk.finance.reverse_stress import ThresholdResult, find_threshold
@@ -70,7 +76,14 @@ from carbonrisk.models.geothermal import simulate_portfolio
 from carbonrisk.models.paths import PathSet
 from carbonrisk.models.random import root_seed_sequence
 from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
-from carbonrisk.portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components, shared_depth
+from carbonrisk.portfolios.components import (
+    FINANCED,
+    BlockInputs,
+    ContractComponent,
+    ProjectPaths,
+    components,
+    shared_depth,
+)
 from carbonrisk.portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
 from carbonrisk.portfolios.portfolio import Portfolio
 from carbonrisk.portfolios.risk import var_es
@@ -293,6 +306,10 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
                 "min_coverage": min_cov,
                 "peak_ltv": 1.0 / min_cov if min_cov > 0 else float("inf"),
             }
+        elif isinstance(inst, FINANCED) and loan.default is not None:
+            if isinstance(inst, CarbonRepo) and loan.margin_call is not None:
+                row["p_margin_call"] = float(np.mean(loan.margin_call))
+            row["p_default"] = float(np.mean(loan.default))
         elif isinstance(inst, ProjectLoan) and loan.default is not None:
             row["p_default"] = float(loan.default.mean())
             if loan.min_dscr is not None:
