@@ -30,8 +30,9 @@ Thin market (real daily volume)
     ``max_liquidation_days`` days, the rest in a block on the last day, from the default day's close. The depth
     is ``adv_t`` or the market's mean traded volume of the asset (:func:`market_depth_t`). Every simulation
     takes ``depth_t_per_day``: a number, or an array ``(n_days, n_paths)`` on the rows of the contract's
-    ``fixing_dates`` (the hook for a depth shared by several contracts trading the same asset on the same path
-    and day, :func:`liquidation_proceeds`).
+    ``fixing_dates`` (:func:`liquidation_proceeds`). A book's contracts trading the same asset on the same path and
+    day share its depth (:mod:`carbonrisk.finance.depth_sharing`): each outcome carries its demand (first trade
+    row, tonnes) and :func:`resold_repo` / :func:`rebought` redo it from the shared proceeds.
 """
 
 from __future__ import annotations

@@ -9,14 +9,14 @@ depth between them with the one allocation rule of :func:`carbonrisk.finance.liq
 Scope and rule
     **Who shares.** The contracts whose engine sells or buys tonnes in a thin market on a default:
 
-    ========================================  ============  =================================================
-    contract                                  side          first trade day (rows of its ``fixing_dates``)
-    ========================================  ============  =================================================
+    =======================================================  ============  =========================================
+    contract                                                 side          first trade day (of its ``fixing_dates``)
+    =======================================================  ============  =========================================
     :class:`~carbonrisk.finance.instruments.PledgeLoan`      sell          the day after the trigger
     :class:`~carbonrisk.finance.instruments.CarbonRepo`      sell          the default day (from its close)
     :class:`~carbonrisk.finance.instruments.CarbonLending`   buy (buy-in)  the default day
     :class:`~carbonrisk.finance.instruments.QuotaOverdraft`  buy (buy-in)  the default day
-    ========================================  ============  =================================================
+    =======================================================  ============  =========================================
 
     grouped by asset (``collateral`` / ``asset``: CEA or CCER) **and side**. Forced sellers share the depth of the
     bid side, forced buyers that of the offer side; a forced sale and a buy-in on the same day do not compete (they

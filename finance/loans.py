@@ -506,8 +506,9 @@ def shared_depth_outcomes(
 
     ``{position in instruments: PledgeOutcome}`` for each pledge loan whose collateral another pledge loan of
     ``instruments`` also pledges (each simulated as :class:`MCPledgeLoanEngine` does with the path set's seed,
-    then :func:`share_liquidation_depth`); empty when no two pledge loans share an asset. The portfolio run
-    replaces these loans' losses and present values with them.
+    then :func:`share_liquidation_depth`); empty when no two pledge loans share an asset. Pledge loans only: a book
+    whose repos and lending share the depth too goes through :func:`carbonrisk.finance.depth_sharing.share_depth` (the
+    portfolio run, stress and ``carbonrisk value`` do), which gives the same numbers for pledge loans alone.
     """
     pledges = [(i, inst) for i, inst in enumerate(instruments) if isinstance(inst, PledgeLoan)]
     assets = [inst.collateral for _, inst in pledges]
