@@ -117,11 +117,7 @@ def test_checkout_maps_the_three_names_to_the_folders_beside_the_facade() -> Non
 
 def test_public_api_names_the_home_modules_objects_and_loads_nothing_on_import() -> None:
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, carbonrisk; print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))",
-        ],
+        [sys.executable, "-c", "import sys, carbonrisk; print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))"],
         cwd=ROOT,
         capture_output=True,
         text=True,
