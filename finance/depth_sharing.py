@@ -70,7 +70,17 @@ from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.results import PricingResult, prices_on
 from carbonrisk.models.paths import PathSet
 
-__all__ = ["BUY", "RULE", "RULE_TEXT", "SELL", "DepthGroup", "SharedDepth", "share_depth", "trade_side"]
+__all__ = [
+    "BUY",
+    "CHUNK_PATHS",
+    "RULE",
+    "RULE_TEXT",
+    "SELL",
+    "DepthGroup",
+    "SharedDepth",
+    "share_depth",
+    "trade_side",
+]
 
 SELL: str = "sell"
 BUY: str = "buy"
@@ -186,6 +196,31 @@ def _kind(instrument: Instrument) -> _Kind:
     raise ContractError(f"'{instrument.label()}' ({type(instrument).__name__}) makes no forced trade")
 
 
+CHUNK_PATHS: int = 8192
+"""Paths allocated at a time (the allocation is per path: chunks only bound the memory of the day-by-path
+schedules, ``n_days x CHUNK_PATHS`` per contract)."""
+
+
+def _traded_value(
+    demands: Sequence[LiquidationDemand], prices: np.ndarray, depth: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    r"""Per contract: the value of its shared schedule :math:`\sum_d x_d S_d` per path, and the paths where that
+    schedule differs from its standalone one (elsewhere the contract keeps its engine's numbers bit for bit)."""
+    n_days, n = prices.shape
+    gross = [np.zeros(n) for _ in demands]
+    changed = [np.zeros(n, dtype=bool) for _ in demands]
+    for lo in range(0, n, CHUNK_PATHS):
+        cols = slice(lo, min(lo + CHUNK_PATHS, n))
+        part = [
+            LiquidationDemand(d.start_day[cols], d.quantity_t[cols], d.capacity_t_per_day, d.max_days) for d in demands
+        ]
+        traded = allocate_depth(part, n_days, depth_t_per_day=depth)
+        for j, (d, x) in enumerate(zip(part, traded, strict=True)):
+            gross[j][cols] = (x * prices[:, cols]).sum(axis=0)
+            changed[j][cols] = np.any(x != allocate_depth([d], n_days)[0], axis=0)
+    return gross, changed
+
+
 def share_depth(
     instruments: Sequence[Instrument | None],
     market: MarketEnv,
@@ -241,14 +276,11 @@ def share_depth(
         caps = tuple(float(d.capacity_t_per_day) for d in demands)
         given = None if depth_t_per_day is None else depth_t_per_day.get(asset)
         depth = max(caps) if given is None else float(given)
-        traded = allocate_depth(demands, len(axis), depth_t_per_day=depth)
-        prices = prices_on(paths, asset, axis)
+        gross, changed = _traded_value(demands, prices_on(paths, asset, axis), depth)
         group = DepthGroup(asset, side, tuple(idx), depth, caps)
         groups.append(group)
-        for i, k, inst, out, d, x in zip(idx, kinds, insts, alone, demands, traded, strict=True):
-            # paths where the shared schedule is the contract's own keep the engine's numbers bit for bit
-            changed = np.any(x != allocate_depth([d], len(axis))[0], axis=0)
-            redone = k.redo(inst, out, (x * prices).sum(axis=0), market, changed)
+        for i, k, inst, out, g, c in zip(idx, kinds, insts, alone, gross, changed, strict=True):
+            redone = k.redo(inst, out, g, market, c)
             shared = k.result(inst, market, paths, redone, quick)
             info = group.to_dict(labels) | {
                 "shared_with": [labels[j] for j in idx if j != i],

@@ -222,3 +222,18 @@ def test_nobody_trades_faster_than_alone(spec: list[tuple[int, float, float, int
         alone = allocate_depth([d], 14)[0]
         assert np.all(np.cumsum(x[:, 0]) <= np.cumsum(alone[:, 0]) + 1e-9)
         assert x[:, 0].sum() == pytest.approx(d.quantity_t[0] if d.start_day[0] >= 0 else 0.0, abs=1e-9)
+
+
+def test_the_allocation_in_chunks_of_paths_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The allocation is per path: chunks of 7 paths give bit for bit the numbers of one chunk of all 500."""
+    import carbonrisk.finance.depth_sharing as sharing
+
+    insts = [_repo(), _pledge(ltv=0.75), _repo(name="repo b", quantity_t=300_000.0)]
+    market = _market()
+    paths = gbm_paths(market, insts, 500, 2)
+    whole = share_depth(insts, market, paths)
+    monkeypatch.setattr(sharing, "CHUNK_PATHS", 7)
+    chunked = share_depth(insts, market, paths)
+    for i in range(3):
+        assert np.array_equal(whole.results[i].samples["loss_cny"], chunked.results[i].samples["loss_cny"])
+        assert np.array_equal(whole.results[i].samples["pv_cny"], chunked.results[i].samples["pv_cny"])
