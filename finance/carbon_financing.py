@@ -30,8 +30,9 @@ Thin market (real daily volume)
     ``max_liquidation_days`` days, the rest in a block on the last day, from the default day's close. The depth
     is ``adv_t`` or the market's mean traded volume of the asset (:func:`market_depth_t`). Every simulation
     takes ``depth_t_per_day``: a number, or an array ``(n_days, n_paths)`` on the rows of the contract's
-    ``fixing_dates`` (the hook for a depth shared by several contracts trading the same asset on the same path
-    and day, :func:`liquidation_proceeds`).
+    ``fixing_dates`` (:func:`liquidation_proceeds`). A book's contracts trading the same asset on the same path and
+    day share its depth (:mod:`carbonrisk.finance.depth_sharing`): each outcome carries its demand (first trade
+    row, tonnes) and :func:`resold_repo` / :func:`rebought` redo it from the shared proceeds.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from carbonrisk.finance.credit import LoanCreditFigures, loan_credit_figures, pd
 from carbonrisk.finance.engines import Engine
 from carbonrisk.finance.exceptions import ContractError
 from carbonrisk.finance.instruments import CarbonCustody, CarbonLending, CarbonRepo, QuotaOverdraft
+from carbonrisk.finance.liquidity import LiquidationDemand
 from carbonrisk.finance.loans import CCER_ADV_T
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.results import PricingResult, mc_estimate, prices_on
@@ -64,9 +66,16 @@ __all__ = [
     "RepoOutcome",
     "commitment_fee_cny",
     "default_rows",
+    "lending_result",
+    "lent_demand",
     "liquidation_proceeds",
     "market_depth_t",
+    "overdraft_result",
+    "rebought",
     "repo_credit_figures",
+    "repo_demand",
+    "repo_result",
+    "resold_repo",
     "simulate_custody",
     "simulate_lending",
     "simulate_overdraft",
@@ -82,11 +91,15 @@ Financed = CarbonRepo | CarbonLending | CarbonCustody | QuotaOverdraft
 
 
 def market_depth_t(instrument: Financed, market: MarketEnv) -> float:
-    """Market depth of ``instrument``'s asset, t/day: ``adv_t`` when given; else the market's mean traded volume
+    """Market depth of ``instrument``'s asset, t/day: ``adv_t`` when given; else the market data's depth of the
+    asset (``MarketEnv.adv_t``: ``[market.CCER] adv_t`` of a contract file, ``ccer_adv_t`` of a portfolio file); else
+    the market's mean traded volume
     of the asset over ``adv_window_days``; else, for CCER, :data:`carbonrisk.finance.loans.CCER_ADV_T` (document 003);
     else the CEA's (as :func:`carbonrisk.finance.loans.market_depth_t` for pledge loans)."""
     if instrument.adv_t is not None:
         return float(instrument.adv_t)
+    if instrument.asset in market.adv_t:
+        return float(market.adv_t[instrument.asset])
     if instrument.asset in market.daily_volumes_t:
         return market.average_daily_volume_t(instrument.asset, instrument.adv_window_days)
     if instrument.asset == "CCER":
@@ -94,9 +107,13 @@ def market_depth_t(instrument: Financed, market: MarketEnv) -> float:
     return market.average_daily_volume_t("CEA", instrument.adv_window_days)
 
 
-def _depth_source(instrument: Financed) -> str:
+def _depth_source(instrument: Financed, market: MarketEnv | None = None) -> str:
     if instrument.adv_t is not None:
         return "adv_t"
+    if market is not None and instrument.asset in market.adv_t:
+        return "market adv_t"
+    if market is not None and instrument.asset in market.daily_volumes_t:
+        return f"{instrument.asset} history"
     return "CCER_ADV_T (document 003)" if instrument.asset == "CCER" else "CEA history"
 
 
@@ -217,24 +234,37 @@ def _solve(fn: Any, lo: float, hi: float) -> float:
 # ------------------------------------------------------------------------------------------------------- repo
 
 
-def repo_credit_figures(repo: CarbonRepo, market: MarketEnv, out: RepoOutcome) -> LoanCreditFigures | None:
+def repo_credit_figures(
+    repo: CarbonRepo,
+    market: MarketEnv,
+    out: RepoOutcome | None = None,
+    *,
+    default_time_years: np.ndarray | None = None,
+    loss_cny: np.ndarray | None = None,
+    ead_cny: np.ndarray | None = None,
+) -> LoanCreditFigures | None:
     """The financier's credit figures of a repo (None without ``borrower_pd_1y`` / ``rating``), as a pledge loan's
     (:func:`carbonrisk.finance.loans.pledge_credit_figures`): default on a path = the close-out (the seller's own
     default or a failed margin call); loss and EAD from the paths; ECL discounted at the repo rate (one payment at
     maturity); the SICR test compares today's coverage 1/(1 - haircut) with the maintenance ratio; the standardised
     exposure is the cash lent and the tonnes held (``quantity_t`` x spot) are reported, not recognised as credit-risk
-    mitigation (:func:`carbonrisk.finance.credit.standardised_corporate`).
+    mitigation (:func:`carbonrisk.finance.credit.standardised_corporate`). Give the engine's :class:`RepoOutcome`, or
+    the three per-path arrays (the portfolio report's merged arrays).
     """
     if repo.borrower_pd_1y is None and repo.rating is None:
         return None
+    if out is not None:
+        default_time_years, loss_cny, ead_cny = out.default_time_years, out.loss_cny, out.ead_cny
+    if default_time_years is None or loss_cny is None or ead_cny is None:
+        raise ContractError(f"repo '{repo.label()}': credit figures need the outcome or the per-path arrays")
     mat = pd.DatetimeIndex([repo.maturity(market.valuation_date)])
     return loan_credit_figures(
-        default_time_years=out.default_time_years,
-        loss_cny=out.loss_cny,
-        ead_cny=out.ead_cny,
+        default_time_years=default_time_years,
+        loss_cny=loss_cny,
+        ead_cny=ead_cny,
         maturity_years=float(market.discount.times(mat)[0]),
         eir=float(repo.repo_rate),
-        exposure_cny=out.cash_lent_cny,
+        exposure_cny=repo.quantity_t * market.spot(repo.asset) * (1.0 - repo.haircut),
         borrower_pd_1y=repo.borrower_pd_1y,
         rating=repo.rating,
         coverage=1.0 / (1.0 - repo.haircut),
@@ -263,6 +293,13 @@ class RepoOutcome:
         Default day (years from today), ``inf`` where the seller repurchased.
     margin_t : numpy.ndarray
         Tonnes the seller delivered on margin calls (returned at the repurchase): its liquidity drain in kind.
+    liquidation_start : numpy.ndarray of int
+        Row of the repo's ``fixing_dates`` of the first sale day of the close-out (the default day), -1 where none
+        (the demand :func:`repo_demand` shares with other sellers of the asset).
+    liquidation_quantity_t : numpy.ndarray
+        Tonnes held at the close-out (0 where none).
+    trigger_df : numpy.ndarray
+        Discount factor of the default day, where the recovery is booked (0 where none).
     """
 
     cash_lent_cny: float
@@ -274,6 +311,9 @@ class RepoOutcome:
     margin_call: np.ndarray
     default_time_years: np.ndarray
     margin_t: np.ndarray
+    liquidation_start: np.ndarray | None = None
+    liquidation_quantity_t: np.ndarray | None = None
+    trigger_df: np.ndarray | None = None
 
 
 def simulate_repo(
@@ -342,6 +382,9 @@ def simulate_repo(
     pv = np.zeros(n)
     pv_loss = np.zeros(n)
     default_time = np.full(n, np.inf)
+    liq_start = np.full(n, -1, dtype=np.int64)
+    liq_qty = np.zeros(n)
+    trig_df = np.zeros(n)
     for j in range(n_mon):
         s = s_all[j]
         owed = cash * (1.0 + rate * t[j])
@@ -376,11 +419,39 @@ def simulate_repo(
             pv_loss[idx] = loss[idx] * df[j]
             default[idx] = True
             default_time[idx] = t[j]
+            liq_start[idx] = j
+            liq_qty[idx] = qty[idx]
+            trig_df[idx] = df[j]
             alive[idx] = False
     owed_t = cash * (1.0 + rate * t[-1])
     pv[alive] = owed_t * df[-1]
     margin = np.maximum(qty - repo.quantity_t, 0.0)
-    return RepoOutcome(cash, pv, loss, ead, pv_loss, default, called, default_time, margin)
+    return RepoOutcome(cash, pv, loss, ead, pv_loss, default, called, default_time, margin, liq_start, liq_qty, trig_df)
+
+
+def repo_demand(repo: CarbonRepo, out: RepoOutcome, market: MarketEnv) -> LiquidationDemand:
+    """The close-out of ``out`` as a forced sale on the repo's ``fixing_dates`` (:mod:`carbonrisk.finance.liquidity`):
+    from the default day, at most ``liquidation_share_of_adv`` x :func:`market_depth_t` a day, the rest on the
+    ``max_liquidation_days``-th day."""
+    if out.liquidation_start is None or out.liquidation_quantity_t is None:
+        raise ContractError(f"'{repo.label()}': outcome carries no liquidation demand")
+    cap = repo.liquidation_share_of_adv * market_depth_t(repo, market)
+    return LiquidationDemand(out.liquidation_start, out.liquidation_quantity_t, cap, int(repo.max_liquidation_days))
+
+
+def resold_repo(
+    repo: CarbonRepo, out: RepoOutcome, gross_cny: np.ndarray, changed: np.ndarray | None = None
+) -> RepoOutcome:
+    r"""``out`` with the close-out proceeds ``gross_cny`` (before the sale discount) in place of its own on the paths
+    ``changed`` (default all; the others keep their numbers bit for bit): recovery
+    :math:`\min((1-d)\,\mathrm{proceeds}, D_j)`, loss :math:`D_j -` recovery, booked on the default day (the default,
+    the margin calls and the amount owed do not depend on the sale)."""
+    assert out.trigger_df is not None
+    d = out.default if changed is None else out.default & changed
+    recovered = np.minimum(np.asarray(gross_cny) * (1.0 - repo.sale_discount), out.ead_cny)
+    loss = np.where(d, out.ead_cny - recovered, out.loss_cny)
+    pv = np.where(d, recovered * out.trigger_df, out.pv_cny)
+    return replace(out, pv_cny=pv, loss_cny=loss, pv_loss_cny=np.where(d, loss * out.trigger_df, out.pv_loss_cny))
 
 
 @dataclass(frozen=True)
@@ -418,74 +489,82 @@ class MCRepoEngine(Engine):
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
-        depth = market_depth_t(instrument, market)
-        out = simulate_repo(instrument, market, p, rng=rng, depth_t_per_day=depth)
-        fin = out.pv_cny - out.cash_lent_cny
-        sign = 1.0 if instrument.side == "financier" else -1.0
-        value, se = mc_estimate(sign * fin)
-        vd = market.valuation_date
-        mat = pd.DatetimeIndex([instrument.maturity(vd)])
-        t_mat = float(market.discount.times(mat)[0])
-        df_mat = float(market.df(mat)[0])
-        curve = (1.0 / df_mat - 1.0) / t_mat
-        extras: dict[str, Any] = {
-            "side": instrument.side,
-            "cash_lent_cny": out.cash_lent_cny,
-            "repurchase_price_cny": out.cash_lent_cny * (1.0 + instrument.repo_rate * t_mat),
-            "financier_npv_cny": float(fin.mean()),
-            "seller_npv_cny": -float(fin.mean()),
+        out = simulate_repo(instrument, market, p, rng=rng, depth_t_per_day=market_depth_t(instrument, market))
+        return repo_result(instrument, market, p, out, rng=rng, quick=quick)
+
+
+def repo_result(
+    instrument: CarbonRepo, market: MarketEnv, p: PathSet, out: RepoOutcome, *, rng: int | None, quick: bool
+) -> PricingResult:
+    """:class:`MCRepoEngine`'s result from a simulated outcome (its own, or one whose close-out shares the day's
+    depth with other sellers, :mod:`carbonrisk.finance.depth_sharing`); the rate searches re-simulate the repo alone."""
+    depth = market_depth_t(instrument, market)
+    fin = out.pv_cny - out.cash_lent_cny
+    sign = 1.0 if instrument.side == "financier" else -1.0
+    value, se = mc_estimate(sign * fin)
+    vd = market.valuation_date
+    mat = pd.DatetimeIndex([instrument.maturity(vd)])
+    t_mat = float(market.discount.times(mat)[0])
+    df_mat = float(market.df(mat)[0])
+    curve = (1.0 / df_mat - 1.0) / t_mat
+    extras: dict[str, Any] = {
+        "side": instrument.side,
+        "cash_lent_cny": out.cash_lent_cny,
+        "repurchase_price_cny": out.cash_lent_cny * (1.0 + instrument.repo_rate * t_mat),
+        "financier_npv_cny": float(fin.mean()),
+        "seller_npv_cny": -float(fin.mean()),
+    }
+    for key, flags in (
+        ("p_margin_call", out.margin_call),
+        ("p_default", out.default),
+        ("p_loss", out.loss_cny > 1e-9),
+    ):
+        extras[key], extras[f"{key}_se"] = _prob(flags)
+    extras["expected_loss_cny"], extras["expected_loss_cny_se"] = mc_estimate(out.loss_cny)
+    extras["pv_expected_loss_cny"] = float(out.pv_loss_cny.mean())
+    d = out.default
+    extras["exposure_at_default_cny"] = float(out.ead_cny[d].mean()) if d.any() else 0.0
+    extras["loss_given_default"] = float(out.loss_cny[d].sum() / out.ead_cny[d].sum()) if d.any() else 0.0
+    extras["seller_cost_of_funds_rate"] = float(instrument.repo_rate)
+    extras["curve_rate_simple"] = curve
+    extras["spread_over_curve"] = float(instrument.repo_rate) - curve
+    extras["expected_margin_t"] = float(out.margin_t.mean())
+    extras["margin_t_p95"] = float(np.quantile(out.margin_t, 0.95))
+    credit = repo_credit_figures(instrument, market, out)
+    if credit is not None:
+        extras.update(credit.to_dict())
+        extras["crm_note"] = credit.standardised.crm_note
+    cap = instrument.liquidation_share_of_adv * depth
+    extras.update(
+        {
+            "adv_t": depth,
+            "adv_source": _depth_source(instrument, market),
+            "liquidation_capacity_t_per_day": cap,
+            "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
         }
-        for key, flags in (
-            ("p_margin_call", out.margin_call),
-            ("p_default", out.default),
-            ("p_loss", out.loss_cny > 1e-9),
-        ):
-            extras[key], extras[f"{key}_se"] = _prob(flags)
-        extras["expected_loss_cny"], extras["expected_loss_cny_se"] = mc_estimate(out.loss_cny)
-        extras["pv_expected_loss_cny"] = float(out.pv_loss_cny.mean())
-        d = out.default
-        extras["exposure_at_default_cny"] = float(out.ead_cny[d].mean()) if d.any() else 0.0
-        extras["loss_given_default"] = float(out.loss_cny[d].sum() / out.ead_cny[d].sum()) if d.any() else 0.0
-        extras["seller_cost_of_funds_rate"] = float(instrument.repo_rate)
-        extras["curve_rate_simple"] = curve
-        extras["spread_over_curve"] = float(instrument.repo_rate) - curve
-        extras["expected_margin_t"] = float(out.margin_t.mean())
-        extras["margin_t_p95"] = float(np.quantile(out.margin_t, 0.95))
-        credit = repo_credit_figures(instrument, market, out)
-        if credit is not None:
-            extras.update(credit.to_dict())
-            extras["crm_note"] = credit.standardised.crm_note
-        cap = instrument.liquidation_share_of_adv * depth
-        extras.update(
-            {
-                "adv_t": depth,
-                "adv_source": _depth_source(instrument),
-                "liquidation_capacity_t_per_day": cap,
-                "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
-            }
+    )
+    if instrument.target_expected_loss_cny is not None and not quick:
+
+        def net_loss(rate: float, target: float) -> float:
+            o = simulate_repo(instrument, market, p, rng=rng, depth_t_per_day=depth, repo_rate=rate)
+            return float(o.cash_lent_cny - o.pv_cny.mean()) - target
+
+        target = float(instrument.target_expected_loss_cny)
+        extras["break_even_repo_rate"] = _solve(lambda r: net_loss(r, 0.0), -0.05, 1.0)
+        extras["target_expected_loss_cny"] = target
+        extras["repo_rate_for_target"] = (
+            extras["break_even_repo_rate"] if target == 0.0 else _solve(lambda r: net_loss(r, target), -0.05, 1.0)
         )
-        if instrument.target_expected_loss_cny is not None and not quick:
-
-            def net_loss(rate: float, target: float) -> float:
-                o = simulate_repo(instrument, market, p, rng=rng, depth_t_per_day=depth, repo_rate=rate)
-                return float(o.cash_lent_cny - o.pv_cny.mean()) - target
-
-            target = float(instrument.target_expected_loss_cny)
-            extras["break_even_repo_rate"] = _solve(lambda r: net_loss(r, 0.0), -0.05, 1.0)
-            extras["target_expected_loss_cny"] = target
-            extras["repo_rate_for_target"] = (
-                extras["break_even_repo_rate"] if target == 0.0 else _solve(lambda r: net_loss(r, target), -0.05, 1.0)
-            )
-        samples = {
-            "pv_cny": sign * fin,
-            "loss_cny": out.loss_cny,
-            "ead_cny": out.ead_cny,
-            "default": out.default,
-            "margin_call": out.margin_call,
-            "default_time_years": out.default_time_years,
-            "margin_t": out.margin_t,
-        }
-        return PricingResult(instrument.label(), value, se, self.name, extras, n_paths=p.n_paths, samples=samples)
+    samples = {
+        "pv_cny": sign * fin,
+        "loss_cny": out.loss_cny,
+        "ead_cny": out.ead_cny,
+        "default": out.default,
+        "margin_call": out.margin_call,
+        "default_time_years": out.default_time_years,
+        "margin_t": out.margin_t,
+    }
+    return PricingResult(instrument.label(), value, se, MCRepoEngine.name, extras, n_paths=p.n_paths, samples=samples)
 
 
 # ---------------------------------------------------------------------------------------------------- lending
@@ -506,6 +585,13 @@ class LendingOutcome:
     default : numpy.ndarray of bool
     default_time_years : numpy.ndarray
         ``inf`` where the borrower returned the tonnes.
+    buy_in_start : numpy.ndarray of int
+        Row of the contract's ``fixing_dates`` of the first buy-in day (the default day), -1 where none (the
+        demand :func:`lent_demand` shares with other forced buyers of the asset).
+    buy_in_quantity_t : numpy.ndarray
+        Tonnes to buy in (0 where none).
+    trigger_df : numpy.ndarray
+        Discount factor of the default day, where the loss is booked (0 where none).
     """
 
     pv_fee_cny: np.ndarray
@@ -515,6 +601,9 @@ class LendingOutcome:
     pv_loss_cny: np.ndarray
     default: np.ndarray
     default_time_years: np.ndarray
+    buy_in_start: np.ndarray | None = None
+    buy_in_quantity_t: np.ndarray | None = None
+    trigger_df: np.ndarray | None = None
 
 
 def _lent(
@@ -554,9 +643,15 @@ def _lent(
     ead = np.zeros(n)
     pv_loss = np.zeros(n)
     default_time = np.full(n, np.inf)
+    start = np.full(n, -1, dtype=np.int64)
+    qty = np.zeros(n)
+    trig_df = np.zeros(n)
     idx = np.flatnonzero(default)
     if idx.size:
         rows = drow[idx]
+        start[idx] = rows
+        qty[idx] = float(quantity_t)
+        trig_df[idx] = df[rows]
         prices = _window(s_all, rows, idx, n_liq)
         cap = _capacity(depth, share_of_adv, rows, idx, n_liq)
         cost = liquidation_proceeds(np.full(idx.size, float(quantity_t)), prices, cap) * (1.0 + buy_in_premium)
@@ -570,7 +665,40 @@ def _lent(
     else:
         per_rate = np.full(n, float(fee_per_rate_cny or 0.0) * df[-1])
     per_rate = np.where(paid, per_rate, 0.0)
-    return LendingOutcome(per_rate, per_rate, loss, ead, pv_loss, default, default_time)
+    return LendingOutcome(per_rate, per_rate, loss, ead, pv_loss, default, default_time, start, qty, trig_df)
+
+
+Lent = CarbonLending | QuotaOverdraft
+
+
+def _lent_quantity_t(inst: Lent) -> float:
+    return float(inst.quantity_t if isinstance(inst, CarbonLending) else inst.drawn_t)
+
+
+def lent_demand(inst: Lent, out: LendingOutcome, market: MarketEnv) -> LiquidationDemand:
+    """The buy-in of ``out`` as a forced purchase on the contract's ``fixing_dates``
+    (:mod:`carbonrisk.finance.liquidity`): from the default day, at most ``liquidation_share_of_adv`` x
+    :func:`market_depth_t` a day, the rest on the ``max_liquidation_days``-th day."""
+    if out.buy_in_start is None or out.buy_in_quantity_t is None:
+        raise ContractError(f"'{inst.label()}': outcome carries no buy-in demand")
+    cap = inst.liquidation_share_of_adv * market_depth_t(inst, market)
+    return LiquidationDemand(out.buy_in_start, out.buy_in_quantity_t, cap, int(inst.max_liquidation_days))
+
+
+def rebought(
+    inst: Lent, out: LendingOutcome, gross_cny: np.ndarray, market: MarketEnv, changed: np.ndarray | None = None
+) -> LendingOutcome:
+    r"""``out`` with the buy-in cost ``gross_cny`` (before the premium) in place of its own on the paths ``changed``
+    (default all; the others keep their numbers bit for bit): exposure :math:`\max((1+\pi)\,\mathrm{cost} - C, 0)`,
+    loss :math:`(1-R)` x exposure, booked on the default day (the default and the fee do not depend on the
+    buy-in)."""
+    assert out.trigger_df is not None
+    value0 = _lent_quantity_t(inst) * market.spot(inst.asset)
+    collateral = inst.collateral_ratio * value0
+    d = out.default if changed is None else out.default & changed
+    ead = np.where(d, np.maximum(np.asarray(gross_cny) * (1.0 + inst.buy_in_premium) - collateral, 0.0), out.ead_cny)
+    loss = np.where(d, (1.0 - inst.recovery_rate) * ead, out.loss_cny)
+    return replace(out, loss_cny=loss, ead_cny=ead, pv_loss_cny=np.where(d, loss * out.trigger_df, out.pv_loss_cny))
 
 
 def simulate_lending(
@@ -667,34 +795,42 @@ class MCLendingEngine(Engine):
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
-        depth = market_depth_t(instrument, market)
-        out = simulate_lending(instrument, market, p, rng=rng, depth_t_per_day=depth)
-        lender = out.pv_fee_cny - out.pv_loss_cny
-        sign = 1.0 if instrument.side == "lender" else -1.0
-        value, se = mc_estimate(sign * lender)
-        vd = market.valuation_date
-        mat = pd.DatetimeIndex([instrument.maturity(vd)])
-        t_mat = float(market.discount.times(mat)[0])
-        fwd = (
-            market.forward(instrument.asset, mat)[0]
-            if instrument.fee_in == "allowances"
-            else market.spot(instrument.asset)
-        )
-        extras: dict[str, Any] = {"side": instrument.side, "lender_npv_cny": float(lender.mean())}
-        extras["pv_fee_cny"], extras["pv_fee_cny_se"] = mc_estimate(out.pv_fee_cny)
-        extras["fee_risk_free_cny"] = float(
-            instrument.fee_rate * instrument.quantity_t * fwd * t_mat * market.df(mat)[0]
-        )
-        _credit_extras(out, extras)
-        extras["break_even_fee_rate"] = _fair_rate(out, 0.0)
-        if instrument.target_expected_loss_cny is not None:
-            extras["target_expected_loss_cny"] = float(instrument.target_expected_loss_cny)
-            extras["fee_rate_for_target"] = _fair_rate(out, float(instrument.target_expected_loss_cny))
-        extras.update({"adv_t": depth, "adv_source": _depth_source(instrument)})
-        extras["buy_in_capacity_t_per_day"] = instrument.liquidation_share_of_adv * depth
-        return PricingResult(
-            instrument.label(), value, se, self.name, extras, n_paths=p.n_paths, samples=_samples(sign * lender, out)
-        )
+        out = simulate_lending(instrument, market, p, rng=rng, depth_t_per_day=market_depth_t(instrument, market))
+        return lending_result(instrument, market, p, out)
+
+
+def lending_result(instrument: CarbonLending, market: MarketEnv, p: PathSet, out: LendingOutcome) -> PricingResult:
+    """:class:`MCLendingEngine`'s result from a simulated outcome (its own, or one whose buy-in shares the day's
+    depth with other forced buyers, :mod:`carbonrisk.finance.depth_sharing`)."""
+    depth = market_depth_t(instrument, market)
+    lender = out.pv_fee_cny - out.pv_loss_cny
+    sign = 1.0 if instrument.side == "lender" else -1.0
+    value, se = mc_estimate(sign * lender)
+    vd = market.valuation_date
+    mat = pd.DatetimeIndex([instrument.maturity(vd)])
+    t_mat = float(market.discount.times(mat)[0])
+    fwd = (
+        market.forward(instrument.asset, mat)[0] if instrument.fee_in == "allowances" else market.spot(instrument.asset)
+    )
+    extras: dict[str, Any] = {"side": instrument.side, "lender_npv_cny": float(lender.mean())}
+    extras["pv_fee_cny"], extras["pv_fee_cny_se"] = mc_estimate(out.pv_fee_cny)
+    extras["fee_risk_free_cny"] = float(instrument.fee_rate * instrument.quantity_t * fwd * t_mat * market.df(mat)[0])
+    _credit_extras(out, extras)
+    extras["break_even_fee_rate"] = _fair_rate(out, 0.0)
+    if instrument.target_expected_loss_cny is not None:
+        extras["target_expected_loss_cny"] = float(instrument.target_expected_loss_cny)
+        extras["fee_rate_for_target"] = _fair_rate(out, float(instrument.target_expected_loss_cny))
+    extras.update({"adv_t": depth, "adv_source": _depth_source(instrument, market)})
+    extras["buy_in_capacity_t_per_day"] = instrument.liquidation_share_of_adv * depth
+    return PricingResult(
+        instrument.label(),
+        value,
+        se,
+        MCLendingEngine.name,
+        extras,
+        n_paths=p.n_paths,
+        samples=_samples(sign * lender, out),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- custody
@@ -822,7 +958,7 @@ class MCCustodyEngine(Engine):
         )
         if lend is not None:
             _credit_extras(lend, extras)
-        extras.update({"adv_t": depth, "adv_source": _depth_source(instrument)})
+        extras.update({"adv_t": depth, "adv_source": _depth_source(instrument, market)})
         empty = np.zeros(p.n_paths)
         samples = {
             "pv_cny": pv,
@@ -915,31 +1051,43 @@ class MCOverdraftEngine(Engine):
     ) -> PricingResult:
         instrument.check_dates(market.valuation_date)
         p = self._paths(paths)
-        depth = market_depth_t(instrument, market)
-        out = simulate_overdraft(instrument, market, p, rng=rng, depth_t_per_day=depth)
-        fee = commitment_fee_cny(instrument, market)
-        lender = fee + out.pv_fee_cny - out.pv_loss_cny
-        sign = 1.0 if instrument.side == "lender" else -1.0
-        value, se = mc_estimate(sign * lender)
-        monitor = instrument.monitoring_dates(market.valuation_date)
-        delta = float(max((monitor[-1] - instrument.draw_date).days, 0)) / 365.0
-        extras: dict[str, Any] = {
-            "side": instrument.side,
-            "lender_npv_cny": float(lender.mean()),
-            "entity_cost_cny": -float(lender.mean()),
-            "commitment_fee_cny": fee,
-            "interest_t": instrument.drawn_t * instrument.overdraft_rate * delta,
-            "entity_cost_rate": float(instrument.overdraft_rate),
-        }
-        extras["pv_interest_cny"], extras["pv_interest_cny_se"] = mc_estimate(out.pv_fee_cny)
-        _credit_extras(out, extras)
-        extras["break_even_overdraft_rate"] = _fair_rate(out, fee)
-        if instrument.target_expected_loss_cny is not None:
-            target = float(instrument.target_expected_loss_cny)
-            extras["target_expected_loss_cny"] = target
-            extras["overdraft_rate_for_target"] = _fair_rate(out, target + fee)
-        extras.update({"adv_t": depth, "adv_source": _depth_source(instrument)})
-        extras["buy_in_capacity_t_per_day"] = instrument.liquidation_share_of_adv * depth
-        return PricingResult(
-            instrument.label(), value, se, self.name, extras, n_paths=p.n_paths, samples=_samples(sign * lender, out)
-        )
+        out = simulate_overdraft(instrument, market, p, rng=rng, depth_t_per_day=market_depth_t(instrument, market))
+        return overdraft_result(instrument, market, p, out)
+
+
+def overdraft_result(instrument: QuotaOverdraft, market: MarketEnv, p: PathSet, out: LendingOutcome) -> PricingResult:
+    """:class:`MCOverdraftEngine`'s result from a simulated outcome (its own, or one whose buy-in shares the day's
+    depth with other forced buyers, :mod:`carbonrisk.finance.depth_sharing`)."""
+    depth = market_depth_t(instrument, market)
+    fee = commitment_fee_cny(instrument, market)
+    lender = fee + out.pv_fee_cny - out.pv_loss_cny
+    sign = 1.0 if instrument.side == "lender" else -1.0
+    value, se = mc_estimate(sign * lender)
+    monitor = instrument.monitoring_dates(market.valuation_date)
+    delta = float(max((monitor[-1] - instrument.draw_date).days, 0)) / 365.0
+    extras: dict[str, Any] = {
+        "side": instrument.side,
+        "lender_npv_cny": float(lender.mean()),
+        "entity_cost_cny": -float(lender.mean()),
+        "commitment_fee_cny": fee,
+        "interest_t": instrument.drawn_t * instrument.overdraft_rate * delta,
+        "entity_cost_rate": float(instrument.overdraft_rate),
+    }
+    extras["pv_interest_cny"], extras["pv_interest_cny_se"] = mc_estimate(out.pv_fee_cny)
+    _credit_extras(out, extras)
+    extras["break_even_overdraft_rate"] = _fair_rate(out, fee)
+    if instrument.target_expected_loss_cny is not None:
+        target = float(instrument.target_expected_loss_cny)
+        extras["target_expected_loss_cny"] = target
+        extras["overdraft_rate_for_target"] = _fair_rate(out, target + fee)
+    extras.update({"adv_t": depth, "adv_source": _depth_source(instrument, market)})
+    extras["buy_in_capacity_t_per_day"] = instrument.liquidation_share_of_adv * depth
+    return PricingResult(
+        instrument.label(),
+        value,
+        se,
+        MCOverdraftEngine.name,
+        extras,
+        n_paths=p.n_paths,
+        samples=_samples(sign * lender, out),
+    )

@@ -1,10 +1,11 @@
 """Shared same-day market depth: forced sellers of one asset on one path and day share that day's depth.
 
 A pledge loan liquidated alone sells at most its capacity ``c = liquidation_share_of_adv x ADV`` tonnes a day and
-the rest on its last allowed day (:func:`carbonrisk.finance.loans.simulate_pledge_loan`). When several loans (and later
-repos and carbon lending, :mod:`carbonrisk.finance.carbon_financing`) against the same asset liquidate on the same path
-at overlapping dates, each assuming all of that depth overstates what the market absorbs: :func:`allocate_depth`
-shares it instead.
+the rest on its last allowed day (:func:`carbonrisk.finance.loans.simulate_pledge_loan`). When several loans, repos
+(close-outs) or carbon lending contracts (buy-ins, on the other side of the book;
+:mod:`carbonrisk.finance.carbon_financing`) of one asset trade on the same path at overlapping dates, each assuming
+all of that depth overstates what the market absorbs: :func:`allocate_depth` shares it instead (a book's groups:
+:mod:`carbonrisk.finance.depth_sharing`).
 
 The rule (pro rata of the remaining quantity). On day :math:`d` of path :math:`p` the active sellers are
 :math:`A = \\{i : s_i \\le d \\le s_i + m_i - 1,\\ R_i > 0\\}` (first sale day :math:`s_i`, at most :math:`m_i`

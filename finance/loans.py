@@ -48,7 +48,10 @@ __all__ = [
     "market_depth_t",
     "max_ltv_for_loss_probability",
     "pledge_credit_figures",
+    "pledge_demand",
+    "pledge_result",
     "project_credit_figures",
+    "resold_pledge",
     "share_liquidation_depth",
     "shared_depth_outcomes",
     "simulate_pledge_loan",
@@ -444,32 +447,38 @@ def share_liquidation_depth(
         axis = max(days, key=len)
         demands = []
         for i, own in zip(idx, days, strict=True):
-            out = outcomes[i]
-            if out.liquidation_start is None or out.liquidation_quantity_t is None:
-                raise ContractError(f"'{loans[i].label()}': outcome carries no liquidation demand")
             if not axis[: len(own)].equals(own):  # pragma: no cover - every loan's days start at the valuation date
                 raise ContractError(f"'{loans[i].label()}': its trading days are not a prefix of the shared axis")
-            cap = loans[i].liquidation_share_of_adv * market_depth_t(loans[i], market)
-            demands.append(
-                LiquidationDemand(
-                    out.liquidation_start, out.liquidation_quantity_t, cap, int(loans[i].max_liquidation_days)
-                )
-            )
+            demands.append(pledge_demand(loans[i], outcomes[i], market))
         depth = None if depth_t_per_day is None else depth_t_per_day.get(asset)
         sold = allocate_depth(demands, len(axis), depth_t_per_day=depth)
         prices = prices_on(paths, asset, axis)
         for i, x in zip(idx, sold, strict=True):
-            result[i] = _resold(loans[i], outcomes[i], (x * prices).sum(axis=0))
+            result[i] = resold_pledge(loans[i], outcomes[i], (x * prices).sum(axis=0))
     return result
 
 
-def _resold(loan: PledgeLoan, out: PledgeOutcome, gross_cny: np.ndarray) -> PledgeOutcome:
-    """``out`` with the liquidation proceeds ``gross_cny`` (before the haircut) in place of its own."""
+def pledge_demand(loan: PledgeLoan, out: PledgeOutcome, market: MarketEnv) -> LiquidationDemand:
+    """The liquidation of ``out`` as a forced sale on the loan's ``fixing_dates`` (:mod:`carbonrisk.finance.liquidity`):
+    from the day after the trigger, at most ``liquidation_share_of_adv`` x :func:`market_depth_t` a day, the rest on
+    the ``max_liquidation_days``-th day."""
+    if out.liquidation_start is None or out.liquidation_quantity_t is None:
+        raise ContractError(f"'{loan.label()}': outcome carries no liquidation demand")
+    cap = loan.liquidation_share_of_adv * market_depth_t(loan, market)
+    return LiquidationDemand(out.liquidation_start, out.liquidation_quantity_t, cap, int(loan.max_liquidation_days))
+
+
+def resold_pledge(
+    loan: PledgeLoan, out: PledgeOutcome, gross_cny: np.ndarray, changed: np.ndarray | None = None
+) -> PledgeOutcome:
+    """``out`` with the liquidation proceeds ``gross_cny`` (before the haircut) in place of its own, on the paths
+    ``changed`` (default all; the other paths keep their own numbers bit for bit)."""
     assert out.trigger_df is not None and out.trigger_period is not None
     liq = out.liquidated
+    redo = liq if changed is None else liq & changed
     recovered_old = np.where(liq, out.ead_cny - out.loss_cny, 0.0)
-    recovered = np.where(liq, np.minimum(gross_cny * (1.0 - loan.haircut), out.ead_cny), 0.0)
-    loss = np.where(liq, out.ead_cny - recovered, 0.0)
+    recovered = np.where(redo, np.minimum(gross_cny * (1.0 - loan.haircut), out.ead_cny), recovered_old)
+    loss = np.where(redo, out.ead_cny - recovered, out.loss_cny)
     pv = out.pv_cny + (recovered - recovered_old) * out.trigger_df
     cashflows = out.cashflows
     if cashflows is not None:
@@ -481,7 +490,12 @@ def _resold(loan: PledgeLoan, out: PledgeOutcome, gross_cny: np.ndarray) -> Pled
             expected_loss_cny=np.bincount(period, loss, minlength=rows)[:rows] / n,
         )
     return replace(
-        out, loss_cny=loss, loss_flag=loss > 1e-9, pv_cny=pv, pv_loss_cny=loss * out.trigger_df, cashflows=cashflows
+        out,
+        loss_cny=loss,
+        loss_flag=loss > 1e-9,
+        pv_cny=pv,
+        pv_loss_cny=np.where(redo, loss * out.trigger_df, out.pv_loss_cny),
+        cashflows=cashflows,
     )
 
 
@@ -492,8 +506,9 @@ def shared_depth_outcomes(
 
     ``{position in instruments: PledgeOutcome}`` for each pledge loan whose collateral another pledge loan of
     ``instruments`` also pledges (each simulated as :class:`MCPledgeLoanEngine` does with the path set's seed,
-    then :func:`share_liquidation_depth`); empty when no two pledge loans share an asset. The portfolio run
-    replaces these loans' losses and present values with them.
+    then :func:`share_liquidation_depth`); empty when no two pledge loans share an asset. Pledge loans only: a book
+    whose repos and lending share the depth too goes through :func:`carbonrisk.finance.depth_sharing.share_depth` (the
+    portfolio run, stress and ``carbonrisk value`` do), which gives the same numbers for pledge loans alone.
     """
     pledges = [(i, inst) for i, inst in enumerate(instruments) if isinstance(inst, PledgeLoan)]
     assets = [inst.collateral for _, inst in pledges]
@@ -563,55 +578,71 @@ class MCPledgeLoanEngine(Engine):
         quick: bool = False,
     ) -> PricingResult:
         p = self._paths(paths)
-        adv = market_depth_t(instrument, market)
-        out = simulate_pledge_loan(instrument, market, p, adv_t=adv, topup_seed=rng)
-        value, se = mc_estimate(out.pv_cny - out.principal_cny)
-        extras: dict[str, Any] = {"principal_cny": out.principal_cny}
-        for key, flags in (
-            ("p_margin_call", out.margin_call),
-            ("p_liquidation", out.liquidated),
-            ("p_loss", out.loss_flag),
-        ):
-            extras[key], extras[f"{key}_se"] = _prob(flags)
-        extras["expected_loss_cny"], extras["expected_loss_cny_se"] = mc_estimate(out.loss_cny)
-        extras["pv_expected_loss_cny"] = float(out.pv_loss_cny.mean())
-        d = out.default
-        extras["exposure_at_default_cny"] = float(out.ead_cny[d].mean()) if d.any() else 0.0
-        extras["loss_given_default"] = float(out.loss_cny[d].sum() / out.ead_cny[d].sum()) if d.any() else 0.0
-        extras["break_even_spread"] = float(out.pv_loss_cny.mean() / out.annuity_cny.mean())
-        cap = instrument.liquidation_share_of_adv * adv
-        credit = pledge_credit_figures(instrument, market, out)
-        if credit is not None:
-            extras.update(credit.to_dict())
-            extras["crm_note"] = credit.standardised.crm_note
-        extras.update(
-            {
-                "adv_t": adv,
-                "adv_source": _depth_source(instrument, market),
-                "liquidation_capacity_t_per_day": cap,
-                "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
-            }
-        )
-        if instrument.target_loss_probability is not None and not quick:
-            extras["max_ltv_for_target"] = max_ltv_for_loss_probability(
-                instrument, market, p, instrument.target_loss_probability, adv_t=adv
-            )
-            extras["target_loss_probability"] = instrument.target_loss_probability
-        samples = {
-            "pv_cny": out.pv_cny - out.principal_cny,
-            "loss_cny": out.loss_cny,
-            "margin_call": out.margin_call,
-            "liquidated": out.liquidated,
-            "ead_cny": out.ead_cny,
+        out = simulate_pledge_loan(instrument, market, p, adv_t=market_depth_t(instrument, market), topup_seed=rng)
+        return pledge_result(instrument, market, p, out, quick=quick)
+
+
+def pledge_result(
+    instrument: PledgeLoan, market: MarketEnv, p: PathSet, out: PledgeOutcome, *, quick: bool
+) -> PricingResult:
+    """:class:`MCPledgeLoanEngine`'s result from a simulated outcome (its own, or one whose liquidation shares the
+    day's depth with other sellers, :mod:`carbonrisk.finance.depth_sharing`); ``max_ltv_for_target`` re-simulates the
+    loan alone."""
+    adv = market_depth_t(instrument, market)
+    value, se = mc_estimate(out.pv_cny - out.principal_cny)
+    extras: dict[str, Any] = {"principal_cny": out.principal_cny}
+    for key, flags in (
+        ("p_margin_call", out.margin_call),
+        ("p_liquidation", out.liquidated),
+        ("p_loss", out.loss_flag),
+    ):
+        extras[key], extras[f"{key}_se"] = _prob(flags)
+    extras["expected_loss_cny"], extras["expected_loss_cny_se"] = mc_estimate(out.loss_cny)
+    extras["pv_expected_loss_cny"] = float(out.pv_loss_cny.mean())
+    d = out.default
+    extras["exposure_at_default_cny"] = float(out.ead_cny[d].mean()) if d.any() else 0.0
+    extras["loss_given_default"] = float(out.loss_cny[d].sum() / out.ead_cny[d].sum()) if d.any() else 0.0
+    extras["break_even_spread"] = float(out.pv_loss_cny.mean() / out.annuity_cny.mean())
+    cap = instrument.liquidation_share_of_adv * adv
+    credit = pledge_credit_figures(instrument, market, out)
+    if credit is not None:
+        extras.update(credit.to_dict())
+        extras["crm_note"] = credit.standardised.crm_note
+    extras.update(
+        {
+            "adv_t": adv,
+            "adv_source": _depth_source(instrument, market),
+            "liquidation_capacity_t_per_day": cap,
+            "days_to_liquidate_all": math.ceil(instrument.quantity_t / cap),
         }
-        if out.default_time_years is not None:
-            samples["default_time_years"] = out.default_time_years
-        if out.coverage is not None and out.exposure_cny is not None:
-            samples["coverage"] = out.coverage
-            samples["exposure_cny"] = out.exposure_cny
-        return PricingResult(
-            instrument.label(), value, se, self.name, extras, out.cashflows, n_paths=p.n_paths, samples=samples
+    )
+    if instrument.target_loss_probability is not None and not quick:
+        extras["max_ltv_for_target"] = max_ltv_for_loss_probability(
+            instrument, market, p, instrument.target_loss_probability, adv_t=adv
         )
+        extras["target_loss_probability"] = instrument.target_loss_probability
+    samples = {
+        "pv_cny": out.pv_cny - out.principal_cny,
+        "loss_cny": out.loss_cny,
+        "margin_call": out.margin_call,
+        "liquidated": out.liquidated,
+        "ead_cny": out.ead_cny,
+    }
+    if out.default_time_years is not None:
+        samples["default_time_years"] = out.default_time_years
+    if out.coverage is not None and out.exposure_cny is not None:
+        samples["coverage"] = out.coverage
+        samples["exposure_cny"] = out.exposure_cny
+    return PricingResult(
+        instrument.label(),
+        value,
+        se,
+        MCPledgeLoanEngine.name,
+        extras,
+        out.cashflows,
+        n_paths=p.n_paths,
+        samples=samples,
+    )
 
 
 # ----------------------------------------------------------------------------------------- project loan

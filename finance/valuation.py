@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from carbonrisk.finance.carbon_financing import MCCustodyEngine, MCLendingEngine, MCOverdraftEngine, MCRepoEngine
+from carbonrisk.finance.depth_sharing import share_depth
 from carbonrisk.finance.engines import (
     AnalyticForwardEngine,
     AnalyticGeometricAsianEngine,
@@ -291,6 +292,10 @@ def value_all(
 ) -> list[Valuation]:
     """Value every instrument on one shared path set, with cross-checks and CRN sensitivities.
 
+    Pledge loans, repos, carbon lending and quota overdrafts of the file that trade the same asset on the same side
+    on a default share each day's market depth (:func:`carbonrisk.finance.depth_sharing.share_depth`, the portfolio
+    run's rule): their results (and their bumped values) are the shared ones, with ``extras["depth_sharing"]``.
+
     Parameters
     ----------
     instruments : sequence of Instrument
@@ -322,10 +327,11 @@ def value_all(
     base_paths = simulate(market)
     out: list[Valuation] = []
     primary: list[Engine] = []
-    for inst in instruments:
+    shared = share_depth(instruments, market, base_paths, quick=False).results
+    for k, inst in enumerate(instruments):
         chosen = (engines or engines_for)(inst)
         primary.append(chosen[0])
-        res = _price(inst, chosen[0], market, base_paths, quick=False)
+        res = shared[k] if k in shared else _price(inst, chosen[0], market, base_paths, quick=False)
         checks = tuple(_price(inst, e, market, base_paths, quick=False) for e in chosen[1:])
         out.append(Valuation(inst, res, checks))
     if exposure:
@@ -335,7 +341,11 @@ def value_all(
 
     def revalue(mkt: MarketEnv) -> list[float]:
         paths = simulate(mkt)
-        return [_price(i, e, mkt, paths, quick=True).value for i, e in zip(instruments, primary, strict=True)]
+        bumped = share_depth(instruments, mkt, paths).results
+        return [
+            bumped[k].value if k in bumped else _price(i, e, mkt, paths, quick=True).value
+            for k, (i, e) in enumerate(zip(instruments, primary, strict=True))
+        ]
 
     sens: list[dict[str, Any]] = [{"delta": {}, "vega": {}} for _ in instruments]
     used = {f for inst in instruments for f in inst.factors}

@@ -31,10 +31,20 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from carbonrisk.finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from carbonrisk.finance.carbon_financing import repo_credit_figures
+from carbonrisk.finance.depth_sharing import share_depth
+from carbonrisk.finance.instruments import (
+    CarbonLending,
+    CarbonRepo,
+    Instrument,
+    PledgeLoan,
+    ProjectLoan,
+    QuotaOverdraft,
+)
 from carbonrisk.finance.linking import ProjectCashFlows, ProjectLinked
 from carbonrisk.finance.loans import pledge_credit_figures, profile_dates, project_credit_figures
 from carbonrisk.finance.market import MarketEnv
+from carbonrisk.finance.results import PricingResult
 from carbonrisk.finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource, horizon_value
 from carbonrisk.finance.valuation import engines_for
 from carbonrisk.models.paths import PathSet
@@ -46,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CREDIT_COLUMNS",
+    "FINANCED",
     "BlockInputs",
     "Component",
     "ComponentPaths",
@@ -62,8 +73,22 @@ __all__ = [
     "obligation_value",
     "pledge_rows",
     "project_value",
+    "shared_depth",
     "year_fixings",
 ]
+
+
+FINANCED = (CarbonRepo, CarbonLending, QuotaOverdraft)
+"""Carbon-financing contracts with rows in the loans and credit tables (the financier's / lender's credit risk)."""
+
+
+def shared_depth(ctx: RunContext, market: MarketEnv, paths: PathSet) -> dict[int, PricingResult]:
+    """The book's contracts whose forced trades share an asset's same-day depth, on one block's paths
+    (:func:`carbonrisk.finance.depth_sharing.share_depth`: pledge loans and repos sell, carbon lending and quota
+    overdrafts buy in; pro rata to the tonnes still to trade; depth per asset the largest capacity of the group).
+    Project-linked contracts do not take part. Per path, so a block's numbers do not depend on the split."""
+    insts = [spec.instrument if spec.project is None else None for spec in ctx.portfolio.contracts]
+    return dict(share_depth(insts, market, paths, quick=True).results)
 
 
 def pledge_rows(ctx: RunContext, loan: PledgeLoan) -> np.ndarray:
@@ -122,6 +147,9 @@ class BlockInputs:
     states: tuple[HorizonState, HorizonState]
     """Revaluation states at 10 trading days and 1 year."""
     projects: ProjectPaths | None
+    shared: Mapping[int, PricingResult] = field(default_factory=dict)
+    """Per contract index, its engine's result with the day's market depth shared with the book's other forced
+    traders of the asset (:func:`shared_depth`); a contract not in it runs its own engine."""
 
     @property
     def n_paths(self) -> int:
@@ -505,7 +533,9 @@ class ContractComponent:
             ten, year = (horizon_value(inst, st) - self.value_today for st in inputs.states)
             return ComponentPaths(ten, year, np.full(n, self.value_today))
         inst = self.instrument(inputs)
-        result = engines_for(inst)[0].calculate(inst, market=inputs.market, paths=inputs.paths)
+        result = inputs.shared.get(self.index)
+        if result is None:
+            result = engines_for(inst)[0].calculate(inst, market=inputs.market, paths=inputs.paths)
         pv = np.asarray(result.samples.get("pv_cny", np.full(n, result.value)), dtype=float)
         ten, year = (
             reg.at_horizon(pv, st.price(reg.factor), st.df_h) - reg.value_today
@@ -527,6 +557,8 @@ class ContractComponent:
         """Loans: their row of ``loans``, a pledge loan's ``exposure_<name>`` profile, a project loan's ``dscr``
         rows. Other contracts: none (their row of ``contracts`` comes from the run's ``contract_pv``)."""
         inst = self.spec.instrument
+        if isinstance(inst, FINANCED):
+            return self._financed_tables(inst, LoanPaths.read(arrays, self.index), ctx)
         if not isinstance(inst, PledgeLoan | ProjectLoan):
             return {}
         loan = LoanPaths.read(arrays, self.index)
@@ -559,6 +591,56 @@ class ContractComponent:
         credit = self._credit_row(loan, ctx)
         if credit is not None:
             out["credit"] = pd.DataFrame([credit])
+        return out
+
+    def _financed_tables(
+        self, inst: CarbonRepo | CarbonLending | QuotaOverdraft, loan: LoanPaths, ctx: RunContext
+    ) -> dict[str, pd.DataFrame]:
+        """A repo's, a lending contract's or an overdraft's rows of ``loans`` and ``credit``: the financier's /
+        lender's P(margin call) (repos), P(default), P(loss), expected loss; in ``credit`` (with
+        ``borrower_pd_1y`` or ``rating``) PD over the life, LGD and EAD from the run's paths and, for a repo, the
+        ECL, stage and capital of :func:`carbonrisk.finance.carbon_financing.repo_credit_figures` (lending and
+        overdrafts: the engine computes no ECL or capital for tonnes lent; those columns are empty)."""
+        assert loan.default is not None and loan.ead_cny is not None
+        loss, d = loan.loss_cny, np.asarray(loan.default, dtype=bool)
+        row: dict[str, object] = {"loan": self.spec.name}
+        if isinstance(inst, CarbonRepo) and loan.margin_call is not None:
+            row["p_margin_call"] = float(np.mean(loan.margin_call))
+        row |= {
+            "p_default": float(d.mean()),
+            "p_loss": float((loss > 1e-9).mean()),
+            "expected_loss_cny": float(loss.mean()),
+            "expected_loss_se_cny": float(loss.std(ddof=1) / np.sqrt(loss.size)),
+        }
+        out = {"loans": pd.DataFrame([row])}
+        if inst.borrower_pd_1y is None and inst.rating is None:
+            return out
+        credit: dict[str, object] = {"loan": self.spec.name}
+        if isinstance(inst, CarbonRepo):
+            assert loan.default_time_years is not None
+            figs = repo_credit_figures(
+                inst,
+                ctx.market.build(),
+                default_time_years=loan.default_time_years,
+                loss_cny=loss,
+                ead_cny=loan.ead_cny,
+            )
+            assert figs is not None
+            full = figs.to_dict()
+            credit |= {k: full[k] for k in CREDIT_COLUMNS}
+            credit |= {"pd_lifetime_se": full["pd_lifetime_se"], "ifrs9_stage_reason": full["ifrs9_stage_reason"]}
+        else:
+            ead = loan.ead_cny[d]
+            p = float(d.mean())
+            credit |= {k: np.nan for k in CREDIT_COLUMNS}
+            credit |= {
+                "pd_lifetime": p,
+                "lgd": float(loss[d].sum() / ead.sum()) if d.any() and ead.sum() > 0 else 0.0,
+                "ead_cny": float(ead.mean()) if d.any() else 0.0,
+                "pd_lifetime_se": float(np.sqrt(p * (1.0 - p) / d.size)),
+                "ifrs9_stage_reason": "not computed for tonnes lent (PD, LGD and EAD from the paths only)",
+            }
+        out["credit"] = pd.DataFrame([credit])
         return out
 
     def _credit_row(self, loan: LoanPaths, ctx: RunContext) -> dict[str, object] | None:

@@ -66,7 +66,6 @@ import pandas as pd
 
 from carbonrisk.finance.exposure import evenly_spaced_rows, exposure_values
 from carbonrisk.finance.instruments import Derivative, Instrument
-from carbonrisk.finance.loans import shared_depth_outcomes
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.revaluation import (
     FlatVolatility,
@@ -102,6 +101,7 @@ from carbonrisk.portfolios.components import (
     obligation_value,
     pledge_rows,
     project_value,
+    shared_depth,
 )
 from carbonrisk.portfolios.exceptions import InputError
 from carbonrisk.portfolios.executor import BlockTask, map_blocks
@@ -544,7 +544,9 @@ def _today_values(ctx: RunContext, plan: ProjectPaths) -> RunContext:
     values: list[float] = []
     deltas: list[tuple[tuple[str, float], ...]] = []
     regressions: list[tuple[RegressionRevaluation, RegressionRevaluation] | None] = []
-    for contract in pf.contracts:
+    # the pilot's values share the day's depth as the blocks' do (value today and regression of the same quantity)
+    shared = shared_depth(ctx, market, pilot)
+    for c, contract in enumerate(pf.contracts):
         inst = contract.instrument
         if has_closed_form(inst):
             values.append(float(horizon_value(inst, today)[0]))
@@ -560,7 +562,11 @@ def _today_values(ctx: RunContext, plan: ProjectPaths) -> RunContext:
             inst = pilot_plan.linked(contract.project, inst)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)
+            result = (
+                shared[c]
+                if c in shared
+                else engines_for(inst)[0].calculate(inst, market=market, paths=pilot, quick=True)
+            )
         y = np.asarray(result.samples.get("pv_cny", np.full(PILOT_PATHS, result.value)), dtype=float)
         factor = inst.factors[0]
         last = max(inst.fixing_dates(ctx.market.valuation_date))
@@ -697,11 +703,11 @@ def _one_block(
     hedges = [hedge_settlement(ctx, ob, market, block_paths, vol) for ob in ctx.portfolio.obligations]
     out |= _obligation_costs(ctx, cea_avg, ccer_avg, hedges)
     states = (HorizonState(market, block_paths, ctx.row_10d, vol), HorizonState(market, block_paths, ctx.row_1y, vol))
-    inputs = BlockInputs(ctx, block_paths, market, states, projects)
+    # Contracts that sell (pledge loans, repos) or buy in (lending, overdrafts) the same asset on the same path and
+    # day share its market depth (carbonrisk.finance.depth_sharing): built once per block, before the loop, and handed
+    # to the components through BlockInputs, so the loop stays the one place a block is computed.
+    inputs = BlockInputs(ctx, block_paths, market, states, projects, shared_depth(ctx, market, block_paths))
     pnl10, pnl1y, values = [], [], []
-    # Each component runs on its own. Loans that liquidate the same asset on the same path and day would share its
-    # market depth (carbonrisk.finance.liquidity): that shared state belongs here, built once per block before this loop
-    # and handed to the components through BlockInputs, so the loop stays the one place a block is computed.
     for component in components(ctx):
         result = component.block(inputs)
         pnl10.append(result.pnl_10d)
@@ -709,31 +715,21 @@ def _one_block(
         out |= component.arrays(result)
         if result.value_cny is not None:
             values.append(result.value_cny)
-    out |= _credit_hooks(ctx, market, block_paths, vol, values)
+    out |= _credit_hooks(ctx, market, block_paths, vol)
     out["contract_pv"] = np.array(values).reshape(len(values), n)
     out["pnl_10d"] = np.array(pnl10).reshape(len(pnl10), n)
     out["pnl_1y"] = np.array(pnl1y).reshape(len(pnl1y), n)
     return out
 
 
-def _credit_hooks(
-    ctx: RunContext, market: MarketEnv, paths: PathSet, vol: VolatilitySource, values: list[np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Issue 15's two book-level credit hooks on one block (``values``, the contracts' per-path values, is
-    updated in place):
-
-    * pledge loans on the same asset share each day's market depth
-      (:func:`carbonrisk.finance.loans.shared_depth_outcomes`): their losses and per-path values are redone (their P&L
-      at the horizons stays the pilot regression's);
-    * each closed-form derivative's values on its exposure-profile rows (:func:`exposure_rows`), kept as
-      ``contract{c}_exposure_values`` for the EPE / PFE / CVA table
-      (:func:`carbonrisk.portfolios.analysis.counterparty_tables`).
+def _credit_hooks(ctx: RunContext, market: MarketEnv, paths: PathSet, vol: VolatilitySource) -> dict[str, np.ndarray]:
+    """Issue 15's book-level credit hook on one block: each closed-form derivative's values on its exposure-profile
+    rows (:func:`exposure_rows`), kept as ``contract{c}_exposure_values`` for the EPE / PFE / CVA table
+    (:func:`carbonrisk.portfolios.analysis.counterparty_tables`). (The shared market depth of the loans, repos and
+    lending is applied before the components run: :func:`carbonrisk.portfolios.components.shared_depth`.)
     """
     contracts = [spec.instrument for spec in ctx.portfolio.contracts]
     out: dict[str, np.ndarray] = {}
-    for c, shared in shared_depth_outcomes(contracts, market, paths).items():
-        values[c] = shared.pv_cny - shared.principal_cny
-        out[LoanPaths.key(c, "loss_cny")] = shared.loss_cny
     for c, inst in enumerate(contracts):
         rows = exposure_rows(ctx, inst)
         if rows:

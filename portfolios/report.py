@@ -47,7 +47,7 @@ _TITLES = {
     "limit_breaches": "Limit breaches",
     "contracts": "Contracts: value today, revaluation method and deltas",
     "loans": "Loans: margin-call, default and loss probabilities",
-    "credit": "Loans: credit figures (PD, LGD, EAD, IFRS 9 ECL, IRB and standardised capital)",
+    "credit": "Loans, repos and lending: credit figures (PD, LGD, EAD, IFRS 9 ECL, IRB and standardised capital)",
     "dscr": "Project loan DSCR by period",
     "compliance_cost_at_risk": "Compliance cost-at-risk (emitter short allowances)",
     "cash_flow_at_risk": "Cash-flow-at-risk per year (projects and compliance, CNY)",
@@ -63,7 +63,10 @@ _TITLES = {
 
 _CAPTIONS = {
     "contracts": "Value today from the lender's or holder's side; deltas in tonnes of CEA / CCER equivalent.",
-    "loans": "Probabilities over the loan's life on the run's paths; expected loss with its Monte Carlo s.e.",
+    "loans": "Probabilities over the loan's life on the run's paths; expected loss with its Monte Carlo s.e. Repos, "
+    "carbon lending and overdrafts: the financier's / lender's P(margin call) (repos), P(default) and loss. Forced "
+    "sales (pledge loans, repos) and buy-ins (lending, overdrafts) of one asset share each day's market depth pro "
+    "rata to the tonnes each still has to trade (carbonrisk.finance.depth_sharing).",
     "dscr": "DSCR = cash flow available for debt service / debt service due, over the paths where debt service is "
     "due in the period (at least 10 % of a full period's; N/A where fewer than half the paths owe any: the cash "
     "sweep has repaid the loan). P(below) over all paths.",
@@ -281,7 +284,10 @@ CREDIT_NOTE = (
     "weight with "
     "the borrower's one-year PD, the paths' LGD and EAD, M = remaining maturity floored at 1 and capped at 5 years. "
     "Standardised: NFRA 2023 corporate weight; CEA / CCER collateral is not in the rules' eligible collateral, so "
-    "it is assumed to give no RWA reduction (it lowers the LGD only)."
+    "it is assumed to give no RWA reduction (it lowers the LGD only). Repos: default = the seller's default or a "
+    "failed margin call, the close-out sharing the day's depth with the book's other forced sales, ECL at the repo "
+    "rate (carbonrisk.finance.carbon_financing.repo_credit_figures). Carbon lending and overdrafts: PD, LGD and EAD "
+    "of the buy-in from the paths only (no ECL or capital is computed for tonnes lent)."
 )
 
 

@@ -1,5 +1,10 @@
 """Stress tests, sensitivity ladders and reverse stress of a portfolio, on the engine's full revaluation.
 
+Shared market depth: on every stressed path set, as in the run's blocks, the book's pledge loans and repos (forced
+sales) and carbon lending and overdrafts (buy-ins) of one asset share each day's depth
+(:func:`carbonrisk.portfolios.components.shared_depth`, rule in :mod:`carbonrisk.finance.depth_sharing`); a loan's
+reverse-stress NPV is its shared one.
+
 Every figure here is the P&L of :mod:`carbonrisk.portfolios.components` (value at ``h`` + cash flows to ``h`` carried to
 ``h``
 - value today, at 10 trading days and 1 year) of every component, computed by the components themselves on a
@@ -20,7 +25,8 @@ project's credits later by that many whole years (rounded); ``heat_ef_multiplier
 (an approximation: credits are proportional to the heat term of the reduction, the electricity term, about 8 % of
 the baseline, is ignored, which understates the fall by about 2 points at 0.8). Per component: P&L at 10 days and
 1 year; per pledge loan: margin-call and liquidation probability over the columns, expected loss, the lowest
-coverage and the peak LTV on the scenario path; per project loan: default probability and expected loss; and the
+coverage and the peak LTV on the scenario path; per repo, carbon lending contract and overdraft: P(margin call)
+(repos), P(default) and expected loss; per project loan: default probability and expected loss; and the
 limit breaches (``ltv_max`` on the scenario path, ``var_99_10d_cny`` and ``es_99_1y_cny`` of the Monte Carlo around
 it).
 
@@ -60,7 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carbonrisk.finance.instruments import PledgeLoan, ProjectLoan
+from carbonrisk.finance.instruments import CarbonRepo, PledgeLoan, ProjectLoan
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.revaluation import HorizonState, RegressionRevaluation, VolatilitySource
 from carbonrisk.finance.reverse_stress import ThresholdResult, find_threshold
@@ -70,7 +76,14 @@ from carbonrisk.models.geothermal import simulate_portfolio
 from carbonrisk.models.paths import PathSet
 from carbonrisk.models.random import root_seed_sequence
 from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
-from carbonrisk.portfolios.components import BlockInputs, ContractComponent, ProjectPaths, components
+from carbonrisk.portfolios.components import (
+    FINANCED,
+    BlockInputs,
+    ContractComponent,
+    ProjectPaths,
+    components,
+    shared_depth,
+)
 from carbonrisk.portfolios.engine import PortfolioRun, RunContext, _on_years, _project_paths, prepare, volatility_source
 from carbonrisk.portfolios.portfolio import Portfolio
 from carbonrisk.portfolios.risk import var_es
@@ -218,6 +231,8 @@ def evaluate(
 ) -> list[tuple[Any, Any]]:
     """``(component, ComponentPaths)`` for every component of the book on ``paths`` (full revaluation).
 
+    As in the run's blocks, the book's pledge loans, repos, lending and overdrafts that trade the same asset share
+    each day's market depth on the stressed paths (:func:`carbonrisk.portfolios.components.shared_depth`).
     Contracts without a closed form (loans, early monetisation) are revalued by their engine on the stressed
     paths, and the least-squares regression of that per-path present value on the stressed price at ``h`` is
     refitted on those same paths (the run's regression is fitted on the unstressed pilot's price range and would
@@ -228,7 +243,7 @@ def evaluate(
     mkt = market or base.market
     v = vol or volatility_source(ctx)
     states = (HorizonState(mkt, paths, ctx.row_10d, v), HorizonState(mkt, paths, ctx.row_1y, v))
-    inputs = BlockInputs(ctx, paths, mkt, states, projects)
+    inputs = BlockInputs(ctx, paths, mkt, states, projects, shared_depth(ctx, mkt, paths))
     out = []
     for c in components(ctx):
         res = c.block(inputs)
@@ -291,6 +306,10 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
                 "min_coverage": min_cov,
                 "peak_ltv": 1.0 / min_cov if min_cov > 0 else float("inf"),
             }
+        elif isinstance(inst, FINANCED) and loan.default is not None:
+            if isinstance(inst, CarbonRepo) and loan.margin_call is not None:
+                row["p_margin_call"] = float(np.mean(loan.margin_call))
+            row["p_default"] = float(np.mean(loan.default))
         elif isinstance(inst, ProjectLoan) and loan.default is not None:
             row["p_default"] = float(loan.default.mean())
             if loan.min_dscr is not None:
@@ -424,7 +443,20 @@ def run_ladders(base: StressBase) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _npv(inst: Any, base: StressBase, paths: PathSet, projects: ProjectPaths | None, project: str | None) -> float:
+def _npv(
+    inst: Any,
+    base: StressBase,
+    paths: PathSet,
+    projects: ProjectPaths | None,
+    project: str | None,
+    index: int | None = None,
+) -> float:
+    """The contract's value on ``paths``; contract ``index`` of the book with the day's depth shared with the book's
+    other forced traders of its asset (:func:`carbonrisk.portfolios.components.shared_depth`), as in the run."""
+    if index is not None:
+        shared = shared_depth(base.ctx, base.market, paths)
+        if index in shared:
+            return float(shared[index].value)
     if project is not None and projects is not None:
         inst = projects.linked(project, inst)
     return float(engines_for(inst)[0].calculate(inst, market=base.market, paths=paths, quick=True).value)
@@ -465,15 +497,15 @@ def run_reverse_stress(
     vd = base.ctx.market.valuation_date
     out: list[ReverseResult] = []
     n_dates = paths.n_dates
-    for spec in base.ctx.portfolio.contracts:
+    for c, spec in enumerate(base.ctx.portfolio.contracts):
         inst = spec.instrument
         if isinstance(inst, PledgeLoan):
             f0 = inst.collateral
             s0 = base.market.spot(f0)
 
-            def loss_fn(level: float, inst: PledgeLoan = inst, f0: str = f0, s0: float = s0) -> float:
+            def loss_fn(level: float, inst: PledgeLoan = inst, f0: str = f0, s0: float = s0, c: int = c) -> float:
                 lv = {f0: np.full(n_dates, level / s0)}
-                return -_npv(inst, base, scaled(paths, lv), projects, None)
+                return -_npv(inst, base, scaled(paths, lv), projects, None, c)
 
             res = find_threshold(loss_fn, 0.1 * s0, s0, tol=0.1, max_steps=max_steps)
             out.append(_from(res, spec.name, "lender's NPV turns negative", f"{f0} level (CNY/t)"))

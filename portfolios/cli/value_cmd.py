@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from carbonrisk.finance.contracts import ContractFile, example_names, load_contract_file, load_example
+from carbonrisk.finance.depth_sharing import RULE, RULE_TEXT
 from carbonrisk.models.exceptions import InputError
 from carbonrisk.models.memory import check_memory
 from carbonrisk.models.quantities import MC_PATHS, SEED
@@ -40,8 +41,14 @@ sensitivities are bump-and-revalue with common random numbers. See the README fo
 4096-path blocks of every path set (base and bumped markets) on the cluster; the engines price on this machine.
 The numbers are identical to the in-process run.
 
+Pledge loans, repos, carbon lending and quota overdrafts of the file that trade the same asset (CEA or CCER) on
+the same side on a default (sales: pledge loans and repos; buy-ins: lending and overdrafts) share each day's
+market depth, pro rata to the tonnes each still has to trade (the portfolio run's rule); --json says so in
+depth_sharing (rule, description, groups: asset, side, depth_t_per_day, contracts, capacities_t_per_day) and in
+each such contract's extras.depth_sharing (also shared_with and expected_loss_alone_cny).
+
 --json keys: carbonrisk_version, source, valuation_date, paths, seed, market (discount, spots_cny_per_t, vols,
-correlation), instruments (list of: name, type, value (CNY), std_error,
+correlation), depth_sharing, instruments (list of: name, type, value (CNY), std_error,
 method, n_paths, sensitivities {delta {factor: CNY per CNY/t}, vega {factor: CNY per vol point}, rho (CNY per
 bp)}, extras (engine numbers, e.g. loan probabilities p_margin_call, p_liquidation, p_loss, expected_loss_cny,
 exposure_at_default_cny, loss_given_default, break_even_spread, max_ltv_for_target; p_dscr_below_1_0,
@@ -104,6 +111,19 @@ def _load(args: argparse.Namespace) -> ContractFile:
     return load_contract_file(args.file)
 
 
+def _depth_sharing(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shared-depth rule applied to the file's contracts and its groups (asset, side, depth, contracts), from
+    the instruments' ``extras.depth_sharing`` (:func:`carbonrisk.finance.depth_sharing.share_depth`); no group when no
+    two contracts trade the same asset on the same side."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        info = item["extras"].get("depth_sharing")
+        if isinstance(info, dict):
+            keep = ("rule", "asset", "side", "depth_t_per_day", "contracts", "capacities_t_per_day")
+            groups.setdefault((info["asset"], info["side"]), {k: info[k] for k in keep})
+    return {"rule": RULE, "description": RULE_TEXT, "groups": list(groups.values())}
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:,.6g}" if abs(x) < 1 else f"{x:,.2f}"
@@ -155,11 +175,17 @@ def run(args: argparse.Namespace) -> int:
             "correlation": mkt.correlation,
         },
         "instruments": items,
+        "depth_sharing": _depth_sharing(items),
     }
     if args.json:
         print_json(payload)
         return 0
     console.print(f"{contract.source}: valuation on {payload['valuation_date']} ({n_paths:,} paths, seed {seed})")
+    for group in payload["depth_sharing"]["groups"]:
+        console.print(
+            f"shared market depth ({group['rule']}): {group['asset']} {group['side']}s of "
+            f"{', '.join(group['contracts'])} share {group['depth_t_per_day']:,.0f} t/day"
+        )
     for item in items:
         table = Table(title=f"{item['name']} ({item['type']})", show_header=False, title_justify="left")
         table.add_column("field")

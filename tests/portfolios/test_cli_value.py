@@ -123,3 +123,64 @@ def test_value_on_a_two_worker_cluster_is_identical(capsys: pytest.CaptureFixtur
     parallel = json.loads(capsys.readouterr().out)
     assert serial == parallel
     assert serial["instruments"][0]["sensitivities"]["delta"]
+
+
+SHARED_FILE = """
+[market]
+valuation_date = "2024-10-31"
+discount_rate = 0.02
+[market.CEA]
+spot = 100.0
+vol = 0.3
+
+[[instrument]]
+type = "pledge_loan"
+name = "pledge"
+collateral = "CEA"
+quantity_t = 1000000
+ltv = 0.72
+rate = 0.05
+tenor_years = 1.0
+maintenance_ratio = 1.3
+liquidation_ratio = 1.15
+top_up = "never"
+adv_t = 20000
+
+[[instrument]]
+type = "carbon_repo"
+name = "repo"
+asset = "CEA"
+quantity_t = 1000000
+haircut = 0.2
+repo_rate = 0.045
+tenor_years = 1.0
+maintenance_ratio = 1.1
+top_up = "never"
+rating = "BB"
+adv_t = 20000
+"""
+
+
+def test_value_shares_the_depth_of_loan_type_contracts_on_one_asset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: a contract file with a CEA pledge loan and a CEA repo (both sell on a default): ``--json`` names
+    the rule and the group, each contract's extras carry it, and the repo's expected loss is the shared one (it
+    differs from its standalone loss, which the record keeps)."""
+    path = tmp_path / "shared.toml"
+    path.write_text(SHARED_FILE, encoding="utf-8")
+    code = main(["value", str(path), "--paths", "2000", "--seed", "3", "--json", "--no-sensitivities"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    payload = json.loads(out)
+    sharing = payload["depth_sharing"]
+    assert sharing["rule"] == "pro_rata_remaining" and "pro rata" in sharing["description"]
+    (group,) = sharing["groups"]
+    assert group["asset"] == "CEA" and group["side"] == "sell" and group["contracts"] == ["pledge", "repo"]
+    assert group["depth_t_per_day"] == 2000.0  # 10 % of 20 000 t, the largest capacity
+    pledge, repo = payload["instruments"]
+    assert repo["extras"]["depth_sharing"]["shared_with"] == ["pledge"]
+    assert repo["extras"]["expected_loss_cny"] != repo["extras"]["depth_sharing"]["expected_loss_alone_cny"]
+    assert pledge["extras"]["depth_sharing"]["shared_with"] == ["repo"]
+    code = main(["value", str(path), "--paths", "2000", "--seed", "3", "--no-sensitivities"])
+    assert code == 0 and "shared market depth (pro_rata_remaining): CEA sells of pledge, repo" in capsys.readouterr()[0]

@@ -324,3 +324,74 @@ def test_user_scenario_file_through_the_cli(
     with pytest.warns(DataGapWarning):
         s0 = float(load_prices("cea").prices.iloc[-1])  # the run starts from the history's last close
     assert drop20 == pytest.approx(300000 * s0 * -0.2, rel=1e-12)
+
+
+SHARED_BOOK = """
+[portfolio]
+name = "shared depth under stress"
+horizon_years = 2
+n_paths = 1024
+seed = 7
+
+[market]
+prices = "cea"
+model = "garch"
+discount_rate = 0.02
+
+[[contracts]]
+type = "pledge_loan"
+name = "pledge"
+collateral = "CEA"
+quantity_t = 1000000
+ltv = 0.6
+rate = 0.045
+tenor_years = 1.0
+maintenance_ratio = 1.35
+liquidation_ratio = 1.15
+top_up = "never"
+liquidation_share_of_adv = 0.1
+max_liquidation_days = 30
+adv_t = 20000
+
+[[contracts]]
+type = "carbon_repo"
+name = "repo"
+asset = "CEA"
+quantity_t = 1000000
+haircut = 0.2
+repo_rate = 0.045
+tenor_years = 1.0
+maintenance_ratio = 1.1
+top_up = "never"
+liquidation_share_of_adv = 0.1
+max_liquidation_days = 30
+adv_t = 20000
+"""
+
+
+def test_stress_scenarios_share_the_depth_as_the_run_does(tmp_path: Path) -> None:
+    """A CEA crash (-40 % over 20 trading days, held): the repo closes out at about -12 % and sells for 30 days, the
+    pledge loan is liquidated at about -31 % and sells into the same days. The scenario's loan rows are the shared
+    outcome of :func:`carbonrisk.finance.depth_sharing.share_depth` on the scenario path (the rule of the run's
+    blocks), and the repo loses more than its standalone engine says on that path."""
+    from carbonrisk.finance.carbon_financing import MCRepoEngine
+    from carbonrisk.finance.depth_sharing import share_depth
+    from carbonrisk.finance.stress_scenarios import StressScenario
+    from carbonrisk.portfolios.stress import _deterministic_paths
+
+    path = tmp_path / "book.toml"
+    path.write_text(SHARED_BOOK)
+    base = prepare_stress(load_portfolio(path), n_paths=256)
+    crash = StressScenario("crash", "user", "CEA -40 % in 20 days", "test", np.array([0, 20]), None,
+                           {"CEA": np.array([0.0, -0.4])})  # fmt: skip
+    tables = run_scenarios(base, {"crash": crash})
+    det = _deterministic_paths(base, crash)
+    insts = [c.instrument for c in base.ctx.portfolio.contracts]
+    shared = share_depth(insts, base.market, det)
+    alone = MCRepoEngine().calculate(insts[1], market=base.market, paths=det)
+    repo = _row(tables["scenario_loans"], scenario="crash", loan="repo")
+    pledge = _row(tables["scenario_loans"], scenario="crash", loan="pledge")
+    assert repo["p_default"] == 1.0 and pledge["p_liquidation"] == 1.0
+    assert repo["expected_loss_cny"] == pytest.approx(shared.results[1].extras["expected_loss_cny"], rel=1e-12)
+    assert pledge["expected_loss_cny"] == pytest.approx(shared.results[0].extras["expected_loss_cny"], rel=1e-12)
+    assert repo["expected_loss_cny"] > alone.extras["expected_loss_cny"]  # 20.45 M against 20.44 M alone
