@@ -26,7 +26,7 @@ from scipy.stats import norm
 from carbonrisk.finance.credit import LoanCreditFigures, default_times, loan_credit_figures, top_up_model
 from carbonrisk.finance.engines import Engine
 from carbonrisk.finance.exceptions import ContractError, PathSetError
-from carbonrisk.finance.instruments import Instrument, PledgeLoan, ProjectLoan
+from carbonrisk.finance.instruments import PledgeLoan, ProjectLoan
 from carbonrisk.finance.liquidity import LiquidationDemand, allocate_depth
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.results import PricingResult, mc_estimate, prices_on
@@ -53,7 +53,6 @@ __all__ = [
     "project_credit_figures",
     "resold_pledge",
     "share_liquidation_depth",
-    "shared_depth_outcomes",
     "simulate_pledge_loan",
 ]
 
@@ -497,27 +496,6 @@ def resold_pledge(
         pv_loss_cny=np.where(redo, loss * out.trigger_df, out.pv_loss_cny),
         cashflows=cashflows,
     )
-
-
-def shared_depth_outcomes(
-    instruments: Sequence[Instrument], market: MarketEnv, paths: PathSet
-) -> dict[int, PledgeOutcome]:
-    """Pledge loans of a book that share an asset's depth with another, redone with shared depth.
-
-    ``{position in instruments: PledgeOutcome}`` for each pledge loan whose collateral another pledge loan of
-    ``instruments`` also pledges (each simulated as :class:`MCPledgeLoanEngine` does with the path set's seed,
-    then :func:`share_liquidation_depth`); empty when no two pledge loans share an asset. Pledge loans only: a book
-    whose repos and lending share the depth too goes through :func:`carbonrisk.finance.depth_sharing.share_depth` (the
-    portfolio run, stress and ``carbonrisk value`` do), which gives the same numbers for pledge loans alone.
-    """
-    pledges = [(i, inst) for i, inst in enumerate(instruments) if isinstance(inst, PledgeLoan)]
-    assets = [inst.collateral for _, inst in pledges]
-    shared = [(i, inst) for i, inst in pledges if assets.count(inst.collateral) > 1]
-    if not shared:
-        return {}
-    loans = [inst for _, inst in shared]
-    alone = [simulate_pledge_loan(loan, market, paths, adv_t=market_depth_t(loan, market)) for loan in loans]
-    return {i: out for (i, _), out in zip(shared, share_liquidation_depth(loans, alone, market, paths), strict=True)}
 
 
 def _prob(flags: np.ndarray) -> tuple[float, float]:

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from carbonrisk.finance.depth_sharing import share_depth
 from carbonrisk.finance.instruments import PledgeLoan
 from carbonrisk.finance.liquidity import LiquidationDemand, LiquidityError, allocate_depth
-from carbonrisk.finance.loans import share_liquidation_depth, shared_depth_outcomes, simulate_pledge_loan
+from carbonrisk.finance.loans import share_liquidation_depth, simulate_pledge_loan
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.models.paths import PathSet
 
@@ -135,9 +136,10 @@ def test_two_identical_pledge_loans_lose_more_than_twice_one_in_a_thin_market() 
     assert np.allclose(pair[0].pv_cny - alone.pv_cny, -(pair[0].loss_cny - alone.loss_cny) * alone.trigger_df)
     assert pair[0].cashflows is not None and alone.cashflows is not None
     assert pair[0].cashflows["expected_loss_cny"].sum() == pytest.approx(pair[0].loss_cny.mean(), rel=1e-12)
-    # the book-level entry point gives the same numbers
-    book = shared_depth_outcomes([loan, loan], market, paths)
-    assert set(book) == {0, 1} and np.array_equal(book[0].loss_cny, pair[0].loss_cny)
+    # the book-level entry point (portfolio run, stress, value) gives the same numbers
+    book = share_depth([loan, loan], market, paths).results
+    assert set(book) == {0, 1}
+    assert book[0].extras["expected_loss_cny"] == pytest.approx(pair[0].loss_cny.mean(), rel=1e-12)
 
 
 def test_with_unlimited_depth_two_loans_lose_exactly_twice_one() -> None:
@@ -166,7 +168,7 @@ def test_a_loan_that_shares_with_nobody_keeps_its_standalone_sale() -> None:
     shared = share_liquidation_depth([loan, quiet], [a, q], market, paths)
     assert np.allclose(shared[0].loss_cny, a.loss_cny, rtol=1e-12, atol=1e-6)
     assert np.allclose(shared[0].pv_cny, a.pv_cny, rtol=1e-12, atol=1e-6)
-    assert shared_depth_outcomes([loan, _loan(adv_t=10_000.0, collateral="CCER")], market, paths) == {}
+    assert share_depth([loan, _loan(adv_t=10_000.0, collateral="CCER")], market, paths).results == {}
 
 
 # --- CCER market depth from the market data ----------------------------------------------------------------------
