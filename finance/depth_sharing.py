@@ -26,7 +26,8 @@ Scope and rule
 
     **The rule** (:func:`~carbonrisk.finance.liquidity.allocate_depth`): on each day and path the day's depth
     :math:`D` is split pro rata to the tonnes each active trader still has to trade, capped at its own capacity
-    :math:`c_i = \\text{share}_i \\times \\text{depth}_i`; on its last allowed day a trader trades all it still holds.
+    :math:`c_i = \\text{share}_i \\times \\text{depth}_i`, the depth a capped trader leaves passed on to the others
+    (water-filling); on its last allowed day a trader trades all it still holds.
     :math:`D` is ``depth_t_per_day[asset]`` when given, else the largest :math:`c_i` of the group. A contract alone
     in its group is not redone; with :math:`D \\ge \\sum_i c_i` every contract keeps its standalone schedule.
 
@@ -84,12 +85,13 @@ __all__ = [
 
 SELL: str = "sell"
 BUY: str = "buy"
-RULE: str = "pro_rata_remaining"
+RULE: str = "pro_rata_remaining_water_filled"
 """Name of the allocation rule in the outputs (``depth_sharing.rule``)."""
 RULE_TEXT: str = (
     "each day's depth of an asset is shared by the book's forced trades on the same side (sales: pledge loans and "
     "repos; buy-ins: carbon lending and quota overdrafts) pro rata to the tonnes each still has to trade, capped at "
-    "its own capacity; on its last allowed day a contract trades the rest (carbonrisk.finance.liquidity.allocate_depth)"
+    "its own capacity, the depth a capped trade leaves passed on to the others; on its last allowed day a contract "
+    "trades the rest (carbonrisk.finance.liquidity.allocate_depth)"
 )
 
 

@@ -7,18 +7,22 @@ the rest on its last allowed day (:func:`carbonrisk.finance.loans.simulate_pledg
 all of that depth overstates what the market absorbs: :func:`allocate_depth` shares it instead (a book's groups:
 :mod:`carbonrisk.finance.depth_sharing`).
 
-The rule (pro rata of the remaining quantity). On day :math:`d` of path :math:`p` the active sellers are
-:math:`A = \\{i : s_i \\le d \\le s_i + m_i - 1,\\ R_i > 0\\}` (first sale day :math:`s_i`, at most :math:`m_i`
-days, :math:`R_i` tonnes still to sell). The day's depth :math:`D` for forced sales (by default the largest own
-capacity :math:`\\max_i c_i` of the sellers: the share of the market one lender already assumed forced sales
-can take) is split in proportion to what each still holds:
+The rule (pro rata of the remaining quantity, capped, the unused depth passed on). On day :math:`d` of path
+:math:`p` the active sellers are :math:`A = \\{i : s_i \\le d \\le s_i + m_i - 1,\\ R_i > 0\\}` (first sale day
+:math:`s_i`, at most :math:`m_i` days, :math:`R_i` tonnes still to sell). The day's depth :math:`D` for forced sales
+(by default the largest own capacity :math:`\\max_i c_i` of the sellers: the share of the market one lender already
+assumed forced sales can take) is split in proportion to what each still holds, each capped at what it would sell
+alone, :math:`u_i = \\min(R_i, c_i)`, and what a capped seller leaves is shared by the others in the same way
+(water-filling):
 
-.. math:: x_i = \\min\\Big(R_i,\\ c_i,\\ D \\frac{R_i}{\\sum_{j \\in A} R_j}\\Big),
+.. math:: x_i = \\min\\big(u_i,\\ \\lambda R_i\\big), \\qquad
+          \\lambda = \\max\\Big\\{\\lambda \\ge 0 : \\sum_{j \\in A} \\min(u_j, \\lambda R_j) \\le D\\Big\\},
 
-so :math:`\\sum_{i \\in A} x_i \\le D` and no seller sells more than it would alone; on its last day
-(:math:`d = s_i + m_i - 1`) a seller sells all it still holds (the standalone rule: the forced sale of the rest).
-A seller alone with :math:`D = c_i` sells :math:`\\min(R_i, c_i)` a day, exactly the standalone schedule; with
-unlimited depth (:math:`D = c_i = \\infty`) every seller sells everything on its first day, as it would alone.
+so :math:`\\sum_{i \\in A} x_i = \\min(D, \\sum_{i \\in A} u_i)` and no seller sells more than it would alone; on
+its last day (:math:`d = s_i + m_i - 1`) a seller sells all it still holds (the standalone rule: the forced sale of
+the rest). Hence a seller alone with :math:`D = c_i` sells :math:`\\min(R_i, c_i)` a day, exactly the standalone
+schedule, and whenever :math:`D \\ge \\sum_{i \\in A} c_i` (unlimited depth included) every seller keeps its
+standalone schedule.
 
 Pro rata by remaining quantity treats the lenders as equals (no seniority between pledgees of distinct
 collateral lots: each lot is sold by its own pledgee, and the exchange's order book does not rank them); a
@@ -124,12 +128,34 @@ def allocate_depth(
         if not active.any():
             continue
         held = np.where(active, remaining, 0.0)
-        total = held.sum(axis=0)
-        share = np.divide(held, total, out=np.zeros_like(held), where=total > 0)
-        pro_rata = held if math.isinf(depth) else depth * share
-        x = np.minimum(np.minimum(held, cap), pro_rata)
+        x = _water_fill(held, np.where(active, np.minimum(held, cap), 0.0), depth)
         x = np.where(active & (day == last), held, x)
         remaining -= x
         for i in range(k):
             sold[i][day] = x[i]
     return sold
+
+
+def _water_fill(weight: np.ndarray, upper: np.ndarray, depth: float) -> np.ndarray:
+    """``x_i = min(upper_i, lambda weight_i)`` per column with ``sum_i x_i = min(depth, sum_i upper_i)``.
+
+    ``weight``, ``upper``: ``(k, n_paths)``, >= 0, ``upper`` 0 where ``weight`` is 0. At most ``k`` rounds: each
+    round shares what is left of the depth pro rata to ``weight`` among the sellers below their cap, and either
+    exhausts it or caps at least one more seller.
+    """
+    if math.isinf(depth):
+        return upper.copy()
+    x = np.zeros_like(upper)
+    budget = np.full(upper.shape[1], depth)
+    free = upper > 0
+    for _ in range(upper.shape[0]):
+        w = np.where(free, weight, 0.0)
+        total = w.sum(axis=0)
+        if not np.any((total > 0) & (budget > 0)):
+            break
+        give = budget * np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        take = np.minimum(give, upper - x)
+        x += take
+        budget = np.maximum(budget - take.sum(axis=0), 0.0)
+        free &= x < upper
+    return x

@@ -40,7 +40,7 @@ HEADLINE: tuple[tuple[str, str, str, Unit], ...] = (
     ("var_99_10d_cny", "VaR 99 % 10 days (CNY)", "VaR 99 %\n10 days", Unit.CNY),
     ("es_99_1y_cny", "ES 99 % 1 year (CNY)", "ES 99 %\n1 year", Unit.CNY),
     ("limit_breaches", "Limit breaches", "limit\nbreaches", Unit.NUMBER),
-    ("loans_expected_loss_cny", "Loans: expected loss (CNY)", "loans:\nexp. loss", Unit.CNY),
+    ("loans_expected_loss_cny", "Loans, repos and lending: expected loss (CNY)", "loans:\nexp. loss", Unit.CNY),
     ("projects_npv_mean_cny", "Projects: mean NPV (CNY)", "projects:\nmean NPV", Unit.CNY),
     ("compliance_cost_hedged_cny", "Compliance: expected cost, hedged (CNY)", "compliance\ncost", Unit.CNY),
 )

@@ -600,7 +600,11 @@ class ContractComponent:
         lender's P(margin call) (repos), P(default), P(loss), expected loss; in ``credit`` (with
         ``borrower_pd_1y`` or ``rating``) PD over the life, LGD and EAD from the run's paths and, for a repo, the
         ECL, stage and capital of :func:`carbonrisk.finance.carbon_financing.repo_credit_figures` (lending and
-        overdrafts: the engine computes no ECL or capital for tonnes lent; those columns are empty)."""
+        overdrafts: the engine computes no ECL or capital for tonnes lent; those columns are empty). No rows for the
+        other side (a repo's seller, a lending contract's borrower, an overdraft's entity): the loss is its
+        counterparty's credit loss, not a credit risk of this book."""
+        if inst.side not in ("financier", "lender"):
+            return {}
         assert loan.default is not None and loan.ead_cny is not None
         loss, d = loan.loss_cny, np.asarray(loan.default, dtype=bool)
         row: dict[str, object] = {"loan": self.spec.name}

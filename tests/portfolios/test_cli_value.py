@@ -174,7 +174,7 @@ def test_value_shares_the_depth_of_loan_type_contracts_on_one_asset(
     assert code == 0
     payload = json.loads(out)
     sharing = payload["depth_sharing"]
-    assert sharing["rule"] == "pro_rata_remaining" and "pro rata" in sharing["description"]
+    assert sharing["rule"] == "pro_rata_remaining_water_filled" and "pro rata" in sharing["description"]
     (group,) = sharing["groups"]
     assert group["asset"] == "CEA" and group["side"] == "sell" and group["contracts"] == ["pledge", "repo"]
     assert group["depth_t_per_day"] == 2000.0  # 10 % of 20 000 t, the largest capacity
@@ -183,4 +183,4 @@ def test_value_shares_the_depth_of_loan_type_contracts_on_one_asset(
     assert repo["extras"]["expected_loss_cny"] != repo["extras"]["depth_sharing"]["expected_loss_alone_cny"]
     assert pledge["extras"]["depth_sharing"]["shared_with"] == ["repo"]
     code = main(["value", str(path), "--paths", "2000", "--seed", "3", "--no-sensitivities"])
-    assert code == 0 and "shared market depth (pro_rata_remaining): CEA sells of pledge, repo" in capsys.readouterr()[0]
+    assert code == 0 and "shared market depth (pro_rata_remaining_water_filled): CEA sells of pledge, repo" in capsys.readouterr()[0]
