@@ -183,4 +183,7 @@ def test_value_shares_the_depth_of_loan_type_contracts_on_one_asset(
     assert repo["extras"]["expected_loss_cny"] != repo["extras"]["depth_sharing"]["expected_loss_alone_cny"]
     assert pledge["extras"]["depth_sharing"]["shared_with"] == ["repo"]
     code = main(["value", str(path), "--paths", "2000", "--seed", "3", "--no-sensitivities"])
-    assert code == 0 and "shared market depth (pro_rata_remaining_water_filled): CEA sells of pledge, repo" in capsys.readouterr()[0]
+    assert (
+        code == 0
+        and "shared market depth (pro_rata_remaining_water_filled): CEA sells of pledge, repo" in capsys.readouterr()[0]
+    )
