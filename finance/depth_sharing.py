@@ -263,8 +263,8 @@ def share_depth(
     groups: list[DepthGroup] = []
     labels = [inst.label() if inst is not None else "" for inst in instruments]
     for (asset, side), idx in sorted(members.items()):
-        if len(idx) < 2:
-            continue
+        if len(idx) < 2 and (depth_t_per_day is None or asset not in depth_t_per_day):
+            continue  # a contract alone on its asset and side, at its own depth: its engine's numbers
         insts = [instruments[i] for i in idx]
         assert all(inst is not None for inst in insts)
         kinds = [_kind(inst) for inst in insts if inst is not None]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -27,7 +26,7 @@ from carbonrisk.finance.credit import LoanCreditFigures, default_times, loan_cre
 from carbonrisk.finance.engines import Engine
 from carbonrisk.finance.exceptions import ContractError, PathSetError
 from carbonrisk.finance.instruments import PledgeLoan, ProjectLoan
-from carbonrisk.finance.liquidity import LiquidationDemand, allocate_depth
+from carbonrisk.finance.liquidity import LiquidationDemand
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.finance.results import PricingResult, mc_estimate, prices_on
 from carbonrisk.models.data import load_prices
@@ -52,7 +51,6 @@ __all__ = [
     "pledge_result",
     "project_credit_figures",
     "resold_pledge",
-    "share_liquidation_depth",
     "simulate_pledge_loan",
 ]
 
@@ -195,7 +193,7 @@ class PledgeOutcome:
         Paths whose liquidation was triggered by the borrower's default (not by the collateral).
     liquidation_start : numpy.ndarray of int
         Per path, the position in the loan's ``fixing_dates`` of the first sale day of the liquidation, -1 where
-        none (the demand :func:`share_liquidation_depth` shares with other sellers).
+        none (the demand :func:`carbonrisk.finance.depth_sharing.share_depth` shares with other sellers).
     liquidation_quantity_t : numpy.ndarray
         Tonnes held when the liquidation was triggered (0 where none).
     trigger_df : numpy.ndarray
@@ -414,47 +412,6 @@ def simulate_pledge_loan(
         coverage_by,
         exposure_by,
     )
-
-
-def share_liquidation_depth(
-    loans: Sequence[PledgeLoan],
-    outcomes: Sequence[PledgeOutcome],
-    market: MarketEnv,
-    paths: PathSet,
-    *,
-    depth_t_per_day: Mapping[str, float] | None = None,
-) -> list[PledgeOutcome]:
-    """The outcomes of pledge loans simulated alone, redone with shared same-day market depth.
-
-    Loans pledging the same asset whose liquidations overlap on a path share each day's depth by the pro-rata
-    rule of :func:`carbonrisk.finance.liquidity.allocate_depth` (each loan's own capacity ``liquidation_share_of_adv x``
-    :func:`market_depth_t`, its ``max_liquidation_days``; the day's depth per asset from ``depth_t_per_day``,
-    default the largest capacity of the loans on that asset). The triggers, margin calls and exposures do not
-    depend on the sale (a loan stops at its trigger), so only the sale schedule, the proceeds
-    :math:`(1 - h)\\sum_d x_d S_d`, the recovery :math:`\\min(\\text{proceeds}, \\text{owed})`, the loss, the present
-    value and the expected cash flows change. A loan alone on its asset is returned unchanged.
-    """
-    if len(loans) != len(outcomes):
-        raise ContractError(f"{len(loans)} loans and {len(outcomes)} outcomes: give one outcome per loan")
-    result = list(outcomes)
-    vd = market.valuation_date
-    for asset in sorted({loan.collateral for loan in loans}):
-        idx = [i for i, loan in enumerate(loans) if loan.collateral == asset]
-        if len(idx) < 2:
-            continue
-        days = [loans[i].fixing_dates(vd) for i in idx]
-        axis = max(days, key=len)
-        demands = []
-        for i, own in zip(idx, days, strict=True):
-            if not axis[: len(own)].equals(own):  # pragma: no cover - every loan's days start at the valuation date
-                raise ContractError(f"'{loans[i].label()}': its trading days are not a prefix of the shared axis")
-            demands.append(pledge_demand(loans[i], outcomes[i], market))
-        depth = None if depth_t_per_day is None else depth_t_per_day.get(asset)
-        sold = allocate_depth(demands, len(axis), depth_t_per_day=depth)
-        prices = prices_on(paths, asset, axis)
-        for i, x in zip(idx, sold, strict=True):
-            result[i] = resold_pledge(loans[i], outcomes[i], (x * prices).sum(axis=0))
-    return result
 
 
 def pledge_demand(loan: PledgeLoan, out: PledgeOutcome, market: MarketEnv) -> LiquidationDemand:

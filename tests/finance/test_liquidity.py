@@ -9,7 +9,7 @@ import pytest
 from carbonrisk.finance.depth_sharing import share_depth
 from carbonrisk.finance.instruments import PledgeLoan
 from carbonrisk.finance.liquidity import LiquidationDemand, LiquidityError, allocate_depth
-from carbonrisk.finance.loans import share_liquidation_depth, simulate_pledge_loan
+from carbonrisk.finance.loans import simulate_pledge_loan
 from carbonrisk.finance.market import MarketEnv
 from carbonrisk.models.paths import PathSet
 
@@ -127,19 +127,19 @@ def test_two_identical_pledge_loans_lose_more_than_twice_one_in_a_thin_market() 
     paths = _falling(loan, (0.01, 0.015, 0.02))
     alone = simulate_pledge_loan(loan, market, paths)
     assert alone.liquidated.all() and np.all(alone.loss_cny > 0)
-    pair = share_liquidation_depth([loan, loan], [alone, alone], market, paths)
-    both = pair[0].loss_cny + pair[1].loss_cny
-    assert np.all(both > 2.0 * alone.loss_cny * (1 + 1e-3))
-    assert np.array_equal(pair[0].loss_cny, pair[1].loss_cny)
-    # present value moves by the lost recovery, discounted from the trigger date
-    assert alone.trigger_df is not None
-    assert np.allclose(pair[0].pv_cny - alone.pv_cny, -(pair[0].loss_cny - alone.loss_cny) * alone.trigger_df)
-    assert pair[0].cashflows is not None and alone.cashflows is not None
-    assert pair[0].cashflows["expected_loss_cny"].sum() == pytest.approx(pair[0].loss_cny.mean(), rel=1e-12)
-    # the book-level entry point (portfolio run, stress, value) gives the same numbers
     book = share_depth([loan, loan], market, paths).results
     assert set(book) == {0, 1}
-    assert book[0].extras["expected_loss_cny"] == pytest.approx(pair[0].loss_cny.mean(), rel=1e-12)
+    loss = [book[i].samples["loss_cny"] for i in (0, 1)]
+    assert np.all(loss[0] + loss[1] > 2.0 * alone.loss_cny * (1 + 1e-3))
+    assert np.array_equal(loss[0], loss[1])
+    # present value moves by the lost recovery, discounted from the trigger date
+    assert alone.trigger_df is not None
+    pv = book[0].samples["pv_cny"] + alone.principal_cny  # the result's value is net of the principal lent
+    assert np.allclose(pv - alone.pv_cny, -(loss[0] - alone.loss_cny) * alone.trigger_df)
+    cashflows = book[0].cashflows
+    assert cashflows is not None
+    assert cashflows["expected_loss_cny"].sum() == pytest.approx(loss[0].mean(), rel=1e-12)
+    assert book[0].extras["expected_loss_cny"] == pytest.approx(loss[0].mean(), rel=1e-12)
 
 
 def test_with_unlimited_depth_two_loans_lose_exactly_twice_one() -> None:
@@ -150,9 +150,9 @@ def test_with_unlimited_depth_two_loans_lose_exactly_twice_one() -> None:
     paths = _falling(loan, (0.01, 0.02, 0.03))
     alone = simulate_pledge_loan(loan, market, paths)
     assert np.all(alone.loss_cny > 0)
-    pair = share_liquidation_depth([loan, loan], [alone, alone], market, paths)
-    assert np.array_equal(pair[0].loss_cny + pair[1].loss_cny, 2.0 * alone.loss_cny)
-    assert np.array_equal(pair[0].pv_cny, alone.pv_cny)
+    pair = share_depth([loan, loan], market, paths).results
+    assert np.array_equal(pair[0].samples["loss_cny"] + pair[1].samples["loss_cny"], 2.0 * alone.loss_cny)
+    assert np.array_equal(pair[0].samples["pv_cny"], alone.pv_cny - alone.principal_cny)
 
 
 def test_a_loan_that_shares_with_nobody_keeps_its_standalone_sale() -> None:
@@ -165,9 +165,9 @@ def test_a_loan_that_shares_with_nobody_keeps_its_standalone_sale() -> None:
     paths = _falling(loan, (0.01, 0.02))
     a, q = simulate_pledge_loan(loan, market, paths), simulate_pledge_loan(quiet, market, paths)
     assert not q.liquidated.any()
-    shared = share_liquidation_depth([loan, quiet], [a, q], market, paths)
-    assert np.allclose(shared[0].loss_cny, a.loss_cny, rtol=1e-12, atol=1e-6)
-    assert np.allclose(shared[0].pv_cny, a.pv_cny, rtol=1e-12, atol=1e-6)
+    shared = share_depth([loan, quiet], market, paths).results
+    assert np.array_equal(shared[0].samples["loss_cny"], a.loss_cny)
+    assert np.array_equal(shared[0].samples["pv_cny"], a.pv_cny - a.principal_cny)
     assert share_depth([loan, _loan(adv_t=10_000.0, collateral="CCER")], market, paths).results == {}
 
 
