@@ -340,6 +340,8 @@ def _stress_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     if key == "reverse_stress":
         out = frame.drop(columns=[c for c in ("steps",) if c in frame.columns]).copy()
         shock = out["variable"].astype(str).str.startswith("uniform")
+        found = [_finite(v) for v in out["threshold"]]  # no threshold: the bracket width means nothing
+        out["precision"] = [v if f else None for v, f in zip(out["precision"], found, strict=True)]
         out["threshold"] = [
             "N/A" if not _finite(v) else (f"{v:+.1%}" if s else f"{v:,.2f} CNY/t")
             for v, s in zip(out["threshold"], shock, strict=True)

@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         if not math.isfinite(value):
             return "-"
@@ -88,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         for col in ("target", "question", "variable", "threshold", "precision", "note"):
             rev.add_column(col)
         for r in report.reverse:
-            rev.add_row(r.target, r.question, r.variable, _fmt(r.threshold), _fmt(r.precision), r.note)
+            precision = r.precision if r.threshold is not None else None  # no threshold: no bracket to report
+            rev.add_row(r.target, r.question, r.variable, _fmt(r.threshold), _fmt(precision), r.note)
         console.print(rev)
     console.print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.timings_s.items()))
     return 0

@@ -79,6 +79,27 @@ def test_limit_units_and_model_label_read_as_a_credit_officer_expects() -> None:
     assert model_label("OU-GARCH(1,1)-t") == "OU-GARCH(1,1)-t"
 
 
+def test_reverse_stress_without_a_threshold_shows_no_precision() -> None:
+    """A search that found no crossing reports its threshold and its bracket width as N/A (the width of a search
+    that never crossed is not a precision of anything); a found threshold keeps both, with units."""
+    from carbonrisk.portfolios.report import _stress_frame
+
+    frame = pd.DataFrame(
+        {
+            "target": ["loan", "book"],
+            "question": ["NPV < 0", "VaR limit"],
+            "variable": ["CCER level (CNY/t)", "uniform shock"],
+            "threshold": [None, -0.123],
+            "precision": [69.3, 0.004],
+            "steps": [10, 8],
+            "converged": [False, True],
+            "note": ["no crossing in the search range", ""],
+        }
+    )
+    shown = _stress_frame("reverse_stress", frame)
+    assert list(shown["threshold"]) == ["N/A", "-12.3%"] and list(shown["precision"]) == ["N/A", "0.40%"]
+
+
 def test_pfe_level_is_raised_to_99_when_few_paths_are_exposed() -> None:
     n = 1000
     exposure = np.zeros((3, n))
