@@ -51,7 +51,10 @@ form,
 :math:`s = ltv/ltv_{max} - 1`); then the same with CEA alone and with CCER alone moved (the other price
 unchanged), as price levels: the level nearest today's price (down first, in ``[0.1, 1] x S_0``, else up, in
 ``[1, 2] x S_0``; none when already true today) at which the book's mean 1-year P&L turns negative and each of
-``var_99_10d_cny``, ``es_99_1y_cny`` is breached (``question`` ends in ``(CEA alone)`` / ``(CCER alone)``).
+``var_99_10d_cny``, ``es_99_1y_cny`` is breached (``question`` ends in ``(CEA alone)`` / ``(CCER alone)``). A file
+of several books (:mod:`carbonrisk.portfolios.books`): the mean-P&L searches are of the whole file (target
+``book``), and each book's own limits (``[books.NAME.limits]``) are searched on that book's components only (target
+``book NAME``: its P&L, as its report's VaR / ES are), each evaluation of the paths shared by all books.
 """
 
 from __future__ import annotations
@@ -76,10 +79,14 @@ from carbonrisk.models.geothermal import simulate_portfolio
 from carbonrisk.models.paths import PathSet
 from carbonrisk.models.random import root_seed_sequence
 from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
+from carbonrisk.portfolios.books import book_limits, book_names
 from carbonrisk.portfolios.components import (
     FINANCED,
     BlockInputs,
     ContractComponent,
+    ObligationComponent,
+    PositionComponent,
+    ProjectComponent,
     ProjectPaths,
     components,
     shared_depth,
@@ -319,7 +326,39 @@ def _loan_rows(results: list[tuple[Any, Any]], base: StressBase) -> list[dict[st
     return rows
 
 
-def _book_pnl(results: list[tuple[Any, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def _component_book(component: Any, portfolio: Portfolio) -> str:
+    """The book a component belongs to (its position, obligation, contract or project's ``book`` key)."""
+    if isinstance(component, PositionComponent):
+        return component.position.book
+    if isinstance(component, ObligationComponent):
+        return component.obligation.book
+    if isinstance(component, ContractComponent):
+        return component.spec.book
+    if isinstance(component, ProjectComponent):
+        return portfolio.projects[component.index].book
+    raise TypeError(f"unknown component {component!r}")  # pragma: no cover - the four kinds above are all
+
+
+PnlByBook = dict[str | None, tuple[np.ndarray, np.ndarray]]
+"""Summed 10-day and 1-year P&L per path: of every component (key None) and of each book's (key its name)."""
+
+
+def _pnl_by_book(results: list[tuple[Any, Any]], portfolio: Portfolio) -> PnlByBook:
+    """The P&L sums of one evaluation, whole file and per book (kept instead of the components' arrays)."""
+    out: PnlByBook = {None: _book_pnl(results)}
+    names = book_names(portfolio)
+    if len(names) > 1:
+        out |= {name: _book_pnl(results, name, portfolio) for name in names}
+    return out
+
+
+def _book_pnl(
+    results: list[tuple[Any, Any]], book: str | None = None, portfolio: Portfolio | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Summed 10-day and 1-year P&L per path of every component, or of book ``book``'s only."""
+    if book is not None:
+        assert portfolio is not None
+        results = [(c, r) for c, r in results if _component_book(c, portfolio) == book]
     ten = np.sum([r.pnl_10d for _, r in results], axis=0)
     year = np.sum([r.pnl_1y for _, r in results], axis=0)
     return np.asarray(ten, dtype=float), np.asarray(year, dtype=float)
@@ -546,29 +585,43 @@ def run_reverse_stress(
     )
     note = "the book's mean 1-year P&L is already negative at today's prices" if not res.bracketed else ""
     out.append(_from(res, "book", "mean 1-year P&L turns negative", "CEA level (CNY/t), CCER moved alike", note))
-    limits = base.ctx.portfolio.limits
-    caps = [
-        (limit, fn, getattr(limits, limit))
-        for limit, fn in (
-            ("var_99_10d_cny", lambda pnl: var_es(pnl[0], 0.99, 10).var),
-            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, TRADING_DAYS_PER_YEAR).es),
-        )
-        if getattr(limits, limit) is not None
-    ]
-    for limit, fn, cap in caps:
-        g = lambda s, fn=fn, cap=cap: float(fn(book(s))) - cap  # noqa: E731
-        if g(0.0) > 0:
-            question, note = f"breaches {limit} = {cap:,.0f}", "already breached at today's prices"
-            out.append(ReverseResult("book", question, "uniform shock of CEA and CCER", None, 0.0, 0, False, note))
-            continue
-        down = find_threshold(g, -0.9, 0.0, tol=1e-3, max_steps=max_steps)
-        res = down if down.bracketed else find_threshold(g, 0.0, 2.0, tol=2e-3, max_steps=max_steps)
-        out.append(_from(res, "book", f"breaches {limit} = {cap:,.0f}", "uniform shock of CEA and CCER"))
+    portfolio = base.ctx.portfolio
+    names = book_names(portfolio)
+    uniform: dict[float, PnlByBook] = {}
+
+    def uniform_pnl(shock: float, name: str | None) -> tuple[np.ndarray, np.ndarray]:
+        if shock not in uniform:
+            lv = {f: np.full(n_dates, 1.0 + shock) for f in ("CEA", "CCER")}
+            uniform[shock] = _pnl_by_book(evaluate(base, scaled(paths, lv), projects), portfolio)
+        return uniform[shock][name]
+
+    single: dict[tuple[str, float], PnlByBook] = {}
     for factor in ("CEA", "CCER"):
-        out += _single_factor_book(base, paths, projects, factor, caps, max_steps)
-    if limits.ltv_max is not None:
-        for spec in base.ctx.portfolio.contracts:
-            if isinstance(spec.instrument, PledgeLoan):
+        out += _single_factor_book(base, paths, projects, factor, [], max_steps, cache=single)
+    # the limits: the file's, or with several books each book's on its own components (its own P&L)
+    for name in (None,) if len(names) == 1 else names:
+        limits = portfolio.limits if name is None else book_limits(portfolio, name)
+        target = "book" if name is None else f"book {name}"
+        caps = _limit_caps(limits)
+        for limit, fn, cap in caps:
+            g = lambda s, fn=fn, cap=cap, name=name: (  # noqa: E731
+                float(fn(uniform_pnl(s, name))) - cap
+            )
+            if g(0.0) > 0:
+                question, note = f"breaches {limit} = {cap:,.0f}", "already breached at today's prices"
+                out.append(ReverseResult(target, question, "uniform shock of CEA and CCER", None, 0.0, 0, False, note))
+                continue
+            down = find_threshold(g, -0.9, 0.0, tol=1e-3, max_steps=max_steps)
+            res = down if down.bracketed else find_threshold(g, 0.0, 2.0, tol=2e-3, max_steps=max_steps)
+            out.append(_from(res, target, f"breaches {limit} = {cap:,.0f}", "uniform shock of CEA and CCER"))
+        for factor in ("CEA", "CCER"):
+            out += _single_factor_book(
+                base, paths, projects, factor, caps, max_steps, cache=single, book=name, mean=False
+            )
+        if limits.ltv_max is None:
+            continue
+        for spec in portfolio.contracts:
+            if isinstance(spec.instrument, PledgeLoan) and (name is None or spec.book == name):
                 s = spec.instrument.ltv / limits.ltv_max - 1.0
                 out.append(
                     ReverseResult(
@@ -586,6 +639,18 @@ def run_reverse_stress(
     return out
 
 
+def _limit_caps(limits: Any) -> list[tuple[str, Any, float]]:
+    """The price-dependent limits of ``limits`` that are set: ``(key, P&L -> figure, cap)``."""
+    return [
+        (limit, fn, getattr(limits, limit))
+        for limit, fn in (
+            ("var_99_10d_cny", lambda pnl: var_es(pnl[0], 0.99, 10).var),
+            ("es_99_1y_cny", lambda pnl: var_es(pnl[1], 0.99, TRADING_DAYS_PER_YEAR).es),
+        )
+        if getattr(limits, limit) is not None
+    ]
+
+
 def _single_factor_book(
     base: StressBase,
     paths: PathSet,
@@ -593,6 +658,10 @@ def _single_factor_book(
     factor: str,
     caps: list[tuple[str, Any, float]],
     max_steps: int,
+    *,
+    cache: dict[tuple[str, float], PnlByBook] | None = None,
+    book: str | None = None,
+    mean: bool = True,
 ) -> list[ReverseResult]:
     """Reverse stress of the book with ``factor`` alone moved (the other price unchanged): the level at which
     the mean 1-year P&L turns negative and each price-dependent limit (``caps``) is breached.
@@ -604,30 +673,34 @@ def _single_factor_book(
     s0 = base.market.spot(factor)
     other = "CCER" if factor == "CEA" else "CEA"
     n_dates = paths.n_dates
-    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    results = {} if cache is None else cache
+    portfolio = base.ctx.portfolio
+    target = "book" if book is None else f"book {book}"
 
-    def book(level: float) -> tuple[np.ndarray, np.ndarray]:
-        if level not in cache:
-            cache[level] = _book_pnl(evaluate(base, scaled(paths, {factor: np.full(n_dates, level / s0)}), projects))
-        return cache[level]
+    def book_pnl(level: float) -> tuple[np.ndarray, np.ndarray]:
+        if (factor, level) not in results:
+            moved = scaled(paths, {factor: np.full(n_dates, level / s0)})
+            results[factor, level] = _pnl_by_book(evaluate(base, moved, projects), portfolio)
+        return results[factor, level][book]
 
     variable = f"{factor} level (CNY/t), {other} unchanged"
-    searches: list[tuple[str, Any]] = [
-        (f"mean 1-year P&L turns negative ({factor} alone)", lambda lvl: -float(book(lvl)[1].mean()))
-    ]
+    searches: list[tuple[str, Any]] = []
+    if mean:
+        question = f"mean 1-year P&L turns negative ({factor} alone)"
+        searches.append((question, lambda lvl: -float(book_pnl(lvl)[1].mean())))
     searches += [
-        (f"breaches {limit} = {cap:,.0f} ({factor} alone)", lambda lvl, fn=fn, cap=cap: float(fn(book(lvl))) - cap)
+        (f"breaches {limit} = {cap:,.0f} ({factor} alone)", lambda lvl, fn=fn, cap=cap: float(fn(book_pnl(lvl))) - cap)
         for limit, fn, cap in caps
     ]
     out = []
     for question, f in searches:
         if f(s0) > 0:
             note = "already the case at today's prices"
-            out.append(ReverseResult("book", question, variable, None, 0.0, 0, False, note))
+            out.append(ReverseResult(target, question, variable, None, 0.0, 0, False, note))
             continue
         res = _nearest_level(f, s0, max_steps)
         note = "" if res.bracketed else f"no crossing for {factor} in [0.1, 2] x today's price"
-        out.append(_from(res, "book", question, variable, note))
+        out.append(_from(res, target, question, variable, note))
     return out
 
 

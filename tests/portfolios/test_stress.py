@@ -4,6 +4,7 @@ credit table of the report."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from carbonrisk.finance.stress_scenarios import embedded_scenarios
 from carbonrisk.models.data import load_prices
 from carbonrisk.models.exceptions import DataGapWarning
+from carbonrisk.models.units import TRADING_DAYS_PER_YEAR
 from carbonrisk.portfolios.analysis import analyse
 from carbonrisk.portfolios.cli import main
 from carbonrisk.portfolios.engine import run_portfolio
@@ -395,3 +397,71 @@ def test_stress_scenarios_share_the_depth_as_the_run_does(tmp_path: Path) -> Non
     assert repo["expected_loss_cny"] == pytest.approx(shared.results[1].extras["expected_loss_cny"], rel=1e-12)
     assert pledge["expected_loss_cny"] == pytest.approx(shared.results[0].extras["expected_loss_cny"], rel=1e-12)
     assert repo["expected_loss_cny"] > alone.extras["expected_loss_cny"]  # 20.45 M against 20.44 M alone
+
+
+TWO_BOOKS = """
+[portfolio]
+name = "two books"
+horizon_years = 2
+n_paths = 2048
+seed = 20241031
+
+[market]
+prices = "cea"
+model = "garch"
+dist = "empirical"
+discount_rate = 0.02
+
+[[positions]]
+name = "CEA desk"
+book = "a"
+asset = "CEA"
+quantity_t = 100000
+cost_cny_per_t = 60.0
+
+[[positions]]
+name = "CCER desk"
+book = "b"
+asset = "CCER"
+quantity_t = 400000
+cost_cny_per_t = 60.0
+
+[books.a.limits]
+var_99_10d_cny = 1500000
+
+[books.b.limits]
+es_99_1y_cny = 20000000
+"""
+
+
+@pytest.mark.slow
+def test_reverse_stress_of_each_books_limits_on_its_own_components(tmp_path: Path) -> None:
+    """A file of two books, each with its own limit: each limit's uniform shock is searched on its book's P&L
+    only (target ``book a`` / ``book b``), and re-running at the threshold -/+ its precision on the same paths with
+    that book's components alone brackets the sign change of figure - limit; no book gets the other's limit."""
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_BOOKS)
+    base = prepare_stress(load_portfolio(path), n_paths=512)
+    results = run_reverse_stress(base, n_paths=512)
+    uniform = {(r.target, r.question): r for r in results if r.variable == "uniform shock of CEA and CCER"}
+    assert set(uniform) == {
+        ("book a", "breaches var_99_10d_cny = 1,500,000"),
+        ("book b", "breaches es_99_1y_cny = 20,000,000"),
+    }
+    paths, projects = _subset(base, 512)
+
+    def figure(shock: float, asset: str, fn: Callable[[np.ndarray, np.ndarray], float]) -> float:
+        lv = {f: np.full(paths.n_dates, 1.0 + shock) for f in ("CEA", "CCER")}
+        mine = [r for c, r in evaluate(base, scaled(paths, lv), projects) if c.position.asset == asset]
+        return fn(np.asarray(mine[0].pnl_10d), np.asarray(mine[0].pnl_1y))
+
+    checks = {
+        "book a": ("CEA", lambda ten, year: var_es(ten, 0.99, 10).var - 1_500_000),
+        "book b": ("CCER", lambda ten, year: var_es(year, 0.99, TRADING_DAYS_PER_YEAR).es - 20_000_000),
+    }
+    for (target, _), r in uniform.items():
+        assert r.converged and r.threshold is not None, r
+        asset, fn = checks[target]
+        step = max(r.precision, 1e-3)
+        lo, hi = figure(r.threshold - step, asset, fn), figure(r.threshold + step, asset, fn)
+        assert lo * hi < 0, (target, r.threshold, lo, hi)
