@@ -339,13 +339,13 @@ def _component_book(component: Any, portfolio: Portfolio) -> str:
     raise TypeError(f"unknown component {component!r}")  # pragma: no cover - the four kinds above are all
 
 
-PnlByBook = dict[str | None, tuple[np.ndarray, np.ndarray]]
+_PnlByBook = dict[str | None, tuple[np.ndarray, np.ndarray]]
 """Summed 10-day and 1-year P&L per path: of every component (key None) and of each book's (key its name)."""
 
 
-def _pnl_by_book(results: list[tuple[Any, Any]], portfolio: Portfolio) -> PnlByBook:
+def _pnl_by_book(results: list[tuple[Any, Any]], portfolio: Portfolio) -> _PnlByBook:
     """The P&L sums of one evaluation, whole file and per book (kept instead of the components' arrays)."""
-    out: PnlByBook = {None: _book_pnl(results)}
+    out: _PnlByBook = {None: _book_pnl(results)}
     names = book_names(portfolio)
     if len(names) > 1:
         out |= {name: _book_pnl(results, name, portfolio) for name in names}
@@ -587,7 +587,7 @@ def run_reverse_stress(
     out.append(_from(res, "book", "mean 1-year P&L turns negative", "CEA level (CNY/t), CCER moved alike", note))
     portfolio = base.ctx.portfolio
     names = book_names(portfolio)
-    uniform: dict[float, PnlByBook] = {}
+    uniform: dict[float, _PnlByBook] = {}
 
     def uniform_pnl(shock: float, name: str | None) -> tuple[np.ndarray, np.ndarray]:
         if shock not in uniform:
@@ -595,7 +595,7 @@ def run_reverse_stress(
             uniform[shock] = _pnl_by_book(evaluate(base, scaled(paths, lv), projects), portfolio)
         return uniform[shock][name]
 
-    single: dict[tuple[str, float], PnlByBook] = {}
+    single: dict[tuple[str, float], _PnlByBook] = {}
     for factor in ("CEA", "CCER"):
         out += _single_factor_book(base, paths, projects, factor, [], max_steps, cache=single)
     # the limits: the file's, or with several books each book's on its own components (its own P&L)
@@ -659,7 +659,7 @@ def _single_factor_book(
     caps: list[tuple[str, Any, float]],
     max_steps: int,
     *,
-    cache: dict[tuple[str, float], PnlByBook] | None = None,
+    cache: dict[tuple[str, float], _PnlByBook] | None = None,
     book: str | None = None,
     mean: bool = True,
 ) -> list[ReverseResult]:
