@@ -802,10 +802,7 @@ class MCLendingEngine(Engine):
 def lending_result(instrument: CarbonLending, market: MarketEnv, p: PathSet, out: LendingOutcome) -> PricingResult:
     """:class:`MCLendingEngine`'s result from a simulated outcome (its own, or one whose buy-in shares the day's
     depth with other forced buyers, :mod:`carbonrisk.finance.depth_sharing`)."""
-    depth = market_depth_t(instrument, market)
     lender = out.pv_fee_cny - out.pv_loss_cny
-    sign = 1.0 if instrument.side == "lender" else -1.0
-    value, se = mc_estimate(sign * lender)
     vd = market.valuation_date
     mat = pd.DatetimeIndex([instrument.maturity(vd)])
     t_mat = float(market.discount.times(mat)[0])
@@ -820,17 +817,27 @@ def lending_result(instrument: CarbonLending, market: MarketEnv, p: PathSet, out
     if instrument.target_expected_loss_cny is not None:
         extras["target_expected_loss_cny"] = float(instrument.target_expected_loss_cny)
         extras["fee_rate_for_target"] = _fair_rate(out, float(instrument.target_expected_loss_cny))
+    return _buy_in_result(instrument, market, p, out, lender, extras, MCLendingEngine.name)
+
+
+def _buy_in_result(
+    instrument: CarbonLending | QuotaOverdraft,
+    market: MarketEnv,
+    p: PathSet,
+    out: LendingOutcome,
+    lender: np.ndarray,
+    extras: dict[str, Any],
+    engine: str,
+) -> PricingResult:
+    """A lending-type engine's result: the value is the lender's NPV per path ``lender`` (its negative for the
+    other side), ``extras`` completed with the market-depth fields of the buy-in."""
+    depth = market_depth_t(instrument, market)
+    sign = 1.0 if instrument.side == "lender" else -1.0
+    value, se = mc_estimate(sign * lender)
     extras.update({"adv_t": depth, "adv_source": _depth_source(instrument, market)})
     extras["buy_in_capacity_t_per_day"] = instrument.liquidation_share_of_adv * depth
-    return PricingResult(
-        instrument.label(),
-        value,
-        se,
-        MCLendingEngine.name,
-        extras,
-        n_paths=p.n_paths,
-        samples=_samples(sign * lender, out),
-    )
+    samples = _samples(sign * lender, out)
+    return PricingResult(instrument.label(), value, se, engine, extras, n_paths=p.n_paths, samples=samples)
 
 
 # ---------------------------------------------------------------------------------------------------- custody
@@ -1058,11 +1065,8 @@ class MCOverdraftEngine(Engine):
 def overdraft_result(instrument: QuotaOverdraft, market: MarketEnv, p: PathSet, out: LendingOutcome) -> PricingResult:
     """:class:`MCOverdraftEngine`'s result from a simulated outcome (its own, or one whose buy-in shares the day's
     depth with other forced buyers, :mod:`carbonrisk.finance.depth_sharing`)."""
-    depth = market_depth_t(instrument, market)
     fee = commitment_fee_cny(instrument, market)
     lender = fee + out.pv_fee_cny - out.pv_loss_cny
-    sign = 1.0 if instrument.side == "lender" else -1.0
-    value, se = mc_estimate(sign * lender)
     monitor = instrument.monitoring_dates(market.valuation_date)
     delta = float(max((monitor[-1] - instrument.draw_date).days, 0)) / 365.0
     extras: dict[str, Any] = {
@@ -1080,14 +1084,4 @@ def overdraft_result(instrument: QuotaOverdraft, market: MarketEnv, p: PathSet, 
         target = float(instrument.target_expected_loss_cny)
         extras["target_expected_loss_cny"] = target
         extras["overdraft_rate_for_target"] = _fair_rate(out, target + fee)
-    extras.update({"adv_t": depth, "adv_source": _depth_source(instrument, market)})
-    extras["buy_in_capacity_t_per_day"] = instrument.liquidation_share_of_adv * depth
-    return PricingResult(
-        instrument.label(),
-        value,
-        se,
-        MCOverdraftEngine.name,
-        extras,
-        n_paths=p.n_paths,
-        samples=_samples(sign * lender, out),
-    )
+    return _buy_in_result(instrument, market, p, out, lender, extras, MCOverdraftEngine.name)
