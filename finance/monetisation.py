@@ -123,7 +123,7 @@ def forward_sale(credits_t: np.ndarray, price_cny_per_t: np.ndarray, share: floa
     """Share ``s`` of each year's credits sold forward at ``F_y = E[P_y]``: income ``s C_y (F_y - P_y)``."""
     _share("forward_share", share)
     forward = price_cny_per_t.mean(axis=1, keepdims=True)
-    zero = np.zeros_like(credits_t)
+    zero = np.zeros(credits_t.shape)
     return LeverFlows("forward sale", share * credits_t * (forward - price_cny_per_t), zero, zero)
 
 
@@ -150,7 +150,7 @@ def prepaid_forward(
     shortfall = committed - delivered
     income = _at(credits_t.shape, start_year, prepay) - delivered * price_cny_per_t
     costs = shortfall * price_cny_per_t * (1.0 + delivery_penalty)
-    return LeverFlows("prepaid forward", income, np.zeros_like(credits_t), costs)
+    return LeverFlows("prepaid forward", income, np.zeros(credits_t.shape), costs)
 
 
 def sold_floor(
@@ -167,7 +167,7 @@ def sold_floor(
     _share("floor_share", share)
     payoff = share * credits_t * np.maximum(strike_cny_per_t - price_cny_per_t, 0.0)
     premium = float((payoff * discount_factors[:, None]).sum(axis=0).mean()) / float(discount_factors[start_year])
-    return LeverFlows("sold floor", payoff, np.zeros_like(credits_t), _at(credits_t.shape, start_year, premium))
+    return LeverFlows("sold floor", payoff, np.zeros(credits_t.shape), _at(credits_t.shape, start_year, premium))
 
 
 def pledge_of_future_credits(
@@ -193,7 +193,7 @@ def pledge_of_future_credits(
         pay = np.minimum(debt, credits_t[y] * price_cny_per_t[y]) if y < last else debt
         financing[y] -= pay
         debt = debt - pay
-    zero = np.zeros_like(credits_t)
+    zero = np.zeros(credits_t.shape)
     return LeverFlows("pledge of future credits", zero, financing, zero)
 
 

@@ -8,6 +8,7 @@ the mismatch metrics and ES contributions are in :mod:`carbonrisk.portfolios.met
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,20 +182,45 @@ def _project_tables(run: PortfolioRun, projects: pd.DataFrame) -> dict[str, pd.D
     return {"projects": projects, "project_es_contributions": contributions}
 
 
-def _mismatch(run: PortfolioRun, which: int | None, lever: LeverFlows | None = None) -> Any:
-    """Mismatch metrics of one project (``which``) or of all projects, with a lever's cash flows added: its carbon
-    income to the income, its financing apart, its costs to the costs and their expectation to the plan (so the
-    coverage counts only unexpected losses)."""
+@dataclass(frozen=True)
+class _MismatchInputs:
+    """One project's (or all projects') per-year, per-path arrays of the mismatch metrics, read once."""
+
+    income_cny: np.ndarray
+    costs_cny: np.ndarray
+    credits_t: np.ndarray
+    other_cny: np.ndarray
+
+
+def _mismatch_inputs(run: PortfolioRun, which: int | None) -> _MismatchInputs:
+    """Project ``which``'s arrays (one project's slice of the run's spill files), or the totals with ``None``."""
     a = run.arrays
-    ctx = run.context
-    sel = slice(None) if which is None else slice(which, which + 1)
     if which is None:
         income, costs = a["total_income_cny"], a["total_costs_cny"]
         credits, other = a["total_credits_t"], a["total_heat_revenue_cny"]
-    else:  # one project's arrays, read from the run's spill files
+    else:
         income, costs = a.load("project_income", which), a.load("project_costs", which)
         credits, other = a.load("project_credits", which), a.load("project_heat_revenue", which)
-    expected_price = a["ccer_annual"].mean(axis=1)
+    return _MismatchInputs(income, costs, credits, other)
+
+
+def _mismatch(
+    run: PortfolioRun,
+    which: int | None,
+    lever: LeverFlows | None = None,
+    inputs: _MismatchInputs | None = None,
+    expected_price_cny_per_t: np.ndarray | None = None,
+) -> Any:
+    """Mismatch metrics of one project (``which``) or of all projects, with a lever's cash flows added: its carbon
+    income to the income, its financing apart, its costs to the costs and their expectation to the plan (so the
+    coverage counts only unexpected losses). ``inputs`` and ``expected_price_cny_per_t`` (the CCER annual averages'
+    mean by year) may be given, read once by a caller that evaluates several levers."""
+    ctx = run.context
+    sel = slice(None) if which is None else slice(which, which + 1)
+    arrays = _mismatch_inputs(run, which) if inputs is None else inputs
+    income, costs = arrays.income_cny, arrays.costs_cny
+    if expected_price_cny_per_t is None:
+        expected_price_cny_per_t = run.arrays["ccer_annual"].mean(axis=1)
     plan_costs = ctx.planned_costs_cny[sel].sum(axis=0)
     financing = None
     if lever is not None:
@@ -207,9 +233,9 @@ def _mismatch(run: PortfolioRun, which: int | None, lever: LeverFlows | None = N
         run.times_years,
         income,
         costs,
-        credits,
-        expected_price,
-        other,
+        arrays.credits_t,
+        expected_price_cny_per_t,
+        arrays.other_cny,
         planned_costs_cny=plan_costs,
         planned_credits_t=ctx.planned_credits_t[sel].sum(axis=0),
         financing_cny=financing,
@@ -248,11 +274,14 @@ def lever_table(run: PortfolioRun) -> pd.DataFrame:
     capex = a["total_capex_cny"]
     start = int(np.argmax(capex.sum(axis=1) > 0))
     terms = dataclasses.asdict(run.portfolio.levers)
-    flows = lever_flows(a["total_credits_t"], a["ccer_annual"], disc, capex, **terms)
+    inputs = _mismatch_inputs(run, None)  # read once for the six rows (the spilled totals are 168 MB per 1M paths)
+    price = a["ccer_annual"]
+    expected_price = price.mean(axis=1)
+    flows = lever_flows(inputs.credits_t, price, disc, capex, **terms)
     years = _years(run)
     rows = []
-    for lever in (None, *flows):
-        m = _mismatch(run, None, lever)
+    for lever in itertools.chain([None], flows):  # one lever's arrays alive at a time
+        m = _mismatch(run, None, lever, inputs, expected_price)
         if lever is None:  # coverage columns every fifth year from the first year with a loss
             counted = m.profile["coverage_probability"].notna().to_numpy()
             years = years[int(np.argmax(counted)) :: 5] if counted.any() else years[:0]

@@ -158,3 +158,58 @@ def test_loan_proceeds_are_financing_apart_from_carbon_income() -> None:
     pd.testing.assert_series_equal(lent.profile["coverage_probability"], base.profile["coverage_probability"])
     assert lent.profile["expected_financing_cny"].loc[2025] == pytest.approx(80.0)
     assert lent.peak_funding_gap_p50_cny < base.peak_funding_gap_p50_cny - 50.0
+
+
+def _whole_array_mismatch(
+    years: np.ndarray,
+    t: np.ndarray,
+    income: np.ndarray,
+    costs: np.ndarray,
+    credits: np.ndarray,
+    price: np.ndarray,
+    other: np.ndarray,
+    financing: np.ndarray,
+) -> dict[str, object]:
+    """The definitions of the module docstring in whole-array arithmetic (the implementation before the slices)."""
+    losses = (costs - costs.mean(axis=1, keepdims=True)) + (income.mean(axis=1, keepdims=True) - income)
+    total_loss = losses.sum(axis=0)
+    tail = total_loss >= np.quantile(total_loss, 0.95)
+    downside = losses[:, tail].mean(axis=1)
+    cumulative = np.cumsum(income + other + financing - costs, axis=0)
+    deficit = -np.minimum(cumulative.min(axis=0), 0.0)
+    trough_year = years.astype(float)[np.argmin(cumulative, axis=0)]
+    early_loss = (costs - costs.mean(axis=1)[:, None]) + (credits.mean(axis=1)[:, None] - credits) * price[:, None]
+    coverage = (np.cumsum(income, axis=0) >= np.cumsum(early_loss, axis=0)).mean(axis=1)
+    coverage[: int(np.argmax((early_loss > 0).any(axis=1)))] = np.nan
+    return {
+        "downside": downside,
+        "coverage": coverage,
+        "financing": financing.mean(axis=1),
+        "p50": float(np.quantile(deficit, 0.5)),
+        "p95": float(np.quantile(deficit, 0.95)),
+        "year": float(np.median(trough_year[deficit > 0])),
+        "es": float(total_loss[tail].mean()),
+    }
+
+
+def test_mismatch_in_path_slices_matches_whole_array_arithmetic() -> None:
+    """Issue 14 (memory at 1 000 000 paths): the metrics run over slices of paths. One slice reproduces the
+    whole-array definitions bit for bit; several slices (a ragged last one included) agree to rounding."""
+    years, t, costs, credits, price = _project(n=20_001)
+    rng = np.random.default_rng(3)
+    credits = credits * rng.uniform(0.6, 1.1, size=credits.shape)  # a volume risk, so the plan matters
+    income, other = credits * price, rng.normal(5.0, 1.0, size=costs.shape)
+    financing = ccer_linked_loan(10, costs.shape[1], principal_cny=80.0, rate=0.04, tenor_years=5, start_year=1)
+    ref = _whole_array_mismatch(years, t, income, costs, credits, price.mean(axis=1), other, financing.financing_cny)
+    args = (years, t, income, costs, credits, price.mean(axis=1), other)
+    one = mismatch_metrics(*args, financing_cny=financing.financing_cny, paths_per_chunk=costs.shape[1])
+    np.testing.assert_array_equal(one.profile["downside_es_contribution_cny"], ref["downside"])
+    np.testing.assert_array_equal(one.profile["coverage_probability"], ref["coverage"])
+    np.testing.assert_array_equal(one.profile["expected_financing_cny"], ref["financing"])
+    assert (one.peak_funding_gap_p50_cny, one.peak_funding_gap_p95_cny) == (ref["p50"], ref["p95"])
+    assert (one.peak_funding_gap_year_p50, one.downside_es_cny) == (ref["year"], ref["es"])
+    sliced = mismatch_metrics(*args, financing_cny=financing.financing_cny, paths_per_chunk=997)
+    pd.testing.assert_frame_equal(sliced.profile, one.profile, rtol=1e-12)
+    assert sliced.summary() == pytest.approx(one.summary(), rel=1e-12)
+    with pytest.raises(InputError, match="paths_per_chunk = 0 must be at least 1"):
+        mismatch_metrics(*args, paths_per_chunk=0)
