@@ -81,16 +81,13 @@ A fit is a pure function of the data: SLSQP (``arch``'s optimiser) starts from :
 explicitly from the estimation window by ``arch``'s data-based rule (no random starts), and runs with the stated
 tolerances :data:`FIT_FTOL` and :data:`FIT_EPS` (scipy's defaults, so stating them changed no number) and
 ``max_iter``. Fitting twice, or on a copy of the data in another memory layout, gives the same parameters bit for
-bit (``tests/models/test_fit_determinism.py``). The fit runs with one BLAS thread (``threadpoolctl``), so the number
-of cores does not change it: with OpenBLAS's default of one thread per core, the t and skew-t fits of the backtest
-windows differed by up to 0.04 in a parameter between one and two threads, and a fit could converge with one and
-fail with two (the stored backtest table changed in 7 of its 64 rows). What remains environment-dependent: the
-floating-point results of the libraries themselves, i.e. the versions of ``arch``, ``scipy`` (SLSQP, whose
-implementation changed in 1.16), ``numpy`` (reductions, ``log``/``exp`` of the platform's math library),
-``statsmodels`` (the AR(1) fit of the OU models) and the BLAS/LAPACK numpy links (the AR(1) least squares and arch's
-covariance); the CPU's instruction set can change the last bits of vectorised reductions. ``requirements.lock`` pins
-the versions and the run ledger records the environment, so ``runs rerun`` compares exactly in the same environment
-and with a stated tolerance otherwise.
+bit (``tests/models/test_fit_determinism.py``). What remains environment-dependent: the floating-point results of
+the libraries themselves, i.e. the versions of ``arch``, ``scipy`` (SLSQP, whose implementation changed in 1.16),
+``numpy`` (reductions, ``log``/``exp`` of the platform's math library), ``statsmodels`` (the AR(1) fit of the OU
+models) and the BLAS/LAPACK numpy links (the AR(1) least squares and arch's covariance); the CPU's instruction set
+can change the last bits of vectorised reductions. ``requirements.lock`` pins the versions and the run ledger
+records the environment, so ``runs rerun`` compares exactly in the same environment and with a stated tolerance
+otherwise.
 
 Conditional variance of a path set
 ----------------------------------
@@ -112,7 +109,6 @@ import pandas as pd
 from arch import arch_model
 from arch.univariate.base import ARCHModelResult
 from statsmodels.stats.diagnostic import acorr_ljungbox
-from threadpoolctl import threadpool_limits
 
 from carbonrisk.models.data import PriceHistory
 from carbonrisk.models.drift import MarketAnchor
@@ -310,8 +306,7 @@ class Garch:
         if float(window.std()) == 0.0:
             raise InputError(f"prices of '{label}' are constant; a volatility model cannot be fitted")
         model = self.arch_model(returns_pct)
-        # one BLAS thread: with two, t and skew-t fits end up to 0.04 apart and may or may not converge
-        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = _starting_values(self, window) if starting_values is None else starting_values
             res = model.fit(

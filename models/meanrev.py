@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from statsmodels.tsa.ar_model import AutoReg
-from threadpoolctl import threadpool_limits
 
 from carbonrisk.models.data import PriceHistory
 from carbonrisk.models.drift import MarketAnchor
@@ -130,8 +129,7 @@ def fit_ar1(log_prices: np.ndarray, label: str, *, require_reversion: bool = Tru
         raise InputError(f"'{label}' has {len(x) - 1} returns; a mean-reverting fit needs at least {MIN_FIT_OBS}")
     if float(np.std(np.diff(x))) == 0.0:
         raise InputError(f"prices of '{label}' are constant; a mean-reverting model cannot be fitted")
-    with threadpool_limits(limits=1, user_api="blas"):  # the core count does not change the fit (models.garch)
-        res = AutoReg(x, lags=1, trend="c").fit()
+    res = AutoReg(x, lags=1, trend="c").fit()
     c, phi = (float(v) for v in res.params)
     if require_reversion and not 0.0 < phi < 1.0:
         raise InputError(

@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 from carbonrisk.models.catalog import fit_model
 from carbonrisk.models.data import PriceHistory, load_prices
@@ -97,23 +96,3 @@ def test_rolling_window_start_uses_the_window_only(history: PriceHistory) -> Non
             disp="off", show_warning=False, first_obs=100, last_obs=600, options={"maxiter": spec.max_iter}
         )
     assert np.array_equal(ours.params.to_numpy(), plain.params.to_numpy())
-
-
-@pytest.mark.parametrize(("model", "dist", "last_obs"), [("garch", "skewt", 520), ("gjr", "t", 520)])
-def test_fit_does_not_depend_on_the_blas_thread_count(
-    history: PriceHistory, model: str, dist: str, last_obs: int
-) -> None:
-    """The fit runs with one BLAS thread whatever the caller's setting, so the number of cores does not change it.
-
-    Without that, these backtest windows of CEA gave parameters up to 0.042 (GARCH-skew-t) and 6e-5 (GJR-t) apart
-    between one and two OpenBLAS threads (the default is one per core), and 7 of the 64 rows of the stored backtest
-    table changed their violation counts. On a one-core machine OpenBLAS may cap the request at one thread, and the
-    test then compares one thread with itself.
-    """
-    returns = history.log_returns * PERCENT
-    spec = Garch(vol=model, dist=dist)
-    params = []
-    for threads in (1, 2):
-        with threadpool_limits(limits=threads, user_api="blas"):
-            params.append(np.asarray(spec.fit_arch(returns, "cea", last_obs=last_obs).params))
-    np.testing.assert_array_equal(params[0], params[1])
